@@ -1,0 +1,10 @@
+// The `valise` command line: offline (keygen, encrypt, decrypt, pack, open,
+// inspect) and, later, the technician's commands against the server.
+#pragma once
+
+namespace valise::cli {
+
+// Runs the command; returns the process exit status (0 ok, 1 failure, 2 usage).
+int run(int argc, char** argv);
+
+}  // namespace valise::cli

@@ -1,0 +1,18 @@
+// Each command registers itself on the application: its options and the
+// function that runs it. Commands report problems by throwing `failure`.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace valise::cli {
+
+void add_keygen_command(CLI::App& app);
+void add_encrypt_command(CLI::App& app);
+void add_decrypt_command(CLI::App& app);
+void add_pack_command(CLI::App& app);
+void add_open_command(CLI::App& app);
+void add_inspect_command(CLI::App& app);
+
+}  // namespace valise::cli

@@ -1,0 +1,41 @@
+#include "failure.hpp"
+
+#include <fmt/format.h>
+
+#include <cctype>
+
+#include "valise/common/bundle.hpp"
+#include "valise/crypto/age.hpp"
+
+namespace valise::cli {
+
+std::string hint_for(std::error_code ec) {
+  if (ec.category() == crypto::age_category()) {
+    return std::string(crypto::hint(static_cast<crypto::errc>(ec.value())));
+  }
+  if (ec.category() == common::bundle_category()) {
+    return std::string(common::hint(static_cast<common::bundle_errc>(ec.value())));
+  }
+  if (ec == std::errc::no_space_on_device || ec == std::errc::file_too_large) {
+    return "free some disk space or write to another file system, then run the command again";
+  }
+  if (ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted) {
+    return "check the file's permissions, or run as a user who may access it";
+  }
+  if (ec == std::errc::no_such_file_or_directory) return "check the path";
+  if (ec == std::errc::file_exists) return "choose another name or remove the existing one";
+  if (ec == std::errc::read_only_file_system) return "write to a writable location";
+  return {};
+}
+
+void fail(std::string_view subject, std::error_code ec) {
+  std::string text = ec.message();
+  // Error strings from the C library start with a capital; ours are lowercase.
+  if (!text.empty() && ec.category() != crypto::age_category() &&
+      ec.category() != common::bundle_category()) {
+    text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  }
+  fail(fmt::format("{}: {}", subject, text), hint_for(ec));
+}
+
+}  // namespace valise::cli

@@ -1,0 +1,94 @@
+// Diagnostics bundles: tar (pax) + zstd streams with manifest.json as the last
+// entry. The writer streams into any byte sink (normally an age encryptor), the
+// reader verifies every entry against the manifest and extracts safely. Neither
+// knows about encryption; callers compose them with crypto::encryptor/decryptor.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include "valise/common/manifest.hpp"
+#include "valise/crypto/io.hpp"
+
+namespace valise::common {
+
+enum class bundle_errc {
+  not_a_bundle = 1,    // decrypted fine, but not tar+zstd
+  manifest_missing,    // archive ends without manifest.json
+  manifest_invalid,    // manifest.json does not parse
+  content_mismatch,    // an entry's size or SHA-256 differs from the manifest
+  unlisted_entry,      // an entry the manifest does not list, or listed twice
+  missing_entry,       // the manifest lists an entry the archive lacks
+  unsafe_path,         // absolute, "..", or otherwise escaping the destination
+  unsupported_entry,   // links, devices, fifos: refused
+  destination_exists,  // open -d DIR with an existing DIR
+  duplicate_path,      // writer: the same archive path twice
+};
+
+const std::error_category& bundle_category() noexcept;
+std::error_code make_error_code(bundle_errc e) noexcept;
+std::string_view hint(bundle_errc e) noexcept;
+
+// Called with cumulative input bytes processed (pack: file bytes read;
+// open: archive bytes decompressed). May be empty.
+using progress_fn = std::function<void(std::uint64_t)>;
+
+struct writer_options {
+  int zstd_level = 3;
+  int zstd_threads = 2;  // 0: compress in the calling thread
+  progress_fn progress;
+};
+
+class bundle_writer {
+ public:
+  static result<bundle_writer> create(crypto::byte_sink& out, writer_options options = {});
+  bundle_writer(bundle_writer&&) noexcept;
+  bundle_writer& operator=(bundle_writer&&) noexcept;
+  ~bundle_writer();
+
+  // Adds a file, or a directory tree (regular files only; symlinks and special
+  // files are listed in the manifest as skipped). Problems reading a source
+  // (permission denied, vanished) are recorded in the manifest, not returned;
+  // only failures of the output (and invalid archive paths) are errors.
+  result<void> add_path(const std::filesystem::path& source, std::string archive_path);
+  result<void> add_bytes(std::string archive_path, crypto::bytes data, std::string source);
+  // Records an item that could not be collected at all.
+  void add_failure(std::string archive_path, std::string source, std::string error);
+
+  // Fills in bundle_id/created_at if empty, appends items, writes manifest.json
+  // last and ends the archive. Returns the manifest written.
+  result<manifest> finish(manifest header);
+
+ private:
+  struct impl;
+  explicit bundle_writer(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+// The archive path `valise pack` uses for a command-line PATH: relative paths
+// as given (normalised), others absolute without the leading '/'.
+result<std::string> archive_path_for(const std::filesystem::path& source);
+
+struct read_options {
+  progress_fn progress;
+};
+
+// Reads the whole bundle and checks every entry against the manifest, extracting
+// nothing. Returns the manifest.
+result<manifest> verify_bundle(crypto::byte_source& plaintext, read_options options = {});
+
+// Extracts into `destination`, which must not exist. Files are written into a
+// private sibling directory and renamed into place only after every entry
+// matched the manifest; on any failure `destination` does not exist afterwards.
+result<manifest> extract_bundle(crypto::byte_source& plaintext,
+                                const std::filesystem::path& destination,
+                                read_options options = {});
+
+}  // namespace valise::common
+
+template <>
+struct std::is_error_code_enum<valise::common::bundle_errc> : std::true_type {};

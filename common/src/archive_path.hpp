@@ -1,0 +1,11 @@
+// Archive paths that are safe to write and to extract: relative, no "." or
+// ".." components, no empty components, not the reserved manifest name.
+#pragma once
+
+#include <string_view>
+
+namespace valise::common::detail {
+
+bool is_safe_archive_path(std::string_view path);
+
+}  // namespace valise::common::detail

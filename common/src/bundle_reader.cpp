@@ -1,0 +1,224 @@
+// Reads a bundle back: every entry is hashed as it streams out of libarchive
+// and compared with manifest.json (the last entry) once the archive ends.
+#include <archive.h>
+#include <archive_entry.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <map>
+#include <optional>
+
+#include "archive_path.hpp"
+#include "extract_dir.hpp"
+#include "sha256.hpp"
+#include "valise/common/bundle.hpp"
+
+namespace valise::common {
+namespace {
+
+constexpr std::size_t read_block = 256 * 1024;
+constexpr std::size_t max_manifest_size = 64 << 20;
+
+std::error_code error(bundle_errc e) {
+  return make_error_code(e);
+}
+
+struct stored_entry {
+  std::uint64_t size = 0;
+  std::string sha256;
+};
+
+class archive_reader {
+ public:
+  archive_reader(crypto::byte_source& in, read_options options)
+      : in_(in), options_(std::move(options)), a_(archive_read_new()) {}
+  ~archive_reader() { archive_read_free(a_); }
+  archive_reader(const archive_reader&) = delete;
+  archive_reader& operator=(const archive_reader&) = delete;
+
+  // Reads everything; writes files into `out` if given. Returns the manifest
+  // once every stored entry matched it.
+  result<manifest> run(detail::extract_dir* out) {
+    if (archive_read_support_filter_zstd(a_) != ARCHIVE_OK ||
+        archive_read_support_format_tar(a_) != ARCHIVE_OK ||
+        archive_read_open(a_, this, nullptr, &archive_reader::read_callback, nullptr) !=
+            ARCHIVE_OK) {
+      return failure();
+    }
+    std::map<std::string, stored_entry> stored;
+    std::optional<manifest> found;
+    for (bool first = true;; first = false) {
+      archive_entry* entry = nullptr;
+      const int rc = archive_read_next_header(a_, &entry);
+      if (rc == ARCHIVE_EOF) break;
+      if (rc != ARCHIVE_OK) return failure();
+      if (first && archive_filter_code(a_, 0) != ARCHIVE_FILTER_ZSTD)
+        return error(bundle_errc::not_a_bundle);
+      if (found) return error(bundle_errc::unlisted_entry);  // nothing may follow the manifest
+      const std::string path = archive_entry_pathname(entry) ? archive_entry_pathname(entry) : "";
+      const auto type = archive_entry_filetype(entry);
+      if (archive_entry_hardlink(entry) || archive_entry_symlink(entry)) {
+        return error(bundle_errc::unsupported_entry);
+      }
+      if (path == manifest_entry_name && type == AE_IFREG) {
+        auto m = read_manifest();
+        if (!m) return m.error();
+        found = std::move(*m);
+        continue;
+      }
+      std::string clean = path;
+      if (type == AE_IFDIR && clean.size() > 1 && clean.back() == '/') clean.pop_back();
+      if (!detail::is_safe_archive_path(clean)) return error(bundle_errc::unsafe_path);
+      if (type == AE_IFDIR) {
+        if (out) {
+          if (auto r = out->make_directory(clean); !r) return r.error();
+        }
+        continue;
+      }
+      if (type != AE_IFREG) return error(bundle_errc::unsupported_entry);
+      if (stored.count(clean)) return error(bundle_errc::unlisted_entry);
+      auto e = read_file(clean, out);
+      if (!e) return e.error();
+      stored.emplace(clean, std::move(*e));
+    }
+    if (!found) return error(bundle_errc::manifest_missing);
+    if (auto r = compare(*found, stored); !r) return r.error();
+    return std::move(*found);
+  }
+
+ private:
+  static la_ssize_t read_callback(archive*, void* client, const void** buffer) {
+    auto* self = static_cast<archive_reader*>(client);
+    auto n = self->in_.read(self->buffer_);
+    if (!n) {
+      self->source_error_ = n.error();
+      archive_set_error(self->a_, EIO, "%s", n.error().message().c_str());
+      return -1;
+    }
+    self->consumed_ += *n;
+    *buffer = self->buffer_.data();
+    return static_cast<la_ssize_t>(*n);
+  }
+
+  // A libarchive failure: the source's own error (a bad chunk, an I/O error)
+  // if that was the cause, else the archive is not a bundle.
+  std::error_code failure() const {
+    if (source_error_) return source_error_;
+    return error(bundle_errc::not_a_bundle);
+  }
+
+  std::error_code data_error(std::error_code io) const {
+    if (source_error_) return source_error_;
+    return io ? io : error(bundle_errc::not_a_bundle);
+  }
+
+  result<manifest> read_manifest() {
+    std::string json;
+    const void* block = nullptr;
+    size_t size = 0;
+    la_int64_t offset = 0;
+    for (;;) {
+      const int rc = archive_read_data_block(a_, &block, &size, &offset);
+      if (rc == ARCHIVE_EOF) break;
+      if (rc != ARCHIVE_OK) return data_error({});
+      if (json.size() + size > max_manifest_size) return error(bundle_errc::manifest_invalid);
+      json.append(static_cast<const char*>(block), size);
+    }
+    return parse_manifest(json);
+  }
+
+  result<stored_entry> read_file(const std::string& path, detail::extract_dir* out) {
+    int fd = -1;
+    if (out) {
+      auto created = out->create_file(path);
+      if (!created) return created.error();
+      fd = *created;
+    }
+    detail::sha256 hash;
+    stored_entry entry;
+    std::error_code io;
+    const void* block = nullptr;
+    size_t size = 0;
+    la_int64_t offset = 0;
+    for (;;) {
+      const int rc = archive_read_data_block(a_, &block, &size, &offset);
+      if (rc == ARCHIVE_EOF) break;
+      if (rc != ARCHIVE_OK || static_cast<std::uint64_t>(offset) != entry.size) {
+        io = data_error({});  // sparse entries (holes) are not something valise writes
+        break;
+      }
+      const auto* data = static_cast<const std::uint8_t*>(block);
+      hash.update({data, size});
+      entry.size += size;
+      if (fd >= 0) {
+        if (auto r = write_all(fd, data, size); !r) {
+          io = r.error();
+          break;
+        }
+      }
+      if (options_.progress) options_.progress(consumed_);
+    }
+    if (fd >= 0 && ::close(fd) != 0 && !io) io = {errno, std::generic_category()};
+    if (io) return io;
+    entry.sha256 = hash.hex_digest();
+    return entry;
+  }
+
+  static result<void> write_all(int fd, const std::uint8_t* data, std::size_t size) {
+    while (size > 0) {
+      const ssize_t n = ::write(fd, data, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return std::error_code(errno, std::generic_category());
+      data += n;
+      size -= static_cast<std::size_t>(n);
+    }
+    return {};
+  }
+
+  // Every stored file listed once with its size and hash; every listed
+  // stored file present.
+  static result<void> compare(const manifest& m,
+                              const std::map<std::string, stored_entry>& stored) {
+    std::map<std::string, const manifest_item*> listed;
+    for (const auto& item : m.items) {
+      if (item.sha256.empty()) continue;  // recorded as not collected
+      if (!listed.emplace(item.path, &item).second) return error(bundle_errc::manifest_invalid);
+    }
+    for (const auto& [path, entry] : stored) {
+      const auto it = listed.find(path);
+      if (it == listed.end()) return error(bundle_errc::unlisted_entry);
+      if (it->second->size != entry.size || it->second->sha256 != entry.sha256) {
+        return error(bundle_errc::content_mismatch);
+      }
+    }
+    if (listed.size() != stored.size()) return error(bundle_errc::missing_entry);
+    return {};
+  }
+
+  crypto::byte_source& in_;
+  read_options options_;
+  archive* a_;
+  std::vector<std::uint8_t> buffer_ = std::vector<std::uint8_t>(read_block);
+  std::error_code source_error_;
+  std::uint64_t consumed_ = 0;
+};
+
+}  // namespace
+
+result<manifest> verify_bundle(crypto::byte_source& plaintext, read_options options) {
+  archive_reader reader(plaintext, std::move(options));
+  return reader.run(nullptr);
+}
+
+result<manifest> extract_bundle(crypto::byte_source& plaintext,
+                                const std::filesystem::path& destination, read_options options) {
+  auto dir = detail::extract_dir::create(destination);
+  if (!dir) return dir.error();
+  archive_reader reader(plaintext, std::move(options));
+  auto m = reader.run(&*dir);
+  if (!m) return m.error();  // `dir` removes everything written so far
+  if (auto r = dir->commit(); !r) return r.error();
+  return m;
+}
+
+}  // namespace valise::common

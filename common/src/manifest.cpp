@@ -1,0 +1,134 @@
+#include "valise/common/manifest.hpp"
+
+#include <openssl/rand.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include "valise/common/bundle.hpp"
+
+namespace valise::common {
+namespace json = boost::json;
+
+namespace {
+
+json::value optional_string(const std::optional<std::string>& s) {
+  return s ? json::value(*s) : json::value(nullptr);
+}
+
+// Field readers that fail on a wrong type instead of throwing.
+struct reader {
+  const json::object& object;
+  bool ok = true;
+
+  std::string string(std::string_view key) {
+    const auto* v = object.if_contains(key);
+    if (!v || !v->is_string()) return ok = false, std::string();
+    return std::string(v->get_string());
+  }
+  std::optional<std::string> optional_string(std::string_view key) {
+    const auto* v = object.if_contains(key);
+    if (!v || v->is_null()) return std::nullopt;
+    if (!v->is_string()) return ok = false, std::nullopt;
+    return std::string(v->get_string());
+  }
+  std::uint64_t number(std::string_view key) {
+    const auto* v = object.if_contains(key);
+    if (v && v->is_uint64()) return v->get_uint64();
+    if (v && v->is_int64() && v->get_int64() >= 0)
+      return static_cast<std::uint64_t>(v->get_int64());
+    return ok = false, 0;
+  }
+  bool boolean(std::string_view key) {
+    const auto* v = object.if_contains(key);
+    if (!v || !v->is_bool()) return ok = false, false;
+    return v->get_bool();
+  }
+};
+
+}  // namespace
+
+std::string to_json(const manifest& m) {
+  json::array items;
+  for (const auto& item : m.items) {
+    items.push_back(json::object{{"path", item.path},
+                                 {"source", item.source},
+                                 {"size", item.size},
+                                 {"sha256", item.sha256},
+                                 {"error", item.error},
+                                 {"truncated", item.truncated},
+                                 {"redactions", item.redactions}});
+  }
+  const json::object root{{"format", m.format},
+                          {"bundle_id", m.bundle_id},
+                          {"ticket", m.ticket},
+                          {"host", m.host},
+                          {"profile", m.profile},
+                          {"created_at", m.created_at},
+                          {"since", optional_string(m.since)},
+                          {"until", optional_string(m.until)},
+                          {"redactions", m.redactions},
+                          {"items", std::move(items)}};
+  return json::serialize(root);
+}
+
+result<manifest> parse_manifest(std::string_view text) {
+  const auto invalid = make_error_code(bundle_errc::manifest_invalid);
+  std::error_code ec;
+  const json::value root = json::parse(text, ec);
+  if (ec || !root.is_object()) return invalid;
+  reader r{root.get_object()};
+  manifest m;
+  m.format = static_cast<int>(r.number("format"));
+  m.bundle_id = r.string("bundle_id");
+  m.ticket = r.string("ticket");
+  m.host = r.string("host");
+  m.profile = r.string("profile");
+  m.created_at = r.string("created_at");
+  m.since = r.optional_string("since");
+  m.until = r.optional_string("until");
+  m.redactions = r.number("redactions");
+  const auto* items = root.get_object().if_contains("items");
+  if (!r.ok || !items || !items->is_array() || m.format != manifest_format_version) return invalid;
+  for (const auto& v : items->get_array()) {
+    if (!v.is_object()) return invalid;
+    reader ir{v.get_object()};
+    manifest_item item;
+    item.path = ir.string("path");
+    item.source = ir.string("source");
+    item.size = ir.number("size");
+    item.sha256 = ir.string("sha256");
+    item.error = ir.string("error");
+    item.truncated = ir.boolean("truncated");
+    item.redactions = ir.number("redactions");
+    if (!ir.ok) return invalid;
+    m.items.push_back(std::move(item));
+  }
+  return m;
+}
+
+std::string new_bundle_id() {
+  std::uint8_t b[16];
+  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("no randomness available");
+  b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  char text[37];
+  std::snprintf(text, sizeof text,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return text;
+}
+
+std::string now_rfc3339() {
+  const std::time_t t = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&t, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+}  // namespace valise::common

@@ -1,0 +1,42 @@
+# Shared by scripts/demo, scripts/test and bench/: install what is missing, build.
+# Sourced, not executed.
+
+VALISE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# Debian 12 packages; docs/dependencies.md says why each one.
+VALISE_BUILD_PACKAGES=(
+  cmake ninja-build ccache g++ pkg-config git
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libssl-dev libsodium-dev libarchive-dev libzstd-dev
+  libspdlog-dev libfmt-dev libcli11-dev
+)
+VALISE_TEST_PACKAGES=(
+  libgtest-dev libgmock-dev zlib1g-dev age zstd python3 clang-format
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Installs the named Debian packages that are not installed yet.
+install_packages() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Configures and builds a CMake preset ("ci", "dev", ...).
+build_preset() {
+  local preset=$1; shift
+  export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/valise-ccache}
+  log "configuring ($preset)"
+  cmake --preset "$preset" -S "$VALISE_ROOT" "$@" >/dev/null
+  log "building ($preset)"
+  cmake --build --preset "$preset" --parallel "$(nproc)"
+}
