@@ -35,9 +35,14 @@ Parsed parse_file(const std::string& path, auto parser) {
 }  // namespace
 
 void add_recipient_options(CLI::App& command, recipient_options& options) {
-  command.add_option("-r,--recipient", options.recipients, "encrypt to this age1... public key");
-  command.add_option("-R,--recipients-file", options.recipient_files,
-                     "encrypt to the age1... keys listed in this file");
+  // Repeatable options take one value each, so that they do not swallow the
+  // positional arguments that follow (`-i key.txt file.age`).
+  command.add_option("-r,--recipient", options.recipients, "encrypt to this age1... public key")
+      ->allow_extra_args(false);
+  command
+      .add_option("-R,--recipients-file", options.recipient_files,
+                  "encrypt to the age1... keys listed in this file")
+      ->allow_extra_args(false);
   command.add_flag("-p,--passphrase", options.passphrase_prompt,
                    "encrypt with a passphrase typed on the terminal");
   command.add_option("--passphrase-file", options.passphrase_file,
@@ -45,8 +50,10 @@ void add_recipient_options(CLI::App& command, recipient_options& options) {
 }
 
 void add_identity_options(CLI::App& command, identity_options& options) {
-  command.add_option("-i,--identity", options.identity_files,
-                     "decrypt with the AGE-SECRET-KEY-1... keys in this file");
+  command
+      .add_option("-i,--identity", options.identity_files,
+                  "decrypt with the AGE-SECRET-KEY-1... keys in this file")
+      ->allow_extra_args(false);
   command.add_option("--passphrase-file", options.passphrase_file,
                      "decrypt with the passphrase on the first line of this file");
 }

@@ -214,6 +214,8 @@ result<bundle_writer> bundle_writer::create(crypto::byte_sink& out, writer_optio
   const std::string level = std::to_string(p->options.zstd_level);
   const std::string threads = std::to_string(p->options.zstd_threads);
   if (!p->a || archive_write_set_format_pax_restricted(p->a) != ARCHIVE_OK ||
+      // File names are bytes on Linux: store them as they are, whatever the locale.
+      archive_write_set_format_option(p->a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
       archive_write_add_filter_zstd(p->a) != ARCHIVE_OK ||
       archive_write_set_filter_option(p->a, "zstd", "compression-level", level.c_str()) !=
           ARCHIVE_OK ||
