@@ -47,7 +47,7 @@ class endpoints {
     }
     if (!options.output.empty()) {
       file_.emplace(
-          check(common::atomic_file::create(options.output, /*overwrite=*/true), options.output));
+          check(common::atomic_file::create(options.output, {.overwrite = true}), options.output));
       output_name_ = options.output;
     } else {
       output_name_ = "standard output";

@@ -29,8 +29,7 @@ void run_keygen(const keygen_options& options) {
     return;
   }
   // Never replace an existing identity: that would lose the key to old files.
-  auto file =
-      check(common::atomic_file::create(options.output, /*overwrite=*/false), options.output);
+  auto file = check(common::atomic_file::create(options.output, {.durable = true}), options.output);
   check(file.write(content), options.output);
   check(file.commit(), options.output);
   std::printf("%s\n", recipient.c_str());

@@ -102,8 +102,9 @@ void run_pack(const pack_options& options) {
     keys.owned.push_back(std::make_unique<crypto::scrypt_recipient>(
         crypto::secret_string(std::string(generated->view()))));
     if (!options.passphrase_out.empty()) {
-      passphrase_file.emplace(
-          check(common::atomic_file::create(options.passphrase_out, true), options.passphrase_out));
+      passphrase_file.emplace(check(
+          common::atomic_file::create(options.passphrase_out, {.overwrite = true, .durable = true}),
+          options.passphrase_out));
       const crypto::secret_string line(std::string(generated->view()) + "\n");
       check(passphrase_file->write(
                 {reinterpret_cast<const std::uint8_t*>(line.view().data()), line.view().size()}),
@@ -120,7 +121,7 @@ void run_pack(const pack_options& options) {
   progress_bar bar("packing", total, want_progress(quiet, total));
 
   auto output =
-      check(common::atomic_file::create(options.output, /*overwrite=*/true), options.output);
+      check(common::atomic_file::create(options.output, {.overwrite = true}), options.output);
   counting_sink counted(output);
   const auto recipients = keys.view();
   auto encryptor = check(crypto::encryptor::create(recipients, counted), "encrypting");

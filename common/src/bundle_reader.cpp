@@ -7,10 +7,11 @@
 
 #include <map>
 #include <optional>
+#include <set>
 
 #include "archive_path.hpp"
 #include "extract_dir.hpp"
-#include "sha256.hpp"
+#include "hash_writer.hpp"
 #include "valise/common/bundle.hpp"
 
 namespace valise::common {
@@ -23,10 +24,7 @@ std::error_code error(bundle_errc e) {
   return make_error_code(e);
 }
 
-struct stored_entry {
-  std::uint64_t size = 0;
-  std::string sha256;
-};
+using detail::stored_entry;
 
 class archive_reader {
  public:
@@ -45,7 +43,8 @@ class archive_reader {
             ARCHIVE_OK) {
       return failure();
     }
-    std::map<std::string, stored_entry> stored;
+    detail::hash_writer files;  // hashes and writes on its own thread
+    std::set<std::string> seen;
     std::optional<manifest> found;
     for (bool first = true;; first = false) {
       archive_entry* entry = nullptr;
@@ -76,13 +75,13 @@ class archive_reader {
         continue;
       }
       if (type != AE_IFREG) return error(bundle_errc::unsupported_entry);
-      if (stored.count(clean)) return error(bundle_errc::unlisted_entry);
-      auto e = read_file(clean, out);
-      if (!e) return e.error();
-      stored.emplace(clean, std::move(*e));
+      if (!seen.insert(clean).second) return error(bundle_errc::unlisted_entry);
+      if (auto r = read_file(clean, out, files); !r) return r.error();
     }
+    auto stored = files.finish();
+    if (!stored) return stored.error();
     if (!found) return error(bundle_errc::manifest_missing);
-    if (auto r = compare(*found, stored); !r) return r.error();
+    if (auto r = compare(*found, *stored); !r) return r.error();
     return std::move(*found);
   }
 
@@ -127,51 +126,29 @@ class archive_reader {
     return parse_manifest(json);
   }
 
-  result<stored_entry> read_file(const std::string& path, detail::extract_dir* out) {
+  result<void> read_file(const std::string& path, detail::extract_dir* out,
+                         detail::hash_writer& files) {
     int fd = -1;
     if (out) {
       auto created = out->create_file(path);
       if (!created) return created.error();
       fd = *created;
     }
-    detail::sha256 hash;
-    stored_entry entry;
-    std::error_code io;
+    files.begin(path, fd);
+    std::uint64_t size = 0;
     const void* block = nullptr;
-    size_t size = 0;
+    size_t n = 0;
     la_int64_t offset = 0;
     for (;;) {
-      const int rc = archive_read_data_block(a_, &block, &size, &offset);
+      const int rc = archive_read_data_block(a_, &block, &n, &offset);
       if (rc == ARCHIVE_EOF) break;
-      if (rc != ARCHIVE_OK || static_cast<std::uint64_t>(offset) != entry.size) {
-        io = data_error({});  // sparse entries (holes) are not something valise writes
-        break;
-      }
-      const auto* data = static_cast<const std::uint8_t*>(block);
-      hash.update({data, size});
-      entry.size += size;
-      if (fd >= 0) {
-        if (auto r = write_all(fd, data, size); !r) {
-          io = r.error();
-          break;
-        }
-      }
+      // Sparse entries (holes) are not something valise writes.
+      if (rc != ARCHIVE_OK || static_cast<std::uint64_t>(offset) != size) return data_error({});
+      if (auto r = files.append({static_cast<const std::uint8_t*>(block), n}); !r) return r;
+      size += n;
       if (options_.progress) options_.progress(consumed_);
     }
-    if (fd >= 0 && ::close(fd) != 0 && !io) io = {errno, std::generic_category()};
-    if (io) return io;
-    entry.sha256 = hash.hex_digest();
-    return entry;
-  }
-
-  static result<void> write_all(int fd, const std::uint8_t* data, std::size_t size) {
-    while (size > 0) {
-      const ssize_t n = ::write(fd, data, size);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return std::error_code(errno, std::generic_category());
-      data += n;
-      size -= static_cast<std::size_t>(n);
-    }
+    files.end();
     return {};
   }
 

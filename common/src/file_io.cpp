@@ -98,7 +98,8 @@ result<void> stdout_sink::write(crypto::bytes data) {
 
 // ---- atomic_file ------------------------------------------------------------
 
-result<atomic_file> atomic_file::create(const std::filesystem::path& path, bool overwrite) {
+result<atomic_file> atomic_file::create(const std::filesystem::path& path, options opts) {
+  const bool overwrite = opts.overwrite;
   if (path.filename().empty()) return std::make_error_code(std::errc::is_a_directory);
   struct stat st {};
   if (!overwrite && lstat(path.c_str(), &st) == 0) {
@@ -106,7 +107,7 @@ result<atomic_file> atomic_file::create(const std::filesystem::path& path, bool 
   }
   atomic_file file;
   file.path_ = path;
-  file.overwrite_ = overwrite;
+  file.options_ = opts;
   const auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
   file.dir_fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (file.dir_fd_ < 0) return last_error();
@@ -130,7 +131,7 @@ atomic_file::atomic_file(atomic_file&& other) noexcept
       temp_path_(std::move(other.temp_path_)),
       fd_(std::exchange(other.fd_, -1)),
       dir_fd_(std::exchange(other.dir_fd_, -1)),
-      overwrite_(other.overwrite_) {
+      options_(other.options_) {
   other.temp_path_.clear();
 }
 
@@ -141,7 +142,7 @@ atomic_file& atomic_file::operator=(atomic_file&& other) noexcept {
     temp_path_ = std::exchange(other.temp_path_, {});
     fd_ = std::exchange(other.fd_, -1);
     dir_fd_ = std::exchange(other.dir_fd_, -1);
-    overwrite_ = other.overwrite_;
+    options_ = other.options_;
   }
   return *this;
 }
@@ -164,26 +165,26 @@ result<void> atomic_file::write(crypto::bytes data) {
 
 result<void> atomic_file::commit() {
   if (fd_ < 0) return std::make_error_code(std::errc::bad_file_descriptor);
-  if (::fsync(fd_) != 0) return last_error();
+  if (options_.durable && ::fsync(fd_) != 0) return last_error();
   const auto name = path_.filename();
   if (temp_path_.empty()) {
     // Give the unnamed file a name: directly if it must not replace anything,
     // else under a temporary name renamed over the target.
     const std::string proc = "/proc/self/fd/" + std::to_string(fd_);
-    const std::string link_name = overwrite_ ? temp_name(path_) : name.string();
+    const std::string link_name = options_.overwrite ? temp_name(path_) : name.string();
     if (::linkat(AT_FDCWD, proc.c_str(), dir_fd_, link_name.c_str(), AT_SYMLINK_FOLLOW) != 0) {
       return last_error();
     }
-    if (overwrite_) temp_path_ = link_name;
+    if (options_.overwrite) temp_path_ = link_name;
   }
   if (!temp_path_.empty()) {
-    const unsigned flags = overwrite_ ? 0 : RENAME_NOREPLACE;
+    const unsigned flags = options_.overwrite ? 0 : RENAME_NOREPLACE;
     if (::renameat2(dir_fd_, temp_path_.c_str(), dir_fd_, name.c_str(), flags) != 0) {
       return last_error();
     }
     temp_path_.clear();
   }
-  if (::fsync(dir_fd_) != 0) return last_error();
+  if (options_.durable && ::fsync(dir_fd_) != 0) return last_error();
   ::close(fd_);
   ::close(dir_fd_);
   fd_ = dir_fd_ = -1;

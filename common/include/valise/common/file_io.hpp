@@ -35,12 +35,18 @@ class stdout_sink final : public crypto::byte_sink {
 };
 
 // A new file that becomes visible at `path` only on commit(): it is written
-// unnamed (O_TMPFILE) or under a hidden temporary name, fsync'd and linked or
-// renamed on commit; if never committed, nothing is left behind. Mode 0600.
+// unnamed (O_TMPFILE) or under a hidden temporary name and linked or renamed on
+// commit; if never committed, nothing is left behind. Mode 0600.
 class atomic_file final : public crypto::byte_sink {
  public:
-  // Fails if `path` exists unless `overwrite`.
-  static result<atomic_file> create(const std::filesystem::path& path, bool overwrite = false);
+  struct options {
+    bool overwrite = false;  // else fails if `path` exists
+    // fsync the file and its directory before commit() returns: for data
+    // others rely on after a crash (spool, server). Command-line outputs skip
+    // it, like cp or age, since the user can run the command again.
+    bool durable = false;
+  };
+  static result<atomic_file> create(const std::filesystem::path& path, options opts);
   atomic_file(atomic_file&& other) noexcept;
   atomic_file& operator=(atomic_file&& other) noexcept;
   ~atomic_file() override;
@@ -55,7 +61,7 @@ class atomic_file final : public crypto::byte_sink {
   std::filesystem::path temp_path_;  // empty when O_TMPFILE was used
   int fd_ = -1;
   int dir_fd_ = -1;
-  bool overwrite_ = false;
+  options options_;
 };
 
 // Reads a whole (small) file: identity files, recipients files, passphrase files.

@@ -1,0 +1,137 @@
+#include "hash_writer.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "sha256.hpp"
+
+namespace valise::common::detail {
+namespace {
+
+constexpr std::size_t buffer_size = 256 * 1024;
+constexpr std::size_t buffer_count = 8;  // 2 MiB in flight at most
+
+std::error_code write_all(int fd, const std::uint8_t* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return {errno, std::generic_category()};
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+}  // namespace
+
+hash_writer::hash_writer() {
+  for (std::size_t i = 0; i < buffer_count; ++i) free_.emplace_back().reserve(buffer_size);
+  thread_ = std::thread([this] { run(); });
+}
+
+hash_writer::~hash_writer() {
+  if (thread_.joinable()) {
+    push({task::kind::stop, {}, -1, {}});
+    thread_.join();
+  }
+  for (auto& t : queue_) {
+    if (t.fd >= 0) ::close(t.fd);
+  }
+}
+
+void hash_writer::push(task t) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(t));
+  }
+  changed_.notify_all();
+}
+
+void hash_writer::begin(std::string path, int fd) {
+  push({task::kind::begin, std::move(path), fd, {}});
+}
+
+void hash_writer::end() {
+  push({task::kind::end, {}, -1, {}});
+}
+
+result<void> hash_writer::append(crypto::bytes data) {
+  while (!data.empty()) {
+    std::vector<std::uint8_t> buffer;
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return !free_.empty() || error_; });
+      if (error_) return error_;
+      buffer = std::move(free_.back());
+      free_.pop_back();
+    }
+    const std::size_t n = std::min(data.size(), buffer_size);
+    buffer.assign(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+    data = data.subspan(n);
+    push({task::kind::data, {}, -1, std::move(buffer)});
+  }
+  return {};
+}
+
+result<std::map<std::string, stored_entry>> hash_writer::finish() {
+  push({task::kind::stop, {}, -1, {}});
+  thread_.join();
+  if (error_) return error_;
+  return std::move(done_);
+}
+
+void hash_writer::run() {
+  std::string path;
+  int fd = -1;
+  std::unique_ptr<sha256> hash;
+  std::uint64_t size = 0;
+  std::error_code error;
+  for (;;) {
+    task t;
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return !queue_.empty(); });
+      t = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    switch (t.what) {
+      case task::kind::begin:
+        path = std::move(t.path);
+        fd = t.fd;
+        hash = std::make_unique<sha256>();
+        size = 0;
+        break;
+      case task::kind::data:
+        if (!error) {
+          hash->update(t.data);
+          size += t.data.size();
+          if (fd >= 0) error = write_all(fd, t.data.data(), t.data.size());
+        }
+        {
+          std::lock_guard lock(mutex_);
+          free_.push_back(std::move(t.data));
+          if (error && !error_) error_ = error;
+        }
+        changed_.notify_all();
+        break;
+      case task::kind::end:
+        if (fd >= 0 && ::close(fd) != 0 && !error) error = {errno, std::generic_category()};
+        fd = -1;
+        if (!error) done_[path] = {size, hash->hex_digest()};
+        if (error) {
+          std::lock_guard lock(mutex_);
+          if (!error_) error_ = error;
+          changed_.notify_all();
+        }
+        break;
+      case task::kind::stop:
+        if (fd >= 0) ::close(fd);
+        return;
+    }
+  }
+}
+
+}  // namespace valise::common::detail

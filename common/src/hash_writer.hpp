@@ -1,0 +1,59 @@
+// Hashes (and, when extracting, writes) the files of a bundle on a second
+// thread, so that decompression on the reading thread overlaps with SHA-256
+// and disk writes. Memory is bounded by a small pool of reused buffers.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "valise/crypto/io.hpp"
+
+namespace valise::common::detail {
+
+struct stored_entry {
+  std::uint64_t size = 0;
+  std::string sha256;
+};
+
+class hash_writer {
+ public:
+  hash_writer();
+  ~hash_writer();
+  hash_writer(const hash_writer&) = delete;
+  hash_writer& operator=(const hash_writer&) = delete;
+
+  // Starts the next file; `fd` (owned from now on) is -1 when only verifying.
+  void begin(std::string path, int fd);
+  // Queues a copy of `data` for the current file; waits while all buffers are
+  // in use. Fails with an earlier write error, if any.
+  result<void> append(crypto::bytes data);
+  void end();
+  // Waits for the queued work; the entries by path, or the first write error.
+  result<std::map<std::string, stored_entry>> finish();
+
+ private:
+  struct task {
+    enum class kind { begin, data, end, stop } what;
+    std::string path;
+    int fd = -1;
+    std::vector<std::uint8_t> data;
+  };
+  void push(task t);
+  void run();
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<task> queue_;
+  std::vector<std::vector<std::uint8_t>> free_;
+  std::error_code error_;
+  std::map<std::string, stored_entry> done_;
+  std::thread thread_;
+};
+
+}  // namespace valise::common::detail
