@@ -13,6 +13,7 @@
 #include "archive_path.hpp"
 #include "sha256.hpp"
 #include "valise/common/bundle.hpp"
+#include "zstd_sink.hpp"
 
 namespace valise::common {
 namespace {
@@ -47,7 +48,7 @@ manifest_item failed_item(std::string path, std::string source, std::string erro
 }  // namespace
 
 struct bundle_writer::impl {
-  crypto::byte_sink& out;
+  std::unique_ptr<detail::zstd_sink> out;
   writer_options options;
   archive* a = nullptr;
   std::error_code sink_error;
@@ -56,14 +57,14 @@ struct bundle_writer::impl {
   std::vector<std::uint8_t> buffer = std::vector<std::uint8_t>(read_block);
   std::uint64_t bytes_read = 0;
 
-  impl(crypto::byte_sink& o, writer_options opts) : out(o), options(std::move(opts)) {}
+  explicit impl(writer_options opts) : options(std::move(opts)) {}
   ~impl() {
     if (a) archive_write_free(a);
   }
 
   static la_ssize_t write_callback(archive*, void* client, const void* data, size_t size) {
     auto* self = static_cast<impl*>(client);
-    auto r = self->out.write({static_cast<const std::uint8_t*>(data), size});
+    auto r = self->out->write({static_cast<const std::uint8_t*>(data), size});
     if (!r) {
       self->sink_error = r.error();
       archive_set_error(self->a, EIO, "%s", r.error().message().c_str());
@@ -209,18 +210,15 @@ bundle_writer& bundle_writer::operator=(bundle_writer&&) noexcept = default;
 bundle_writer::~bundle_writer() = default;
 
 result<bundle_writer> bundle_writer::create(crypto::byte_sink& out, writer_options options) {
-  auto p = std::make_unique<impl>(out, std::move(options));
+  auto p = std::make_unique<impl>(std::move(options));
+  auto compressor = detail::zstd_sink::create(
+      out, {.level = p->options.zstd_level, .threads = p->options.zstd_threads});
+  if (!compressor) return compressor.error();
+  p->out = std::move(*compressor);
   p->a = archive_write_new();
-  const std::string level = std::to_string(p->options.zstd_level);
-  const std::string threads = std::to_string(p->options.zstd_threads);
   if (!p->a || archive_write_set_format_pax_restricted(p->a) != ARCHIVE_OK ||
       // File names are bytes on Linux: store them as they are, whatever the locale.
       archive_write_set_format_option(p->a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
-      archive_write_add_filter_zstd(p->a) != ARCHIVE_OK ||
-      archive_write_set_filter_option(p->a, "zstd", "compression-level", level.c_str()) !=
-          ARCHIVE_OK ||
-      (p->options.zstd_threads > 0 &&
-       archive_write_set_filter_option(p->a, "zstd", "threads", threads.c_str()) != ARCHIVE_OK) ||
       archive_write_set_bytes_per_block(p->a, 64 * 1024) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(p->a, 1) != ARCHIVE_OK ||
       archive_write_open2(p->a, p.get(), nullptr, &impl::write_callback, nullptr, nullptr) !=
@@ -269,6 +267,7 @@ result<manifest> bundle_writer::finish(manifest header) {
     return r.error();
   }
   if (archive_write_close(impl_->a) != ARCHIVE_OK) return impl_->archive_error();
+  if (auto r = impl_->out->finish(); !r) return r.error();
   return header;
 }
 
