@@ -76,7 +76,8 @@ class archive_reader {
       }
       if (type != AE_IFREG) return error(bundle_errc::unsupported_entry);
       if (!seen.insert(clean).second) return error(bundle_errc::unlisted_entry);
-      if (auto r = read_file(clean, out, files); !r) return r.error();
+      const timespec mtime{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)};
+      if (auto r = read_file(clean, mtime, out, files); !r) return r.error();
     }
     auto stored = files.finish();
     if (!stored) return stored.error();
@@ -94,7 +95,6 @@ class archive_reader {
       archive_set_error(self->a_, EIO, "%s", n.error().message().c_str());
       return -1;
     }
-    self->consumed_ += *n;
     *buffer = self->buffer_.data();
     return static_cast<la_ssize_t>(*n);
   }
@@ -126,7 +126,7 @@ class archive_reader {
     return parse_manifest(json);
   }
 
-  result<void> read_file(const std::string& path, detail::extract_dir* out,
+  result<void> read_file(const std::string& path, timespec mtime, detail::extract_dir* out,
                          detail::hash_writer& files) {
     int fd = -1;
     if (out) {
@@ -134,7 +134,7 @@ class archive_reader {
       if (!created) return created.error();
       fd = *created;
     }
-    files.begin(path, fd);
+    files.begin(path, fd, mtime);
     std::uint64_t size = 0;
     const void* block = nullptr;
     size_t n = 0;
@@ -146,7 +146,10 @@ class archive_reader {
       if (rc != ARCHIVE_OK || static_cast<std::uint64_t>(offset) != size) return data_error({});
       if (auto r = files.append({static_cast<const std::uint8_t*>(block), n}); !r) return r;
       size += n;
-      if (options_.progress) options_.progress(consumed_);
+      // Decompressed archive bytes, as bundle.hpp promises.
+      if (options_.progress) {
+        options_.progress(static_cast<std::uint64_t>(archive_filter_bytes(a_, 0)));
+      }
     }
     files.end();
     return {};
@@ -177,7 +180,6 @@ class archive_reader {
   archive* a_;
   std::vector<std::uint8_t> buffer_ = std::vector<std::uint8_t>(read_block);
   std::error_code source_error_;
-  std::uint64_t consumed_ = 0;
 };
 
 }  // namespace

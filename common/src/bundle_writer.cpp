@@ -58,7 +58,12 @@ struct bundle_writer::impl {
   std::uint64_t bytes_read = 0;
 
   explicit impl(writer_options opts) : options(std::move(opts)) {}
+  bool finished = false;
+
   ~impl() {
+    // Abandoned (an error, or no finish()): free() must not flush an end of
+    // archive into a sink that already failed or is about to be discarded.
+    if (a && !finished) archive_write_fail(a);
     if (a) archive_write_free(a);
   }
 
@@ -174,12 +179,12 @@ struct bundle_writer::impl {
   }
 
   result<void> add_tree(const std::string& path, const std::filesystem::path& source, bool top) {
+    if (auto r = claim_path(path); !r) return r;
     struct stat st {};
     if ((top ? ::stat(source.c_str(), &st) : ::lstat(source.c_str(), &st)) != 0) {
       items.push_back(failed_item(path, source.string(), lowercase_first(errno_text(errno))));
       return {};
     }
-    if (auto r = claim_path(path); !r) return r;
     if (S_ISREG(st.st_mode)) return add_file(path, source.string(), top);
     if (!S_ISDIR(st.st_mode)) {
       items.push_back(failed_item(path, source.string(), kind_of(st.st_mode)));
@@ -266,6 +271,7 @@ result<manifest> bundle_writer::finish(manifest header) {
       !r) {
     return r.error();
   }
+  impl_->finished = true;
   if (archive_write_close(impl_->a) != ARCHIVE_OK) return impl_->archive_error();
   if (auto r = impl_->out->finish(); !r) return r.error();
   return header;

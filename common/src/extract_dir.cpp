@@ -17,20 +17,31 @@ std::error_code last_error() {
   return {errno, std::generic_category()};
 }
 
+// Inside our private directory, EEXIST or ENOTDIR can only come from entries
+// that collide (a file where a directory was, or the reverse).
+std::error_code creation_error() {
+  if (errno == EEXIST || errno == ENOTDIR || errno == ELOOP) {
+    return make_error_code(bundle_errc::unsafe_path);
+  }
+  return last_error();
+}
+
 }  // namespace
 
 result<extract_dir> extract_dir::create(const std::filesystem::path& destination) {
+  // "out/" names the directory "out", as it does for mkdir.
+  auto target = destination;
+  while (!target.has_filename() && target.has_relative_path()) target = target.parent_path();
   struct stat st {};
-  if (::lstat(destination.c_str(), &st) == 0)
-    return make_error_code(bundle_errc::destination_exists);
-  const auto name = destination.lexically_normal().filename();
+  if (::lstat(target.c_str(), &st) == 0) return make_error_code(bundle_errc::destination_exists);
+  const auto name = target.filename();
   if (name.empty() || name == "." || name == "..") {
     return make_error_code(bundle_errc::destination_exists);
   }
   extract_dir dir;
-  dir.destination_ = destination;
+  dir.destination_ = target;
   const auto parent =
-      destination.parent_path().empty() ? std::filesystem::path(".") : destination.parent_path();
+      target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
   std::string pattern = (parent / ("." + name.string() + ".partial-XXXXXX")).string();
   if (!::mkdtemp(pattern.data())) return last_error();  // mode 0700: private until renamed
   dir.temp_ = pattern;
@@ -66,7 +77,7 @@ result<int> extract_dir::open_parent(std::string_view path, std::string_view& na
       return ec;
     }
     const int next = ::openat(dir, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    const auto ec = last_error();
+    const auto ec = creation_error();
     ::close(dir);
     if (next < 0) return ec;
     dir = next;
@@ -81,10 +92,18 @@ result<void> extract_dir::make_directory(std::string_view path) {
   auto parent = open_parent(path, name);
   if (!parent) return parent.error();
   const std::string last(name);
-  const int rc = ::mkdirat(*parent, last.c_str(), 0755);
-  const auto ec = last_error();
+  std::error_code ec;
+  if (::mkdirat(*parent, last.c_str(), 0755) != 0) {
+    ec = creation_error();
+    // The same directory listed twice is fine; a file of that name is not.
+    struct stat st {};
+    if (errno == EEXIST && ::fstatat(*parent, last.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(st.st_mode)) {
+      ec.clear();
+    }
+  }
   ::close(*parent);
-  if (rc != 0 && ec != std::errc::file_exists) return ec;
+  if (ec) return ec;
   return {};
 }
 
@@ -95,7 +114,7 @@ result<int> extract_dir::create_file(std::string_view path) {
   const std::string last(name);
   const int fd =
       ::openat(*parent, last.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-  const auto ec = last_error();
+  const auto ec = creation_error();
   ::close(*parent);
   if (fd < 0) return ec;
   return fd;

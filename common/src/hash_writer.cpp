@@ -1,5 +1,6 @@
 #include "hash_writer.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -50,8 +51,8 @@ void hash_writer::push(task t) {
   changed_.notify_all();
 }
 
-void hash_writer::begin(std::string path, int fd) {
-  push({task::kind::begin, std::move(path), fd, {}});
+void hash_writer::begin(std::string path, int fd, timespec mtime) {
+  push({task::kind::begin, std::move(path), fd, {}, mtime});
 }
 
 void hash_writer::end() {
@@ -88,6 +89,7 @@ void hash_writer::run() {
   int fd = -1;
   std::unique_ptr<sha256> hash;
   std::uint64_t size = 0;
+  timespec mtime{};
   std::error_code error;
   for (;;) {
     task t;
@@ -101,6 +103,7 @@ void hash_writer::run() {
       case task::kind::begin:
         path = std::move(t.path);
         fd = t.fd;
+        mtime = t.mtime;
         hash = std::make_unique<sha256>();
         size = 0;
         break;
@@ -118,6 +121,10 @@ void hash_writer::run() {
         changed_.notify_all();
         break;
       case task::kind::end:
+        if (fd >= 0 && !error) {
+          const timespec times[2] = {{0, UTIME_OMIT}, mtime};
+          if (::futimens(fd, times) != 0) error = {errno, std::generic_category()};
+        }
         if (fd >= 0 && ::close(fd) != 0 && !error) error = {errno, std::generic_category()};
         fd = -1;
         if (!error) done_[path] = {size, hash->hex_digest()};

@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <ctime>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -29,7 +30,8 @@ class hash_writer {
   hash_writer& operator=(const hash_writer&) = delete;
 
   // Starts the next file; `fd` (owned from now on) is -1 when only verifying.
-  void begin(std::string path, int fd);
+  // The file gets `mtime` once written, as tar restores it.
+  void begin(std::string path, int fd, timespec mtime);
   // Queues a copy of `data` for the current file; waits while all buffers are
   // in use. Fails with an earlier write error, if any.
   result<void> append(crypto::bytes data);
@@ -43,6 +45,7 @@ class hash_writer {
     std::string path;
     int fd = -1;
     std::vector<std::uint8_t> data;
+    timespec mtime{};
   };
   void push(task t);
   void run();

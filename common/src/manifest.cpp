@@ -48,6 +48,11 @@ struct reader {
   }
 };
 
+bool is_sha256_hex_or_empty(std::string_view text) {
+  if (text.empty()) return true;
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == text.npos;
+}
+
 }  // namespace
 
 std::string to_json(const manifest& m) {
@@ -81,7 +86,7 @@ result<manifest> parse_manifest(std::string_view text) {
   if (ec || !root.is_object()) return invalid;
   reader r{root.get_object()};
   manifest m;
-  m.format = static_cast<int>(r.number("format"));
+  const std::uint64_t format = r.number("format");
   m.bundle_id = r.string("bundle_id");
   m.ticket = r.string("ticket");
   m.host = r.string("host");
@@ -91,7 +96,10 @@ result<manifest> parse_manifest(std::string_view text) {
   m.until = r.optional_string("until");
   m.redactions = r.number("redactions");
   const auto* items = root.get_object().if_contains("items");
-  if (!r.ok || !items || !items->is_array() || m.format != manifest_format_version) return invalid;
+  if (!r.ok || !items || !items->is_array() ||
+      format != static_cast<std::uint64_t>(manifest_format_version)) {
+    return invalid;
+  }
   for (const auto& v : items->get_array()) {
     if (!v.is_object()) return invalid;
     reader ir{v.get_object()};
@@ -103,7 +111,8 @@ result<manifest> parse_manifest(std::string_view text) {
     item.error = ir.string("error");
     item.truncated = ir.boolean("truncated");
     item.redactions = ir.number("redactions");
-    if (!ir.ok) return invalid;
+    // The reader compares hashes as text: only the form to_json writes.
+    if (!ir.ok || item.path.empty() || !is_sha256_hex_or_empty(item.sha256)) return invalid;
     m.items.push_back(std::move(item));
   }
   return m;

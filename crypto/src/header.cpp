@@ -119,7 +119,11 @@ std::string encode_header_without_mac(std::span<const stanza> stanzas) {
 }
 
 std::string encode_mac_line(std::span<const std::uint8_t, 32> mac) {
-  return " " + base64_encode(mac, /*padded=*/false) + "\n";
+  // Appended piecewise: GCC 12 reports a false -Wrestrict on " " + string.
+  std::string line(" ");
+  line += base64_encode(mac, /*padded=*/false);
+  line += '\n';
+  return line;
 }
 
 }  // namespace valise::crypto::detail
