@@ -13,7 +13,7 @@ namespace valise::common::detail {
 struct zstd_options {
   int level = 3;
   int threads = 2;                 // 0: compress in the calling thread
-  std::size_t job_size = 1 << 20;  // per worker job, with threads > 0
+  std::size_t job_size = 512 << 10;  // per worker job, with threads > 0
 };
 
 class zstd_sink final : public crypto::byte_sink {
