@@ -26,6 +26,32 @@ std::error_code error(bundle_errc e) {
 
 using detail::stored_entry;
 
+// The paths of the entries read so far. Collisions (a file where a directory
+// goes, or the reverse) are refused whether or not anything is extracted, so
+// that `open --check` and `open` agree.
+class entry_paths {
+ public:
+  std::error_code add(const std::string& path, bool is_directory) {
+    for (auto slash = path.find('/'); slash != path.npos; slash = path.find('/', slash + 1)) {
+      auto parent = path.substr(0, slash);
+      if (files_.count(parent)) return error(bundle_errc::unsafe_path);
+      directories_.insert(std::move(parent));
+    }
+    if (is_directory) {
+      if (files_.count(path)) return error(bundle_errc::unsafe_path);
+      directories_.insert(path);
+      return {};
+    }
+    if (directories_.count(path)) return error(bundle_errc::unsafe_path);
+    if (!files_.insert(path).second) return error(bundle_errc::unlisted_entry);  // twice
+    return {};
+  }
+
+ private:
+  std::set<std::string> files_;
+  std::set<std::string> directories_;
+};
+
 class archive_reader {
  public:
   archive_reader(crypto::byte_source& in, read_options options)
@@ -37,6 +63,16 @@ class archive_reader {
   // Reads everything; writes files into `out` if given. Returns the manifest
   // once every stored entry matched it.
   result<manifest> run(detail::extract_dir* out) {
+    auto m = read_all(out);
+    if (!m && m.error().category() == bundle_category() && !entry_.empty() &&
+        options_.on_bad_entry) {
+      options_.on_bad_entry(entry_);
+    }
+    return m;
+  }
+
+ private:
+  result<manifest> read_all(detail::extract_dir* out) {
     if (archive_read_support_filter_zstd(a_) != ARCHIVE_OK ||
         archive_read_support_format_tar(a_) != ARCHIVE_OK ||
         archive_read_open(a_, this, nullptr, &archive_reader::read_callback, nullptr) !=
@@ -44,17 +80,20 @@ class archive_reader {
       return failure();
     }
     detail::hash_writer files;  // hashes and writes on its own thread
-    std::set<std::string> seen;
+    entry_paths paths;
     std::optional<manifest> found;
     for (bool first = true;; first = false) {
       archive_entry* entry = nullptr;
       const int rc = archive_read_next_header(a_, &entry);
-      if (rc == ARCHIVE_EOF) break;
-      if (rc != ARCHIVE_OK) return failure();
-      if (first && archive_filter_code(a_, 0) != ARCHIVE_FILTER_ZSTD)
+      if (rc != ARCHIVE_OK && rc != ARCHIVE_EOF) return failure();
+      // libarchive always reads uncompressed input too: a bundle is zstd.
+      if (first && archive_filter_code(a_, 0) != ARCHIVE_FILTER_ZSTD) {
         return error(bundle_errc::not_a_bundle);
-      if (found) return error(bundle_errc::unlisted_entry);  // nothing may follow the manifest
+      }
+      if (rc == ARCHIVE_EOF) break;
       const std::string path = archive_entry_pathname(entry) ? archive_entry_pathname(entry) : "";
+      entry_ = path;
+      if (found) return error(bundle_errc::unlisted_entry);  // nothing may follow the manifest
       const auto type = archive_entry_filetype(entry);
       if (archive_entry_hardlink(entry) || archive_entry_symlink(entry)) {
         return error(bundle_errc::unsupported_entry);
@@ -68,17 +107,18 @@ class archive_reader {
       std::string clean = path;
       if (type == AE_IFDIR && clean.size() > 1 && clean.back() == '/') clean.pop_back();
       if (!detail::is_safe_archive_path(clean)) return error(bundle_errc::unsafe_path);
+      if (type != AE_IFDIR && type != AE_IFREG) return error(bundle_errc::unsupported_entry);
+      if (auto ec = paths.add(clean, type == AE_IFDIR)) return ec;
       if (type == AE_IFDIR) {
         if (out) {
           if (auto r = out->make_directory(clean); !r) return r.error();
         }
         continue;
       }
-      if (type != AE_IFREG) return error(bundle_errc::unsupported_entry);
-      if (!seen.insert(clean).second) return error(bundle_errc::unlisted_entry);
       const timespec mtime{archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)};
       if (auto r = read_file(clean, mtime, out, files); !r) return r.error();
     }
+    entry_.clear();
     auto stored = files.finish();
     if (!stored) return stored.error();
     if (!found) return error(bundle_errc::manifest_missing);
@@ -86,7 +126,6 @@ class archive_reader {
     return std::move(*found);
   }
 
- private:
   static la_ssize_t read_callback(archive*, void* client, const void** buffer) {
     auto* self = static_cast<archive_reader*>(client);
     auto n = self->in_.read(self->buffer_);
@@ -156,22 +195,29 @@ class archive_reader {
   }
 
   // Every stored file listed once with its size and hash; every listed
-  // stored file present.
-  static result<void> compare(const manifest& m,
-                              const std::map<std::string, stored_entry>& stored) {
+  // stored file present. Names the culprit in entry_.
+  result<void> compare(const manifest& m, const std::map<std::string, stored_entry>& stored) {
     std::map<std::string, const manifest_item*> listed;
     for (const auto& item : m.items) {
       if (item.sha256.empty()) continue;  // recorded as not collected
-      if (!listed.emplace(item.path, &item).second) return error(bundle_errc::manifest_invalid);
+      if (!listed.emplace(item.path, &item).second) {
+        entry_ = item.path;
+        return error(bundle_errc::manifest_invalid);
+      }
     }
     for (const auto& [path, entry] : stored) {
       const auto it = listed.find(path);
+      entry_ = path;
       if (it == listed.end()) return error(bundle_errc::unlisted_entry);
       if (it->second->size != entry.size || it->second->sha256 != entry.sha256) {
         return error(bundle_errc::content_mismatch);
       }
     }
-    if (listed.size() != stored.size()) return error(bundle_errc::missing_entry);
+    for (const auto& [path, item] : listed) {
+      entry_ = path;
+      if (!stored.count(path)) return error(bundle_errc::missing_entry);
+    }
+    entry_.clear();
     return {};
   }
 
@@ -180,6 +226,7 @@ class archive_reader {
   archive* a_;
   std::vector<std::uint8_t> buffer_ = std::vector<std::uint8_t>(read_block);
   std::error_code source_error_;
+  std::string entry_;  // the entry being read, or the one compare() refused
 };
 
 }  // namespace

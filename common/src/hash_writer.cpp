@@ -12,9 +12,6 @@
 namespace valise::common::detail {
 namespace {
 
-constexpr std::size_t buffer_size = 256 * 1024;
-constexpr std::size_t buffer_count = 8;  // 2 MiB in flight at most
-
 std::error_code write_all(int fd, const std::uint8_t* data, std::size_t size) {
   while (size > 0) {
     const ssize_t n = ::write(fd, data, size);
@@ -28,8 +25,11 @@ std::error_code write_all(int fd, const std::uint8_t* data, std::size_t size) {
 
 }  // namespace
 
-hash_writer::hash_writer() {
-  for (std::size_t i = 0; i < buffer_count; ++i) free_.emplace_back().reserve(buffer_size);
+hash_writer::hash_writer(std::size_t buffer_size, std::size_t buffer_count)
+    : buffer_size_(buffer_size) {
+  // Touched now, not when the thread first falls that far behind: peak RSS
+  // does not depend on how long the input is.
+  for (std::size_t i = 0; i < buffer_count; ++i) free_.emplace_back(buffer_size);
   thread_ = std::thread([this] { run(); });
 }
 
@@ -61,23 +61,42 @@ void hash_writer::end() {
 
 result<void> hash_writer::append(crypto::bytes data) {
   while (!data.empty()) {
-    std::vector<std::uint8_t> buffer;
-    {
-      std::unique_lock lock(mutex_);
-      changed_.wait(lock, [&] { return !free_.empty() || error_; });
-      if (error_) return error_;
-      buffer = std::move(free_.back());
-      free_.pop_back();
-    }
-    const std::size_t n = std::min(data.size(), buffer_size);
+    auto buffer = take_buffer();
+    const std::size_t n = std::min(data.size(), buffer_size_);
     buffer.assign(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
     data = data.subspan(n);
-    push({task::kind::data, {}, -1, std::move(buffer)});
+    if (auto r = append(std::move(buffer)); !r) return r;
   }
   return {};
 }
 
+std::vector<std::uint8_t> hash_writer::take_buffer() {
+  std::vector<std::uint8_t> buffer;
+  {
+    std::unique_lock lock(mutex_);
+    // After an error the thread only recycles buffers, so one comes back.
+    changed_.wait(lock, [&] { return !free_.empty(); });
+    buffer = std::move(free_.back());
+    free_.pop_back();
+  }
+  buffer.resize(buffer_size_);
+  return buffer;
+}
+
+result<void> hash_writer::append(std::vector<std::uint8_t> filled) {
+  {
+    std::lock_guard lock(mutex_);
+    if (error_) {
+      free_.push_back(std::move(filled));
+      return error_;
+    }
+  }
+  push({task::kind::data, {}, -1, std::move(filled)});
+  return {};
+}
+
 result<std::map<std::string, stored_entry>> hash_writer::finish() {
+  if (!thread_.joinable()) return std::make_error_code(std::errc::invalid_argument);  // twice
   push({task::kind::stop, {}, -1, {}});
   thread_.join();
   if (error_) return error_;

@@ -1,6 +1,7 @@
 // Hashes (and, when extracting, writes) the files of a bundle on a second
-// thread, so that decompression on the reading thread overlaps with SHA-256
-// and disk writes. Memory is bounded by a small pool of reused buffers.
+// thread, so that decompression (open) or compression (pack) on the calling
+// thread overlaps with SHA-256 and disk writes. Memory is bounded by a small
+// pool of reused buffers.
 #pragma once
 
 #include <condition_variable>
@@ -24,7 +25,7 @@ struct stored_entry {
 
 class hash_writer {
  public:
-  hash_writer();
+  explicit hash_writer(std::size_t buffer_size = 256 * 1024, std::size_t buffer_count = 8);
   ~hash_writer();
   hash_writer(const hash_writer&) = delete;
   hash_writer& operator=(const hash_writer&) = delete;
@@ -35,6 +36,11 @@ class hash_writer {
   // Queues a copy of `data` for the current file; waits while all buffers are
   // in use. Fails with an earlier write error, if any.
   result<void> append(crypto::bytes data);
+  // The same without a copy: a free buffer of buffer_size() bytes to fill
+  // (waits while all are in use), handed back with its final size.
+  std::vector<std::uint8_t> take_buffer();
+  result<void> append(std::vector<std::uint8_t> filled);
+  std::size_t buffer_size() const { return buffer_size_; }
   void end();
   // Waits for the queued work; the entries by path, or the first write error.
   result<std::map<std::string, stored_entry>> finish();
@@ -50,6 +56,7 @@ class hash_writer {
   void push(task t);
   void run();
 
+  const std::size_t buffer_size_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<task> queue_;

@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -113,17 +114,26 @@ class bundle_test : public testing::Test {
   fs::path out() const { return dir_ / "work" / "out"; }
 
   // Extraction must fail with `expected` and leave work/ empty (no destination,
-  // no temporary sibling); verification must fail too.
-  void expect_refused(const std::vector<std::uint8_t>& data, std::error_code expected) {
+  // no temporary sibling); verification must fail the same way. If given,
+  // `culprit` is the entry the failure must be blamed on ("": none).
+  void expect_refused(const std::vector<std::uint8_t>& data, std::error_code expected,
+                      std::optional<std::string> culprit = std::nullopt) {
+    std::vector<std::string> blamed;
+    const read_options options{.on_bad_entry = [&](std::string_view e) { blamed.emplace_back(e); }};
     crypto::memory_source in(data);
-    auto r = extract_bundle(in, out());
+    auto r = extract_bundle(in, out(), options);
     ASSERT_FALSE(r) << "a hostile archive was accepted";
     EXPECT_EQ(r.error(), expected) << r.error().message();
     EXPECT_TRUE(fs::is_empty(dir_ / "work")) << "left files behind";
     crypto::memory_source again(data);
-    auto v = verify_bundle(again);
+    auto v = verify_bundle(again, options);
     ASSERT_FALSE(v);
     EXPECT_EQ(v.error(), expected) << v.error().message();
+    if (culprit) {
+      const auto expected_blame =
+          culprit->empty() ? std::vector<std::string>() : std::vector<std::string>(2, *culprit);
+      EXPECT_EQ(blamed, expected_blame);
+    }
   }
 
   void write_file(const fs::path& rel, const std::string& content) {

@@ -32,7 +32,7 @@ TEST_F(bundle_test, refuses_escaping_paths) {
   for (const char* path : {"/etc/evil", "../evil", "a/../../evil", "a//b", "./a", "a/."}) {
     SCOPED_TRACE(path);
     const raw_entry file{path, "x"};
-    expect_refused(craft({file, manifest_for({file})}), bundle_errc::unsafe_path);
+    expect_refused(craft({file, manifest_for({file})}), bundle_errc::unsafe_path, path);
   }
   const raw_entry dir{"../up", "", AE_IFDIR};
   expect_refused(craft({dir, manifest_for({})}), bundle_errc::unsafe_path);
@@ -50,7 +50,7 @@ TEST_F(bundle_test, refuses_colliding_entries) {
 TEST_F(bundle_test, refuses_links_and_special_files) {
   const raw_entry file{"a", "x"};
   expect_refused(craft({file, {"l", "", AE_IFLNK, "/etc/passwd"}, manifest_for({file})}),
-                 bundle_errc::unsupported_entry);
+                 bundle_errc::unsupported_entry, "l");
   expect_refused(craft({file, {"h", "", AE_IFREG, "a"}, manifest_for({file})}),
                  bundle_errc::unsupported_entry);
   expect_refused(craft({file, {"dev", "", AE_IFCHR}, manifest_for({file})}),
@@ -63,9 +63,10 @@ TEST_F(bundle_test, refuses_links_and_special_files) {
 
 TEST_F(bundle_test, refuses_archives_that_disagree_with_their_manifest) {
   const raw_entry a{"a", "alpha"}, b{"b", "beta"};
-  expect_refused(craft({a, b, manifest_for({a})}), bundle_errc::unlisted_entry);
-  expect_refused(craft({a, manifest_for({a, b})}), bundle_errc::missing_entry);
-  expect_refused(craft({{"a", "ALPHA"}, manifest_for({a})}), bundle_errc::content_mismatch);
+  expect_refused(craft({a, b, manifest_for({a})}), bundle_errc::unlisted_entry, "b");
+  expect_refused(craft({a, manifest_for({a, b})}), bundle_errc::missing_entry, "b");
+  expect_refused(craft({{"a", "ALPHA"}, b, manifest_for({a, b})}), bundle_errc::content_mismatch,
+                 "a");
   expect_refused(craft({{"a", "alph"}, manifest_for({a})}), bundle_errc::content_mismatch);
   expect_refused(craft({a, a, manifest_for({a})}), bundle_errc::unlisted_entry);
   expect_refused(craft({a, manifest_for({a, a})}), bundle_errc::manifest_invalid);
@@ -73,18 +74,19 @@ TEST_F(bundle_test, refuses_archives_that_disagree_with_their_manifest) {
 
 TEST_F(bundle_test, refuses_a_missing_misplaced_or_broken_manifest) {
   const raw_entry a{"a", "alpha"};
-  expect_refused(craft({a}), bundle_errc::manifest_missing);
+  expect_refused(craft({a}), bundle_errc::manifest_missing, "");
   expect_refused(craft({}), bundle_errc::manifest_missing);
-  expect_refused(craft({manifest_for({a}), a}), bundle_errc::unlisted_entry);
+  expect_refused(craft({manifest_for({a}), a}), bundle_errc::unlisted_entry, "a");
   expect_refused(craft({a, manifest_for({a}), manifest_for({a})}), bundle_errc::unlisted_entry);
-  expect_refused(craft({a, {"manifest.json", "{nope"}}), bundle_errc::manifest_invalid);
+  expect_refused(craft({a, {"manifest.json", "{nope"}}), bundle_errc::manifest_invalid,
+                 "manifest.json");
   expect_refused(craft({a, {"manifest.json", "", AE_IFDIR}}), bundle_errc::unsafe_path);
 }
 
 TEST_F(bundle_test, refuses_what_is_not_tar_zstd) {
   const raw_entry a{"a", "alpha"};
   const auto plain = craft({a, manifest_for({a})}, compression::none);
-  expect_refused(plain, bundle_errc::not_a_bundle);
+  expect_refused(plain, bundle_errc::not_a_bundle, "");
   expect_refused(craft({a, manifest_for({a})}, compression::gzip), bundle_errc::not_a_bundle);
   expect_refused(std::vector<std::uint8_t>(1000, 'x'), bundle_errc::not_a_bundle);
   expect_refused({}, bundle_errc::not_a_bundle);

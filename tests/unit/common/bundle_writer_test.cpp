@@ -144,7 +144,8 @@ TEST_F(bundle_test, writer_refuses_unsafe_archive_paths) {
   crypto::memory_sink sink;
   auto w = bundle_writer::create(sink);
   ASSERT_TRUE(w);
-  for (const char* path : {"", "/etc/a", "../a", "a/../../b", "a//b", "./a", "a/", "manifest.json"}) {
+  for (const char* path :
+       {"", "/etc/a", "../a", "a/../../b", "a//b", "./a", "a/", "manifest.json"}) {
     EXPECT_EQ(w->add_path(dir_ / "src/a", path).error(), bundle_errc::unsafe_path) << path;
     EXPECT_EQ(w->add_bytes(path, as_bytes("x"), "x").error(), bundle_errc::unsafe_path) << path;
   }
@@ -189,21 +190,28 @@ TEST_F(bundle_test, file_growing_while_read_keeps_the_declared_size) {
   EXPECT_TRUE(verify_bundle(in));
 }
 
-// The output failing (disk full) is an error of the writer, with its errno.
+// The output failing (disk full) is an error of the writer, with its errno,
+// whether zstd runs inline or on its workers.
 TEST_F(bundle_test, sink_errors_are_returned) {
   class full_sink final : public crypto::byte_sink {
    public:
     result<void> write(crypto::bytes) override {
       return std::make_error_code(std::errc::no_space_on_device);
     }
-  } full;
-  write_file("src/a", std::string(4 << 20, 'a'));
-  auto w = bundle_writer::create(full, {.zstd_threads = 0});
-  ASSERT_TRUE(w);
-  auto added = w->add_path(dir_ / "src/a", "a");
-  auto finished = added ? w->finish({}) : result<manifest>(added.error());
-  ASSERT_FALSE(finished);
-  EXPECT_EQ(finished.error(), std::errc::no_space_on_device) << finished.error().message();
+  };
+  std::string noise(4 << 20, '\0');
+  for (std::size_t i = 0; i < noise.size(); ++i) noise[i] = static_cast<char>((i * i) >> 5);
+  write_file("src/a", noise);
+  for (const int threads : {0, 2}) {
+    SCOPED_TRACE(threads);
+    full_sink full;
+    auto w = bundle_writer::create(full, {.zstd_threads = threads});
+    ASSERT_TRUE(w);
+    auto added = w->add_path(dir_ / "src/a", "a");
+    auto finished = added ? w->finish({}) : result<manifest>(added.error());
+    ASSERT_FALSE(finished);
+    EXPECT_EQ(finished.error(), std::errc::no_space_on_device) << finished.error().message();
+  }
 }
 
 TEST(archive_path, relative_kept_absolute_stripped_escapes_rooted) {

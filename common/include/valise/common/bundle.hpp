@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 #include "valise/common/manifest.hpp"
@@ -75,6 +76,9 @@ result<std::string> archive_path_for(const std::filesystem::path& source);
 
 struct read_options {
   progress_fn progress;
+  // Called once before a read fails with a bundle_errc that one entry caused,
+  // with that entry's path as stored: untrusted text, escape it to print it.
+  std::function<void(std::string_view)> on_bad_entry;
 };
 
 // Reads the whole bundle and checks every entry against the manifest, extracting
