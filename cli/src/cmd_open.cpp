@@ -27,6 +27,20 @@ struct open_options {
   bool quiet = false;
 };
 
+// Control characters and non-ASCII bytes as \xNN, so a hostile name cannot
+// rewrite the terminal.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (const unsigned char c : text.substr(0, 200)) {
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  return out;
+}
+
 // Decrypts and reads the whole bundle; extracts into `destination` unless empty.
 common::manifest read_bundle(const open_options& options, const std::string& destination) {
   auto keys = load_identities(options.keys);
@@ -38,9 +52,16 @@ common::manifest read_bundle(const open_options& options, const std::string& des
   const auto identities = keys.view();
   auto decryptor = crypto::decryptor::open(counted, identities);
   if (!decryptor) fail_unlock(options.bundle, decryptor.error(), keys);
-  auto manifest = destination.empty() ? common::verify_bundle(*decryptor)
-                                      : common::extract_bundle(*decryptor, destination);
+  // Name the entry that made the bundle fail; it is untrusted text.
+  std::string bad_entry;
+  const common::read_options read{
+      .progress = {}, .on_bad_entry = [&](std::string_view path) { bad_entry = printable(path); }};
+  auto manifest = destination.empty() ? common::verify_bundle(*decryptor, read)
+                                      : common::extract_bundle(*decryptor, destination, read);
   bar.finish();
+  if (!manifest && !bad_entry.empty()) {
+    fail_unlock(fmt::format("{}: entry \"{}\"", options.bundle, bad_entry), manifest.error(), keys);
+  }
   if (!manifest) fail_unlock(options.bundle, manifest.error(), keys);
   return std::move(*manifest);
 }
