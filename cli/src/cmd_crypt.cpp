@@ -108,13 +108,10 @@ void run_encrypt(const encrypt_options& options) {
 }
 
 void run_decrypt(const decrypt_options& options) {
-  auto keys = load_identities(options.keys);
   endpoints io(options);
-  const auto identities = keys.view();
-  auto decryptor = crypto::decryptor::open(io.source(), identities);
-  if (!decryptor) fail_unlock(io.input_name(), decryptor.error(), keys);
+  auto decryptor = open_encrypted(io.source(), io.input_name(), options.keys);
   progress_bar bar("decrypting", io.input_size(), want_progress(options.quiet, io.input_size()));
-  copy(*decryptor, io.input_name(), io.sink(), io.output_name(), bar);
+  copy(decryptor, io.input_name(), io.sink(), io.output_name(), bar);
   bar.finish();
   io.commit();
 }

@@ -43,26 +43,23 @@ std::string printable(std::string_view text) {
 
 // Decrypts and reads the whole bundle; extracts into `destination` unless empty.
 common::manifest read_bundle(const open_options& options, const std::string& destination) {
-  auto keys = load_identities(options.keys);
   auto input = check(common::file_source::open(options.bundle), options.bundle);
   const auto size = input.size().value_or(0);
   progress_bar bar(destination.empty() ? "verifying" : "opening", size,
                    want_progress(options.quiet || options.json, size));
   counting_source counted(input, bar);
-  const auto identities = keys.view();
-  auto decryptor = crypto::decryptor::open(counted, identities);
-  if (!decryptor) fail_unlock(options.bundle, decryptor.error(), keys);
+  auto decryptor = open_encrypted(counted, options.bundle, options.keys);
   // Name the entry that made the bundle fail; it is untrusted text.
   std::string bad_entry;
   const common::read_options read{
       .progress = {}, .on_bad_entry = [&](std::string_view path) { bad_entry = printable(path); }};
-  auto manifest = destination.empty() ? common::verify_bundle(*decryptor, read)
-                                      : common::extract_bundle(*decryptor, destination, read);
+  auto manifest = destination.empty() ? common::verify_bundle(decryptor, read)
+                                      : common::extract_bundle(decryptor, destination, read);
   bar.finish();
   if (!manifest && !bad_entry.empty()) {
-    fail_unlock(fmt::format("{}: entry \"{}\"", options.bundle, bad_entry), manifest.error(), keys);
+    fail(fmt::format("{}: entry \"{}\"", options.bundle, bad_entry), manifest.error());
   }
-  if (!manifest) fail_unlock(options.bundle, manifest.error(), keys);
+  if (!manifest) fail(options.bundle, manifest.error());
   return std::move(*manifest);
 }
 

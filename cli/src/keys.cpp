@@ -111,25 +111,38 @@ key_set<crypto::identity> load_identities(const identity_options& options) {
     keys.owned.push_back(
         std::make_unique<crypto::scrypt_identity>(read_passphrase_file(options.passphrase_file)));
     keys.uses_passphrase = true;
-  } else if (keys.owned.empty()) {
-    keys.owned.push_back(std::make_unique<crypto::scrypt_identity>(prompt_passphrase(false)));
-    keys.uses_passphrase = true;
   }
   return keys;
 }
 
-}  // namespace valise::cli
-
-namespace valise::cli {
-
-void fail_unlock(std::string_view subject, std::error_code ec,
-                 const key_set<crypto::identity>& keys) {
-  if (ec == crypto::errc::no_identity_matched && keys.uses_passphrase) {
-    fail(fmt::format("{}: wrong passphrase", subject),
-         "use the passphrase that came with this file by another channel (SMS, phone) and try "
-         "again");
+crypto::decryptor open_encrypted(crypto::byte_source& in, std::string_view name,
+                                 const identity_options& options) {
+  auto keys = load_identities(options);
+  // With no key option, ask for a passphrase, but only once the header shows
+  // the file is passphrase-encrypted: a file for public keys needs -i instead.
+  bool prompted = false;
+  crypto::decryptor::passphrase_fn ask;
+  if (keys.owned.empty()) {
+    ask = [&prompted]() -> result<crypto::secret_string> {
+      prompted = true;
+      return prompt_passphrase(false);
+    };
   }
-  fail(subject, ec);
+  const auto identities = keys.view();
+  auto decryptor = crypto::decryptor::open(in, identities, ask);
+  if (decryptor) return std::move(*decryptor);
+  if (decryptor.error() == crypto::errc::no_identity_matched) {
+    if (keys.uses_passphrase || prompted) {
+      fail(fmt::format("{}: wrong passphrase", name),
+           "use the passphrase that came with this file by another channel (SMS, phone) and "
+           "try again");
+    }
+    if (keys.owned.empty()) {
+      fail(fmt::format("{}: the file is encrypted to public keys, and no identity was given", name),
+           "give the matching identity file with -i FILE");
+    }
+  }
+  fail(name, decryptor.error());
 }
 
 }  // namespace valise::cli

@@ -43,18 +43,15 @@ struct key_set {
 
 // Empty set if no recipient option was given (the caller decides the default).
 key_set<crypto::recipient> load_recipients(const recipient_options& options);
-// Prompts for a passphrase on the terminal if no identity option was given.
+// The identities given by -i and --passphrase-file (possibly none).
 key_set<crypto::identity> load_identities(const identity_options& options);
 
+// Opens an age file with the identity options, reporting failures in the
+// user's terms ("wrong passphrase"). Without -i or --passphrase-file it asks
+// for a passphrase on the terminal if the file is passphrase-encrypted.
+crypto::decryptor open_encrypted(crypto::byte_source& in, std::string_view name,
+                                 const identity_options& options);
+
 crypto::secret_string read_passphrase_file(const std::string& path);
-
-}  // namespace valise::cli
-
-namespace valise::cli {
-
-// Reports a failure to open an age file in the user's terms: with a passphrase,
-// "no identity matched" means the passphrase is wrong.
-[[noreturn]] void fail_unlock(std::string_view subject, std::error_code ec,
-                              const key_set<crypto::identity>& keys);
 
 }  // namespace valise::cli

@@ -291,6 +291,11 @@ decryptor& decryptor::operator=(decryptor&&) noexcept = default;
 decryptor::~decryptor() = default;
 
 result<decryptor> decryptor::open(byte_source& in, std::span<const identity* const> identities) {
+  return open(in, identities, {});
+}
+
+result<decryptor> decryptor::open(byte_source& in, std::span<const identity* const> identities,
+                                  const passphrase_fn& passphrase) {
   auto p = std::make_unique<impl>(in);
   auto armored = p->peek.is_armored();
   if (!armored) return armored.error();
@@ -319,6 +324,13 @@ result<decryptor> decryptor::open(byte_source& in, std::span<const identity* con
       key = **unwrapped;
       break;
     }
+  }
+  if (!key && has_scrypt && passphrase) {
+    auto asked = passphrase();
+    if (!asked) return asked.error();
+    auto unwrapped = scrypt_identity(std::move(*asked)).unwrap(stanzas);
+    if (!unwrapped) return unwrapped.error();
+    if (*unwrapped) key = **unwrapped;
   }
   if (!key) return error(errc::no_identity_matched);
 

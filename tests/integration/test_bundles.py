@@ -149,6 +149,14 @@ class Failures(BundleTest):
         wrong.write_text("not-the-passphrase\n")
         self.assert_open_fails("b.vls", r"passphrase", "--passphrase-file", wrong)
 
+    def test_key_bundle_without_identity_asks_for_none(self):
+        # No terminal here: a passphrase prompt would fail; a key file must say -i.
+        self.assert_ok(self.pack("-r", self.recipient))
+        result = run([valise(), "open", "b.vls", "-d", "out"], cwd=self.tmp)
+        self.assert_valise_error(result, r"public keys")
+        self.assertIn(b"-i", result.stderr)
+        self.assertFalse((self.tmp / "out").exists())
+
     def test_wrong_key(self):
         self.assert_ok(self.pack("-r", self.recipient))
         other = self.tmp / "other.txt"

@@ -194,3 +194,32 @@ TEST(passphrase, has_at_least_100_bits_from_an_unambiguous_alphabet) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(age, passphrase_is_asked_only_for_passphrase_files) {
+  int asked = 0;
+  const decryptor::passphrase_fn ask = [&asked]() -> valise::result<secret_string> {
+    ++asked;
+    return secret_string(std::string("pw"));
+  };
+  std::vector<const identity*> none;
+
+  const auto r = x25519_identity::generate().to_recipient();
+  const auto to_key = encrypt({1, 2}, {&r});
+  memory_source key_file(to_key);
+  EXPECT_EQ(decryptor::open(key_file, none, ask).error(), errc::no_identity_matched);
+  EXPECT_EQ(asked, 0);
+
+  const scrypt_recipient p(secret_string(std::string("pw")), 10);
+  const auto to_passphrase = encrypt({3, 4}, {&p});
+  memory_source passphrase_file(to_passphrase);
+  auto d = decryptor::open(passphrase_file, none, ask);
+  ASSERT_TRUE(d) << d.error().message();
+  EXPECT_EQ(asked, 1);
+  std::vector<std::uint8_t> out(10);
+  EXPECT_EQ(*d->read(out), 2u);
+  EXPECT_EQ(out[0], 3);
+}
+
+}  // namespace

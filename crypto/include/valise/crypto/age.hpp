@@ -4,6 +4,7 @@
 // armor, bech32) is internal to this module.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -149,6 +150,11 @@ class encryptor final : public byte_sink {
 class decryptor final : public byte_source {
  public:
   static result<decryptor> open(byte_source& in, std::span<const identity* const> identities);
+  // As above; if no identity matched and the file is passphrase-encrypted,
+  // asks `passphrase` for one (so a prompt appears only for such files).
+  using passphrase_fn = std::function<result<secret_string>()>;
+  static result<decryptor> open(byte_source& in, std::span<const identity* const> identities,
+                                const passphrase_fn& passphrase);
   decryptor(decryptor&&) noexcept;
   decryptor& operator=(decryptor&&) noexcept;
   ~decryptor() override;
