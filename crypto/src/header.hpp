@@ -1,5 +1,6 @@
-// The age v1 header codec: version line, recipient stanzas, MAC line. Pure
-// functions over bytes; the decryptor finds where the header ends, this parses it.
+// The age v1 header codec: version line, recipient stanzas, MAC line (age.md,
+// "Header"). Pure functions over bytes, no streams, so the parser can be
+// unit-tested and fuzzed on its own; the decryptor feeds it what it has read.
 #pragma once
 
 #include <array>
@@ -16,26 +17,29 @@ namespace valise::crypto::detail {
 
 inline constexpr std::string_view version_prefix = "age-encryption.org/";
 inline constexpr std::string_view version_line = "age-encryption.org/v1\n";
-inline constexpr std::size_t max_header_size = 1 << 20;  // far beyond any real header
+inline constexpr std::size_t columns_per_line = 64;
+inline constexpr std::size_t bytes_per_line = columns_per_line / 4 * 3;
 
-struct parsed_header {
+struct header {
   std::vector<stanza> stanzas;
   std::array<std::uint8_t, 32> mac{};
-  std::size_t mac_input_size = 0;  // bytes covered by the MAC: up to and including "---"
-  std::size_t size = 0;            // bytes of the whole header, MAC line included
+  std::size_t mac_input_size = 0;  // the MAC covers the first bytes, through "---"
+  std::size_t size = 0;            // the whole header, through the MAC line's LF
 };
 
-// Where the header in `data` ends (one past the MAC line's LF), if the data
-// holds a complete MAC line; nullopt if more input is needed. Looks only for
-// a line starting with "---", which no other header line can.
-std::optional<std::size_t> find_header_end(std::string_view data);
+// Parses the header at the start of `data`, which may go on with the payload.
+// nullopt: `data` is a valid beginning of a header that ends before the MAC
+// line does (read more and call again). Errors: not_age_file,
+// unsupported_version, malformed_header.
+result<std::optional<header>> parse_header(std::span<const std::uint8_t> data);
 
-// Parses a complete header (exactly `data`, as delimited by find_header_end).
-result<parsed_header> parse_header(std::string_view data);
+// Whether a stanza can be encoded (type and arguments non-empty, printable ASCII
+// without spaces): recipients other than ours could produce anything.
+bool is_valid_stanza(const stanza& s);
 
-// Encodes stanzas after the version line, up to and including "---" (the MAC
-// input); append " " + base64(mac) + "\n" to finish it.
+// The header up to and including "---", the bytes the MAC covers.
 std::string encode_header_without_mac(std::span<const stanza> stanzas);
+// " " + base64(mac) + "\n", which completes the header.
 std::string encode_mac_line(std::span<const std::uint8_t, 32> mac);
 
 }  // namespace valise::crypto::detail

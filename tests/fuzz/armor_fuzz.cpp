@@ -1,36 +1,76 @@
-// Fuzzes the ASCII armor decoder: any input must end in data or a clean error,
-// and whatever it accepts must re-encode to the same bytes.
+// Fuzzes the ASCII armor decoder: any input ends in data or a clean error, and
+// what it accepts re-encodes (with our writer) to armor that decodes to the
+// same bytes. Inputs are also fed a few bytes per read, which must not change
+// the outcome.
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "armor.hpp"
+#include "valise/crypto/age.hpp"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using namespace valise::crypto;
-  memory_source in({data, size});
+namespace {
+
+using namespace valise::crypto;
+
+void check(bool ok) {
+  if (!ok) std::abort();
+}
+
+// At most `step` bytes per read.
+class trickle final : public byte_source {
+ public:
+  trickle(bytes data, std::size_t step) : data_(data), step_(step) {}
+  valise::result<std::size_t> read(mutable_bytes out) override {
+    const std::size_t n = std::min({out.size(), step_, data_.size() - pos_});
+    if (n > 0) std::memcpy(out.data(), data_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  bytes data_;
+  std::size_t step_;
+  std::size_t pos_ = 0;
+};
+
+struct outcome {
+  std::vector<std::uint8_t> data;
+  std::error_code error;
+};
+
+outcome decode(bytes input, std::size_t step, std::size_t read_size) {
+  trickle in(input, step);
   detail::armor_reader reader(in);
-  std::vector<std::uint8_t> decoded, buf(1000);
+  outcome o;
+  std::vector<std::uint8_t> buf(read_size);
   for (;;) {
     auto n = reader.read(buf);
-    if (!n) return 0;
-    if (*n == 0) break;
-    decoded.insert(decoded.end(), buf.begin(), buf.begin() + static_cast<long>(*n));
+    if (!n) {
+      o.error = n.error();
+      check(o.error == errc::armor_invalid);
+      return o;
+    }
+    if (*n == 0) return o;
+    o.data.insert(o.data.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
   }
-  // Accepted input decodes to bytes that our encoder turns back into armor
-  // which the decoder accepts again, to the same bytes.
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const bytes input(data, size);
+  const auto whole = decode(input, size + 1, 1000);
+  const auto trickled = decode(input, 3, 7);
+  check(whole.error == trickled.error);
+  if (whole.error) return 0;
+  check(whole.data == trickled.data);
+
   memory_sink out;
   detail::armor_writer writer(out);
-  if (!writer.write(decoded) || !writer.finish()) std::abort();
-  memory_source again(out.data());
-  detail::armor_reader reader2(again);
-  std::vector<std::uint8_t> decoded2;
-  for (;;) {
-    auto n = reader2.read(buf);
-    if (!n) std::abort();
-    if (*n == 0) break;
-    decoded2.insert(decoded2.end(), buf.begin(), buf.begin() + static_cast<long>(*n));
-  }
-  if (decoded2 != decoded) std::abort();
+  check(writer.write(whole.data) && writer.finish());
+  const auto again = decode(out.data(), out.data().size() + 1, 1000);
+  check(!again.error && again.data == whole.data);
   return 0;
 }

@@ -1,5 +1,6 @@
-// Runs a fuzz target over files and directories of inputs, so that ctest
-// replays the seed corpus in ordinary builds without libFuzzer.
+// Runs a fuzz target over files and folders of inputs, so that ctest replays
+// the seed corpus in ordinary builds, without libFuzzer. A missing path or an
+// empty corpus fails: a replay that runs nothing must not pass.
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -19,14 +20,18 @@ int main(int argc, char** argv) {
     ++runs;
   };
   for (int i = 1; i < argc; ++i) {
-    if (fs::is_directory(argv[i])) {
-      for (const auto& entry : fs::recursive_directory_iterator(argv[i])) {
+    const fs::path path(argv[i]);
+    if (fs::is_directory(path)) {
+      for (const auto& entry : fs::recursive_directory_iterator(path)) {
         if (entry.is_regular_file()) run(entry.path());
       }
+    } else if (fs::is_regular_file(path)) {
+      run(path);
     } else {
-      run(argv[i]);
+      std::fprintf(stderr, "no such input: %s\n", argv[i]);
+      return 1;
     }
   }
   std::printf("replayed %zu inputs\n", runs);
-  return runs > 0 ? 0 : 1;  // an empty corpus is a broken test, not a pass
+  return runs > 0 ? 0 : 1;
 }
