@@ -14,6 +14,10 @@ VALISE_BUILD_PACKAGES=(
 VALISE_TEST_PACKAGES=(
   libgtest-dev libgmock-dev zlib1g-dev age zstd python3 clang-format
 )
+# Node.js and npm run tus-js-client and Uppy in tests/interop. The machine's own
+# Node.js 20 (NodeSource's nodejs, npm included) is used when there is one;
+# Debian's nodejs and npm only where there is none (they conflict with it).
+command -v npm >/dev/null 2>&1 || VALISE_TEST_PACKAGES+=(nodejs npm)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

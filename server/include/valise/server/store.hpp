@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "valise/crypto/io.hpp"
@@ -24,6 +25,15 @@ using unix_time = std::int64_t;  // seconds since the epoch, UTC
 enum class severity { blocking, semi_blocking, non_blocking };
 enum class ticket_status { open, resolved };
 enum class role { admin, technician, upload_link };
+
+// Names as the API and the database spell them ("semi-blocking", …).
+std::string_view to_string(severity s);
+std::string_view to_string(ticket_status s);
+std::string_view to_string(role r);
+std::optional<severity> parse_severity(std::string_view s);
+std::optional<ticket_status> parse_ticket_status(std::string_view s);
+// admin or technician: link tokens are made by links, not by name.
+std::optional<role> parse_role(std::string_view s);
 
 // Who is acting: resolved from a bearer token, or the server itself.
 struct actor {
@@ -92,7 +102,7 @@ struct upload_info {
   std::string owner_id;  // actor id that created it
   std::string source;    // actor label, copied to the bundle
   std::string filename;
-  std::string metadata;  // the Upload-Metadata header as received
+  std::string metadata;                 // the Upload-Metadata header as received
   std::optional<std::uint64_t> length;  // absent while deferred
   std::uint64_t offset = 0;             // bytes durably received
   unix_time created_at = 0;
@@ -175,14 +185,14 @@ class bundle_file final : public crypto::byte_source {
 };
 
 enum class store_errc {
-  not_found = 1,      // no such ticket / upload / bundle / token / link
-  already_exists,     // ticket ref taken
-  ticket_resolved,    // the ticket is resolved: no uploads, links, bundles
-  ticket_open,        // reopen of an open ticket
-  bad_state,          // e.g. append to a completed upload
-  budget_exceeded,    // link byte budget
-  corrupt,            // the database or a blob disagrees with itself
-  schema_too_new,     // database written by a newer valise-server
+  not_found = 1,    // no such ticket / upload / bundle / token / link
+  already_exists,   // ticket ref taken
+  ticket_resolved,  // the ticket is resolved: no uploads, links, bundles
+  ticket_open,      // reopen of an open ticket
+  bad_state,        // e.g. append to a completed upload
+  budget_exceeded,  // link byte budget
+  corrupt,          // the database or a blob disagrees with itself
+  schema_too_new,   // database written by a newer valise-server
 };
 const std::error_category& store_category();
 std::error_code make_error_code(store_errc e);

@@ -1,0 +1,8 @@
+// The `valise-server` command: init, run, token, audit. main() calls this.
+#pragma once
+
+namespace valise::server {
+
+int run_command_line(int argc, char** argv);
+
+}  // namespace valise::server

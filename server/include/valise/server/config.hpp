@@ -1,0 +1,75 @@
+// valise-server's settings: server.toml, every key with its default.
+// Durations are written "90s", "15m", "12h", "30d". The
+// defaults live in one table (config.cpp) that also writes the commented file
+// `valise-server init` creates, so the documentation cannot drift from the code.
+#pragma once
+
+#include <boost/system/result.hpp>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace valise::server {
+
+struct server_config {
+  std::filesystem::path data_dir;  // holds server.toml, the database, blobs
+
+  // [server]
+  std::string listen = "127.0.0.1:8443";
+  std::string hostname = "localhost";  // in the certificate and in upload URLs
+  std::string public_url;              // default: https://HOSTNAME:PORT
+  unsigned threads = 2;
+  unsigned max_connections = 256;
+  std::chrono::seconds request_timeout{30};
+
+  // [tls] (relative paths are under data_dir)
+  std::filesystem::path certificate = "tls/server.pem";
+  std::filesystem::path private_key = "tls/server.key";
+  std::filesystem::path ca_certificate = "ca.pem";
+  std::filesystem::path ca_key = "tls/ca.key";
+  std::string min_tls_version = "1.2";
+
+  // [uploads]
+  std::uint64_t max_upload_bytes = 64ull << 30;
+  std::chrono::seconds upload_expires_after{7 * 86400};
+
+  // [links]
+  std::chrono::seconds link_expires_in{7 * 86400};
+  std::uint64_t link_max_bytes = 16ull << 30;
+
+  // [retention]
+  std::chrono::seconds retention{30 * 86400};  // 0: keep until resolved
+  std::chrono::seconds purge_interval{3600};
+
+  // [log]
+  std::string log_level = "info";
+
+  std::filesystem::path resolve(const std::filesystem::path& p) const {
+    return p.is_absolute() ? p : data_dir / p;
+  }
+  std::string upload_url() const;  // public_url + "/api/v1/uploads"
+};
+
+// A sentence for the operator, as the error of a result<T, std::string>:
+// `return problem{"..."};`.
+struct problem {
+  std::string text;
+  template <class T>
+  operator boost::system::result<T, std::string>() && {
+    return {boost::system::in_place_error, std::move(text)};
+  }
+};
+
+// A configuration problem is a sentence for the operator ("server.toml:12:
+// ..."), not a code: there is nothing for a caller to branch on.
+using config_result = boost::system::result<server_config, std::string>;
+
+// Reads `file`; its directory is the data directory unless `data_dir` is set
+// in it. Unknown keys are errors, so a typo does not silently keep a default.
+config_result load_config(const std::filesystem::path& file);
+
+// The documented server.toml for `init`, with the given values filled in.
+std::string format_config(const server_config& config);
+
+}  // namespace valise::server

@@ -1,0 +1,116 @@
+#include "api/api_error.hpp"
+
+#include <boost/json/object.hpp>
+
+#include "valise/server/store.hpp"
+
+namespace valise::server {
+namespace {
+
+struct entry {
+  const char* code;
+  http::status status;
+  const char* hint;
+};
+
+entry describe(api_error e) {
+  using s = http::status;
+  switch (e) {
+    case api_error::bad_request:
+      return {"bad_request", s::bad_request, ""};
+    case api_error::bad_json:
+      return {"bad_json", s::bad_request, "send a JSON object as documented in docs/api.md"};
+    case api_error::unauthorized:
+      return {"unauthorized", s::unauthorized,
+              "send a valid token as `Authorization: Bearer TOKEN`"};
+    case api_error::forbidden:
+      return {"forbidden", s::forbidden, "this token's role may not use this route"};
+    case api_error::not_found:
+      return {"not_found", s::not_found, ""};
+    case api_error::route_not_found:
+      return {"route_not_found", s::not_found, "the API is under /api/v1 (docs/api.md)"};
+    case api_error::method_not_allowed:
+      return {"method_not_allowed", s::method_not_allowed, ""};
+    case api_error::ticket_not_found:
+      return {"ticket_not_found", s::not_found, "list tickets with `valise ticket list`"};
+    case api_error::ticket_exists:
+      return {"ticket_exists", s::conflict, "pick another ref, or use the existing ticket"};
+    case api_error::ticket_resolved:
+      return {"ticket_resolved", s::conflict, "reopen the ticket first if it still needs data"};
+    case api_error::ticket_open:
+      return {"ticket_open", s::conflict, ""};
+    case api_error::upload_not_found:
+      return {"upload_not_found", s::not_found, "start a new upload"};
+    case api_error::upload_gone:
+      return {"upload_gone", s::gone, "the upload expired or was refused: start a new one"};
+    case api_error::upload_locked:
+      return {"upload_locked", static_cast<s>(423),
+              "another request is writing this upload: retry in a moment"};
+    case api_error::offset_mismatch:
+      return {"offset_mismatch", s::conflict, "ask HEAD for the current offset and resume there"};
+    case api_error::bundle_not_found:
+      return {"bundle_not_found", s::not_found, "list bundles with `valise bundle list TICKET`"};
+    case api_error::link_not_found:
+      return {"link_not_found", s::not_found, ""};
+    case api_error::token_not_found:
+      return {"token_not_found", s::not_found, ""};
+    case api_error::too_large:
+      return {"too_large", s::payload_too_large, ""};
+    case api_error::budget_exceeded:
+      return {"budget_exceeded", s::payload_too_large,
+              "ask the technician for a link with a larger byte budget"};
+    case api_error::headers_too_large:
+      return {"headers_too_large", s::request_header_fields_too_large, ""};
+    case api_error::wrong_content_type:
+      return {"wrong_content_type", s::unsupported_media_type,
+              "send upload bytes as application/offset+octet-stream"};
+    case api_error::not_age_encrypted:
+      return {"not_age_encrypted", s::unsupported_media_type,
+              "encrypt the file first: `valise pack` or `valise encrypt`"};
+    case api_error::checksum_mismatch:
+      return {"checksum_mismatch", static_cast<s>(460),
+              "the bytes were damaged in transit: send this chunk again"};
+    case api_error::unsupported_checksum:
+      return {"unsupported_checksum", s::bad_request, "use sha1 or sha256"};
+    case api_error::tus_version:
+      return {"tus_version", s::precondition_failed, "send Tus-Resumable: 1.0.0"};
+    case api_error::range_not_satisfiable:
+      return {"range_not_satisfiable", s::range_not_satisfiable, ""};
+    case api_error::busy:
+      return {"busy", s::service_unavailable, "the server is at its connection limit: retry"};
+    case api_error::storage_full:
+      return {"storage_full", s::insufficient_storage,
+              "the server's disk is full: tell its operator"};
+    case api_error::internal:
+      return {"internal", s::internal_server_error, "the server logged the cause"};
+  }
+  return {"internal", s::internal_server_error, ""};
+}
+
+}  // namespace
+
+response error_response(api_error error, std::string message, std::string hint) {
+  entry e = describe(error);
+  boost::json::object body{{"error", e.code}, {"message", std::move(message)}};
+  if (hint.empty()) hint = e.hint;
+  if (!hint.empty()) body["hint"] = std::move(hint);
+  return json_response(e.status, body);
+}
+
+response error_response(std::error_code ec, const std::string& subject, api_error missing) {
+  if (ec == store_errc::not_found) return error_response(missing, "no " + subject);
+  if (ec == store_errc::already_exists)
+    return error_response(api_error::ticket_exists, subject + " already exists");
+  if (ec == store_errc::ticket_resolved)
+    return error_response(api_error::ticket_resolved, subject + ": the ticket is resolved");
+  if (ec == store_errc::ticket_open)
+    return error_response(api_error::ticket_open, subject + " is open");
+  if (ec == store_errc::budget_exceeded)
+    return error_response(api_error::budget_exceeded,
+                          "the upload link's byte budget would be exceeded");
+  if (ec == std::errc::no_space_on_device)
+    return error_response(api_error::storage_full, "no space left on the server");
+  return error_response(api_error::internal, "internal error on " + subject);
+}
+
+}  // namespace valise::server

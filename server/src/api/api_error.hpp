@@ -1,0 +1,54 @@
+// The one catalogue of API errors: each has a stable code, its HTTP status and
+// a default hint. Handlers say which error and, where they know more, which
+// input; the catalogue decides the status, so the two never disagree.
+#pragma once
+
+#include <string>
+#include <system_error>
+
+#include "http/message.hpp"
+
+namespace valise::server {
+
+enum class api_error {
+  bad_request,
+  bad_json,
+  unauthorized,
+  forbidden,
+  not_found,
+  route_not_found,
+  method_not_allowed,
+  ticket_not_found,
+  ticket_exists,
+  ticket_resolved,
+  ticket_open,
+  upload_not_found,
+  upload_gone,
+  upload_locked,
+  offset_mismatch,
+  bundle_not_found,
+  link_not_found,
+  token_not_found,
+  too_large,
+  budget_exceeded,
+  headers_too_large,
+  wrong_content_type,
+  not_age_encrypted,
+  checksum_mismatch,
+  unsupported_checksum,
+  tus_version,
+  range_not_satisfiable,
+  busy,
+  storage_full,
+  internal,
+};
+
+response error_response(api_error error, std::string message, std::string hint = {});
+
+// Store and system errors seen while serving a request, as the client sees
+// them; `subject` names the object ("ticket \"T-1\""), `missing` is the error
+// for store_errc::not_found.
+response error_response(std::error_code ec, const std::string& subject,
+                        api_error missing = api_error::not_found);
+
+}  // namespace valise::server

@@ -1,0 +1,28 @@
+// tus at /api/v1/uploads: the routes only hand over to tus::service.
+#include "api/api.hpp"
+
+namespace valise::server {
+
+void add_upload_routes(router& r, api_context& ctx) {
+  using v = http::verb;
+  auto& tus = ctx.tus;
+  // OPTIONS needs no token: tus clients discover the server before they
+  // authenticate.
+  r.add(v::options, "/api/v1/uploads", access::anyone, body_kind::none,
+        [&tus](request&) -> outcome { return tus.options(); });
+  r.add(v::options, "/api/v1/uploads/{}", access::anyone, body_kind::none,
+        [&tus](request&) -> outcome { return tus.options(); });
+  r.add(v::post, "/api/v1/uploads", access::uploader, body_kind::stream,
+        [&tus](request& req) { return tus.create(req.head, *req.who, req.now); });
+  r.add(v::head, "/api/v1/uploads/{}", access::uploader, body_kind::none,
+        [&tus](request& req) -> outcome {
+          return tus.head(req.head, *req.who, req.params[0], req.now);
+        });
+  r.add(v::patch, "/api/v1/uploads/{}", access::uploader, body_kind::stream,
+        [&tus](request& req) { return tus.patch(req.head, *req.who, req.params[0], req.now); });
+  r.add(
+      v::delete_, "/api/v1/uploads/{}", access::uploader, body_kind::none,
+      [&tus](request& req) -> outcome { return tus.terminate(req.head, *req.who, req.params[0]); });
+}
+
+}  // namespace valise::server

@@ -1,0 +1,264 @@
+#include "http/connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/url/parse.hpp>
+#include <ctime>
+
+#include "api/api_error.hpp"
+
+namespace valise::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t body_chunk = 256 * 1024;
+
+unix_time wall_clock() {
+  return static_cast<unix_time>(std::time(nullptr));
+}
+
+// Sends a response; false if the connection is gone.
+asio::awaitable<bool> send(tls_stream& stream, response& res, std::chrono::seconds timeout) {
+  beast::get_lowest_layer(stream).expires_after(timeout);
+  auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
+  co_return !ec;
+}
+
+// Streams a stored bundle as the response body.
+asio::awaitable<bool> send_download(tls_stream& stream, download& d, std::chrono::seconds timeout) {
+  http::response<http::buffer_body> res{d.head.result(), 11};
+  for (const auto& field : d.head) res.set(field.name_string(), field.value());
+  res.content_length(d.length);
+  res.body().data = nullptr;
+  res.body().more = d.length > 0;
+  http::response_serializer<http::buffer_body> serializer{res};
+  beast::get_lowest_layer(stream).expires_after(timeout);
+  if (auto [ec, n] = co_await http::async_write_header(stream, serializer, use_tuple); ec)
+    co_return false;
+  std::vector<std::uint8_t> buffer(body_chunk);
+  std::uint64_t remaining = d.length;
+  while (remaining > 0) {
+    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, buffer.size()));
+    auto got = d.file.read({buffer.data(), want});
+    if (!got || *got == 0) {
+      spdlog::error("download of a bundle stopped: {}",
+                    got ? "file shorter than its record" : got.error().message());
+      co_return false;  // the client sees a short body and retries with Range
+    }
+    remaining -= *got;
+    res.body().data = buffer.data();
+    res.body().size = *got;
+    res.body().more = remaining > 0;
+    beast::get_lowest_layer(stream).expires_after(timeout);
+    auto [ec, n] = co_await http::async_write(stream, serializer, use_tuple);
+    if (ec && ec != http::error::need_buffer) co_return false;
+  }
+  co_return true;
+}
+
+// Streams a request body into a receiver. Returns the response, and whether
+// the body was read to its end (else the connection must close).
+asio::awaitable<std::pair<std::optional<response>, bool>> receive_body(
+    tls_stream& stream, beast::flat_buffer& buffer,
+    http::request_parser<http::empty_body>& head_parser, body_receiver& receiver,
+    std::chrono::seconds timeout) {
+  http::request_parser<http::buffer_body> parser{std::move(head_parser)};
+  parser.body_limit(receiver.max_body());
+  std::vector<std::uint8_t> chunk(body_chunk);
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk.data();
+    parser.get().body().size = chunk.size();
+    beast::get_lowest_layer(stream).expires_after(timeout);
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    if (ec == http::error::body_limit)
+      co_return std::pair{
+          std::optional{error_response(api_error::too_large, "the body goes past Upload-Length")},
+          false};
+    if (ec && ec != http::error::need_buffer) co_return std::pair{std::nullopt, false};
+    std::size_t got = chunk.size() - parser.get().body().size;
+    if (got == 0) continue;
+    if (auto stop = receiver.write({chunk.data(), got}))
+      co_return std::pair{std::move(stop), false};
+  }
+  co_return std::pair{std::optional{receiver.finish()}, true};
+}
+
+// After answering a request whose body was left unread (413, 415, 401 …):
+// read and drop what the client is still sending, for a short while, so that
+// it can finish writing and read the answer instead of a reset (what nginx
+// calls a lingering close).
+asio::awaitable<void> drain(tls_stream& stream) {
+  constexpr std::size_t cap = 4u << 20;
+  std::vector<char> sink(64 * 1024);
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+  for (std::size_t total = 0; total < cap;) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+    if (ec) break;
+    total += n;
+  }
+}
+
+// What one request came to.
+struct exchange {
+  std::optional<response> answer;
+  std::optional<download> streamed;
+  bool body_read = true;  // else the connection must close after answering
+  bool lost = false;      // the client went away: nothing to answer
+};
+
+// Admits one request whose head was read, reads its body the way its route
+// wants, and runs the handler.
+asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
+                                 http::request_parser<http::empty_body>& parser, api& app,
+                                 const connection_limits& limits) {
+  exchange x;
+  const bool has_body =
+      (parser.content_length() && *parser.content_length() > 0) || parser.chunked();
+  const auto now = wall_clock();
+  auto admitted = app.admit(parser.get().base(), now);
+  if (auto* refusal = std::get_if<response>(&admitted)) {
+    x.answer = std::move(*refusal);
+    x.body_read = !has_body;
+    co_return x;
+  }
+  auto& a = std::get<api::admitted>(admitted);
+  const route& target_route = *a.target_route;
+
+  // Small JSON bodies are read whole; the message moves into another parser,
+  // so the head is looked up again afterwards.
+  std::optional<http::request_parser<http::string_body>> json_parser;
+  const request_head* head = &parser.get().base();
+  std::string body;
+  if (target_route.body != body_kind::stream && has_body) {
+    // Beast checks a declared length against body_limit only while reading
+    // the head, which had no limit: check it here.
+    if (parser.content_length() && *parser.content_length() > limits.json_limit) {
+      x.answer = error_response(api_error::too_large, "the request body is too large");
+      x.body_read = false;
+      co_return x;
+    }
+    json_parser.emplace(std::move(parser));
+    json_parser->body_limit(limits.json_limit);
+    beast::get_lowest_layer(stream).expires_after(limits.timeout);
+    auto [ec, n] = co_await http::async_read(stream, buffer, *json_parser, use_tuple);
+    if (ec == http::error::body_limit) {
+      x.answer = error_response(api_error::too_large, "the request body is too large");
+      x.body_read = false;
+      co_return x;
+    }
+    if (ec) {
+      x.lost = true;
+      co_return x;
+    }
+    head = &json_parser->get().base();
+    body = std::move(json_parser->get().body());
+  }
+  auto target = boost::urls::parse_origin_form(head->target());
+  request req{*head,   a.method,        std::move(a.params),
+              *target, std::move(body), a.who ? &*a.who : nullptr,
+              now};
+  outcome result = target_route.fn(req);
+
+  if (auto* res = std::get_if<response>(&result)) {
+    x.answer = std::move(*res);
+    // A stream route that answered at once left its body unread.
+    x.body_read = target_route.body != body_kind::stream || !has_body;
+  } else if (auto* receiver = std::get_if<std::unique_ptr<body_receiver>>(&result)) {
+    auto [received, complete] =
+        co_await receive_body(stream, buffer, parser, **receiver, limits.timeout);
+    receiver->reset();   // releases the upload before the response goes out
+    x.lost = !received;  // the client went away; the bytes received are kept
+    x.answer = std::move(received);
+    x.body_read = complete;
+  } else {
+    x.streamed = std::move(std::get<download>(result));
+  }
+  co_return x;
+}
+
+}  // namespace
+
+asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, asio::ssl::context& tls,
+                                       api& app, metrics& stats, connection_limits limits) {
+  tls_stream stream(beast::tcp_stream(std::move(socket)), tls);
+  beast::get_lowest_layer(stream).expires_after(limits.timeout);
+  if (auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple); ec)
+    co_return;
+  beast::flat_buffer buffer;
+  bool unread_body = false;
+  for (bool open = true; open;) {
+    http::request_parser<http::empty_body> parser;
+    parser.header_limit(limits.header_limit);
+    // Beast checks Content-Length against this while reading the head (1 MB
+    // by default for requests); each route sets its own limit on the body.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    beast::get_lowest_layer(stream).expires_after(limits.timeout);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+    auto started = std::chrono::steady_clock::now();
+    exchange x;
+    bool head_request = false;
+    if (ec == http::error::header_limit) {
+      x.answer = error_response(api_error::headers_too_large, "the request head is too large");
+      x.body_read = false;
+    } else if (ec == http::error::bad_target || ec == http::error::bad_method ||
+               ec == http::error::bad_field || ec == http::error::bad_value ||
+               ec == http::error::bad_version || ec == http::error::bad_content_length ||
+               ec == http::error::bad_transfer_encoding || ec == http::error::bad_line_ending) {
+      x.answer = error_response(api_error::bad_request, "malformed request: " + ec.message());
+      x.body_read = false;
+    } else if (ec) {
+      break;  // closed, timed out, reset: nobody to answer
+    } else {
+      open = parser.get().keep_alive();
+      head_request = parser.get().method() == http::verb::head;
+      x = co_await handle(stream, buffer, parser, app, limits);
+      if (x.lost) co_return;
+    }
+    bool sent = false;
+    unsigned status = 0;
+    if (x.streamed) {
+      status = x.streamed->head.result_int();
+      sent = co_await send_download(stream, *x.streamed, limits.timeout);
+    } else {
+      open = open && x.body_read;
+      unread_body = !x.body_read;
+      x.answer->keep_alive(open);
+      // A response to HEAD has no body (RFC 9110 9.3.2), errors included:
+      // a client would read their JSON as the start of the next response.
+      if (head_request) {
+        x.answer->body().clear();
+        x.answer->content_length(0);
+      }
+      status = x.answer->result_int();
+      sent = co_await send(stream, *x.answer, limits.timeout);
+    }
+    stats.observe_request(
+        status, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (!sent) co_return;
+  }
+  if (unread_body) co_await drain(stream);
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+  co_await stream.async_shutdown(use_tuple);
+}
+
+asio::awaitable<void> refuse_connection(asio::ip::tcp::socket socket, asio::ssl::context& tls) {
+  tls_stream stream(beast::tcp_stream(std::move(socket)), tls);
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+  if (auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple); ec)
+    co_return;
+  auto res = error_response(api_error::busy, "too many connections");
+  res.keep_alive(false);
+  co_await send(stream, res, std::chrono::seconds(5));
+  co_await stream.async_shutdown(use_tuple);
+}
+
+}  // namespace valise::server

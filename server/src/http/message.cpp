@@ -1,0 +1,44 @@
+#include "http/message.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace valise::server {
+
+response json_response(http::status status, const boost::json::value& body) {
+  response res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = boost::json::serialize(body);
+  res.body() += '\n';
+  res.prepare_payload();
+  return res;
+}
+
+response empty_response(http::status status) {
+  response res{status, 11};
+  res.prepare_payload();
+  return res;
+}
+
+std::string_view bearer_token(const request_head& head) {
+  auto value = head[http::field::authorization];
+  constexpr std::string_view scheme = "Bearer ";
+  if (value.size() <= scheme.size()) return {};
+  for (std::size_t i = 0; i < scheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(value[i])) !=
+        std::tolower(static_cast<unsigned char>(scheme[i])))
+      return {};
+  auto token = value.substr(scheme.size());
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  return {token.data(), token.size()};
+}
+
+http::verb effective_method(const request_head& head) {
+  if (head.method() != http::verb::post) return head.method();
+  auto override_to = head["X-HTTP-Method-Override"];
+  if (override_to.empty()) return head.method();
+  auto verb = http::string_to_verb(override_to);
+  return verb == http::verb::unknown ? head.method() : verb;
+}
+
+}  // namespace valise::server

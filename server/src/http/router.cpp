@@ -1,0 +1,70 @@
+#include "http/router.hpp"
+
+#include <boost/url/pct_string_view.hpp>
+
+#include "api/api_error.hpp"
+
+namespace valise::server {
+namespace {
+
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  while (start < path.size()) {
+    if (path[start] == '/') {
+      ++start;
+      continue;
+    }
+    auto end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    out.push_back(path.substr(start, end - start));
+    start = end;
+  }
+  return out;
+}
+
+// Matches "/a/{}/b" against a path, collecting the {} segments decoded.
+std::optional<std::vector<std::string>> match_pattern(std::string_view pattern,
+                                                      std::string_view path) {
+  auto want = segments(pattern);
+  auto have = segments(path);
+  if (want.size() != have.size()) return std::nullopt;
+  std::vector<std::string> params;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (want[i] == "{}") {
+      auto decoded = boost::urls::make_pct_string_view(have[i]);
+      if (!decoded) return std::nullopt;
+      std::string value = decoded->decode();
+      if (value.empty() || value.find('/') != std::string::npos) return std::nullopt;
+      params.push_back(std::move(value));
+    } else if (want[i] != have[i]) {
+      return std::nullopt;
+    }
+  }
+  return params;
+}
+
+}  // namespace
+
+void router::add(http::verb method, std::string pattern, access who, body_kind body, handler fn) {
+  routes_.push_back({method, std::move(pattern), who, body, std::move(fn)});
+}
+
+std::variant<router::match, response> router::find(http::verb method, std::string_view path) const {
+  std::string allowed;
+  for (const auto& r : routes_) {
+    auto params = match_pattern(r.pattern, path);
+    if (!params) continue;
+    if (r.method == method) return match{&r, std::move(*params)};
+    if (!allowed.empty()) allowed += ", ";
+    allowed += std::string(http::to_string(r.method));
+  }
+  if (allowed.empty())
+    return error_response(api_error::route_not_found, "no such route: " + std::string(path));
+  auto res = error_response(api_error::method_not_allowed,
+                            std::string(http::to_string(method)) + " is not allowed here");
+  res.set(http::field::allow, allowed);
+  return res;
+}
+
+}  // namespace valise::server

@@ -1,0 +1,89 @@
+// Routes: method + path pattern ("/api/v1/tickets/{}/resolve") -> who may call
+// it, what body it takes, and the handler. The connection matches a route from
+// the request head alone, checks credentials, and only then reads a body, so an
+// unauthorised client never gets to send one.
+#pragma once
+
+#include <boost/url/url_view.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "http/message.hpp"
+#include "valise/server/store.hpp"
+
+namespace valise::server {
+
+// A request body streamed into storage (tus PATCH, creation-with-upload).
+class body_receiver {
+ public:
+  virtual ~body_receiver() = default;
+  // Largest body accepted, checked against Content-Length before reading.
+  virtual std::uint64_t max_body() const = 0;
+  // Takes the next bytes; a response means stop reading and send it now.
+  virtual std::optional<response> write(crypto::bytes data) = 0;
+  // The body ended: commits it and answers.
+  virtual response finish() = 0;
+  // Destroyed without finish(): the connection broke; keep what can be kept.
+};
+
+// A response whose body is streamed from a stored bundle.
+struct download {
+  response head;  // status, headers and Content-Length; empty body
+  bundle_file file;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+using outcome = std::variant<response, std::unique_ptr<body_receiver>, download>;
+
+enum class access {
+  anyone,      // no token needed
+  admin,       // admin tokens
+  technician,  // technician and admin tokens
+  uploader,    // any valid token, links included
+};
+
+enum class body_kind { none, json, stream };
+
+struct request {
+  const request_head& head;
+  http::verb method;                // after X-HTTP-Method-Override
+  std::vector<std::string> params;  // the path's {} segments, percent-decoded
+  boost::urls::url_view target;
+  std::string body;  // body_kind::json only
+  const actor* who;  // null for access::anyone
+  unix_time now;
+};
+
+using handler = std::function<outcome(request&)>;
+
+struct route {
+  http::verb method;
+  std::string pattern;
+  access who;
+  body_kind body;
+  handler fn;
+};
+
+class router {
+ public:
+  void add(http::verb method, std::string pattern, access who, body_kind body, handler fn);
+
+  struct match {
+    const route* found = nullptr;
+    std::vector<std::string> params;
+  };
+  // The route for a method and path; on no match, the error response
+  // (404, or 405 with Allow when the path exists for other methods).
+  std::variant<match, response> find(http::verb method, std::string_view path) const;
+
+ private:
+  std::vector<route> routes_;
+};
+
+}  // namespace valise::server

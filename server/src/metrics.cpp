@@ -1,0 +1,61 @@
+#include "metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace valise::server {
+
+void metrics::observe_request(unsigned status, double seconds) {
+  std::size_t i = 0;
+  while (i < bounds_.size() && seconds > bounds_[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  duration_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+  if (status >= 100 && status < 600)
+    by_class_[status / 100 - 1].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::string metrics::render(const store::totals& stored) const {
+  std::string out;
+  auto counter = [&](const char* name, const char* help, std::uint64_t value) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, value);
+  };
+  auto gauge = [&](const char* name, const char* help, std::uint64_t value) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", name, help, value);
+  };
+  counter("valise_uploads_started_total", "Uploads created.", uploads_started.load());
+  counter("valise_uploads_completed_total", "Uploads that became bundles.",
+          uploads_completed.load());
+  counter("valise_uploads_refused_total", "Uploads refused as not age-encrypted.",
+          uploads_refused.load());
+  counter("valise_upload_bytes_total", "Upload bytes written.", upload_bytes.load());
+  counter("valise_purged_bundles_total", "Bundles destroyed by resolution, deletion or retention.",
+          purged_bundles.load());
+  counter("valise_connections_refused_total", "Connections refused at the connection limit.",
+          connections_refused.load());
+  gauge("valise_bundles_stored", "Bundles stored now.", stored.bundles);
+  gauge("valise_bundle_bytes_stored", "Bytes of bundles stored now.", stored.bundle_bytes);
+
+  out +=
+      "# HELP valise_http_requests_total Requests answered, by status class.\n"
+      "# TYPE valise_http_requests_total counter\n";
+  for (std::size_t c = 0; c < by_class_.size(); ++c)
+    out +=
+        fmt::format("valise_http_requests_total{{code=\"{}xx\"}} {}\n", c + 1, by_class_[c].load());
+
+  out +=
+      "# HELP valise_http_request_duration_seconds Time from request head to response sent.\n"
+      "# TYPE valise_http_request_duration_seconds histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < bounds_.size(); ++i) {
+    cumulative += buckets_[i].load();
+    out += fmt::format("valise_http_request_duration_seconds_bucket{{le=\"{}\"}} {}\n", bounds_[i],
+                       cumulative);
+  }
+  cumulative += buckets_.back().load();
+  out += fmt::format("valise_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
+  out += fmt::format("valise_http_request_duration_seconds_sum {}\n",
+                     static_cast<double>(duration_micros_.load()) / 1e6);
+  out += fmt::format("valise_http_request_duration_seconds_count {}\n", cumulative);
+  return out;
+}
+
+}  // namespace valise::server

@@ -1,0 +1,179 @@
+#include "valise/server/server.hpp"
+
+#include <openssl/ssl.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <thread>
+
+#include "api/api.hpp"
+#include "http/connection.hpp"
+#include "metrics.hpp"
+
+namespace valise::server {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+std::optional<tcp::endpoint> parse_listen(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+  if (ec) return std::nullopt;
+  unsigned long port = 0;
+  try {
+    port = std::stoul(listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  if (port > 65535) return std::nullopt;
+  return tcp::endpoint(address, static_cast<unsigned short>(port));
+}
+
+boost::system::result<void, std::string> configure_tls(asio::ssl::context& tls,
+                                                       const server_config& config) {
+  SSL_CTX* ctx = tls.native_handle();
+  SSL_CTX_set_min_proto_version(ctx,
+                                config.min_tls_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+  // TLS 1.2 only with forward secrecy and AEAD ciphers.
+  SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20");
+  SSL_CTX_set_options(
+      ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  boost::system::error_code ec;
+  auto certificate = config.resolve(config.certificate);
+  tls.use_certificate_chain_file(certificate.string(), ec);
+  if (ec)
+    return problem{"cannot load the TLS certificate " + certificate.string() + ": " + ec.message()};
+  auto key = config.resolve(config.private_key);
+  tls.use_private_key_file(key.string(), asio::ssl::context::pem, ec);
+  if (ec) return problem{"cannot load the TLS key " + key.string() + ": " + ec.message()};
+  return {};
+}
+
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, asio::ssl::context& tls, api& app,
+                                  metrics& stats, const server_config& config,
+                                  std::shared_ptr<std::atomic<unsigned>> active) {
+  auto& ioc = static_cast<asio::io_context&>(acceptor.get_executor().context());
+  connection_limits limits{.timeout = config.request_timeout};
+  for (;;) {
+    auto [ec, socket] =
+        co_await acceptor.async_accept(asio::make_strand(ioc), asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // Out of descriptors and the like: back off instead of spinning.
+      spdlog::warn("accept failed: {}", ec.message());
+      asio::steady_timer pause(ioc, std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    auto executor = socket.get_executor();
+    if (active->load() >= config.max_connections) {
+      stats.connections_refused.fetch_add(1, std::memory_order_relaxed);
+      asio::co_spawn(executor, refuse_connection(std::move(socket), tls), asio::detached);
+      continue;
+    }
+    active->fetch_add(1);
+    asio::co_spawn(executor, serve_connection(std::move(socket), tls, app, stats, limits),
+                   [active](std::exception_ptr e) {
+                     active->fetch_sub(1);
+                     if (e) {
+                       try {
+                         std::rethrow_exception(e);
+                       } catch (const std::exception& ex) {
+                         spdlog::error("connection ended by an exception: {}", ex.what());
+                       }
+                     }
+                   });
+  }
+}
+
+void purge_now(store& db, metrics& stats, const server_config& config) {
+  auto now = static_cast<unix_time>(std::time(nullptr));
+  unix_time before = config.retention.count() == 0 ? std::numeric_limits<unix_time>::min()
+                                                   : now - config.retention.count();
+  auto report = db.purge_expired(before, now);
+  if (!report) {
+    spdlog::error("retention purge failed: {}", report.error().message());
+    return;
+  }
+  stats.purged_bundles.fetch_add(report->bundles.size(), std::memory_order_relaxed);
+  if (!report->bundles.empty() || !report->uploads.empty())
+    spdlog::info("retention purge: {} bundles, {} expired uploads", report->bundles.size(),
+                 report->uploads.size());
+}
+
+asio::awaitable<void> retention_loop(store& db, metrics& stats, const server_config& config) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(std::max(std::chrono::seconds(1), config.purge_interval));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    purge_now(db, stats, config);
+  }
+}
+
+}  // namespace
+
+boost::system::result<void, std::string> run(const server_config& config) {
+  auto endpoint = parse_listen(config.listen);
+  if (!endpoint) return problem{"server.listen \"" + config.listen + "\" is not HOST:PORT"};
+  auto db = store::open_sqlite(config.data_dir);
+  if (!db)
+    return problem{"cannot open the store in " + config.data_dir.string() + ": " +
+                   db.error().message()};
+  metrics stats;
+  purge_now(**db, stats, config);  // at start-up, as well as on the timer
+
+  asio::ssl::context tls(asio::ssl::context::tls_server);
+  if (auto r = configure_tls(tls, config); !r) return r;
+  api app(**db, config, stats);
+
+  asio::io_context ioc(static_cast<int>(config.threads));
+  tcp::acceptor acceptor(ioc);
+  boost::system::error_code ec;
+  acceptor.open(endpoint->protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(*endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return problem{"cannot listen on " + config.listen + ": " + ec.message()};
+  auto active = std::make_shared<std::atomic<unsigned>>(0);
+  asio::co_spawn(ioc, accept_loop(acceptor, tls, app, stats, config, active), asio::detached);
+  asio::co_spawn(ioc, retention_loop(**db, stats, config), asio::detached);
+  asio::signal_set signals(ioc, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code&, int signal) {
+    spdlog::info("signal {}: stopping", signal);
+    sd_notify(0, "STOPPING=1");
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    // Interrupted uploads keep the bytes already written; clients resume.
+    ioc.stop();
+  });
+
+  spdlog::info("valise-server listening on https://{} (data {})", config.listen,
+               config.data_dir.string());
+  sd_notify(0, "READY=1");
+  std::vector<std::thread> workers;
+  for (unsigned i = 1; i < config.threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& w : workers) w.join();
+  spdlog::info("valise-server stopped");
+  return {};
+}
+
+}  // namespace valise::server

@@ -1,0 +1,204 @@
+#include "store/blob_dir.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace valise::server {
+namespace {
+
+std::error_code last_error() {
+  return {errno, std::generic_category()};
+}
+
+void sync_dir(const std::filesystem::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+result<void> make_private_dir(const std::filesystem::path& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return last_error();
+  return {};
+}
+
+std::set<std::string> list(const std::filesystem::path& dir) {
+  std::set<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+    names.insert(entry.path().filename().string());
+  return names;
+}
+
+}  // namespace
+
+upload_file::upload_file(upload_file&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), size_(other.size_) {}
+
+upload_file& upload_file::operator=(upload_file&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    size_ = other.size_;
+  }
+  return *this;
+}
+
+upload_file::~upload_file() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+result<void> upload_file::append(crypto::bytes data) {
+  while (!data.empty()) {
+    ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(size_));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return last_error();
+    }
+    size_ += static_cast<std::uint64_t>(n);
+    data = data.subspan(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+result<std::size_t> upload_file::read_at(std::uint64_t offset, crypto::mutable_bytes out) const {
+  for (;;) {
+    ssize_t n = ::pread(fd_, out.data(), out.size(), static_cast<off_t>(offset));
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) return last_error();
+  }
+}
+
+result<void> upload_file::truncate(std::uint64_t size) {
+  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return last_error();
+  size_ = size;
+  return {};
+}
+
+bundle_file::bundle_file(bundle_file&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), size_(other.size_) {}
+
+bundle_file& bundle_file::operator=(bundle_file&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+    size_ = other.size_;
+  }
+  return *this;
+}
+
+bundle_file::~bundle_file() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+result<std::size_t> bundle_file::read(crypto::mutable_bytes out) {
+  for (;;) {
+    ssize_t n = ::read(fd_, out.data(), out.size());
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) return last_error();
+  }
+}
+
+result<void> bundle_file::seek(std::uint64_t offset) {
+  if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0) return last_error();
+  return {};
+}
+
+result<blob_dir> blob_dir::open(const std::filesystem::path& root) {
+  blob_dir dir(root / "uploads", root / "bundles");
+  if (auto r = make_private_dir(dir.uploads_); !r) return r.error();
+  if (auto r = make_private_dir(dir.bundles_); !r) return r.error();
+  return dir;
+}
+
+result<void> blob_dir::create_upload(const std::string& upload_id) {
+  int fd = ::open((uploads_ / upload_id).c_str(),
+                  O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return last_error();
+  ::close(fd);
+  sync_dir(uploads_);
+  return {};
+}
+
+result<upload_file> blob_dir::open_upload(const std::string& upload_id) {
+  int fd = ::open((uploads_ / upload_id).c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return last_error();
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    auto ec = last_error();
+    ::close(fd);
+    return ec;
+  }
+  return upload_file(fd, static_cast<std::uint64_t>(st.st_size));
+}
+
+std::uint64_t blob_dir::upload_size(const std::string& upload_id) const {
+  struct stat st {};
+  if (::stat((uploads_ / upload_id).c_str(), &st) != 0) return 0;
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+result<std::uint64_t> blob_dir::sync_upload(const std::string& upload_id) {
+  int fd = ::open((uploads_ / upload_id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return last_error();
+  struct stat st {};
+  bool ok = ::fsync(fd) == 0 && ::fstat(fd, &st) == 0;
+  auto ec = last_error();
+  ::close(fd);
+  if (!ok) return ec;
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+result<void> blob_dir::promote(const std::string& upload_id, const std::string& bundle_id) {
+  if (::rename((uploads_ / upload_id).c_str(), (bundles_ / bundle_id).c_str()) != 0)
+    return last_error();
+  sync_dir(bundles_);
+  sync_dir(uploads_);
+  return {};
+}
+
+bool blob_dir::has_upload(const std::string& upload_id) const {
+  return ::access((uploads_ / upload_id).c_str(), F_OK) == 0;
+}
+
+bool blob_dir::has_bundle(const std::string& bundle_id) const {
+  return ::access((bundles_ / bundle_id).c_str(), F_OK) == 0;
+}
+
+result<bundle_file> blob_dir::open_bundle(const std::string& bundle_id) {
+  int fd = ::open((bundles_ / bundle_id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return last_error();
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    auto ec = last_error();
+    ::close(fd);
+    return ec;
+  }
+  return bundle_file(fd, static_cast<std::uint64_t>(st.st_size));
+}
+
+void blob_dir::remove_upload(const std::string& upload_id) {
+  ::unlink((uploads_ / upload_id).c_str());
+}
+
+void blob_dir::remove_bundle(const std::string& bundle_id) {
+  ::unlink((bundles_ / bundle_id).c_str());
+}
+
+void blob_dir::sync_dirs() {
+  sync_dir(uploads_);
+  sync_dir(bundles_);
+}
+
+std::set<std::string> blob_dir::list_uploads() const {
+  return list(uploads_);
+}
+
+std::set<std::string> blob_dir::list_bundles() const {
+  return list(bundles_);
+}
+
+}  // namespace valise::server

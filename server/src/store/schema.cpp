@@ -1,0 +1,118 @@
+#include "store/schema.hpp"
+
+#include <array>
+#include <string>
+
+#include "valise/server/store.hpp"
+
+namespace valise::server::sqlite {
+namespace {
+
+// Each entry takes the schema from version i to i + 1. Never edit a released
+// entry: append a new one.
+constexpr std::array migrations{
+    R"sql(
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'technician')),
+  secret_sha256 BLOB NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX tokens_active_name ON tokens (name) WHERE revoked = 0;
+
+CREATE TABLE tickets (
+  ref TEXT PRIMARY KEY,
+  title TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('open', 'resolved')),
+  created_at INTEGER NOT NULL,
+  resolved_at INTEGER
+);
+CREATE INDEX tickets_created ON tickets (created_at);
+
+CREATE TABLE links (
+  id TEXT PRIMARY KEY,
+  ticket_ref TEXT NOT NULL REFERENCES tickets (ref),
+  secret_sha256 BLOB NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  max_bytes INTEGER NOT NULL,
+  used_bytes INTEGER NOT NULL DEFAULT 0,
+  revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX links_ticket ON links (ticket_ref);
+
+CREATE TABLE uploads (
+  id TEXT PRIMARY KEY,
+  ticket_ref TEXT NOT NULL REFERENCES tickets (ref),
+  owner_id TEXT NOT NULL,
+  source TEXT NOT NULL,
+  filename TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  length INTEGER,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('receiving', 'completed', 'refused')),
+  bundle_id TEXT,
+  sha256 TEXT
+);
+CREATE INDEX uploads_ticket ON uploads (ticket_ref);
+
+-- upload_id names the partial file a bundle came from: if the server stops
+-- between recording the bundle and moving its file, start-up finishes the move.
+CREATE TABLE bundles (
+  id TEXT PRIMARY KEY,
+  ticket_ref TEXT NOT NULL REFERENCES tickets (ref),
+  upload_id TEXT NOT NULL,
+  filename TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  source TEXT NOT NULL
+);
+CREATE INDEX bundles_ticket ON bundles (ticket_ref);
+CREATE INDEX bundles_created ON bundles (created_at);
+
+CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  ticket_ref TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE INDEX audit_ticket ON audit (ticket_ref, seq);
+)sql",
+};
+
+result<int> user_version(connection& db) {
+  auto stmt = db.prepare("PRAGMA user_version");
+  if (!stmt) return stmt.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  return static_cast<int>(stmt->integer(0));
+}
+
+}  // namespace
+
+result<void> migrate(connection& db) {
+  for (;;) {
+    // The version is read under the write lock: two processes opening a new
+    // data directory at once must not both apply the same migration.
+    auto tx = transaction::begin(db);
+    if (!tx) return tx.error();
+    auto version = user_version(db);
+    if (!version) return version.error();
+    if (*version > static_cast<int>(migrations.size())) return store_errc::schema_too_new;
+    if (*version == static_cast<int>(migrations.size())) return {};
+    if (auto r = db.exec(migrations[static_cast<std::size_t>(*version)]); !r) return r;
+    const std::string bump = "PRAGMA user_version = " + std::to_string(*version + 1);
+    if (auto r = db.exec(bump.c_str()); !r) return r;
+    if (auto r = tx->commit(); !r) return r;
+  }
+}
+
+}  // namespace valise::server::sqlite

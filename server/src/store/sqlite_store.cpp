@@ -1,0 +1,237 @@
+#include "store/sqlite_store.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <ctime>
+#include <limits>
+#include <map>
+
+#include "store/audit_chain.hpp"
+#include "store/schema.hpp"
+
+namespace valise::server {
+
+unix_time now_utc() {
+  return static_cast<unix_time>(std::time(nullptr));
+}
+
+result<std::unique_ptr<store>> store::open_sqlite(const std::filesystem::path& data_dir) {
+  auto blobs = blob_dir::open(data_dir);
+  if (!blobs) return blobs.error();
+  auto db = sqlite::connection::open(data_dir / "valise.db");
+  if (!db) return db.error();
+  ::chmod((data_dir / "valise.db").c_str(), 0600);
+  // synchronous=FULL: an acknowledged change (a bundle, its audit record)
+  // survives power loss, not only a crash of the process.
+  if (auto r = db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                        "PRAGMA foreign_keys=ON;");
+      !r)
+    return r.error();
+  if (auto r = sqlite::migrate(*db); !r) return r.error();
+  int lock_fd = ::open((data_dir / "valise.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  bool owner = lock_fd >= 0 && ::flock(lock_fd, LOCK_EX | LOCK_NB) == 0;
+  if (!owner && lock_fd >= 0) {
+    ::close(lock_fd);
+    lock_fd = -1;
+  }
+  auto s = std::make_unique<sqlite_store>(std::move(*db), std::move(*blobs), lock_fd);
+  if (owner)
+    if (auto r = s->reconcile(); !r) return r.error();
+  return std::unique_ptr<store>(std::move(s));
+}
+
+sqlite_store::sqlite_store(sqlite::connection db, blob_dir blobs, int lock_fd)
+    : db_(std::move(db)), blobs_(std::move(blobs)), lock_fd_(lock_fd) {}
+
+sqlite_store::~sqlite_store() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+result<void> sqlite_store::reconcile() {
+  std::lock_guard lock(mutex_);
+  // Files first, records second: a file is only ever created after its record
+  // commits, so a file listed here that no record names is an orphan.
+  auto upload_files = blobs_.list_uploads();
+  auto bundle_files = blobs_.list_bundles();
+  std::set<std::string> receiving, recorded_bundles;
+  {
+    auto stmt = db_.prepare("SELECT id FROM uploads WHERE state = 'receiving'");
+    if (!stmt) return stmt.error();
+    for (auto row = stmt->step(); row && *row; row = stmt->step()) receiving.insert(stmt->text(0));
+  }
+  {
+    auto stmt = db_.prepare("SELECT id, upload_id FROM bundles");
+    if (!stmt) return stmt.error();
+    for (auto row = stmt->step(); row && *row; row = stmt->step()) {
+      auto id = stmt->text(0), upload_id = stmt->text(1);
+      recorded_bundles.insert(id);
+      // Recorded as complete, stopped before its file moved: finish the move.
+      if (!bundle_files.contains(id) && upload_files.contains(upload_id)) {
+        if (auto r = blobs_.promote(upload_id, id); !r) return r;
+        upload_files.erase(upload_id);
+        bundle_files.insert(id);
+      }
+    }
+  }
+  for (const auto& name : upload_files)
+    if (!receiving.contains(name)) blobs_.remove_upload(name);
+  for (const auto& name : bundle_files)
+    if (!recorded_bundles.contains(name)) blobs_.remove_bundle(name);
+  blobs_.sync_dirs();
+  return {};
+}
+
+result<void> sqlite_store::append_audit(const std::string& actor_label, const std::string& action,
+                                        const std::string& ticket_ref,
+                                        const std::string& detail_json) {
+  std::string previous = audit_genesis;
+  std::int64_t seq = 1;
+  {
+    auto last = db_.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    if (!last) return last.error();
+    auto row = last->step();
+    if (!row) return row.error();
+    if (*row) {
+      seq = last->integer(0) + 1;
+      previous = last->text(1);
+    }
+  }
+  audit_record r{seq, now_utc(), actor_label, action, ticket_ref, detail_json, {}};
+  r.hash = audit_hash(previous, r);
+  auto insert = db_.prepare(
+      "INSERT INTO audit (seq, time, actor, action, ticket_ref, detail, hash) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  if (!insert) return insert.error();
+  return insert->bind(r.seq)
+      .bind(r.time)
+      .bind(r.actor)
+      .bind(r.action)
+      .bind(r.ticket_ref)
+      .bind(r.detail)
+      .bind(r.hash)
+      .run();
+}
+
+result<void> sqlite_store::audit(const actor& by, const std::string& action,
+                                 const std::string& ticket_ref, const std::string& detail_json) {
+  std::lock_guard lock(mutex_);
+  auto tx = sqlite::transaction::begin(db_);
+  if (!tx) return tx.error();
+  if (auto r = append_audit(by.label(), action, ticket_ref, detail_json); !r) return r;
+  return tx->commit();
+}
+
+result<std::vector<audit_record>> sqlite_store::select_audit(std::string_view where,
+                                                             const std::string& text_arg,
+                                                             std::int64_t a, std::int64_t b) {
+  std::string sql = "SELECT seq, time, actor, action, ticket_ref, detail, hash FROM audit ";
+  sql += where;
+  auto stmt = db_.prepare(sql);
+  if (!stmt) return stmt.error();
+  if (!text_arg.empty()) stmt->bind(text_arg);
+  stmt->bind(a).bind(b);
+  std::vector<audit_record> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back({stmt->integer(0), stmt->integer(1), stmt->text(2), stmt->text(3), stmt->text(4),
+                   stmt->text(5), stmt->text(6)});
+  }
+}
+
+result<std::vector<audit_record>> sqlite_store::audit_trail(const std::string& ticket_ref) {
+  std::lock_guard lock(mutex_);
+  return select_audit("WHERE ticket_ref = ? AND seq > ? ORDER BY seq LIMIT ?", ticket_ref, 0,
+                      std::numeric_limits<std::int64_t>::max());
+}
+
+result<std::vector<audit_record>> sqlite_store::audit_since(std::int64_t seq, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  return select_audit("WHERE seq > ? ORDER BY seq LIMIT ?", {}, seq,
+                      static_cast<std::int64_t>(limit));
+}
+
+result<store::verify_report> sqlite_store::verify_audit() {
+  std::lock_guard lock(mutex_);
+  auto stmt = db_.prepare(
+      "SELECT seq, time, actor, action, ticket_ref, detail, hash FROM audit ORDER BY seq");
+  if (!stmt) return stmt.error();
+  verify_report report;
+  std::string previous = audit_genesis;
+  std::int64_t expected_seq = 1;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return report;
+    audit_record r{stmt->integer(0), stmt->integer(1), stmt->text(2), stmt->text(3),
+                   stmt->text(4),    stmt->text(5),    stmt->text(6)};
+    ++report.records;
+    // A gap in seq is a removed record, even if the rest was rehashed.
+    if (!report.first_bad_seq && (r.seq != expected_seq || audit_hash(previous, r) != r.hash))
+      report.first_bad_seq = r.seq;
+    previous = r.hash;
+    expected_seq = r.seq + 1;
+  }
+}
+
+result<store::totals> sqlite_store::count() {
+  std::lock_guard lock(mutex_);
+  auto stmt = db_.prepare("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM bundles");
+  if (!stmt) return stmt.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  return totals{stmt->size(0), stmt->size(1)};
+}
+
+result<purge_report> sqlite_store::destroy(const std::vector<doomed_bundle>& bundles,
+                                           const std::vector<doomed_upload>& uploads,
+                                           const std::string& action,
+                                           const std::string& actor_label) {
+  namespace json = boost::json;
+  purge_report report;
+  std::map<std::string, json::object> per_ticket;
+  auto detail_of = [&](const std::string& ref) -> json::object& {
+    auto& d = per_ticket[ref];
+    if (d.empty()) d = json::object{{"bundles", json::array()}, {"uploads", json::array()}};
+    return d;
+  };
+  for (const auto& d : bundles) {
+    auto del = db_.prepare("DELETE FROM bundles WHERE id = ?");
+    if (!del) return del.error();
+    if (auto r = del->bind(d.bundle.id).run(); !r) return r.error();
+    // The upload it came from has nothing left to answer for.
+    auto del_upload = db_.prepare("DELETE FROM uploads WHERE bundle_id = ?");
+    if (!del_upload) return del_upload.error();
+    if (auto r = del_upload->bind(d.bundle.id).run(); !r) return r.error();
+    detail_of(d.ticket_ref)["bundles"].as_array().push_back(
+        json::object{{"id", d.bundle.id}, {"size", d.bundle.size}, {"sha256", d.bundle.sha256}});
+    report.bundles.push_back(d.bundle);
+  }
+  for (const auto& d : uploads) {
+    auto del = db_.prepare("DELETE FROM uploads WHERE id = ?");
+    if (!del) return del.error();
+    if (auto r = del->bind(d.upload.id).run(); !r) return r.error();
+    detail_of(d.ticket_ref)["uploads"].as_array().push_back(
+        json::object{{"id", d.upload.id}, {"offset", d.upload.offset}});
+    report.uploads.push_back(d.upload);
+  }
+  for (auto& [ref, detail] : per_ticket)
+    if (auto r = append_audit(actor_label, action, ref, json::serialize(detail)); !r)
+      return r.error();
+  return report;
+}
+
+void sqlite_store::remove_files(const purge_report& report) {
+  for (const auto& b : report.bundles) blobs_.remove_bundle(b.id);
+  for (const auto& u : report.uploads) blobs_.remove_upload(u.id);
+  if (!report.bundles.empty() || !report.uploads.empty()) blobs_.sync_dirs();
+}
+
+}  // namespace valise::server

@@ -1,0 +1,111 @@
+// store.hpp over SQLite (metadata, WAL) and a blob_dir (ciphertext files).
+// One connection, serialised by a mutex: store calls are short, and SQLite
+// itself serialises writers. State changes and their audit records commit
+// in one transaction; files are created after their record commits and
+// removed after their record's deletion commits, so a crash leaves at most
+// unreferenced files, which start-up removes (reconcile()).
+#pragma once
+
+#include <functional>
+#include <mutex>
+
+#include "store/blob_dir.hpp"
+#include "store/sqlite.hpp"
+#include "valise/server/store.hpp"
+
+namespace valise::server {
+
+class sqlite_store final : public store {
+ public:
+  sqlite_store(sqlite::connection db, blob_dir blobs, int lock_fd);
+  ~sqlite_store() override;
+
+  // Finishes what a crash interrupted: moves files of recorded bundles out of
+  // uploads/, removes files that no record names. Only the process that holds
+  // the data directory's lock does this (a `token create` next to a running
+  // server must not race the server's own file moves).
+  result<void> reconcile();
+
+  result<new_token> create_token(const actor& by, role kind, const std::string& name) override;
+  result<void> revoke_token(const actor& by, const std::string& id_or_name) override;
+  result<std::vector<token_info>> list_tokens() override;
+  result<actor> authenticate(const std::string& secret, unix_time now) override;
+
+  result<ticket> create_ticket(const actor& by, const ticket& t) override;
+  result<ticket> get_ticket(const std::string& ref) override;
+  result<std::vector<ticket>> list_tickets(const ticket_filter& filter) override;
+  result<purge_report> resolve_ticket(const actor& by, const std::string& ref) override;
+  result<ticket> reopen_ticket(const actor& by, const std::string& ref) override;
+
+  result<new_link> create_link(const actor& by, const std::string& ticket_ref, unix_time expires_at,
+                               std::uint64_t max_bytes) override;
+  result<std::vector<link_info>> list_links(const std::string& ticket_ref) override;
+  result<void> revoke_link(const actor& by, const std::string& id) override;
+
+  result<upload_info> create_upload(const actor& by, upload_info u) override;
+  result<upload_info> get_upload(const std::string& id) override;
+  result<upload_file> open_upload_file(const std::string& id) override;
+  result<void> set_upload_length(const actor& by, const std::string& id,
+                                 std::uint64_t length) override;
+  result<bundle_info> complete_upload(const actor& by, const std::string& id,
+                                      const std::string& sha256) override;
+  result<void> refuse_upload(const actor& by, const std::string& id,
+                             const std::string& reason) override;
+  result<void> terminate_upload(const actor& by, const std::string& id) override;
+
+  result<std::vector<bundle_info>> list_bundles(const std::string& ticket_ref) override;
+  result<bundle_info> get_bundle(const std::string& id) override;
+  result<bundle_file> open_bundle(const actor& by, const std::string& id) override;
+  result<purged_bundle> delete_bundle(const actor& by, const std::string& id) override;
+
+  result<purge_report> purge_expired(unix_time bundles_before, unix_time now) override;
+
+  result<void> audit(const actor& by, const std::string& action, const std::string& ticket_ref,
+                     const std::string& detail_json) override;
+  result<std::vector<audit_record>> audit_trail(const std::string& ticket_ref) override;
+  result<std::vector<audit_record>> audit_since(std::int64_t seq, std::size_t limit) override;
+  result<verify_report> verify_audit() override;
+  result<totals> count() override;
+
+ private:
+  // Helpers below expect mutex_ held and, where they write, a transaction.
+  result<void> append_audit(const std::string& actor_label, const std::string& action,
+                            const std::string& ticket_ref, const std::string& detail_json);
+  result<ticket> find_ticket(const std::string& ref);
+  result<upload_info> find_upload(const std::string& id);
+  result<bundle_info> find_bundle(const std::string& id);
+  result<std::vector<bundle_info>> select_bundles(
+      std::string_view where, const std::function<void(sqlite::statement&)>& bind);
+  // Charges a link's byte budget (no-op for other actors).
+  result<void> charge_link(const actor& by, std::uint64_t bytes);
+  struct doomed_bundle {
+    std::string ticket_ref;
+    purged_bundle bundle;
+  };
+  struct doomed_upload {
+    std::string ticket_ref;
+    cancelled_upload upload;
+  };
+  // Deletes these records and writes one `action` audit record per ticket
+  // listing them. The caller commits, then calls remove_files.
+  result<purge_report> destroy(const std::vector<doomed_bundle>& bundles,
+                               const std::vector<doomed_upload>& uploads, const std::string& action,
+                               const std::string& actor_label);
+  void remove_files(const purge_report& report);
+  // Refusal and termination: `change_sql` (one ? for the id) ends a receiving
+  // upload, audited as `action`; then its bytes are deleted.
+  result<void> end_upload(const actor& by, const std::string& id, std::string_view change_sql,
+                          const std::string& action, const std::string& reason);
+  result<std::vector<audit_record>> select_audit(std::string_view where,
+                                                 const std::string& text_arg, std::int64_t a,
+                                                 std::int64_t b);
+
+  std::mutex mutex_;
+  sqlite::connection db_;
+  blob_dir blobs_;
+  int lock_fd_ = -1;
+};
+
+unix_time now_utc();
+
+}  // namespace valise::server

@@ -1,0 +1,278 @@
+// Partial uploads and the bundles they become.
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "store/secrets.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace valise::server {
+namespace {
+
+constexpr std::string_view upload_columns =
+    "SELECT id, ticket_ref, owner_id, source, filename, metadata, length, created_at, expires_at, "
+    "state, bundle_id, sha256 FROM uploads ";
+
+constexpr std::string_view bundle_columns =
+    "SELECT id, ticket_ref, filename, size, sha256, created_at, source FROM bundles ";
+
+upload_state parse_state(const std::string& s) {
+  if (s == "completed") return upload_state::completed;
+  if (s == "refused") return upload_state::refused;
+  return upload_state::receiving;
+}
+
+bundle_info read_bundle(const sqlite::statement& s) {
+  return {s.text(0), s.text(1), s.text(2), s.size(3), s.text(4), s.integer(5), s.text(6)};
+}
+
+}  // namespace
+
+result<upload_info> sqlite_store::find_upload(const std::string& id) {
+  auto stmt = db_.prepare(std::string(upload_columns) + "WHERE id = ?");
+  if (!stmt) return stmt.error();
+  auto row = stmt->bind(id).step();
+  if (!row) return row.error();
+  if (!*row) return store_errc::not_found;
+  const auto& s = *stmt;
+  upload_info u;
+  u.id = s.text(0);
+  u.ticket_ref = s.text(1);
+  u.owner_id = s.text(2);
+  u.source = s.text(3);
+  u.filename = s.text(4);
+  u.metadata = s.text(5);
+  if (!s.is_null(6)) u.length = s.size(6);
+  u.created_at = s.integer(7);
+  u.expires_at = s.integer(8);
+  u.state = parse_state(s.text(9));
+  u.bundle_id = s.text(10);
+  u.sha256 = s.text(11);
+  // The file is the truth about what arrived: appends do not touch the
+  // database, so the offset survives a crash exactly as far as the bytes do.
+  u.offset = u.state == upload_state::completed   ? u.length.value_or(0)
+             : u.state == upload_state::receiving ? blobs_.upload_size(u.id)
+                                                  : 0;
+  return u;
+}
+
+result<std::vector<bundle_info>> sqlite_store::select_bundles(
+    std::string_view where, const std::function<void(sqlite::statement&)>& bind) {
+  auto stmt = db_.prepare(std::string(bundle_columns) + std::string(where));
+  if (!stmt) return stmt.error();
+  bind(*stmt);
+  std::vector<bundle_info> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back(read_bundle(*stmt));
+  }
+}
+
+result<bundle_info> sqlite_store::find_bundle(const std::string& id) {
+  auto found = select_bundles("WHERE id = ?", [&](sqlite::statement& s) { s.bind(id); });
+  if (!found) return found.error();
+  if (found->empty()) return store_errc::not_found;
+  return std::move(found->front());
+}
+
+result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u) {
+  std::lock_guard lock(mutex_);
+  auto tx = sqlite::transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto t = find_ticket(u.ticket_ref);
+  if (!t) return t.error();
+  if (t->status == ticket_status::resolved) return store_errc::ticket_resolved;
+  if (u.length)
+    if (auto r = charge_link(by, *u.length); !r) return r.error();
+  u.id = random_id("upl_");
+  u.state = upload_state::receiving;
+  u.offset = 0;
+  u.bundle_id.clear();
+  u.sha256.clear();
+  auto insert = db_.prepare(
+      "INSERT INTO uploads (id, ticket_ref, owner_id, source, filename, metadata, length, "
+      "created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'receiving')");
+  if (!insert) return insert.error();
+  if (auto r = insert->bind(u.id)
+                   .bind(u.ticket_ref)
+                   .bind(u.owner_id)
+                   .bind(u.source)
+                   .bind(u.filename)
+                   .bind(u.metadata)
+                   .bind(u.length)
+                   .bind(u.created_at)
+                   .bind(u.expires_at)
+                   .run();
+      !r)
+    return r.error();
+  boost::json::object detail{{"upload", u.id}, {"filename", u.filename}};
+  if (u.length) detail["length"] = *u.length;
+  if (auto r =
+          append_audit(by.label(), "upload.started", u.ticket_ref, boost::json::serialize(detail));
+      !r)
+    return r.error();
+  if (auto r = tx->commit(); !r) return r.error();
+  // After the commit: a crash in between leaves a record without its file
+  // (open_upload_file creates it), never a file without a record.
+  if (auto r = blobs_.create_upload(u.id); !r) return r.error();
+  return u;
+}
+
+result<upload_info> sqlite_store::get_upload(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  return find_upload(id);
+}
+
+result<upload_file> sqlite_store::open_upload_file(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto u = find_upload(id);
+  if (!u) return u.error();
+  if (u->state != upload_state::receiving) return store_errc::bad_state;
+  auto file = blobs_.open_upload(id);
+  // The server stopped between the record and the file: start the file now.
+  if (!file && file.error() == std::errc::no_such_file_or_directory) {
+    if (auto r = blobs_.create_upload(id); !r) return r.error();
+    file = blobs_.open_upload(id);
+  }
+  return file;
+}
+
+result<void> sqlite_store::set_upload_length(const actor& by, const std::string& id,
+                                             std::uint64_t length) {
+  std::lock_guard lock(mutex_);
+  auto tx = sqlite::transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto u = find_upload(id);
+  if (!u) return u.error();
+  if (u->state != upload_state::receiving || u->length) return store_errc::bad_state;
+  if (auto r = charge_link(by, length); !r) return r;
+  auto update = db_.prepare("UPDATE uploads SET length = ? WHERE id = ?");
+  if (!update) return update.error();
+  if (auto r = update->bind(length).bind(id).run(); !r) return r;
+  return tx->commit();
+}
+
+result<bundle_info> sqlite_store::complete_upload(const actor& by, const std::string& id,
+                                                  const std::string& sha256) {
+  std::lock_guard lock(mutex_);
+  auto tx = sqlite::transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto u = find_upload(id);
+  if (!u) return u.error();
+  if (u->state != upload_state::receiving) return store_errc::bad_state;
+  auto size = blobs_.sync_upload(id);
+  if (!size) return size.error();
+  if (!u->length || *size != *u->length) return store_errc::bad_state;
+  bundle_info b{random_id("bdl_"), u->ticket_ref, u->filename, *size, sha256, now_utc(), u->source};
+  auto insert = db_.prepare(
+      "INSERT INTO bundles (id, ticket_ref, upload_id, filename, size, sha256, created_at, source) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!insert) return insert.error();
+  if (auto r = insert->bind(b.id)
+                   .bind(b.ticket_ref)
+                   .bind(id)
+                   .bind(b.filename)
+                   .bind(b.size)
+                   .bind(b.sha256)
+                   .bind(b.created_at)
+                   .bind(b.source)
+                   .run();
+      !r)
+    return r.error();
+  auto update =
+      db_.prepare("UPDATE uploads SET state = 'completed', bundle_id = ?, sha256 = ? WHERE id = ?");
+  if (!update) return update.error();
+  if (auto r = update->bind(b.id).bind(sha256).bind(id).run(); !r) return r.error();
+  boost::json::object detail{
+      {"upload", id}, {"bundle", b.id}, {"size", b.size}, {"sha256", sha256}};
+  if (auto r = append_audit(by.label(), "upload.completed", b.ticket_ref,
+                            boost::json::serialize(detail));
+      !r)
+    return r.error();
+  if (auto r = tx->commit(); !r) return r.error();
+  // Recorded first: if the move does not happen now, start-up does it.
+  if (auto r = blobs_.promote(id, b.id); !r) return r.error();
+  return b;
+}
+
+result<void> sqlite_store::end_upload(const actor& by, const std::string& id,
+                                      std::string_view change_sql, const std::string& action,
+                                      const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  auto tx = sqlite::transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto u = find_upload(id);
+  if (!u) return u.error();
+  if (u->state != upload_state::receiving) return store_errc::bad_state;
+  auto change = db_.prepare(change_sql);
+  if (!change) return change.error();
+  if (auto r = change->bind(id).run(); !r) return r;
+  boost::json::object detail{{"upload", id}, {"filename", u->filename}, {"offset", u->offset}};
+  if (!reason.empty()) detail["reason"] = reason;
+  if (auto r = append_audit(by.label(), action, u->ticket_ref, boost::json::serialize(detail)); !r)
+    return r;
+  if (auto r = tx->commit(); !r) return r;
+  blobs_.remove_upload(id);
+  blobs_.sync_dirs();
+  return {};
+}
+
+result<void> sqlite_store::refuse_upload(const actor& by, const std::string& id,
+                                         const std::string& reason) {
+  // The record stays (HEAD answers 410, not 404) until the upload expires.
+  return end_upload(by, id, "UPDATE uploads SET state = 'refused' WHERE id = ?", "upload.refused",
+                    reason);
+}
+
+result<void> sqlite_store::terminate_upload(const actor& by, const std::string& id) {
+  return end_upload(by, id, "DELETE FROM uploads WHERE id = ?", "upload.terminated", {});
+}
+
+result<std::vector<bundle_info>> sqlite_store::list_bundles(const std::string& ticket_ref) {
+  std::lock_guard lock(mutex_);
+  return select_bundles("WHERE ticket_ref = ? ORDER BY created_at, id",
+                        [&](sqlite::statement& s) { s.bind(ticket_ref); });
+}
+
+result<bundle_info> sqlite_store::get_bundle(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  return find_bundle(id);
+}
+
+result<bundle_file> sqlite_store::open_bundle(const actor& by, const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto tx = sqlite::transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto b = find_bundle(id);
+  if (!b) return b.error();
+  auto file = blobs_.open_bundle(id);
+  if (!file) {
+    if (file.error() == std::errc::no_such_file_or_directory) return store_errc::corrupt;
+    return file.error();
+  }
+  if (file->size() != b->size) return store_errc::corrupt;
+  boost::json::object detail{{"bundle", id}, {"size", b->size}};
+  if (auto r = append_audit(by.label(), "bundle.downloaded", b->ticket_ref,
+                            boost::json::serialize(detail));
+      !r)
+    return r.error();
+  if (auto r = tx->commit(); !r) return r.error();
+  return file;
+}
+
+result<purged_bundle> sqlite_store::delete_bundle(const actor& by, const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto tx = sqlite::transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto b = find_bundle(id);
+  if (!b) return b.error();
+  auto report =
+      destroy({{b->ticket_ref, {b->id, b->size, b->sha256}}}, {}, "bundle.deleted", by.label());
+  if (!report) return report.error();
+  if (auto r = tx->commit(); !r) return r.error();
+  remove_files(*report);
+  return report->bundles.front();
+}
+
+}  // namespace valise::server

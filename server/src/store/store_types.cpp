@@ -1,0 +1,105 @@
+// The store's value types: names of enums, actor labels, error codes.
+#include "valise/server/store.hpp"
+
+namespace valise::server {
+
+std::string_view to_string(severity s) {
+  switch (s) {
+    case severity::blocking:
+      return "blocking";
+    case severity::semi_blocking:
+      return "semi-blocking";
+    case severity::non_blocking:
+      return "non-blocking";
+  }
+  return "non-blocking";
+}
+
+std::string_view to_string(ticket_status s) {
+  return s == ticket_status::open ? "open" : "resolved";
+}
+
+std::string_view to_string(role r) {
+  switch (r) {
+    case role::admin:
+      return "admin";
+    case role::technician:
+      return "technician";
+    case role::upload_link:
+      return "upload-link";
+  }
+  return "technician";
+}
+
+std::optional<severity> parse_severity(std::string_view s) {
+  for (auto v : {severity::blocking, severity::semi_blocking, severity::non_blocking})
+    if (to_string(v) == s) return v;
+  return std::nullopt;
+}
+
+std::optional<ticket_status> parse_ticket_status(std::string_view s) {
+  for (auto v : {ticket_status::open, ticket_status::resolved})
+    if (to_string(v) == s) return v;
+  return std::nullopt;
+}
+
+std::optional<role> parse_role(std::string_view s) {
+  if (s == "admin") return role::admin;
+  if (s == "technician") return role::technician;
+  return std::nullopt;  // link tokens are made by links, not by name
+}
+
+std::string actor::label() const {
+  if (id == "system") return "system";
+  if (kind == role::upload_link) return "link:" + id;
+  return std::string(to_string(kind)) + ":" + name;
+}
+
+actor actor::system() {
+  actor a;
+  a.kind = role::admin;
+  a.id = "system";
+  a.name = "system";
+  return a;
+}
+
+namespace {
+
+class store_error_category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "valise.store"; }
+  std::string message(int code) const override {
+    switch (static_cast<store_errc>(code)) {
+      case store_errc::not_found:
+        return "not found";
+      case store_errc::already_exists:
+        return "already exists";
+      case store_errc::ticket_resolved:
+        return "the ticket is resolved";
+      case store_errc::ticket_open:
+        return "the ticket is open";
+      case store_errc::bad_state:
+        return "not possible in the upload's current state";
+      case store_errc::budget_exceeded:
+        return "over the upload link's byte budget";
+      case store_errc::corrupt:
+        return "the data directory is inconsistent (a file or record is missing)";
+      case store_errc::schema_too_new:
+        return "the database was written by a newer valise-server";
+    }
+    return "store error";
+  }
+};
+
+}  // namespace
+
+const std::error_category& store_category() {
+  static const store_error_category instance;
+  return instance;
+}
+
+std::error_code make_error_code(store_errc e) {
+  return {static_cast<int>(e), store_category()};
+}
+
+}  // namespace valise::server

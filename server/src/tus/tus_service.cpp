@@ -1,0 +1,420 @@
+#include "tus/tus_service.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "api/api_error.hpp"
+#include "tus/tus_headers.hpp"
+
+namespace valise::server::tus {
+namespace {
+
+constexpr std::size_t smallest_age_file = 22;  // "age-encryption.org/v1\n"
+
+response tus_error(api_error e, std::string message) {
+  auto res = error_response(e, std::move(message));
+  res.set("Tus-Resumable", version);
+  return res;
+}
+
+response tus_response(http::status status) {
+  auto res = empty_response(status);
+  res.set("Tus-Resumable", version);
+  res.set(http::field::cache_control, "no-store");
+  return res;
+}
+
+std::optional<response> check_version(const request_head& head) {
+  if (head["Tus-Resumable"] == version) return std::nullopt;
+  auto res = tus_error(api_error::tus_version, "Tus-Resumable must be 1.0.0, got \"" +
+                                                   std::string(head["Tus-Resumable"]) + "\"");
+  res.set("Tus-Version", version);
+  return res;
+}
+
+// Whether the request carries a body: a non-zero Content-Length, or chunked.
+bool has_body(const request_head& head) {
+  auto length = head[http::field::content_length];
+  if (!length.empty()) return length != "0";
+  return head[http::field::transfer_encoding].find("chunked") != boost::beast::string_view::npos;
+}
+
+std::optional<std::uint64_t> content_length(const request_head& head) {
+  auto length = head[http::field::content_length];
+  if (length.empty()) return std::nullopt;
+  return parse_size({length.data(), length.size()});
+}
+
+std::string header_text(const request_head& head, std::string_view name) {
+  auto v = head[boost::beast::string_view(name.data(), name.size())];
+  return {v.data(), v.size()};
+}
+
+// The filename is only metadata (files on disk are named by the server), but
+// it is shown to technicians and put in Content-Disposition: no control bytes.
+std::string clean_filename(std::string name) {
+  if (name.size() > 255) name.resize(255);
+  for (char& c : name)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
+  return name.empty() ? "upload.age" : name;
+}
+
+void set_progress_headers(response& res, const upload_info& u) {
+  res.set("Upload-Offset", std::to_string(u.offset));
+  if (u.state == upload_state::receiving) res.set("Upload-Expires", http_date(u.expires_at));
+  if (u.state == upload_state::completed) {
+    res.set("Valise-Bundle-Id", u.bundle_id);
+    res.set("Valise-Bundle-Sha256", u.sha256);
+  }
+}
+
+}  // namespace
+
+// Streams one request body into a partial upload, checking on the way that it
+// is an age file, that it stays within Upload-Length, and (with
+// Upload-Checksum) that it arrived intact.
+class upload_receiver final : public body_receiver {
+ public:
+  // `prefix`: the upload's first bytes so far, or nullopt once they were
+  // seen to be an age header.
+  upload_receiver(service& svc, actor who, upload_info upload, upload_registry::lease lease,
+                  upload_file file, std::optional<checksum> expected, std::uint64_t max_body,
+                  bool creating, std::optional<std::string> prefix)
+      : svc_(svc),
+        who_(std::move(who)),
+        upload_(std::move(upload)),
+        lease_(std::move(lease)),
+        file_(std::move(file)),
+        expected_(std::move(expected)),
+        rollback_(lease_->sha256),
+        start_(file_.size()),
+        limit_(file_.size() + max_body),
+        creating_(creating),
+        prefix_(prefix.value_or("")),
+        prefix_checked_(!prefix || check_age_prefix(*prefix) == age_prefix::age) {
+    if (expected_)
+      chunk_.emplace(expected_->algorithm == checksum_algorithm::sha1 ? EVP_sha1() : EVP_sha256());
+  }
+
+  ~upload_receiver() override {
+    // The connection broke mid-body: keep the bytes (tus lets the client
+    // resume from them), unless the client asked for all-or-nothing.
+    if (!done_ && expected_) roll_back();
+  }
+
+  std::uint64_t max_body() const override { return limit_ - start_; }
+
+  std::optional<response> write(crypto::bytes data) override {
+    if (done_) return std::nullopt;
+    if (data.size() > limit_ - file_.size()) {
+      return stop(tus_error(api_error::too_large, "the body goes past Upload-Length"));
+    }
+    if (!prefix_checked_) {
+      std::size_t take = std::min(data.size(), age_prefix_length - prefix_.size());
+      prefix_.append(reinterpret_cast<const char*>(data.data()), take);
+      switch (check_age_prefix(prefix_)) {
+        case age_prefix::age:
+          prefix_checked_ = true;
+          break;
+        case age_prefix::undecided:
+          break;
+        case age_prefix::not_age:
+          return refuse();
+      }
+    }
+    auto before = file_.size();
+    if (auto w = file_.append(data); !w) {
+      (void)file_.truncate(before);
+      return stop(error_response(w.error(), "upload " + upload_.id));
+    }
+    lease_->sha256.update(data);
+    lease_->hashed = file_.size();
+    if (chunk_) chunk_->update(data);
+    svc_.stats_.upload_bytes.fetch_add(data.size(), std::memory_order_relaxed);
+    return std::nullopt;
+  }
+
+  response finish() override {
+    done_ = true;
+    if (expected_ && chunk_->final() != expected_->digest) {
+      roll_back();
+      return tus_error(api_error::checksum_mismatch,
+                       "Upload-Checksum does not match the bytes received; they were dropped");
+    }
+    upload_.offset = file_.size();
+    if (upload_.length && upload_.offset == *upload_.length) {
+      if (!prefix_checked_) return refuse();  // ended before it could be an age file
+      auto bundle = svc_.db_.complete_upload(who_, upload_.id, lease_->sha256.final_hex());
+      if (!bundle) return tus_error_for(bundle.error());
+      lease_.forget();
+      svc_.stats_.uploads_completed.fetch_add(1, std::memory_order_relaxed);
+      upload_.state = upload_state::completed;
+      upload_.bundle_id = bundle->id;
+      upload_.sha256 = bundle->sha256;
+    }
+    auto res = tus_response(creating_ ? http::status::created : http::status::no_content);
+    if (creating_) res.set(http::field::location, svc_.limits_.base_path + "/" + upload_.id);
+    set_progress_headers(res, upload_);
+    return res;
+  }
+
+ private:
+  response tus_error_for(std::error_code ec) {
+    auto res = error_response(ec, "upload " + upload_.id, api_error::upload_not_found);
+    res.set("Tus-Resumable", version);
+    return res;
+  }
+
+  response stop(response res) {
+    if (expected_) roll_back();
+    done_ = true;
+    return res;
+  }
+
+  response refuse() {
+    done_ = true;
+    (void)svc_.db_.refuse_upload(who_, upload_.id, "not an age-encrypted file");
+    lease_.forget();
+    svc_.stats_.uploads_refused.fetch_add(1, std::memory_order_relaxed);
+    return tus_error(api_error::not_age_encrypted,
+                     "the upload does not begin like an age file; it was refused and deleted");
+  }
+
+  void roll_back() {
+    (void)file_.truncate(start_);
+    lease_->sha256 = rollback_;
+    lease_->hashed = start_;
+  }
+
+  service& svc_;
+  actor who_;
+  upload_info upload_;
+  upload_registry::lease lease_;
+  upload_file file_;
+  std::optional<checksum> expected_;
+  std::optional<digest> chunk_;
+  digest rollback_;
+  std::uint64_t start_;
+  std::uint64_t limit_;
+  bool creating_;
+  std::string prefix_;
+  bool prefix_checked_ = false;
+  bool done_ = false;
+};
+
+response service::options() const {
+  auto res = tus_response(http::status::no_content);
+  res.set("Tus-Version", version);
+  res.set("Tus-Extension", extensions);
+  res.set("Tus-Max-Size", std::to_string(limits_.max_upload_bytes));
+  res.set("Tus-Checksum-Algorithm", checksum_algorithms);
+  return res;
+}
+
+outcome service::create(const request_head& head, const actor& who, unix_time now) {
+  if (auto bad = check_version(head)) return std::move(*bad);
+  auto length_text = header_text(head, "Upload-Length");
+  auto defer_text = header_text(head, "Upload-Defer-Length");
+  upload_info u;
+  if (!length_text.empty() && !defer_text.empty())
+    return tus_error(api_error::bad_request, "send Upload-Length or Upload-Defer-Length, not both");
+  if (!length_text.empty()) {
+    u.length = parse_size(length_text);
+    if (!u.length) return tus_error(api_error::bad_request, "Upload-Length is not a size");
+    if (*u.length > limits_.max_upload_bytes)
+      return tus_error(api_error::too_large,
+                       fmt::format("Upload-Length is over this server's limit of {} bytes",
+                                   limits_.max_upload_bytes));
+    if (*u.length < smallest_age_file)
+      return tus_error(api_error::not_age_encrypted, "the file is too small to be an age file");
+  } else if (defer_text != "1") {
+    return tus_error(api_error::bad_request, "send Upload-Length, or Upload-Defer-Length: 1");
+  }
+  u.metadata = header_text(head, "Upload-Metadata");
+  auto meta = parse_metadata(u.metadata);
+  if (!meta) return tus_error(api_error::bad_request, "Upload-Metadata is malformed");
+  u.filename = clean_filename(find(*meta, "filename").value_or(find(*meta, "name").value_or("")));
+  auto named_ticket = find(*meta, "ticket");
+  if (who.kind == role::upload_link) {
+    if (named_ticket && *named_ticket != who.ticket_ref)
+      return tus_error(api_error::forbidden, "this upload link is for another ticket");
+    u.ticket_ref = who.ticket_ref;
+  } else {
+    if (!named_ticket || named_ticket->empty())
+      return tus_error(api_error::bad_request, "Upload-Metadata must name the ticket (key ticket)");
+    u.ticket_ref = *named_ticket;
+  }
+  bool body = has_body(head);
+  if (body && head[http::field::content_type] != offset_content_type)
+    return tus_error(api_error::wrong_content_type,
+                     "creation-with-upload needs Content-Type: application/offset+octet-stream");
+  const std::string ticket_ref = u.ticket_ref;
+  u.owner_id = who.id;
+  u.source = who.label();
+  u.created_at = now;
+  u.expires_at = now + limits_.expires_after.count();
+  auto created = db_.create_upload(who, std::move(u));
+  if (!created) {
+    auto res = error_response(created.error(), "ticket \"" + ticket_ref + "\"",
+                              api_error::ticket_not_found);
+    res.set("Tus-Resumable", version);
+    return res;
+  }
+  stats_.uploads_started.fetch_add(1, std::memory_order_relaxed);
+  if (body) return receive(head, who, std::move(*created), 0, true);
+  auto res = tus_response(http::status::created);
+  res.set(http::field::location, limits_.base_path + "/" + created->id);
+  res.set("Upload-Expires", http_date(created->expires_at));
+  return res;
+}
+
+std::variant<upload_info, response> service::find_upload(const actor& who, const std::string& id,
+                                                         unix_time now) {
+  auto u = db_.get_upload(id);
+  // A link sees only its own uploads; others do not exist for it.
+  if (!u || (who.kind == role::upload_link && u->owner_id != who.id)) {
+    if (u || u.error() == store_errc::not_found)
+      return tus_error(api_error::upload_not_found, "no upload " + id);
+    return tus_error(api_error::internal, "could not read upload " + id);
+  }
+  if (u->state == upload_state::refused)
+    return tus_error(api_error::upload_gone, "upload " + id + " was refused");
+  if (u->state == upload_state::receiving && u->expires_at <= now)
+    return tus_error(api_error::upload_gone, "upload " + id + " expired");
+  return std::move(*u);
+}
+
+response service::head(const request_head& head, const actor& who, const std::string& id,
+                       unix_time now) {
+  if (auto bad = check_version(head)) return std::move(*bad);
+  auto found = find_upload(who, id, now);
+  if (auto* res = std::get_if<response>(&found)) return std::move(*res);
+  auto& u = std::get<upload_info>(found);
+  auto res = tus_response(http::status::ok);
+  if (u.length)
+    res.set("Upload-Length", std::to_string(*u.length));
+  else
+    res.set("Upload-Defer-Length", "1");
+  if (!u.metadata.empty()) res.set("Upload-Metadata", u.metadata);
+  set_progress_headers(res, u);
+  return res;
+}
+
+outcome service::patch(const request_head& head, const actor& who, const std::string& id,
+                       unix_time now) {
+  if (auto bad = check_version(head)) return std::move(*bad);
+  if (head[http::field::content_type] != offset_content_type)
+    return tus_error(api_error::wrong_content_type,
+                     "PATCH needs Content-Type: application/offset+octet-stream");
+  auto offset = parse_size(header_text(head, "Upload-Offset"));
+  if (!offset) return tus_error(api_error::bad_request, "Upload-Offset is missing or not a size");
+  auto found = find_upload(who, id, now);
+  if (auto* res = std::get_if<response>(&found)) return std::move(*res);
+  auto& u = std::get<upload_info>(found);
+  if (u.state == upload_state::completed) {
+    if (*offset == u.length.value_or(0) && !has_body(head)) {
+      auto res = tus_response(http::status::no_content);
+      set_progress_headers(res, u);
+      return res;
+    }
+    return tus_error(api_error::offset_mismatch, "upload " + id + " is already complete");
+  }
+  auto length_text = header_text(head, "Upload-Length");
+  if (!length_text.empty()) {
+    auto length = parse_size(length_text);
+    if (!length) return tus_error(api_error::bad_request, "Upload-Length is not a size");
+    if (u.length && *u.length != *length)
+      return tus_error(api_error::bad_request, "Upload-Length cannot change once set");
+    if (!u.length) {
+      if (*length > limits_.max_upload_bytes || *length < u.offset)
+        return tus_error(api_error::too_large, "Upload-Length is over this server's limit");
+      if (auto set = db_.set_upload_length(who, id, *length); !set) {
+        auto res = error_response(set.error(), "upload " + id, api_error::upload_not_found);
+        res.set("Tus-Resumable", version);
+        return res;
+      }
+      u.length = length;
+    }
+  }
+  return receive(head, who, std::move(u), *offset, false);
+}
+
+outcome service::receive(const request_head& head, const actor& who, upload_info upload,
+                         std::uint64_t offset, bool creating) {
+  auto lease = registry_.acquire(upload.id);
+  if (!lease) return tus_error(api_error::upload_locked, "upload " + upload.id + " is busy");
+  auto file = db_.open_upload_file(upload.id);
+  if (!file) return tus_error(api_error::internal, "could not open upload " + upload.id);
+  if (file->size() != offset) {
+    auto res = tus_error(
+        api_error::offset_mismatch,
+        fmt::format("Upload-Offset is {} but the server has {} bytes", offset, file->size()));
+    res.set("Upload-Offset", std::to_string(file->size()));
+    return res;
+  }
+  std::optional<checksum> expected;
+  if (auto text = header_text(head, "Upload-Checksum"); !text.empty()) {
+    auto [parsed, problem] = parse_checksum(text);
+    if (!parsed)
+      return tus_error(problem == checksum_problem::unsupported_algorithm
+                           ? api_error::unsupported_checksum
+                           : api_error::bad_request,
+                       "Upload-Checksum: \"" + text + "\" is not usable");
+    expected = std::move(parsed);
+  }
+  std::uint64_t end = upload.length.value_or(limits_.max_upload_bytes);
+  std::uint64_t max_body = end > offset ? end - offset : 0;
+  if (auto declared = content_length(head); declared && *declared > max_body)
+    return tus_error(api_error::too_large, "the body goes past Upload-Length");
+
+  // After a restart (or a rolled-back PATCH) the running hash is rebuilt from
+  // the bytes already stored.
+  std::vector<std::uint8_t> buffer;
+  if (lease->hashed != file->size()) {
+    lease->sha256.reset();
+    lease->hashed = 0;
+    buffer.resize(1 << 20);
+    while (lease->hashed < file->size()) {
+      auto n = file->read_at(lease->hashed, buffer);
+      if (!n || *n == 0)
+        return tus_error(api_error::internal, "could not read upload " + upload.id);
+      lease->sha256.update({buffer.data(), *n});
+      lease->hashed += *n;
+    }
+  }
+  // The age check needs the upload's first bytes; earlier PATCHes may have
+  // sent some of them.
+  std::optional<std::string> prefix;
+  if (offset < age_prefix_length) {
+    prefix.emplace(offset, '\0');
+    auto n = file->read_at(0, {reinterpret_cast<std::uint8_t*>(prefix->data()), prefix->size()});
+    if (!n || *n != offset)
+      return tus_error(api_error::internal, "could not read upload " + upload.id);
+  }
+  return std::make_unique<upload_receiver>(*this, who, std::move(upload), std::move(lease),
+                                           std::move(*file), std::move(expected), max_body,
+                                           creating, std::move(prefix));
+}
+
+response service::terminate(const request_head& head, const actor& who, const std::string& id) {
+  if (auto bad = check_version(head)) return std::move(*bad);
+  auto found = find_upload(who, id, std::numeric_limits<unix_time>::min());
+  if (auto* res = std::get_if<response>(&found)) return std::move(*res);
+  auto& u = std::get<upload_info>(found);
+  if (u.state == upload_state::completed)
+    return tus_error(api_error::forbidden,
+                     "upload " + id + " is complete: a technician deletes its bundle instead");
+  auto lease = registry_.acquire(id);
+  if (!lease) return tus_error(api_error::upload_locked, "upload " + id + " is busy");
+  if (auto r = db_.terminate_upload(who, id); !r) {
+    auto res = error_response(r.error(), "upload " + id, api_error::upload_not_found);
+    res.set("Tus-Resumable", version);
+    return res;
+  }
+  lease.forget();
+  return tus_response(http::status::no_content);
+}
+
+}  // namespace valise::server::tus

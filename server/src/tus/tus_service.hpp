@@ -1,0 +1,48 @@
+// The tus 1.0.0 protocol at /api/v1/uploads (docs/api.md): core, creation,
+// creation-with-upload, creation-defer-length, termination, expiration and
+// checksum, over the store. One method per HTTP method; request bodies are
+// streamed through a body_receiver, never held in memory.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "http/router.hpp"
+#include "metrics.hpp"
+#include "tus/upload_registry.hpp"
+#include "valise/server/store.hpp"
+
+namespace valise::server::tus {
+
+struct limits {
+  std::uint64_t max_upload_bytes = 0;
+  std::chrono::seconds expires_after{0};
+  std::string base_path = "/api/v1/uploads";
+};
+
+class service {
+ public:
+  service(store& db, limits lim, metrics& stats)
+      : db_(db), limits_(std::move(lim)), stats_(stats) {}
+
+  response options() const;
+  outcome create(const request_head& head, const actor& who, unix_time now);
+  response head(const request_head& head, const actor& who, const std::string& id, unix_time now);
+  outcome patch(const request_head& head, const actor& who, const std::string& id, unix_time now);
+  response terminate(const request_head& head, const actor& who, const std::string& id);
+
+ private:
+  friend class upload_receiver;
+  // The upload if `who` may touch it; else the response to send.
+  std::variant<upload_info, response> find_upload(const actor& who, const std::string& id,
+                                                  unix_time now);
+  outcome receive(const request_head& head, const actor& who, upload_info upload,
+                  std::uint64_t offset, bool creating);
+
+  store& db_;
+  limits limits_;
+  metrics& stats_;
+  upload_registry registry_;
+};
+
+}  // namespace valise::server::tus

@@ -1,0 +1,91 @@
+#include "tus/upload_registry.hpp"
+
+#include <fmt/format.h>
+
+namespace valise::server::tus {
+
+digest::digest(const EVP_MD* md) : md_(md), ctx_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(ctx_, md_, nullptr);
+}
+
+digest::digest(const digest& other) : md_(other.md_), ctx_(EVP_MD_CTX_new()) {
+  EVP_MD_CTX_copy_ex(ctx_, other.ctx_);
+}
+
+digest& digest::operator=(const digest& other) {
+  if (this != &other) {
+    md_ = other.md_;
+    EVP_MD_CTX_copy_ex(ctx_, other.ctx_);
+  }
+  return *this;
+}
+
+digest::~digest() {
+  EVP_MD_CTX_free(ctx_);
+}
+
+void digest::reset() {
+  EVP_DigestInit_ex(ctx_, md_, nullptr);
+}
+
+void digest::update(crypto::bytes data) {
+  EVP_DigestUpdate(ctx_, data.data(), data.size());
+}
+
+std::vector<std::uint8_t> digest::final() const {
+  digest copy(*this);
+  std::vector<std::uint8_t> out(static_cast<std::size_t>(EVP_MD_get_size(md_)));
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(copy.ctx_, out.data(), &n);
+  return out;
+}
+
+std::string digest::final_hex() const {
+  std::string hex;
+  for (auto b : final()) hex += fmt::format("{:02x}", b);
+  return hex;
+}
+
+upload_registry::lease& upload_registry::lease::operator=(lease&& other) noexcept {
+  if (this != &other) {
+    release();
+    owner_ = std::exchange(other.owner_, nullptr);
+    id_ = std::move(other.id_);
+    progress_ = std::move(other.progress_);
+    forget_ = other.forget_;
+  }
+  return *this;
+}
+
+void upload_registry::lease::forget() {
+  forget_ = true;
+}
+
+void upload_registry::lease::release() {
+  if (!owner_ || !progress_) return;
+  std::lock_guard lock(owner_->mutex_);
+  if (forget_) {
+    owner_->entries_.erase(id_);
+  } else if (auto it = owner_->entries_.find(id_); it != owner_->entries_.end()) {
+    it->second.busy = false;
+  }
+  progress_.reset();
+  owner_ = nullptr;
+}
+
+upload_registry::lease upload_registry::acquire(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto& e = entries_[id];
+  if (e.busy) return {};
+  if (!e.progress) e.progress = std::make_shared<upload_progress>();
+  e.busy = true;
+  return lease(this, id, e.progress);
+}
+
+bool upload_registry::busy(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(id);
+  return it != entries_.end() && it->second.busy;
+}
+
+}  // namespace valise::server::tus

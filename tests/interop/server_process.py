@@ -1,0 +1,180 @@
+"""A real `valise-server` on loopback for the interop tests and bench/upload:
+`init` into a fresh data directory with a free port, a technician token, `run`
+until /healthz answers, JSON API calls over HTTPS trusting only DATA/ca.pem,
+and a clean stop (SIGTERM). Python 3 standard library only.
+
+The binary comes from VALISE_SERVER_BIN (ctest passes $<TARGET_FILE:valise-server>);
+a missing binary is an error, never a skip."""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+from pathlib import Path
+
+START_TIMEOUT = 30  # seconds until /healthz answers 200
+STOP_TIMEOUT = 15  # seconds between SIGTERM and SIGKILL
+
+
+def server_binary():
+    name = os.environ.get("VALISE_SERVER_BIN", "")
+    path = shutil.which(name) if name else None
+    if not path:
+        raise RuntimeError(
+            f"VALISE_SERVER_BIN={name!r}: valise-server not found; ctest sets it to the built "
+            "binary (cmake --build BUILD --target valise-server)")
+    return path
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 right now (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ApiError(AssertionError):
+    pass
+
+
+class ServerProcess:
+    """Usage: `with ServerProcess(workdir) as server: server.api("GET", "/healthz")`.
+    Attributes once started: url, port, data, ca (path), admin_token,
+    technician_token, pid."""
+
+    def __init__(self, workdir, binary=None):
+        self.workdir = Path(workdir)
+        self.binary = binary or server_binary()
+        self.data = self.workdir / "server-data"
+        self.log_path = self.workdir / "server.log"
+        self.port = None
+        self.process = None
+
+    # --- lifetime ---------------------------------------------------------------
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *_):
+        self.stop()
+
+    def _command(self, *args):
+        result = subprocess.run([self.binary, *args], capture_output=True, timeout=60,
+                                stdin=subprocess.DEVNULL)
+        if result.returncode != 0:
+            raise RuntimeError(f"valise-server {' '.join(args)} exited {result.returncode}:\n"
+                               f"{result.stdout.decode(errors='replace')}"
+                               f"{result.stderr.decode(errors='replace')}")
+        return result.stdout.decode()
+
+    def start(self):
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        out = self._command("init", "--data", str(self.data),
+                            "--listen", f"127.0.0.1:{self.port}", "--hostname", "localhost")
+        lines = out.strip().splitlines()
+        if not lines:
+            raise RuntimeError("valise-server init printed nothing (expected the admin token last)")
+        self.admin_token = lines[-1].strip()
+        self.ca = self.data / "ca.pem"
+        if not self.ca.is_file():
+            raise RuntimeError(f"valise-server init wrote no {self.ca}")
+        self.technician_token = self._command(
+            "token", "create", "--data", str(self.data), "--role", "technician",
+            "--name", "interop").strip()
+        self._ssl = ssl.create_default_context(cafile=str(self.ca))
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([self.binary, "run", "--data", str(self.data)],
+                                        stdout=log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        self.pid = self.process.pid
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"valise-server run exited {self.process.returncode} "
+                                   f"before answering /healthz:\n{self.log_tail()}")
+            try:
+                status, _, _ = self.request("GET", "/healthz")
+                if status == 200:
+                    return
+            except (OSError, http.client.HTTPException):
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"valise-server not healthy after {START_TIMEOUT} s:\n"
+                                   f"{self.log_tail()}")
+            time.sleep(0.1)
+
+    def stop(self):
+        """SIGTERM, then SIGKILL if it does not exit in time. Returns the exit code."""
+        if self.process is None or self.process.poll() is not None:
+            return None if self.process is None else self.process.returncode
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise RuntimeError(f"valise-server ignored SIGTERM for {STOP_TIMEOUT} s:\n"
+                               f"{self.log_tail()}")
+
+    def log_tail(self, lines=40):
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no server log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    # --- HTTP -------------------------------------------------------------------
+
+    def request(self, method, path, body=None, token=None, headers=None, timeout=30):
+        """One HTTPS request; returns (status, headers dict lowercased, body bytes)."""
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self._ssl,
+                                           timeout=timeout)
+        try:
+            all_headers = dict(headers or {})
+            if token:
+                all_headers["Authorization"] = f"Bearer {token}"
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body).encode()
+                all_headers.setdefault("Content-Type", "application/json")
+            conn.request(method, path, body=body, headers=all_headers)
+            response = conn.getresponse()
+            data = response.read()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+        finally:
+            conn.close()
+
+    def api(self, method, path, body=None, token=None, expect=None):
+        """A JSON API call with the technician token by default; returns the decoded
+        body. `expect`: the status required (an ApiError otherwise)."""
+        status, _, data = self.request(method, path, body, token or self.technician_token)
+        if expect is not None and status != expect:
+            raise ApiError(f"{method} {path}: expected {expect}, got {status}: "
+                           f"{data.decode(errors='replace')}")
+        return json.loads(data) if data else None
+
+    def create_ticket(self, ref, title="interop", severity="non-blocking"):
+        return self.api("POST", "/api/v1/tickets",
+                        {"ref": ref, "title": title, "severity": severity}, expect=201)
+
+    def create_link(self, ref, **options):
+        """An upload link to ticket `ref`: {"id","token","upload_url",...}."""
+        return self.api("POST", f"/api/v1/tickets/{ref}/links", options, expect=201)
+
+    def bundles(self, ref):
+        return self.api("GET", f"/api/v1/tickets/{ref}/bundles", expect=200)
+
+    def peak_rss_kib(self):
+        """VmHWM of the running server, in KiB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmHWM in /proc/PID/status")

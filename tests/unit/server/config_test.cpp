@@ -1,0 +1,72 @@
+#include "valise/server/config.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace valise::server {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/valise-config-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path write(const std::string& text) {
+    auto path = dir_ / "server.toml";
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ConfigTest, TheWrittenFileReadsBackTheSameSettings) {
+  server_config c;
+  c.listen = "0.0.0.0:9443";
+  c.hostname = "collector.example";
+  c.retention = std::chrono::hours(24 * 7);
+  auto loaded = load_config(write(format_config(c)));
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_EQ(loaded->listen, "0.0.0.0:9443");
+  EXPECT_EQ(loaded->hostname, "collector.example");
+  EXPECT_EQ(loaded->retention, std::chrono::hours(24 * 7));
+  EXPECT_EQ(loaded->data_dir, dir_);
+  EXPECT_EQ(loaded->upload_url(), "https://collector.example:9443/api/v1/uploads");
+}
+
+TEST_F(ConfigTest, EveryKeyIsDocumentedWithItsDefault) {
+  auto text = format_config(server_config{});
+  EXPECT_NE(text.find("# Address and port to listen on (HOST:PORT). Default: \"127.0.0.1:8443\"."),
+            std::string::npos);
+  EXPECT_NE(text.find("max_age = \"30d\""), std::string::npos);
+}
+
+TEST_F(ConfigTest, MissingKeysTakeDefaults) {
+  auto loaded = load_config(write("[server]\nthreads = 4\n"));
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_EQ(loaded->threads, 4u);
+  EXPECT_EQ(loaded->listen, server_config{}.listen);
+}
+
+TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
+  auto typo = load_config(write("[server]\n\nlisten_on = \"x\"\n"));
+  ASSERT_FALSE(typo);
+  EXPECT_NE(typo.error().find("server.toml:3: unknown setting server.listen_on"), std::string::npos)
+      << typo.error();
+  auto wrong_type = load_config(write("[retention]\nmax_age = 30\n"));
+  ASSERT_FALSE(wrong_type);
+  EXPECT_NE(wrong_type.error().find("retention.max_age: expected a duration"), std::string::npos)
+      << wrong_type.error();
+  auto broken = load_config(write("[server\n"));
+  ASSERT_FALSE(broken);
+  EXPECT_NE(broken.error().find("server.toml:1"), std::string::npos) << broken.error();
+  auto missing = load_config(dir_ / "absent.toml");
+  EXPECT_FALSE(missing);
+}
+
+}  // namespace
+}  // namespace valise::server

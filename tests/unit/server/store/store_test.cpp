@@ -1,0 +1,232 @@
+// The SQLite store over a real temporary data directory: what each state
+// change records, what resolution destroys, and what start-up repairs after
+// a crash in the middle of a purge or a completion.
+#include "valise/server/store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "store/audit_chain.hpp"
+
+namespace valise::server {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr unix_time now = 1'800'000'000;
+
+class Store : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/valise-store-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    reopen();
+    auto token = db_->create_token(actor::system(), role::technician, "alice");
+    ASSERT_TRUE(token);
+    auto who = db_->authenticate(token->secret, now);
+    ASSERT_TRUE(who);
+    alice_ = *who;
+    ASSERT_TRUE(db_->create_ticket(alice_, {.ref = "T-1", .title = "disk full"}));
+  }
+  void TearDown() override {
+    db_.reset();
+    fs::remove_all(dir_);
+  }
+  void reopen() {
+    db_.reset();
+    auto opened = store::open_sqlite(dir_);
+    ASSERT_TRUE(opened) << opened.error().message();
+    db_ = std::move(*opened);
+  }
+  // A complete bundle of `size` bytes on T-1.
+  bundle_info upload_bundle(std::uint64_t size, const actor& by) {
+    upload_info u;
+    u.ticket_ref = "T-1";
+    u.owner_id = by.id;
+    u.source = by.label();
+    u.filename = "b.age";
+    u.length = size;
+    u.expires_at = now + 3600;
+    auto created = db_->create_upload(by, u);
+    EXPECT_TRUE(created) << created.error().message();
+    auto file = db_->open_upload_file(created->id);
+    EXPECT_TRUE(file);
+    std::vector<std::uint8_t> bytes(size, 'a');
+    EXPECT_TRUE(file->append(bytes));
+    auto b = db_->complete_upload(by, created->id, std::string(64, 'f'));
+    EXPECT_TRUE(b) << b.error().message();
+    return *b;
+  }
+  std::set<std::string> files(const char* sub) {
+    std::set<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir_ / sub)) names.insert(e.path().filename());
+    return names;
+  }
+  void sql(const std::string& statement) {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "valise.db").c_str(), &raw), SQLITE_OK);
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(raw, statement.c_str(), nullptr, nullptr, &error), SQLITE_OK)
+        << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(raw);
+  }
+
+  fs::path dir_;
+  std::unique_ptr<store> db_;
+  actor alice_;
+};
+
+TEST_F(Store, TokensAreStoredHashedAndRevocable) {
+  auto t = db_->create_token(actor::system(), role::admin, "root");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->secret.rfind("vsa_", 0), 0u);
+  EXPECT_EQ(db_->create_token(actor::system(), role::admin, "root").error(),
+            store_errc::already_exists);
+  std::ifstream file(dir_ / "valise.db", std::ios::binary);
+  std::string content((std::istreambuf_iterator<char>(file)), {});
+  EXPECT_EQ(content.find(t->secret), std::string::npos);
+  ASSERT_TRUE(db_->revoke_token(actor::system(), "root"));
+  EXPECT_EQ(db_->authenticate(t->secret, now).error(), store_errc::not_found);
+}
+
+TEST_F(Store, LinksSpendTheirBudgetAndDieWithTheirTicket) {
+  auto link = db_->create_link(alice_, "T-1", now + 60, 150);
+  ASSERT_TRUE(link);
+  auto by = db_->authenticate(link->secret, now);
+  ASSERT_TRUE(by);
+  EXPECT_EQ(by->label(), "link:" + link->info.id);
+  EXPECT_EQ(db_->authenticate(link->secret, now + 60).error(), store_errc::not_found);
+  upload_bundle(100, *by);
+  upload_info u{.ticket_ref = "T-1", .owner_id = by->id, .length = 100};
+  EXPECT_EQ(db_->create_upload(*by, u).error(), store_errc::budget_exceeded);
+  ASSERT_TRUE(db_->resolve_ticket(alice_, "T-1"));
+  EXPECT_EQ(db_->authenticate(link->secret, now).error(), store_errc::not_found);
+  ASSERT_TRUE(db_->reopen_ticket(alice_, "T-1"));
+  EXPECT_EQ(db_->authenticate(link->secret, now).error(), store_errc::not_found);
+}
+
+TEST_F(Store, ResolveDestroysBundlesAndPartialUploadsBeforeReturning) {
+  auto b = upload_bundle(10, alice_);
+  upload_info partial{.ticket_ref = "T-1", .owner_id = alice_.id, .length = 50};
+  auto p = db_->create_upload(alice_, partial);
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(db_->open_upload_file(p->id)->append(std::vector<std::uint8_t>(7, 'x')));
+  auto report = db_->resolve_ticket(alice_, "T-1");
+  ASSERT_TRUE(report);
+  ASSERT_EQ(report->bundles.size(), 1u);
+  EXPECT_EQ(report->bundles[0].id, b.id);
+  EXPECT_EQ(report->bundles[0].size, 10u);
+  ASSERT_EQ(report->uploads.size(), 1u);
+  EXPECT_EQ(report->uploads[0].offset, 7u);
+  EXPECT_TRUE(files("bundles").empty());
+  EXPECT_TRUE(files("uploads").empty());
+  EXPECT_EQ(db_->get_bundle(b.id).error(), store_errc::not_found);
+  EXPECT_EQ(db_->resolve_ticket(alice_, "T-1").error(), store_errc::ticket_resolved);
+  upload_info late{.ticket_ref = "T-1", .owner_id = alice_.id, .length = 50};
+  EXPECT_EQ(db_->create_upload(alice_, late).error(), store_errc::ticket_resolved);
+  std::vector<std::string> actions;
+  for (const auto& r : *db_->audit_trail("T-1")) actions.push_back(r.action);
+  EXPECT_NE(std::find(actions.begin(), actions.end(), "purge.resolved"), actions.end());
+}
+
+TEST_F(Store, RetentionPurgesOldBundlesAndExpiredUploads) {
+  auto b = upload_bundle(10, alice_);
+  upload_info partial{
+      .ticket_ref = "T-1", .owner_id = alice_.id, .length = 50, .expires_at = now - 1};
+  ASSERT_TRUE(db_->create_upload(alice_, partial));
+  auto report = db_->purge_expired(b.created_at + 1, now);
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->bundles.size(), 1u);
+  EXPECT_EQ(report->uploads.size(), 1u);
+  EXPECT_TRUE(files("bundles").empty());
+  EXPECT_TRUE(files("uploads").empty());
+  auto again = db_->purge_expired(b.created_at + 1, now);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->bundles.empty());
+}
+
+TEST_F(Store, StartUpRemovesFilesThatNoRecordNames) {
+  // What a crash between a purge's commit and its unlink leaves behind.
+  auto b = upload_bundle(10, alice_);
+  std::ofstream(dir_ / "bundles" / "bdl_orphan") << "age-encryption.org/v1\n";
+  std::ofstream(dir_ / "uploads" / "upl_orphan") << "age";
+  reopen();
+  EXPECT_EQ(files("bundles"), std::set<std::string>{b.id});
+  EXPECT_TRUE(files("uploads").empty());
+}
+
+TEST_F(Store, StartUpFinishesACompletionCutBeforeItsFileMoved) {
+  auto b = upload_bundle(10, alice_);
+  // Put the file back where it was before the move, as if the server stopped
+  // between the commit and the rename.
+  std::string upload_id;
+  for (const auto& r : *db_->audit_trail("T-1")) {
+    auto at = r.detail.find("upl_");
+    if (r.action == "upload.completed")
+      upload_id = r.detail.substr(at, r.detail.find('"', at) - at);
+  }
+  ASSERT_FALSE(upload_id.empty());
+  fs::rename(dir_ / "bundles" / b.id, dir_ / "uploads" / upload_id);
+  reopen();
+  EXPECT_EQ(files("bundles"), std::set<std::string>{b.id});
+  EXPECT_TRUE(files("uploads").empty());
+  auto file = db_->open_bundle(alice_, b.id);
+  ASSERT_TRUE(file);
+  EXPECT_EQ(file->size(), 10u);
+}
+
+TEST_F(Store, AuditVerifyFindsAnEditedOrRemovedRecord) {
+  upload_bundle(10, alice_);
+  auto clean = db_->verify_audit();
+  ASSERT_TRUE(clean);
+  EXPECT_FALSE(clean->first_bad_seq);
+  EXPECT_GE(clean->records, 4);
+  db_.reset();
+  sql("UPDATE audit SET actor = 'technician:mallory' WHERE seq = 3");
+  reopen();
+  auto edited = db_->verify_audit();
+  ASSERT_TRUE(edited);
+  EXPECT_EQ(edited->first_bad_seq, 3);
+  db_.reset();
+  sql("DELETE FROM audit WHERE seq <= 3");
+  reopen();
+  EXPECT_EQ(db_->verify_audit()->first_bad_seq, 4);
+}
+
+TEST_F(Store, AuditHashCoversEveryField) {
+  audit_record r{1, now, "system", "ticket.created", "T-1", "{}", {}};
+  const auto h = audit_hash(audit_genesis, r);
+  auto changed = [&](auto edit) {
+    audit_record copy = r;
+    edit(copy);
+    return audit_hash(audit_genesis, copy) != h;
+  };
+  EXPECT_TRUE(changed([](audit_record& c) { c.seq = 2; }));
+  EXPECT_TRUE(changed([](audit_record& c) { c.time += 1; }));
+  EXPECT_TRUE(changed([](audit_record& c) { c.actor = "systen"; }));
+  EXPECT_TRUE(changed([](audit_record& c) { c.action = "ticket.resolved"; }));
+  EXPECT_TRUE(changed([](audit_record& c) { c.ticket_ref = "T-2"; }));
+  EXPECT_TRUE(changed([](audit_record& c) { c.detail = "{ }"; }));
+  // Moving a byte from one field to the next changes the hash too.
+  EXPECT_TRUE(changed([](audit_record& c) {
+    c.actor = "systemt";
+    c.action = "icket.created";
+  }));
+}
+
+TEST_F(Store, ADatabaseFromANewerServerIsRefused) {
+  db_.reset();
+  sql("PRAGMA user_version = 999");
+  auto opened = store::open_sqlite(dir_);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error(), store_errc::schema_too_new);
+}
+
+}  // namespace
+}  // namespace valise::server
