@@ -28,6 +28,10 @@ int run(int argc, char** argv) {
   add_pack_command(app);
   add_open_command(app);
   add_inspect_command(app);
+  add_ticket_commands(app);
+  add_link_commands(app);
+  add_bundle_commands(app);
+  add_send_command(app);
 
   try {
     app.parse(argc, argv);

@@ -14,5 +14,10 @@ void add_decrypt_command(CLI::App& app);
 void add_pack_command(CLI::App& app);
 void add_open_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
+// Online: against valise-server.
+void add_ticket_commands(CLI::App& app);
+void add_link_commands(CLI::App& app);
+void add_bundle_commands(CLI::App& app);
+void add_send_command(CLI::App& app);
 
 }  // namespace valise::cli

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "valise/common/bundle.hpp"
+#include "valise/common/tus_client.hpp"
 #include "valise/crypto/age.hpp"
 
 namespace valise::cli {
@@ -15,6 +16,9 @@ std::string hint_for(std::error_code ec) {
   }
   if (ec.category() == common::bundle_category()) {
     return std::string(common::hint(static_cast<common::bundle_errc>(ec.value())));
+  }
+  if (ec.category() == common::tus_category()) {
+    return std::string(common::hint(static_cast<common::tus_errc>(ec.value())));
   }
   if (ec == std::errc::no_space_on_device || ec == std::errc::file_too_large) {
     return "free some disk space or write to another file system, then run the command again";
@@ -32,7 +36,7 @@ void fail(std::string_view subject, std::error_code ec) {
   std::string text = ec.message();
   // Error strings from the C library start with a capital; ours are lowercase.
   if (!text.empty() && ec.category() != crypto::age_category() &&
-      ec.category() != common::bundle_category()) {
+      ec.category() != common::bundle_category() && ec.category() != common::tus_category()) {
     text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
   }
   fail(fmt::format("{}: {}", subject, text), hint_for(ec));

@@ -1,5 +1,5 @@
 // The `valise` command line: offline (keygen, encrypt, decrypt, pack, open,
-// inspect) and, later, the technician's commands against the server.
+// inspect) and online against valise-server (ticket, link, bundle, send).
 #pragma once
 
 namespace valise::cli {

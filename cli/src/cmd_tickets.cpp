@@ -1,0 +1,182 @@
+// valise ticket create | list | show | resolve | reopen: the server's tickets.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <memory>
+
+#include "commands.hpp"
+#include "failure.hpp"
+#include "progress.hpp"
+#include "server_options.hpp"
+#include "table.hpp"
+
+namespace valise::cli {
+namespace {
+
+namespace json = boost::json;
+
+const std::vector<std::string> severities = {"blocking", "semi-blocking", "non-blocking"};
+
+struct ticket_options {
+  server_options server;
+  std::string ref;
+  std::string title;
+  std::string severity;
+  std::string status;
+  unsigned limit = 0;
+};
+
+std::string ticket_path(const std::string& ref) {
+  check_ticket_ref(ref);
+  return "/api/v1/tickets/" + path_segment(ref);
+}
+
+void print_ticket(const json::value& t) {
+  std::printf("ticket    %s\n", field_text(t, "ref").c_str());
+  std::printf("title     %s\n", field_text(t, "title").c_str());
+  std::printf("severity  %s\n", field_text(t, "severity").c_str());
+  std::printf("status    %s\n", field_text(t, "status").c_str());
+  std::printf("created   %s\n", field_text(t, "created_at").c_str());
+  if (field_text(t, "resolved_at") != "-") {
+    std::printf("resolved  %s\n", field_text(t, "resolved_at").c_str());
+  }
+  std::printf("bundles   %llu\n", static_cast<unsigned long long>(field_size(t, "bundles")));
+}
+
+void run_create(ticket_options& o) {
+  check_ticket_ref(o.ref);
+  api_client api(o.server);
+  json::object body{{"ref", o.ref}, {"title", o.title}};
+  if (!o.severity.empty()) body["severity"] = o.severity;
+  const json::value request = body;
+  const auto ticket = api.call("POST", "/api/v1/tickets", &request, 201,
+                               fmt::format("creating ticket {}", terminal_text(o.ref)));
+  if (o.server.json) return print_json(ticket);
+  std::printf("created ticket %s (%s): %s\n", field_text(ticket, "ref").c_str(),
+              field_text(ticket, "severity").c_str(), field_text(ticket, "title").c_str());
+}
+
+void run_list(ticket_options& o) {
+  api_client api(o.server);
+  std::string query;
+  const auto add = [&query](std::string_view key, const std::string& value) {
+    query += (query.empty() ? "?" : "&") + std::string(key) + "=" + path_segment(value);
+  };
+  if (!o.status.empty()) add("status", o.status);
+  if (!o.severity.empty()) add("severity", o.severity);
+  if (o.limit > 0) add("limit", std::to_string(o.limit));
+  const auto tickets = api.call("GET", "/api/v1/tickets" + query, nullptr, 200, "listing tickets");
+  if (o.server.json) return print_json(tickets);
+  if (elements(tickets).empty()) {
+    std::printf("no tickets\n");
+    return;
+  }
+  table out{{"REF", "STATUS", "SEVERITY", "BUNDLES", "CREATED", "TITLE"},
+            {false, false, false, true},
+            {}};
+  for (const auto& t : elements(tickets)) {
+    out.rows.push_back({field_text(t, "ref"), field_text(t, "status"), field_text(t, "severity"),
+                        std::to_string(field_size(t, "bundles")), field_text(t, "created_at"),
+                        field_text(t, "title")});
+  }
+  out.print();
+}
+
+void run_show(ticket_options& o) {
+  api_client api(o.server);
+  const auto ticket = api.call("GET", ticket_path(o.ref), nullptr, 200,
+                               fmt::format("ticket {}", terminal_text(o.ref)));
+  if (o.server.json) return print_json(ticket);
+  print_ticket(ticket);
+}
+
+void run_resolve(ticket_options& o) {
+  api_client api(o.server);
+  const auto out = api.call("POST", ticket_path(o.ref) + "/resolve", nullptr, 200,
+                            fmt::format("resolving ticket {}", terminal_text(o.ref)));
+  if (o.server.json) return print_json(out);
+  const json::value none;
+  const auto* object = out.if_object();
+  const auto& purged = elements(object && object->contains("purged") ? object->at("purged") : none);
+  const auto& cancelled = elements(
+      object && object->contains("cancelled_uploads") ? object->at("cancelled_uploads") : none);
+  std::printf("resolved ticket %s\n", terminal_text(o.ref).c_str());
+  if (purged.empty() && cancelled.empty()) {
+    std::printf("nothing was stored for it\n");
+    return;
+  }
+  if (!purged.empty()) {
+    std::uint64_t bytes = 0;
+    table list{{"BUNDLE", "SIZE", "SHA256"}, {false, true}, {}};
+    for (const auto& b : purged) {
+      bytes += field_size(b, "size");
+      list.rows.push_back(
+          {field_text(b, "id"), human_size(field_size(b, "size")), field_text(b, "sha256")});
+    }
+    std::printf("destroyed %zu bundle(s), %s:\n", purged.size(), human_size(bytes).c_str());
+    list.print();
+  }
+  if (!cancelled.empty()) {
+    table list{{"UPLOAD", "RECEIVED"}, {false, true}, {}};
+    for (const auto& u : cancelled) {
+      list.rows.push_back({field_text(u, "id"), human_size(field_size(u, "offset"))});
+    }
+    std::printf("cancelled %zu partial upload(s):\n", cancelled.size());
+    list.print();
+  }
+}
+
+void run_reopen(ticket_options& o) {
+  api_client api(o.server);
+  const auto ticket = api.call("POST", ticket_path(o.ref) + "/reopen", nullptr, 200,
+                               fmt::format("reopening ticket {}", terminal_text(o.ref)));
+  if (o.server.json) return print_json(ticket);
+  std::printf("reopened ticket %s (its purged bundles stay destroyed)\n",
+              field_text(ticket, "ref").c_str());
+}
+
+CLI::App* leaf(CLI::App& group, const char* name, const char* description,
+               const std::shared_ptr<ticket_options>& options, void (*run)(ticket_options&)) {
+  auto* command = group.add_subcommand(name, description);
+  add_server_options(*command, options->server);
+  command->callback([options, run] { run(*options); });
+  return command;
+}
+
+}  // namespace
+
+void add_ticket_commands(CLI::App& app) {
+  auto* group = app.add_subcommand("ticket", "Support tickets on the server");
+  group->require_subcommand(1);
+  auto options = std::make_shared<ticket_options>();
+
+  auto* create = leaf(*group, "create", "Create a ticket", options, run_create);
+  create->add_option("ref", options->ref, "the ticket's reference (e.g. the helpdesk's id)")
+      ->required();
+  create->add_option("--title", options->title, "one line saying what is wrong")->required();
+  create->add_option("--severity", options->severity, "blocking, semi-blocking or non-blocking")
+      ->check(CLI::IsMember(severities));
+
+  auto* list = leaf(*group, "list", "List tickets, newest first", options, run_list);
+  list->add_option("--status", options->status, "open or resolved")
+      ->check(CLI::IsMember({"open", "resolved"}));
+  list->add_option("--severity", options->severity, "blocking, semi-blocking or non-blocking")
+      ->check(CLI::IsMember(severities));
+  list->add_option("--limit", options->limit, "at most N tickets");
+
+  auto* show = leaf(*group, "show", "Show one ticket", options, run_show);
+  show->add_option("ref", options->ref, "ticket reference")->required();
+
+  auto* resolve = leaf(*group, "resolve",
+                       "Resolve a ticket: the server destroys its bundles and partial uploads",
+                       options, run_resolve);
+  resolve->add_option("ref", options->ref, "ticket reference")->required();
+
+  auto* reopen = leaf(*group, "reopen", "Reopen a resolved ticket (destroyed data stays gone)",
+                      options, run_reopen);
+  reopen->add_option("ref", options->ref, "ticket reference")->required();
+}
+
+}  // namespace valise::cli
