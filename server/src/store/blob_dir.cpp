@@ -78,6 +78,12 @@ result<void> upload_file::truncate(std::uint64_t size) {
   return {};
 }
 
+void upload_file::start_writeback(std::uint64_t from, std::uint64_t to) {
+  if (to > from)
+    ::sync_file_range(fd_, static_cast<off_t>(from), static_cast<off_t>(to - from),
+                      SYNC_FILE_RANGE_WRITE);
+}
+
 bundle_file::bundle_file(bundle_file&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)), size_(other.size_) {}
 

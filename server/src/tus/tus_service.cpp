@@ -7,11 +7,14 @@
 
 #include "api/api_error.hpp"
 #include "tus/tus_headers.hpp"
+#include "tus/write_behind.hpp"
 
 namespace valise::server::tus {
 namespace {
 
 constexpr std::size_t smallest_age_file = 22;  // "age-encryption.org/v1\n"
+// How often a receiving upload asks the kernel to start writing to disk.
+constexpr std::uint64_t writeback_step = 8u << 20;
 
 response tus_error(api_error e, std::string message) {
   auto res = error_response(e, std::move(message));
@@ -93,7 +96,9 @@ class upload_receiver final : public body_receiver {
         limit_(file_.size() + max_body),
         creating_(creating),
         prefix_(prefix.value_or("")),
-        prefix_checked_(!prefix || check_age_prefix(*prefix) == age_prefix::age) {
+        prefix_checked_(!prefix || check_age_prefix(*prefix) == age_prefix::age),
+        accepted_(start_),
+        written_back_(start_) {
     if (expected_)
       chunk_.emplace(expected_->algorithm == checksum_algorithm::sha1 ? EVP_sha1() : EVP_sha256());
   }
@@ -101,6 +106,7 @@ class upload_receiver final : public body_receiver {
   ~upload_receiver() override {
     // The connection broke mid-body: keep the bytes (tus lets the client
     // resume from them), unless the client asked for all-or-nothing.
+    (void)writer_.drain();
     if (!done_ && expected_) roll_back();
   }
 
@@ -108,7 +114,7 @@ class upload_receiver final : public body_receiver {
 
   std::optional<response> write(crypto::bytes data) override {
     if (done_) return std::nullopt;
-    if (data.size() > limit_ - file_.size()) {
+    if (data.size() > limit_ - accepted_) {
       return stop(tus_error(api_error::too_large, "the body goes past Upload-Length"));
     }
     if (!prefix_checked_) {
@@ -124,20 +130,19 @@ class upload_receiver final : public body_receiver {
           return refuse();
       }
     }
-    auto before = file_.size();
-    if (auto w = file_.append(data); !w) {
-      (void)file_.truncate(before);
+    if (auto w = writer_.push(data); !w)
       return stop(error_response(w.error(), "upload " + upload_.id));
-    }
-    lease_->sha256.update(data);
-    lease_->hashed = file_.size();
-    if (chunk_) chunk_->update(data);
+    accepted_ += data.size();
     svc_.stats_.upload_bytes.fetch_add(data.size(), std::memory_order_relaxed);
     return std::nullopt;
   }
 
   response finish() override {
     done_ = true;
+    if (auto w = writer_.drain(); !w) {
+      if (expected_) roll_back();
+      return tus_error_for(w.error());
+    }
     if (expected_ && chunk_->final() != expected_->digest) {
       roll_back();
       return tus_error(api_error::checksum_mismatch,
@@ -167,7 +172,25 @@ class upload_receiver final : public body_receiver {
     return res;
   }
 
+  // On the worker thread (write_behind): stores and hashes one piece.
+  result<void> absorb(crypto::bytes data) {
+    auto before = file_.size();
+    if (auto w = file_.append(data); !w) {
+      (void)file_.truncate(before);
+      return w;
+    }
+    lease_->sha256.update(data);
+    lease_->hashed = file_.size();
+    if (chunk_) chunk_->update(data);
+    if (file_.size() - written_back_ >= writeback_step) {
+      file_.start_writeback(written_back_, file_.size());
+      written_back_ = file_.size();
+    }
+    return {};
+  }
+
   response stop(response res) {
+    (void)writer_.drain();
     if (expected_) roll_back();
     done_ = true;
     return res;
@@ -175,6 +198,7 @@ class upload_receiver final : public body_receiver {
 
   response refuse() {
     done_ = true;
+    (void)writer_.drain();
     (void)svc_.db_.refuse_upload(who_, upload_.id, "not an age-encrypted file");
     lease_.forget();
     svc_.stats_.uploads_refused.fetch_add(1, std::memory_order_relaxed);
@@ -182,8 +206,11 @@ class upload_receiver final : public body_receiver {
                      "the upload does not begin like an age file; it was refused and deleted");
   }
 
+  // After writer_ drained.
   void roll_back() {
     (void)file_.truncate(start_);
+    accepted_ = start_;
+    written_back_ = std::min(written_back_, start_);
     lease_->sha256 = rollback_;
     lease_->hashed = start_;
   }
@@ -202,6 +229,10 @@ class upload_receiver final : public body_receiver {
   std::string prefix_;
   bool prefix_checked_ = false;
   bool done_ = false;
+  std::uint64_t accepted_;      // bytes handed to writer_, whether written yet or not
+  std::uint64_t written_back_;  // file offset up to which writeback was started
+  // Last: its worker uses the members above and is joined first.
+  write_behind writer_{[this](crypto::bytes data) { return absorb(data); }};
 };
 
 response service::options() const {

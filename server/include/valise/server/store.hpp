@@ -158,6 +158,9 @@ class upload_file {
   result<std::size_t> read_at(std::uint64_t offset, crypto::mutable_bytes out) const;
   // Drops bytes after `size` (a PATCH whose checksum failed).
   result<void> truncate(std::uint64_t size);
+  // Starts writing [from, to) to disk without waiting for it, so that the
+  // fsync at completion has little left to do.
+  void start_writeback(std::uint64_t from, std::uint64_t to);
   std::uint64_t size() const { return size_; }
 
  private:
