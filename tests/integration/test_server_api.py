@@ -282,6 +282,21 @@ class Uploads(ServerTest):
         self.assertEqual(status, 204, body)
         self.assertEqual(headers["valise-bundle-sha256"], hashlib.sha256(data).hexdigest())
 
+    def test_expect_100_continue_is_answered_before_the_body(self):
+        link = self.link_token()
+        data = age_like(4096)
+        location = self.create_upload(link, len(data))
+        raw = self.raw_connection()
+        raw.settimeout(5)
+        raw.sendall((f"PATCH {location} HTTP/1.1\r\nHost: localhost\r\n"
+                     f"Authorization: Bearer {link}\r\nTus-Resumable: 1.0.0\r\n"
+                     f"Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\n"
+                     f"Expect: 100-continue\r\nContent-Length: {len(data)}\r\n\r\n").encode())
+        self.assertTrue(raw.recv(4096).startswith(b"HTTP/1.1 100 Continue\r\n"))
+        raw.sendall(data)
+        self.assertIn(b" 204 ", raw.recv(4096))
+        raw.close()
+
     def test_checksummed_patch_is_all_or_nothing(self):
         link = self.link_token()
         data = age_like(1000)
