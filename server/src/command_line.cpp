@@ -34,7 +34,7 @@ server_config load(const std::filesystem::path& data_dir,
 }
 
 std::unique_ptr<store> open_store(const server_config& config) {
-  auto db = store::open_sqlite(config.data_dir);
+  auto db = store::open_sqlite(config.data_dir, store::open_mode::tool);
   if (!db)
     fail("cannot open the store in " + config.data_dir.string() + ": " + db.error().message());
   return std::move(*db);

@@ -39,7 +39,7 @@ boost::system::result<std::string, std::string> init(const init_options& options
                                          config.resolve(config.private_key));
       !r)
     return problem{"cannot create the server certificate: " + r.error().message()};
-  auto db = store::open_sqlite(config.data_dir);
+  auto db = store::open_sqlite(config.data_dir, store::open_mode::tool);
   if (!db) return problem{"cannot create the database: " + db.error().message()};
   auto token = (*db)->create_token(actor::system(), role::admin, "admin");
   if (!token) return problem{"cannot create the admin token: " + token.error().message()};

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -91,14 +90,23 @@ asio::awaitable<body_result> receive_sized_body(tls_stream& stream, beast::flat_
   std::vector<std::uint8_t> chunk(body_chunk);
   while (remaining > 0) {
     auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, chunk.size()));
-    beast::get_lowest_layer(stream).expires_after(timeout);
-    auto [ec, n] = co_await asio::async_read(stream, asio::buffer(chunk.data(), want), use_tuple);
+    std::size_t filled = 0;
+    boost::system::error_code ec;
+    // The deadline is per read, as for every other read: a slow client that
+    // keeps sending is not cut.
+    while (filled < want && !ec) {
+      beast::get_lowest_layer(stream).expires_after(timeout);
+      auto [read_ec, n] = co_await stream.async_read_some(
+          asio::buffer(chunk.data() + filled, want - filled), use_tuple);
+      ec = read_ec;
+      filled += n;
+    }
     // Bytes that arrived before a failure are kept (tus resumes from them).
-    if (n > 0)
-      if (auto stop = receiver.write({chunk.data(), n}))
+    if (filled > 0)
+      if (auto stop = receiver.write({chunk.data(), filled}))
         co_return body_result{std::move(stop), false};
     if (ec) co_return body_result{std::nullopt, false};
-    remaining -= n;
+    remaining -= filled;
   }
   co_return body_result{std::optional{receiver.finish()}, true};
 }

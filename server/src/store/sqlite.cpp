@@ -77,6 +77,13 @@ statement& statement::bind(std::optional<std::uint64_t> value) {
   return value ? bind(*value) : bind_null();
 }
 
+statement& statement::bind_blob(std::string_view bytes) {
+  int rc = sqlite3_bind_blob(stmt_, next_++, bytes.data(), static_cast<int>(bytes.size()),
+                             SQLITE_TRANSIENT);
+  if (rc != SQLITE_OK) bind_error_ = rc;
+  return *this;
+}
+
 statement& statement::bind_null() {
   int rc = sqlite3_bind_null(stmt_, next_++);
   if (rc != SQLITE_OK) bind_error_ = rc;
@@ -97,6 +104,15 @@ result<void> statement::run() {
     auto row = step();
     if (!row) return row.error();
     if (!*row) return {};
+  }
+}
+
+result<void> statement::each(const std::function<void()>& on_row) {
+  for (;;) {
+    auto row = step();
+    if (!row) return row.error();
+    if (!*row) return {};
+    on_row();
   }
 }
 

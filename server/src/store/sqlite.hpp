@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,11 +52,15 @@ class statement {
   statement& bind(int value) { return bind(static_cast<std::int64_t>(value)); }
   statement& bind(std::optional<std::uint64_t> value);
   statement& bind_null();
+  statement& bind_blob(std::string_view bytes);
 
   // true: a row is ready; false: done.
   result<bool> step();
   // Steps to completion (INSERT, UPDATE, DELETE).
   result<void> run();
+  // Calls `on_row` for each row; an error part-way is returned, never taken
+  // for the end of the rows.
+  result<void> each(const std::function<void()>& on_row);
 
   std::string text(int column) const;
   std::int64_t integer(int column) const;

@@ -8,6 +8,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <cerrno>
 #include <ctime>
 #include <limits>
 #include <map>
@@ -21,7 +22,8 @@ unix_time now_utc() {
   return static_cast<unix_time>(std::time(nullptr));
 }
 
-result<std::unique_ptr<store>> store::open_sqlite(const std::filesystem::path& data_dir) {
+result<std::unique_ptr<store>> store::open_sqlite(const std::filesystem::path& data_dir,
+                                                  open_mode mode) {
   auto blobs = blob_dir::open(data_dir);
   if (!blobs) return blobs.error();
   auto db = sqlite::connection::open(data_dir / "valise.db");
@@ -34,15 +36,18 @@ result<std::unique_ptr<store>> store::open_sqlite(const std::filesystem::path& d
       !r)
     return r.error();
   if (auto r = sqlite::migrate(*db); !r) return r.error();
+  if (mode == open_mode::tool)
+    return std::unique_ptr<store>(
+        std::make_unique<sqlite_store>(std::move(*db), std::move(*blobs), -1));
+  // Two servers on one directory would each repair what the other is doing.
   int lock_fd = ::open((data_dir / "valise.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  bool owner = lock_fd >= 0 && ::flock(lock_fd, LOCK_EX | LOCK_NB) == 0;
-  if (!owner && lock_fd >= 0) {
+  if (lock_fd < 0) return std::error_code(errno, std::generic_category());
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(lock_fd);
-    lock_fd = -1;
+    return store_errc::locked;
   }
   auto s = std::make_unique<sqlite_store>(std::move(*db), std::move(*blobs), lock_fd);
-  if (owner)
-    if (auto r = s->reconcile(); !r) return r.error();
+  if (auto r = s->reconcile(); !r) return r.error();
   return std::unique_ptr<store>(std::move(s));
 }
 
@@ -63,13 +68,15 @@ result<void> sqlite_store::reconcile() {
   {
     auto stmt = db_.prepare("SELECT id FROM uploads WHERE state = 'receiving'");
     if (!stmt) return stmt.error();
-    for (auto row = stmt->step(); row && *row; row = stmt->step()) receiving.insert(stmt->text(0));
+    if (auto r = stmt->each([&] { receiving.insert(stmt->text(0)); }); !r) return r;
   }
   {
     auto stmt = db_.prepare("SELECT id, upload_id FROM bundles");
     if (!stmt) return stmt.error();
-    for (auto row = stmt->step(); row && *row; row = stmt->step()) {
-      auto id = stmt->text(0), upload_id = stmt->text(1);
+    std::vector<std::pair<std::string, std::string>> bundles;  // id, upload id
+    if (auto r = stmt->each([&] { bundles.emplace_back(stmt->text(0), stmt->text(1)); }); !r)
+      return r;
+    for (const auto& [id, upload_id] : bundles) {
       recorded_bundles.insert(id);
       // Recorded as complete, stopped before its file moved: finish the move.
       if (!bundle_files.contains(id) && upload_files.contains(upload_id)) {
@@ -127,35 +134,34 @@ result<void> sqlite_store::audit(const actor& by, const std::string& action,
   return tx->commit();
 }
 
-result<std::vector<audit_record>> sqlite_store::select_audit(std::string_view where,
-                                                             const std::string& text_arg,
-                                                             std::int64_t a, std::int64_t b) {
+result<std::vector<audit_record>> sqlite_store::select_audit(
+    std::string_view where, const std::function<void(sqlite::statement&)>& bind) {
   std::string sql = "SELECT seq, time, actor, action, ticket_ref, detail, hash FROM audit ";
   sql += where;
   auto stmt = db_.prepare(sql);
   if (!stmt) return stmt.error();
-  if (!text_arg.empty()) stmt->bind(text_arg);
-  stmt->bind(a).bind(b);
+  bind(*stmt);
   std::vector<audit_record> out;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) return out;
-    out.push_back({stmt->integer(0), stmt->integer(1), stmt->text(2), stmt->text(3), stmt->text(4),
-                   stmt->text(5), stmt->text(6)});
-  }
+  if (auto r = stmt->each([&] {
+        out.push_back({stmt->integer(0), stmt->integer(1), stmt->text(2), stmt->text(3),
+                       stmt->text(4), stmt->text(5), stmt->text(6)});
+      });
+      !r)
+    return r.error();
+  return out;
 }
 
 result<std::vector<audit_record>> sqlite_store::audit_trail(const std::string& ticket_ref) {
   std::lock_guard lock(mutex_);
-  return select_audit("WHERE ticket_ref = ? AND seq > ? ORDER BY seq LIMIT ?", ticket_ref, 0,
-                      std::numeric_limits<std::int64_t>::max());
+  return select_audit("WHERE ticket_ref = ? ORDER BY seq",
+                      [&](sqlite::statement& s) { s.bind(ticket_ref); });
 }
 
 result<std::vector<audit_record>> sqlite_store::audit_since(std::int64_t seq, std::size_t limit) {
   std::lock_guard lock(mutex_);
-  return select_audit("WHERE seq > ? ORDER BY seq LIMIT ?", {}, seq,
-                      static_cast<std::int64_t>(limit));
+  return select_audit("WHERE seq > ? ORDER BY seq LIMIT ?", [&](sqlite::statement& s) {
+    s.bind(seq).bind(static_cast<std::int64_t>(limit));
+  });
 }
 
 result<store::verify_report> sqlite_store::verify_audit() {

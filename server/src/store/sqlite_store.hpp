@@ -21,9 +21,9 @@ class sqlite_store final : public store {
   ~sqlite_store() override;
 
   // Finishes what a crash interrupted: moves files of recorded bundles out of
-  // uploads/, removes files that no record names. Only the process that holds
-  // the data directory's lock does this (a `token create` next to a running
-  // server must not race the server's own file moves).
+  // uploads/, removes files that no record names. Only the serving process,
+  // which holds the data directory's lock, does this: a `token create` next
+  // to a running server must not race the server's own file moves.
   result<void> reconcile();
 
   result<new_token> create_token(const actor& by, role kind, const std::string& name) override;
@@ -96,9 +96,8 @@ class sqlite_store final : public store {
   // upload, audited as `action`; then its bytes are deleted.
   result<void> end_upload(const actor& by, const std::string& id, std::string_view change_sql,
                           const std::string& action, const std::string& reason);
-  result<std::vector<audit_record>> select_audit(std::string_view where,
-                                                 const std::string& text_arg, std::int64_t a,
-                                                 std::int64_t b);
+  result<std::vector<audit_record>> select_audit(
+      std::string_view where, const std::function<void(sqlite::statement&)>& bind);
 
   std::mutex mutex_;
   sqlite::connection db_;

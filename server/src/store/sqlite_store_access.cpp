@@ -51,7 +51,7 @@ result<new_token> sqlite_store::create_token(const actor& by, role kind, const s
   if (auto r = insert->bind(t.info.id)
                    .bind(name)
                    .bind(to_string(kind))
-                   .bind(hash.value)
+                   .bind_blob(hash.value)
                    .bind(t.info.created_at)
                    .run();
       !r)
@@ -100,7 +100,7 @@ result<actor> sqlite_store::authenticate(const std::string& secret, unix_time no
     auto stmt =
         db_.prepare("SELECT id, name, role FROM tokens WHERE secret_sha256 = ? AND revoked = 0");
     if (!stmt) return stmt.error();
-    auto row = stmt->bind(hash.value).step();
+    auto row = stmt->bind_blob(hash.value).step();
     if (!row) return row.error();
     if (*row) {
       actor a;
@@ -116,7 +116,7 @@ result<actor> sqlite_store::authenticate(const std::string& secret, unix_time no
       "JOIN tickets t ON t.ref = l.ticket_ref "
       "WHERE l.secret_sha256 = ? AND l.revoked = 0 AND l.expires_at > ? AND t.status = 'open'");
   if (!stmt) return stmt.error();
-  auto row = stmt->bind(hash.value).bind(now).step();
+  auto row = stmt->bind_blob(hash.value).bind(now).step();
   if (!row) return row.error();
   if (!*row) return store_errc::not_found;
   actor a;
@@ -147,7 +147,7 @@ result<new_link> sqlite_store::create_link(const actor& by, const std::string& t
   if (!insert) return insert.error();
   if (auto r = insert->bind(l.info.id)
                    .bind(ticket_ref)
-                   .bind(hash.value)
+                   .bind_blob(hash.value)
                    .bind(l.info.created_at)
                    .bind(expires_at)
                    .bind(max_bytes)

@@ -101,8 +101,11 @@ result<purge_report> sqlite_store::resolve_ticket(const actor& by, const std::st
         "SELECT id FROM uploads WHERE ticket_ref = ? AND state = 'receiving' ORDER BY created_at");
     if (!stmt) return stmt.error();
     stmt->bind(ref);
-    for (auto row = stmt->step(); row && *row; row = stmt->step())
-      uploads.push_back({ref, {stmt->text(0), blobs_.upload_size(stmt->text(0))}});
+    if (auto r = stmt->each([&] {
+          uploads.push_back({ref, {stmt->text(0), blobs_.upload_size(stmt->text(0))}});
+        });
+        !r)
+      return r.error();
   }
   auto update =
       db_.prepare("UPDATE tickets SET status = 'resolved', resolved_at = ? WHERE ref = ?");
@@ -160,8 +163,11 @@ result<purge_report> sqlite_store::purge_expired(unix_time bundles_before, unix_
         "SELECT id, ticket_ref FROM uploads WHERE state = 'receiving' AND expires_at <= ?");
     if (!stmt) return stmt.error();
     stmt->bind(now);
-    for (auto row = stmt->step(); row && *row; row = stmt->step())
-      uploads.push_back({stmt->text(1), {stmt->text(0), blobs_.upload_size(stmt->text(0))}});
+    if (auto r = stmt->each([&] {
+          uploads.push_back({stmt->text(1), {stmt->text(0), blobs_.upload_size(stmt->text(0))}});
+        });
+        !r)
+      return r.error();
   }
   auto drop = db_.prepare("DELETE FROM uploads WHERE state = 'refused' AND expires_at <= ?");
   if (!drop) return drop.error();

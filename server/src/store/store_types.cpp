@@ -86,6 +86,8 @@ class store_error_category final : public std::error_category {
         return "the data directory is inconsistent (a file or record is missing)";
       case store_errc::schema_too_new:
         return "the database was written by a newer valise-server";
+      case store_errc::locked:
+        return "another valise-server is running on this data directory";
     }
     return "store error";
   }

@@ -268,6 +268,12 @@ outcome service::create(const request_head& head, const actor& who, unix_time no
   if (!meta) return tus_error(api_error::bad_request, "Upload-Metadata is malformed");
   u.filename = clean_filename(find(*meta, "filename").value_or(find(*meta, "name").value_or("")));
   auto named_ticket = find(*meta, "ticket");
+  // A link's byte budget is charged when its upload is created: without a
+  // length there would be nothing to charge, and no bound on its disk use.
+  if (who.kind == role::upload_link && !u.length)
+    return tus_error(api_error::bad_request,
+                     "uploads with an upload link must send Upload-Length (the link has a byte "
+                     "budget); Upload-Defer-Length needs a technician token");
   if (who.kind == role::upload_link) {
     if (named_ticket && *named_ticket != who.ticket_ref)
       return tus_error(api_error::forbidden, "this upload link is for another ticket");
@@ -294,7 +300,10 @@ outcome service::create(const request_head& head, const actor& who, unix_time no
     return res;
   }
   stats_.uploads_started.fetch_add(1, std::memory_order_relaxed);
-  if (body) return receive(head, who, std::move(*created), 0, true);
+  if (body) {
+    auto lease = registry_.acquire(created->id);  // a new upload: nobody else holds it
+    return receive(head, who, std::move(*created), std::move(lease), 0, true);
+  }
   auto res = tus_response(http::status::created);
   res.set(http::field::location, limits_.base_path + "/" + created->id);
   res.set("Upload-Expires", http_date(created->expires_at));
@@ -352,6 +361,9 @@ outcome service::patch(const request_head& head, const actor& who, const std::st
     }
     return tus_error(api_error::offset_mismatch, "upload " + id + " is already complete");
   }
+  // Held from here: a length must not be set under a PATCH still streaming.
+  auto lease = registry_.acquire(id);
+  if (!lease) return tus_error(api_error::upload_locked, "upload " + id + " is busy");
   auto length_text = header_text(head, "Upload-Length");
   if (!length_text.empty()) {
     auto length = parse_size(length_text);
@@ -369,13 +381,11 @@ outcome service::patch(const request_head& head, const actor& who, const std::st
       u.length = length;
     }
   }
-  return receive(head, who, std::move(u), *offset, false);
+  return receive(head, who, std::move(u), std::move(lease), *offset, false);
 }
 
 outcome service::receive(const request_head& head, const actor& who, upload_info upload,
-                         std::uint64_t offset, bool creating) {
-  auto lease = registry_.acquire(upload.id);
-  if (!lease) return tus_error(api_error::upload_locked, "upload " + upload.id + " is busy");
+                         upload_registry::lease lease, std::uint64_t offset, bool creating) {
   auto file = db_.open_upload_file(upload.id);
   if (!file) return tus_error(api_error::internal, "could not open upload " + upload.id);
   if (file->size() != offset) {

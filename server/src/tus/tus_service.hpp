@@ -37,7 +37,7 @@ class service {
   std::variant<upload_info, response> find_upload(const actor& who, const std::string& id,
                                                   unix_time now);
   outcome receive(const request_head& head, const actor& who, upload_info upload,
-                  std::uint64_t offset, bool creating);
+                  upload_registry::lease lease, std::uint64_t offset, bool creating);
 
   store& db_;
   limits limits_;

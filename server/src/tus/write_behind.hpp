@@ -1,8 +1,10 @@
 // Writes an upload's bytes on a worker thread while the connection reads the
 // next ones: hashing and writing a piece (SHA-256, pwrite) costs more than
 // receiving it (TLS), and on two cores the two overlap. At most `depth`
-// pieces wait, so memory per upload stays bounded and a slow disk slows the
-// client down (TCP back-pressure) instead of filling memory.
+// pieces wait, so memory per upload stays bounded: when the disk is slower
+// than the network, push() blocks the connection's io thread (and so the
+// other connections it serves) until a piece is written, which slows the
+// clients down through TCP back-pressure instead of filling memory.
 #pragma once
 
 #include <condition_variable>

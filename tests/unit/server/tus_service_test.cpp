@@ -144,7 +144,16 @@ TEST_F(TusService, PostTable) {
   };
   std::vector<row> rows{
       {"link upload", base, &link_, 201},
-      {"deferred length", {{"Tus-Resumable", "1.0.0"}, {"Upload-Defer-Length", "1"}}, &link_, 201},
+      {"link, deferred length",
+       {{"Tus-Resumable", "1.0.0"}, {"Upload-Defer-Length", "1"}},
+       &link_,
+       400},
+      {"technician, deferred length",
+       {{"Tus-Resumable", "1.0.0"},
+        {"Upload-Defer-Length", "1"},
+        {"Upload-Metadata", "ticket VC0x"}},
+       &technician_,
+       201},
       {"no tus version", {{"Upload-Length", "100"}}, &link_, 412},
       {"old tus version", {{"Tus-Resumable", "0.2.2"}, {"Upload-Length", "100"}}, &link_, 412},
       {"no length", {{"Tus-Resumable", "1.0.0"}}, &link_, 400},
@@ -293,16 +302,18 @@ TEST_F(TusService, CompletionMakesABundleAndHeadReportsIt) {
 }
 
 TEST_F(TusService, DeferredLengthIsSetByALaterPatch) {
-  auto got = complete(tus_->create(make_head(http::verb::post, {{"Tus-Resumable", "1.0.0"},
-                                                                {"Upload-Defer-Length", "1"}}),
-                                   link_, now),
-                      "");
+  auto got =
+      complete(tus_->create(make_head(http::verb::post, {{"Tus-Resumable", "1.0.0"},
+                                                         {"Upload-Defer-Length", "1"},
+                                                         {"Upload-Metadata", "ticket VC0x"}}),
+                            technician_, now),
+               "");
   ASSERT_EQ(got.status, 201u);
   auto id = got.header("Location").substr(got.header("Location").rfind('/') + 1);
-  EXPECT_EQ(head(id).header("Upload-Defer-Length"), "1");
+  EXPECT_EQ(head(id, &technician_).header("Upload-Defer-Length"), "1");
   std::string content(age_header);
-  auto done =
-      patch(id, patch_headers(0, {{"Upload-Length", std::to_string(content.size())}}), content);
+  auto done = patch(id, patch_headers(0, {{"Upload-Length", std::to_string(content.size())}}),
+                    content, &technician_);
   EXPECT_EQ(done.status, 204u) << done.res.body();
   EXPECT_FALSE(done.header("Valise-Bundle-Id").empty());
 }

@@ -196,16 +196,23 @@ enum class store_errc {
   budget_exceeded,  // link byte budget
   corrupt,          // the database or a blob disagrees with itself
   schema_too_new,   // database written by a newer valise-server
+  locked,           // another valise-server serves this data directory
 };
 const std::error_category& store_category();
 std::error_code make_error_code(store_errc e);
 
 class store {
  public:
+  // serve: the one process that serves `data_dir` (it holds its lock and
+  // repairs it at start-up); tool: `token create` and the like, next to a
+  // running server, which touch the database only.
+  enum class open_mode { serve, tool };
   // Opens (creating if needed) the store in `data_dir`: database, uploads/,
-  // bundles/. Runs schema migrations, then reconciles blobs with records so
-  // that an interrupted purge or completion leaves nothing behind.
-  static result<std::unique_ptr<store>> open_sqlite(const std::filesystem::path& data_dir);
+  // bundles/. Runs schema migrations; in serve mode it then reconciles blobs
+  // with records so that an interrupted purge or completion leaves nothing
+  // behind.
+  static result<std::unique_ptr<store>> open_sqlite(const std::filesystem::path& data_dir,
+                                                    open_mode mode = open_mode::serve);
   virtual ~store() = default;
 
   // Tokens. `authenticate` accepts API tokens and link tokens alike.

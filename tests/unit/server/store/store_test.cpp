@@ -220,6 +220,18 @@ TEST_F(Store, AuditHashCoversEveryField) {
   }));
 }
 
+TEST_F(Store, OneServerPerDataDirectoryToolsBeside) {
+  auto second = store::open_sqlite(dir_);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error(), store_errc::locked);
+  // A tool (token create) next to the server neither waits nor repairs.
+  std::ofstream(dir_ / "uploads" / "upl_in_flight") << "age";
+  auto tool = store::open_sqlite(dir_, store::open_mode::tool);
+  ASSERT_TRUE(tool) << tool.error().message();
+  EXPECT_TRUE(fs::exists(dir_ / "uploads" / "upl_in_flight"));
+  EXPECT_TRUE((*tool)->create_token(actor::system(), role::technician, "bob"));
+}
+
 TEST_F(Store, ADatabaseFromANewerServerIsRefused) {
   db_.reset();
   sql("PRAGMA user_version = 999");
