@@ -35,25 +35,21 @@ std::set<std::string> list(const std::filesystem::path& dir) {
 
 }  // namespace
 
-upload_file::upload_file(upload_file&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), size_(other.size_) {}
-
-upload_file& upload_file::operator=(upload_file&& other) noexcept {
+owned_fd& owned_fd::operator=(owned_fd&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = std::exchange(other.fd_, -1);
-    size_ = other.size_;
   }
   return *this;
 }
 
-upload_file::~upload_file() {
+owned_fd::~owned_fd() {
   if (fd_ >= 0) ::close(fd_);
 }
 
 result<void> upload_file::append(crypto::bytes data) {
   while (!data.empty()) {
-    ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(size_));
+    ssize_t n = ::pwrite(fd_.get(), data.data(), data.size(), static_cast<off_t>(size_));
     if (n < 0) {
       if (errno == EINTR) continue;
       return last_error();
@@ -66,50 +62,34 @@ result<void> upload_file::append(crypto::bytes data) {
 
 result<std::size_t> upload_file::read_at(std::uint64_t offset, crypto::mutable_bytes out) const {
   for (;;) {
-    ssize_t n = ::pread(fd_, out.data(), out.size(), static_cast<off_t>(offset));
+    ssize_t n = ::pread(fd_.get(), out.data(), out.size(), static_cast<off_t>(offset));
     if (n >= 0) return static_cast<std::size_t>(n);
     if (errno != EINTR) return last_error();
   }
 }
 
 result<void> upload_file::truncate(std::uint64_t size) {
-  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) return last_error();
+  if (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0) return last_error();
   size_ = size;
   return {};
 }
 
 void upload_file::start_writeback(std::uint64_t from, std::uint64_t to) {
   if (to > from)
-    ::sync_file_range(fd_, static_cast<off_t>(from), static_cast<off_t>(to - from),
+    ::sync_file_range(fd_.get(), static_cast<off_t>(from), static_cast<off_t>(to - from),
                       SYNC_FILE_RANGE_WRITE);
-}
-
-bundle_file::bundle_file(bundle_file&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), size_(other.size_) {}
-
-bundle_file& bundle_file::operator=(bundle_file&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(other.fd_, -1);
-    size_ = other.size_;
-  }
-  return *this;
-}
-
-bundle_file::~bundle_file() {
-  if (fd_ >= 0) ::close(fd_);
 }
 
 result<std::size_t> bundle_file::read(crypto::mutable_bytes out) {
   for (;;) {
-    ssize_t n = ::read(fd_, out.data(), out.size());
+    ssize_t n = ::read(fd_.get(), out.data(), out.size());
     if (n >= 0) return static_cast<std::size_t>(n);
     if (errno != EINTR) return last_error();
   }
 }
 
 result<void> bundle_file::seek(std::uint64_t offset) {
-  if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0) return last_error();
+  if (::lseek(fd_.get(), static_cast<off_t>(offset), SEEK_SET) < 0) return last_error();
   return {};
 }
 

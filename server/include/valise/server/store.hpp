@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "valise/crypto/io.hpp"
@@ -146,13 +147,26 @@ struct audit_record {
   std::string hash;        // hex SHA-256 chaining this record to the previous one
 };
 
+// A file descriptor that closes itself; movable, not copyable.
+class owned_fd {
+ public:
+  owned_fd() = default;
+  explicit owned_fd(int fd) : fd_(fd) {}
+  owned_fd(owned_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  owned_fd& operator=(owned_fd&& other) noexcept;
+  ~owned_fd();
+  int get() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
 // An open partial upload file, positioned for appending. Not thread-safe: one
 // PATCH at a time per upload (the handler serialises them).
 class upload_file {
  public:
-  upload_file(upload_file&&) noexcept;
-  upload_file& operator=(upload_file&&) noexcept;
-  ~upload_file();
+  upload_file(upload_file&&) noexcept = default;
+  upload_file& operator=(upload_file&&) noexcept = default;
   result<void> append(crypto::bytes data);
   // Reads from `offset`, for rehashing a partial upload after a restart.
   result<std::size_t> read_at(std::uint64_t offset, crypto::mutable_bytes out) const;
@@ -166,16 +180,15 @@ class upload_file {
  private:
   friend class blob_dir;
   upload_file(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
-  int fd_ = -1;
+  owned_fd fd_;
   std::uint64_t size_ = 0;
 };
 
 // A completed bundle's file, open for reading (downloads).
 class bundle_file final : public crypto::byte_source {
  public:
-  bundle_file(bundle_file&&) noexcept;
-  bundle_file& operator=(bundle_file&&) noexcept;
-  ~bundle_file() override;
+  bundle_file(bundle_file&&) noexcept = default;
+  bundle_file& operator=(bundle_file&&) noexcept = default;
   result<std::size_t> read(crypto::mutable_bytes out) override;
   result<void> seek(std::uint64_t offset);
   std::uint64_t size() const { return size_; }
@@ -183,7 +196,7 @@ class bundle_file final : public crypto::byte_source {
  private:
   friend class blob_dir;
   bundle_file(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
-  int fd_ = -1;
+  owned_fd fd_;
   std::uint64_t size_ = 0;
 };
 
