@@ -25,6 +25,20 @@ result<void> make_private_dir(const std::filesystem::path& dir) {
   return {};
 }
 
+struct sized_fd {
+  owned_fd fd;
+  std::uint64_t size = 0;
+};
+
+// Opens `path` (never through a symlink) and reads its size.
+result<sized_fd> open_sized(const std::filesystem::path& path, int flags) {
+  owned_fd fd(::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.get() < 0) return last_error();
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return last_error();
+  return sized_fd{std::move(fd), static_cast<std::uint64_t>(st.st_size)};
+}
+
 std::set<std::string> list(const std::filesystem::path& dir) {
   std::set<std::string> names;
   std::error_code ec;
@@ -110,15 +124,9 @@ result<void> blob_dir::create_upload(const std::string& upload_id) {
 }
 
 result<upload_file> blob_dir::open_upload(const std::string& upload_id) {
-  int fd = ::open((uploads_ / upload_id).c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return last_error();
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    auto ec = last_error();
-    ::close(fd);
-    return ec;
-  }
-  return upload_file(fd, static_cast<std::uint64_t>(st.st_size));
+  auto opened = open_sized(uploads_ / upload_id, O_RDWR);
+  if (!opened) return opened.error();
+  return upload_file(std::move(opened->fd), opened->size);
 }
 
 std::uint64_t blob_dir::upload_size(const std::string& upload_id) const {
@@ -128,14 +136,10 @@ std::uint64_t blob_dir::upload_size(const std::string& upload_id) const {
 }
 
 result<std::uint64_t> blob_dir::sync_upload(const std::string& upload_id) {
-  int fd = ::open((uploads_ / upload_id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return last_error();
-  struct stat st {};
-  bool ok = ::fsync(fd) == 0 && ::fstat(fd, &st) == 0;
-  auto ec = last_error();
-  ::close(fd);
-  if (!ok) return ec;
-  return static_cast<std::uint64_t>(st.st_size);
+  auto opened = open_sized(uploads_ / upload_id, O_RDONLY);
+  if (!opened) return opened.error();
+  if (::fsync(opened->fd.get()) != 0) return last_error();
+  return opened->size;
 }
 
 result<void> blob_dir::promote(const std::string& upload_id, const std::string& bundle_id) {
@@ -146,24 +150,10 @@ result<void> blob_dir::promote(const std::string& upload_id, const std::string& 
   return {};
 }
 
-bool blob_dir::has_upload(const std::string& upload_id) const {
-  return ::access((uploads_ / upload_id).c_str(), F_OK) == 0;
-}
-
-bool blob_dir::has_bundle(const std::string& bundle_id) const {
-  return ::access((bundles_ / bundle_id).c_str(), F_OK) == 0;
-}
-
 result<bundle_file> blob_dir::open_bundle(const std::string& bundle_id) {
-  int fd = ::open((bundles_ / bundle_id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return last_error();
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    auto ec = last_error();
-    ::close(fd);
-    return ec;
-  }
-  return bundle_file(fd, static_cast<std::uint64_t>(st.st_size));
+  auto opened = open_sized(bundles_ / bundle_id, O_RDONLY);
+  if (!opened) return opened.error();
+  return bundle_file(std::move(opened->fd), opened->size);
 }
 
 void blob_dir::remove_upload(const std::string& upload_id) {

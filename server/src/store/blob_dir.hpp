@@ -26,8 +26,6 @@ class blob_dir {
   result<std::uint64_t> sync_upload(const std::string& upload_id);
   // uploads/UPLOAD -> bundles/BUNDLE, durably.
   result<void> promote(const std::string& upload_id, const std::string& bundle_id);
-  bool has_upload(const std::string& upload_id) const;
-  bool has_bundle(const std::string& bundle_id) const;
   result<bundle_file> open_bundle(const std::string& bundle_id);
 
   // Missing files are not an error: a purge may be finishing a crashed one.

@@ -199,7 +199,8 @@ result<store::totals> sqlite_store::count() {
 result<purge_report> sqlite_store::destroy(const std::vector<doomed_bundle>& bundles,
                                            const std::vector<doomed_upload>& uploads,
                                            const std::string& action,
-                                           const std::string& actor_label) {
+                                           const std::string& actor_label,
+                                           const std::string& always_ticket) {
   namespace json = boost::json;
   purge_report report;
   std::map<std::string, json::object> per_ticket;
@@ -208,6 +209,7 @@ result<purge_report> sqlite_store::destroy(const std::vector<doomed_bundle>& bun
     if (d.empty()) d = json::object{{"bundles", json::array()}, {"uploads", json::array()}};
     return d;
   };
+  if (!always_ticket.empty()) detail_of(always_ticket);
   for (const auto& d : bundles) {
     auto del = db_.prepare("DELETE FROM bundles WHERE id = ?");
     if (!del) return del.error();

@@ -73,6 +73,8 @@ class sqlite_store final : public store {
                             const std::string& ticket_ref, const std::string& detail_json);
   result<ticket> find_ticket(const std::string& ref);
   result<upload_info> find_upload(const std::string& id);
+  // The upload if it is still receiving, else bad_state.
+  result<upload_info> find_receiving(const std::string& id);
   result<bundle_info> find_bundle(const std::string& id);
   result<std::vector<bundle_info>> select_bundles(
       std::string_view where, const std::function<void(sqlite::statement&)>& bind);
@@ -87,10 +89,12 @@ class sqlite_store final : public store {
     cancelled_upload upload;
   };
   // Deletes these records and writes one `action` audit record per ticket
-  // listing them. The caller commits, then calls remove_files.
+  // listing them, and one for `always_ticket` even if it lists nothing. The
+  // caller commits, then calls remove_files.
   result<purge_report> destroy(const std::vector<doomed_bundle>& bundles,
                                const std::vector<doomed_upload>& uploads, const std::string& action,
-                               const std::string& actor_label);
+                               const std::string& actor_label,
+                               const std::string& always_ticket = {});
   void remove_files(const purge_report& report);
   // Refusal and termination: `change_sql` (one ? for the id) ends a receiving
   // upload, audited as `action`; then its bytes are deleted.

@@ -119,13 +119,9 @@ result<purge_report> sqlite_store::resolve_ticket(const actor& by, const std::st
   if (!drop) return drop.error();
   if (auto r = drop->bind(ref).run(); !r) return r.error();
   if (auto r = append_audit(by.label(), "ticket.resolved", ref, "{}"); !r) return r.error();
-  auto report = destroy(bundles, uploads, "purge.resolved", by.label());
-  if (!report) return report.error();
   // A resolution with nothing to destroy still says so in the trail.
-  if (bundles.empty() && uploads.empty())
-    if (auto r = append_audit(by.label(), "purge.resolved", ref, R"({"bundles":[],"uploads":[]})");
-        !r)
-      return r.error();
+  auto report = destroy(bundles, uploads, "purge.resolved", by.label(), ref);
+  if (!report) return report.error();
   if (auto r = tx->commit(); !r) return r.error();
   remove_files(*report);
   return report;

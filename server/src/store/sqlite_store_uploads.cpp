@@ -55,6 +55,12 @@ result<upload_info> sqlite_store::find_upload(const std::string& id) {
   return u;
 }
 
+result<upload_info> sqlite_store::find_receiving(const std::string& id) {
+  auto u = find_upload(id);
+  if (u && u->state != upload_state::receiving) return store_errc::bad_state;
+  return u;
+}
+
 result<std::vector<bundle_info>> sqlite_store::select_bundles(
     std::string_view where, const std::function<void(sqlite::statement&)>& bind) {
   auto stmt = db_.prepare(std::string(bundle_columns) + std::string(where));
@@ -126,9 +132,8 @@ result<upload_info> sqlite_store::get_upload(const std::string& id) {
 
 result<upload_file> sqlite_store::open_upload_file(const std::string& id) {
   std::lock_guard lock(mutex_);
-  auto u = find_upload(id);
+  auto u = find_receiving(id);
   if (!u) return u.error();
-  if (u->state != upload_state::receiving) return store_errc::bad_state;
   auto file = blobs_.open_upload(id);
   // The server stopped between the record and the file: start the file now.
   if (!file && file.error() == std::errc::no_such_file_or_directory) {
@@ -143,9 +148,9 @@ result<void> sqlite_store::set_upload_length(const actor& by, const std::string&
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
-  auto u = find_upload(id);
+  auto u = find_receiving(id);
   if (!u) return u.error();
-  if (u->state != upload_state::receiving || u->length) return store_errc::bad_state;
+  if (u->length) return store_errc::bad_state;
   if (auto r = charge_link(by, length); !r) return r;
   auto update = db_.prepare("UPDATE uploads SET length = ? WHERE id = ?");
   if (!update) return update.error();
@@ -158,9 +163,8 @@ result<bundle_info> sqlite_store::complete_upload(const actor& by, const std::st
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
-  auto u = find_upload(id);
+  auto u = find_receiving(id);
   if (!u) return u.error();
-  if (u->state != upload_state::receiving) return store_errc::bad_state;
   auto size = blobs_.sync_upload(id);
   if (!size) return size.error();
   if (!u->length || *size != *u->length) return store_errc::bad_state;
@@ -202,9 +206,8 @@ result<void> sqlite_store::end_upload(const actor& by, const std::string& id,
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
-  auto u = find_upload(id);
+  auto u = find_receiving(id);
   if (!u) return u.error();
-  if (u->state != upload_state::receiving) return store_errc::bad_state;
   auto change = db_.prepare(change_sql);
   if (!change) return change.error();
   if (auto r = change->bind(id).run(); !r) return r;

@@ -82,10 +82,4 @@ upload_registry::lease upload_registry::acquire(const std::string& id) {
   return lease(this, id, e.progress);
 }
 
-bool upload_registry::busy(const std::string& id) {
-  std::lock_guard lock(mutex_);
-  auto it = entries_.find(id);
-  return it != entries_.end() && it->second.busy;
-}
-
 }  // namespace valise::server::tus

@@ -64,7 +64,6 @@ class upload_registry {
 
   // An empty lease if another request holds this upload.
   lease acquire(const std::string& id);
-  bool busy(const std::string& id);
 
  private:
   struct entry {

@@ -179,7 +179,7 @@ class upload_file {
 
  private:
   friend class blob_dir;
-  upload_file(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
+  upload_file(owned_fd fd, std::uint64_t size) : fd_(std::move(fd)), size_(size) {}
   owned_fd fd_;
   std::uint64_t size_ = 0;
 };
@@ -195,7 +195,7 @@ class bundle_file final : public crypto::byte_source {
 
  private:
   friend class blob_dir;
-  bundle_file(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
+  bundle_file(owned_fd fd, std::uint64_t size) : fd_(std::move(fd)), size_(size) {}
   owned_fd fd_;
   std::uint64_t size_ = 0;
 };
