@@ -1,17 +1,10 @@
-// Durations ("90s", "15m", "12h", "7d") and sizes ("500M", "2G", "1048576")
-// as the user types them.
+// The command line's sizes and durations are common/'s (the agent config
+// reads the same forms).
 #pragma once
 
-#include <cstdint>
-#include <optional>
-#include <string_view>
+#include "valise/common/units.hpp"
 
 namespace valise::cli {
-
-// Seconds; a bare number is seconds. nullopt if malformed or zero.
-std::optional<std::uint64_t> parse_duration(std::string_view text);
-
-// Bytes; suffixes K, M, G, T are powers of 1024 (KiB, MB... accepted too).
-std::optional<std::uint64_t> parse_size(std::string_view text);
-
+using common::parse_duration;
+using common::parse_size;
 }  // namespace valise::cli

@@ -9,10 +9,11 @@ VALISE_BUILD_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsodium-dev libarchive-dev libzstd-dev
   libspdlog-dev libfmt-dev libcli11-dev
-  libsqlite3-dev libtomlplusplus-dev libsystemd-dev
+  libsqlite3-dev libtomlplusplus-dev libsystemd-dev libre2-dev
 )
 VALISE_TEST_PACKAGES=(
   libgtest-dev libgmock-dev zlib1g-dev age zstd python3 clang-format
+  systemd-journal-remote
 )
 # Node.js and npm run tus-js-client and Uppy in tests/interop. The machine's own
 # Node.js 20 (NodeSource's nodejs, npm included) is used when there is one;

@@ -1,9 +1,9 @@
-#include "units.hpp"
+#include "valise/common/units.hpp"
 
 #include <charconv>
 #include <limits>
 
-namespace valise::cli {
+namespace valise::common {
 namespace {
 
 // A decimal number followed by a suffix; nullopt on overflow or junk.
@@ -54,4 +54,4 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
   return scaled(text.substr(0, n), unit);
 }
 
-}  // namespace valise::cli
+}  // namespace valise::common
