@@ -1,4 +1,4 @@
-#include "failure.hpp"
+#include "valise/common/failure.hpp"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include "valise/common/tus_client.hpp"
 #include "valise/crypto/age.hpp"
 
-namespace valise::cli {
+namespace valise::common {
 
 std::string hint_for(std::error_code ec) {
   if (ec.category() == crypto::age_category()) {
@@ -42,4 +42,4 @@ void fail(std::string_view subject, std::error_code ec) {
   fail(fmt::format("{}: {}", subject, text), hint_for(ec));
 }
 
-}  // namespace valise::cli
+}  // namespace valise::common
