@@ -19,7 +19,8 @@ class http_error_category final : public std::error_category {
       case http_errc::other_origin:
         return "the server pointed to another server";
       case http_errc::proxy_unsupported:
-        return "HTTP proxies are not supported yet";
+        return "only http:// proxies are supported (not https:// or SOCKS); the connection to the "
+               "server through it is TLS all the same";
       case http_errc::ca_file_invalid:
         return "cannot load the CA certificates (expected PEM)";
       case http_errc::client_cert_invalid:
@@ -48,6 +49,16 @@ class http_error_category final : public std::error_category {
         return "invalid HTTP response";
       case http_errc::response_too_large:
         return "response too large";
+      case http_errc::proxy_url_invalid:
+        return "not a proxy URL: expected http://[USER:PASSWORD@]HOST[:PORT]";
+      case http_errc::proxy_unreachable:
+        return "cannot connect to the proxy";
+      case http_errc::proxy_refused:
+        return "the proxy refused to connect to the server";
+      case http_errc::fingerprint_invalid:
+        return "not a SHA-256 fingerprint: expected 64 hex digits, optionally SHA256: and colons";
+      case http_errc::unverified_with_credentials:
+        return "a token or client certificate is never sent to an unverified server";
     }
     return "unknown HTTPS error";
   }

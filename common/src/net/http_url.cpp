@@ -19,6 +19,16 @@ std::string lowercase(std::string_view text) {
 
 }  // namespace
 
+bool plain_host_name(std::string_view host) {
+  if (host.empty()) return false;
+  for (const char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 result<server_address> parse_server_url(std::string_view url) {
   const auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed) return make_error_code(http_errc::invalid_url);
@@ -40,6 +50,7 @@ result<server_address> parse_server_url(std::string_view url) {
       break;
     default:
       out.host = lowercase(u.host_name());  // percent-decoded
+      if (!plain_host_name(out.host)) return make_error_code(http_errc::invalid_url);
       break;
   }
   if (out.host.empty()) return make_error_code(http_errc::invalid_url);

@@ -18,6 +18,10 @@ struct server_address {
   std::string origin;  // "https://host:port", lowercase host, brackets for IPv6
 };
 
+// A DNS name as a request may carry it: letters, digits, '-', '.', '_' (a
+// percent-decoded host could otherwise put CR LF into a Host or CONNECT line).
+bool plain_host_name(std::string_view host);
+
 // An absolute https:// URL without user info or fragment.
 result<server_address> parse_server_url(std::string_view url);
 

@@ -2,6 +2,8 @@
 // run to completion on a private io_context: that is what gives each connect,
 // handshake, read and write a deadline (beast::tcp_stream timeouts apply to
 // asynchronous operations only), while callers see a plain synchronous API.
+// Through a proxy, the TCP connection goes to the proxy, a CONNECT exchange
+// turns it into a tunnel, and TLS to the server runs over it unchanged.
 #include "valise/common/https_client.hpp"
 
 #include <openssl/ssl.h>
@@ -12,6 +14,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
@@ -20,6 +23,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "net/http_proxy.hpp"
 #include "net/http_url.hpp"
 #include "valise/crypto/secret.hpp"
 
@@ -96,6 +100,7 @@ http_response to_response(const http::response_header<>& header, std::string bod
 struct https_client::impl {
   https_options options;
   detail::server_address server;
+  std::optional<detail::proxy_address> proxy;
   asio::io_context ioc{1};
   ssl::context ctx{ssl::context::tls_client};
   std::optional<tls_stream> stream;
@@ -106,7 +111,10 @@ struct https_client::impl {
   impl() = default;
   impl(const impl&) = delete;
   impl& operator=(const impl&) = delete;
-  ~impl() { crypto::secure_zero(options.bearer_token.data(), options.bearer_token.size()); }
+  ~impl() {
+    crypto::secure_zero(options.bearer_token.data(), options.bearer_token.size());
+    crypto::secure_zero(options.proxy.url.data(), options.proxy.url.size());  // credentials
+  }
 
   // Runs one asynchronous operation to completion; returns its error.
   template <class Initiate>
@@ -131,6 +139,8 @@ struct https_client::impl {
     used = false;
   }
 
+  result<tcp::resolver::results_type> resolve(const std::string& host, std::uint16_t port);
+  std::error_code open_tunnel();
   std::error_code connect();
   std::error_code ensure_connected();
   http::request<http::empty_body> make_header(const http_request& request,
@@ -139,18 +149,15 @@ struct https_client::impl {
   result<http_response> exchange(const http_request& request, bool* retryable);
 };
 
-std::error_code https_client::impl::connect() {
-  drop();
-  if (!options.proxy.url.empty()) return errc(http_errc::proxy_unsupported);
-  detail.clear();
-
+result<tcp::resolver::results_type> https_client::impl::resolve(const std::string& host,
+                                                                std::uint16_t port) {
   // Name resolution has no built-in deadline: a timer cancels it.
   tcp::resolver resolver(ioc);
   asio::steady_timer timer(ioc);
   tcp::resolver::results_type endpoints;
   boost::system::error_code resolve_ec;
   bool timed_out = false;
-  resolver.async_resolve(server.host, std::to_string(server.port),
+  resolver.async_resolve(host, std::to_string(port),
                          [&](boost::system::error_code ec, tcp::resolver::results_type r) {
                            resolve_ec = ec;
                            endpoints = std::move(r);
@@ -167,28 +174,103 @@ std::error_code https_client::impl::connect() {
   ioc.run();
   if (timed_out) return errc(http_errc::timeout);
   if (resolve_ec) return errc(http_errc::host_not_found);
+  return endpoints;
+}
+
+// CONNECT over the fresh TCP connection to the proxy, up to its 2xx answer.
+std::error_code https_client::impl::open_tunnel() {
+  const std::string proxy_name = "the proxy " + proxy->shown;
+  std::string request = detail::connect_request(server, *proxy, options.user_agent);
+  tcp().expires_after(options.connect_timeout);
+  auto ec = run(
+      [&](auto handler) { asio::async_write(tcp(), asio::buffer(request), std::move(handler)); });
+  crypto::secure_zero(request.data(), request.size());  // Proxy-Authorization
+
+  std::string head;
+  if (!ec) {
+    tcp().expires_after(options.connect_timeout);
+    ec = run([&](auto handler) {
+      asio::async_read_until(tcp(), asio::dynamic_buffer(head, detail::proxy_head_limit),
+                             "\r\n\r\n", std::move(handler));
+    });
+  }
+  if (ec == beast::error::timeout) {
+    detail = proxy_name + " did not answer CONNECT in time";
+    return errc(http_errc::timeout);
+  }
+  if (ec == asio::error::not_found) {
+    detail = proxy_name + " answered with a head over " +
+             std::to_string(detail::proxy_head_limit >> 10) + " KiB";
+    return errc(http_errc::protocol_error);
+  }
+  const auto status = detail::parse_proxy_status(head);
+  if (ec && !status) {
+    detail = proxy_name + " closed the connection without answering CONNECT";
+    return errc(http_errc::proxy_refused);
+  }
+  if (!status) {
+    detail = proxy_name + " did not answer CONNECT in HTTP";
+    return errc(http_errc::protocol_error);
+  }
+  if (status->code < 200 || status->code >= 300) {
+    detail = detail::describe_refusal(*status, *proxy, server);
+    return errc(http_errc::proxy_refused);
+  }
+  // A 2xx answer has no body (RFC 9110 9.3.6): the server speaks only after
+  // our ClientHello, so anything more is not from the server.
+  if (ec || head.find("\r\n\r\n") + 4 != head.size()) {
+    detail = proxy_name + " sent data before the tunnel was used";
+    return errc(http_errc::protocol_error);
+  }
+  return {};
+}
+
+std::error_code https_client::impl::connect() {
+  drop();
+  detail.clear();
+  auto endpoints = proxy ? resolve(proxy->host, proxy->port) : resolve(server.host, server.port);
+  if (!endpoints) {
+    if (!proxy) return endpoints.error();
+    detail =
+        proxy->shown + ": " +
+        (endpoints.error() == http_errc::timeout ? "name resolution timed out" : "host not found");
+    return errc(http_errc::proxy_unreachable);
+  }
 
   stream.emplace(ioc, ctx);
   SSL* ssl_handle = stream->native_handle();
-  if (server.host_is_ip) {
-    // No SNI for addresses (RFC 6066); the certificate must name the address.
+  // No SNI for addresses (RFC 6066); the certificate must name the address.
+  if (!server.host_is_ip) SSL_set_tlsext_host_name(ssl_handle, server.host.c_str());
+  if (options.verify_peer && server.host_is_ip) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_handle), server.host.c_str());
-  } else {
-    SSL_set_tlsext_host_name(ssl_handle, server.host.c_str());
+  } else if (options.verify_peer) {
     SSL_set1_host(ssl_handle, server.host.c_str());
   }
 
   tcp().expires_after(options.connect_timeout);
-  auto ec = run([&](auto handler) { tcp().async_connect(endpoints, std::move(handler)); });
+  auto ec = run([&](auto handler) { tcp().async_connect(*endpoints, std::move(handler)); });
   if (ec) {
     const bool refused = ec == asio::error::connection_refused;
     const bool slow = ec == beast::error::timeout;
     drop();
+    if (proxy) {
+      detail = proxy->shown + ": " +
+               (slow      ? "timed out"
+                : refused ? "connection refused"
+                          : ec.message());
+      return errc(http_errc::proxy_unreachable);
+    }
     return errc(slow      ? http_errc::timeout
                 : refused ? http_errc::connection_refused
                           : http_errc::unreachable);
   }
   tcp().socket().set_option(tcp::no_delay(true), ec);
+  if (proxy) {
+    if (const auto tunnel = open_tunnel()) {
+      drop();
+      return tunnel;
+    }
+  }
 
   tcp().expires_after(options.connect_timeout);
   ec = run(
@@ -318,11 +400,25 @@ result<https_client> https_client::create(https_options options) {
   if (!server) return server.error();
   p->server = std::move(*server);
 
+  if (!o.proxy.url.empty()) {
+    auto proxy = detail::parse_proxy_url(o.proxy.url);
+    if (!proxy) return proxy.error();
+    p->proxy = std::move(*proxy);
+  }
+
   SSL_CTX* ctx = p->ctx.native_handle();
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  p->ctx.set_verify_mode(ssl::verify_peer);
+  // Unverified only to fetch a CA for checking against a fingerprint: nothing
+  // secret may go to a server that was not verified.
+  if (!o.verify_peer &&
+      (!o.bearer_token.empty() || !o.client_cert_file.empty() || !o.client_key_file.empty())) {
+    return errc(http_errc::unverified_with_credentials);
+  }
+  p->ctx.set_verify_mode(o.verify_peer ? ssl::verify_peer : ssl::verify_none);
   boost::system::error_code ec;
-  if (o.ca_file.empty()) {
+  if (!o.verify_peer) {
+    // No trust store to load: the caller checks what it fetches.
+  } else if (o.ca_file.empty()) {
     p->ctx.set_default_verify_paths(ec);
     if (ec) return errc(http_errc::ca_file_invalid);
   } else {

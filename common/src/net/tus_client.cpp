@@ -1,12 +1,11 @@
 // The tus client's requests, its error category and the pure header helpers.
 #include "valise/common/tus_client.hpp"
 
-#include <openssl/evp.h>
-
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 #include <cmath>
 
+#include "net/base64.hpp"
 #include "sha256.hpp"
 
 namespace valise::common {
@@ -29,15 +28,6 @@ class tus_error_category final : public std::error_category {
     return "unknown tus error";
   }
 };
-
-std::string base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()),
-                                static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
 
 std::vector<http_header> tus_headers() {
   return {{"Tus-Resumable", std::string(tus::version)}};
@@ -77,7 +67,7 @@ std::string encode_metadata(const metadata& m) {
     if (!out.empty()) out += ',';
     out += key;
     out += ' ';
-    out += base64(value);
+    out += detail::base64(value);
   }
   return out;
 }

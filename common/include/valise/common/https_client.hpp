@@ -1,6 +1,7 @@
 // A small synchronous HTTPS client for the valise command and the agent: one
 // origin (the collector server), one kept-alive connection reused across
-// requests, peer verification always on, a deadline on every network step.
+// requests, directly or through an HTTP CONNECT proxy, peer verification on
+// (off only to fetch a CA to pin), a deadline on every network step.
 // Bodies are strings (JSON, capped) or streams (tus uploads, downloads), so a
 // bundle of any size moves in bounded memory. Errors are codes (`http_errc`,
 // or `status_category()` for an unexpected HTTP status); nothing throws.
@@ -23,7 +24,7 @@ namespace valise::common {
 enum class http_errc {
   invalid_url = 1,            // not an absolute https:// URL
   other_origin,               // an absolute URL on another server than the base URL
-  proxy_unsupported,          // reserved: proxies are not implemented yet
+  proxy_unsupported,          // a proxy URL scheme other than http:// (https://, socks5://)
   ca_file_invalid,            // --ca FILE unreadable or not PEM certificates
   client_cert_invalid,        // client certificate or key unreadable or not matching
   host_not_found,             // DNS
@@ -38,6 +39,11 @@ enum class http_errc {
   connection_closed,          // the server closed the connection before the response ended
   protocol_error,             // not a valid HTTP response
   response_too_large,         // a string body over the caller's cap
+  proxy_url_invalid,          // not http://[user:password@]host[:port]
+  proxy_unreachable,          // cannot reach the proxy (DNS, refused, timed out): detail says which
+  proxy_refused,              // the proxy answered CONNECT with a non-2xx status: detail has it
+  fingerprint_invalid,        // not a SHA-256 certificate fingerprint
+  unverified_with_credentials,  // verify_peer = false with a token or client certificate
 };
 
 const std::error_category& http_category() noexcept;
@@ -73,11 +79,25 @@ struct http_request {
   std::string body;  // sent with Content-Type: application/json unless a header says otherwise
 };
 
-// Room for an HTTP CONNECT proxy (the agent behind a site proxy). Not
-// implemented yet: a non-empty url makes connect fail with proxy_unsupported.
+// An HTTP CONNECT proxy between this host and the server (the agent behind a
+// site proxy). url: "http://[user:password@]host[:port]" (port 80 if omitted;
+// user and password percent-encoded, sent as Proxy-Authorization: Basic). The
+// TLS session runs through the tunnel to the server itself, verified as when
+// direct. https:// proxies (TLS to the proxy) are not supported. Empty: direct.
+// The url holds credentials: it is never logged and is wiped with the client.
 struct proxy_options {
   std::string url;
 };
+
+// The proxy for a connection to `host` (a DNS name or IP address, as in the
+// server URL) from the environment, as curl reads it: $https_proxy, else
+// $HTTPS_PROXY; a value without a scheme is taken as http://. Returns "" when
+// none is set or when $no_proxy (else $NO_PROXY) covers the host: a comma
+// list of host names ("example.com" also covers its subdomains; a leading dot
+// is the same), IP addresses (exact; no CIDR ranges), or "*" for all; a port
+// in an entry is ignored. Loopback is not implicitly excluded: list localhost
+// and 127.0.0.1 in no_proxy for a local server.
+std::string proxy_from_environment(std::string_view host);
 
 struct https_options {
   std::string base_url;          // https://host[:port][/prefix]
@@ -90,7 +110,23 @@ struct https_options {
   std::size_t response_limit = 4u << 20;                                // string bodies
   proxy_options proxy;
   std::string user_agent = "valise";
+  // false only to download the server's CA certificate for checking against
+  // an operator-given fingerprint (certificate_sha256); never for anything
+  // else. It skips chain and host-name verification, so create() refuses it
+  // with a bearer token or a client certificate (unverified_with_credentials).
+  bool verify_peer = true;
 };
+
+// Lowercase hex SHA-256 of the DER encoding of the first certificate in a PEM
+// text (as `openssl x509 -noout -fingerprint -sha256` shows it, without the
+// colons); "" if the text holds no valid certificate.
+std::string certificate_sha256(std::string_view pem);
+
+// A SHA-256 fingerprint as an operator types it: "SHA256:AB:CD:...",
+// "ab:cd:...", 64 hex digits of either case, or openssl's "sha256
+// Fingerprint=AB:..." line; surrounding blanks ignored. Returns the 64
+// lowercase hex digits certificate_sha256 gives, or fingerprint_invalid.
+result<std::string> parse_sha256_fingerprint(std::string_view text);
 
 class https_client {
  public:
@@ -116,7 +152,8 @@ class https_client {
 
   // "https://host:port", for messages.
   const std::string& origin() const;
-  // After a certificate error: OpenSSL's reason ("certificate has expired").
+  // After a certificate error: OpenSSL's reason ("certificate has expired");
+  // after a TLS or proxy error, what happened ("the proxy answered 407 ...").
   const std::string& last_error_detail() const;
   // Closes the connection (the next request reconnects).
   void close();
