@@ -5,8 +5,10 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <ctime>
 
 #include "api/json_views.hpp"
+#include "pki.hpp"
 #include "valise/server/server.hpp"
 #include "valise/server/store.hpp"
 
@@ -69,6 +71,9 @@ int run_command_line(int argc, char** argv) {
     auto dir = std::filesystem::absolute(init_opts.data_dir);
     std::printf("created %s\n", dir.c_str());
     std::printf("clients trust %s\n", (dir / "ca.pem").c_str());
+    if (auto fingerprint = certificate_file_sha256(dir / "ca.pem"))
+      std::printf("CA fingerprint (valise-agent enroll --ca-fingerprint): SHA256:%s\n",
+                  fingerprint->c_str());
     std::printf("start with: valise-server run --data %s\n", dir.c_str());
     std::printf("admin token (shown once, keep it safe):\n%s\n", token->c_str());
   });
@@ -121,6 +126,36 @@ int run_command_line(int argc, char** argv) {
     for (const auto& t : *tokens)
       std::printf("%s  %-10s  %-20s  %s%s\n", t.id.c_str(), std::string(to_string(t.kind)).c_str(),
                   t.name.c_str(), rfc3339(t.created_at).c_str(), t.revoked ? "  revoked" : "");
+  });
+
+  auto* enroll_cmd = app.add_subcommand("enroll-token", "One-time agent enrollment tokens");
+  enroll_cmd->require_subcommand(1);
+  std::uint64_t expires_in = 3600;
+  auto* enroll_create =
+      enroll_cmd->add_subcommand("create", "Create an enrollment token; prints only the token");
+  enroll_create->add_option("--data", data_dir, "Data directory")->required();
+  enroll_create->add_option("--expires-in", expires_in, "Lifetime in seconds (at most 7 days)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{7 * 86400}));
+  enroll_create->callback([&] {
+    auto db = open_store(load(data_dir, {}));
+    auto token =
+        db->create_enroll_token(actor::system(), static_cast<unix_time>(std::time(nullptr)) +
+                                                     static_cast<unix_time>(expires_in));
+    if (!token) fail("cannot create an enrollment token: " + token.error().message());
+    std::printf("%s\n", token->secret.c_str());
+  });
+
+  auto* fingerprint_cmd = app.add_subcommand(
+      "ca-fingerprint", "Print the CA certificate's SHA-256 fingerprint (SHA256:hex)");
+  fingerprint_cmd->add_option("--data", data_dir, "Data directory")->required();
+  fingerprint_cmd->callback([&] {
+    auto config = load(data_dir, {});
+    auto ca = config.resolve(config.ca_certificate);
+    auto fingerprint = certificate_file_sha256(ca);
+    if (!fingerprint)
+      fail("cannot read the CA certificate " + ca.string() + ": " + fingerprint.error().message());
+    std::printf("SHA256:%s\n", fingerprint->c_str());
   });
 
   auto* audit_cmd = app.add_subcommand("audit", "Audit trail");

@@ -11,21 +11,10 @@
 
 #include <memory>
 
+#include "pki_openssl.hpp"
 #include "valise/common/file_io.hpp"
 
 namespace valise::server {
-namespace {
-
-template <auto fn>
-struct deleter {
-  template <class T>
-  void operator()(T* p) const {
-    fn(p);
-  }
-};
-using key_ptr = std::unique_ptr<EVP_PKEY, deleter<EVP_PKEY_free>>;
-using cert_ptr = std::unique_ptr<X509, deleter<X509_free>>;
-using bio_ptr = std::unique_ptr<BIO, deleter<BIO_free>>;
 
 std::error_code openssl_error() {
   return std::make_error_code(std::errc::protocol_error);
@@ -35,38 +24,6 @@ std::string bio_text(BIO* bio) {
   char* data = nullptr;
   long n = BIO_get_mem_data(bio, &data);
   return std::string(data, static_cast<std::size_t>(n));
-}
-
-result<void> write_file(const std::filesystem::path& path, const std::string& text) {
-  std::filesystem::create_directories(path.parent_path());
-  auto file = common::atomic_file::create(path, {.overwrite = false, .durable = true});
-  if (!file) return file.error();
-  auto data = reinterpret_cast<const std::uint8_t*>(text.data());
-  if (auto w = file->write({data, text.size()}); !w) return w.error();
-  return file->commit();
-}
-
-result<void> write_key(const std::filesystem::path& path, EVP_PKEY* key) {
-  bio_ptr bio{BIO_new(BIO_s_mem())};
-  if (!PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr))
-    return openssl_error();
-  std::string text = bio_text(bio.get());
-  auto r = write_file(path, text);  // atomic_file creates it 0600
-  OPENSSL_cleanse(text.data(), text.size());
-  return r;
-}
-
-result<void> write_certificate(const std::filesystem::path& path, X509* cert) {
-  bio_ptr bio{BIO_new(BIO_s_mem())};
-  if (!PEM_write_bio_X509(bio.get(), cert)) return openssl_error();
-  if (auto r = write_file(path, bio_text(bio.get())); !r) return r;
-  // Certificates are public; clients and operators read them.
-  ::chmod(path.c_str(), 0644);
-  return {};
-}
-
-key_ptr new_key() {
-  return key_ptr{EVP_EC_gen("P-256")};
 }
 
 bool add_extension(X509* cert, X509* issuer, int nid, const char* value) {
@@ -111,6 +68,40 @@ result<std::pair<cert_ptr, key_ptr>> load_ca(const ca_paths& ca) {
   OPENSSL_cleanse(key_pem->data(), key_pem->size());
   if (!cert || !key) return openssl_error();
   return std::pair{std::move(cert), std::move(key)};
+}
+
+namespace {
+
+result<void> write_file(const std::filesystem::path& path, const std::string& text) {
+  std::filesystem::create_directories(path.parent_path());
+  auto file = common::atomic_file::create(path, {.overwrite = false, .durable = true});
+  if (!file) return file.error();
+  auto data = reinterpret_cast<const std::uint8_t*>(text.data());
+  if (auto w = file->write({data, text.size()}); !w) return w.error();
+  return file->commit();
+}
+
+result<void> write_key(const std::filesystem::path& path, EVP_PKEY* key) {
+  bio_ptr bio{BIO_new(BIO_s_mem())};
+  if (!PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr))
+    return openssl_error();
+  std::string text = bio_text(bio.get());
+  auto r = write_file(path, text);  // atomic_file creates it 0600
+  OPENSSL_cleanse(text.data(), text.size());
+  return r;
+}
+
+result<void> write_certificate(const std::filesystem::path& path, X509* cert) {
+  bio_ptr bio{BIO_new(BIO_s_mem())};
+  if (!PEM_write_bio_X509(bio.get(), cert)) return openssl_error();
+  if (auto r = write_file(path, bio_text(bio.get())); !r) return r;
+  // Certificates are public; clients and operators read them.
+  ::chmod(path.c_str(), 0644);
+  return {};
+}
+
+key_ptr new_key() {
+  return key_ptr{EVP_EC_gen("P-256")};
 }
 
 bool is_ip_address(const std::string& host) {

@@ -19,6 +19,7 @@
 #include "api/api.hpp"
 #include "http/connection.hpp"
 #include "metrics.hpp"
+#include "pki.hpp"
 
 namespace valise::server {
 namespace {
@@ -62,6 +63,22 @@ boost::system::result<void, std::string> configure_tls(asio::ssl::context& tls,
   auto key = config.resolve(config.private_key);
   tls.use_private_key_file(key.string(), asio::ssl::context::pem, ec);
   if (ec) return problem{"cannot load the TLS key " + key.string() + ": " + ec.message()};
+  // Agents present certificates our CA signed. The certificate is asked
+  // for, never required: browsers, curl and tus clients without one work as
+  // before, and the routes that need an agent refuse them (401). A
+  // certificate from another CA fails the handshake.
+  auto ca = config.resolve(config.ca_certificate);
+  if (SSL_CTX_load_verify_locations(ctx, ca.c_str(), nullptr) != 1)
+    return problem{"cannot load the CA certificate " + ca.string()};
+  if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(ca.c_str()))
+    SSL_CTX_set_client_CA_list(ctx, names);  // so a client offers only a certificate of ours
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  // Resumed sessions keep the peer certificate; OpenSSL refuses to resume
+  // with client verification on unless sessions carry this context. Each
+  // request still looks the certificate up, so resuming never lets a
+  // revoked agent in.
+  static constexpr unsigned char session_context[] = "valise-server";
+  SSL_CTX_set_session_id_context(ctx, session_context, sizeof session_context - 1);
   return {};
 }
 
@@ -142,7 +159,12 @@ boost::system::result<void, std::string> run(const server_config& config) {
 
   asio::ssl::context tls(asio::ssl::context::tls_server);
   if (auto r = configure_tls(tls, config); !r) return r;
-  api app(**db, config, stats);
+  auto ca = certificate_authority::load(
+      {config.resolve(config.ca_certificate), config.resolve(config.ca_key)});
+  if (!ca)
+    return problem{"cannot load the CA (" + config.resolve(config.ca_certificate).string() + ", " +
+                   config.resolve(config.ca_key).string() + "): " + ca.error().message()};
+  api app(**db, config, stats, *ca);
 
   asio::io_context ioc(static_cast<int>(config.threads));
   tcp::acceptor acceptor(ioc);

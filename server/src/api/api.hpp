@@ -1,13 +1,15 @@
 // The collector's HTTP API (docs/api.md) as a router over the store: which
-// routes exist, who may call each, and the credential check that runs before
-// any body is read.
+// routes exist, who may call each, and the credential check (bearer token or
+// agent certificate) that runs before any body is read.
 #pragma once
 
 #include <optional>
 #include <variant>
 
+#include "api/agent_wakeups.hpp"
 #include "http/router.hpp"
 #include "metrics.hpp"
+#include "pki.hpp"
 #include "tus/tus_service.hpp"
 #include "valise/server/config.hpp"
 #include "valise/server/store.hpp"
@@ -20,6 +22,8 @@ struct api_context {
   const server_config& config;
   metrics& stats;
   tus::service& tus;
+  const certificate_authority& ca;
+  agent_wakeups& wakeups;
 };
 
 // A route handler bound to the context.
@@ -32,10 +36,18 @@ void add_link_routes(router& r, api_context& ctx);
 void add_bundle_routes(router& r, api_context& ctx);
 void add_upload_routes(router& r, api_context& ctx);
 void add_admin_routes(router& r, api_context& ctx);
+void add_enroll_routes(router& r, api_context& ctx);
+void add_agent_routes(router& r, api_context& ctx);
+void add_request_routes(router& r, api_context& ctx);
+void add_job_routes(router& r, api_context& ctx);
+
+// Records that an agent was refused (unknown, expired or revoked certificate).
+void audit_agent_refusal(store& db, const std::string& route, const std::string& reason,
+                         const std::string& cert_sha256, const std::string& agent_id);
 
 class api {
  public:
-  api(store& db, const server_config& config, metrics& stats);
+  api(store& db, const server_config& config, metrics& stats, const certificate_authority& ca);
 
   // A request whose route is known and whose caller may use it.
   struct admitted {
@@ -45,11 +57,17 @@ class api {
     http::verb method;
     boost::urls::url_view target;  // views the request head
   };
-  // Routes the request and checks its token; a refusal is audited.
-  std::variant<admitted, response> admit(const request_head& head, unix_time now);
+  // Routes the request and checks its token, or the client certificate
+  // whose fingerprint is `peer_sha256` (empty: none); a refusal is audited.
+  std::variant<admitted, response> admit(const request_head& head, unix_time now,
+                                         const std::string& peer_sha256);
 
  private:
+  std::variant<actor, response> admit_agent(const std::string& route_text,
+                                            const std::string& peer_sha256, unix_time now);
+
   tus::service tus_;
+  agent_wakeups wakeups_;
   api_context context_;
   router router_;
 };

@@ -2,6 +2,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "pki.hpp"
 #include "valise/server/store.hpp"
 
 namespace valise::server {
@@ -81,6 +82,33 @@ entry describe(api_error e) {
     case api_error::storage_full:
       return {"storage_full", s::insufficient_storage,
               "the server's disk is full: tell its operator"};
+    case api_error::agent_not_found:
+      return {"agent_not_found", s::not_found, "list agents with `valise agent list`"};
+    case api_error::agent_revoked:
+      return {"agent_revoked", s::conflict,
+              "the agent is revoked: enroll the host again for a new agent id"};
+    case api_error::certificate_revoked:
+      return {"certificate_revoked", s::forbidden,
+              "this agent was revoked: enroll it again with a new enrollment token"};
+    case api_error::agent_certificate_required:
+      return {"agent_certificate_required", s::unauthorized,
+              "agent routes take the client certificate from `valise-agent enroll`, no token"};
+    case api_error::bad_csr:
+      return {"bad_csr", s::bad_request,
+              "send a PEM PKCS#10 request for an EC P-256 key (`openssl req -new`)"};
+    case api_error::request_not_found:
+      return {"request_not_found", s::not_found, "list requests with `valise request list`"};
+    case api_error::request_finished:
+      return {"request_finished", s::conflict, "the request is over: drop the job"};
+    case api_error::bad_transition:
+      return {"bad_transition", s::conflict,
+              "queued -> awaiting_approval -> collecting -> uploading -> done, or failed"};
+    case api_error::request_has_bundle:
+      return {"request_has_bundle", s::conflict,
+              "the request already has its bundle: report it done with that bundle_id"};
+    case api_error::bundle_mismatch:
+      return {"bundle_mismatch", s::conflict,
+              "report done with the bundle id of the request's own completed upload"};
     case api_error::internal:
       return {"internal", s::internal_server_error, "the server logged the cause"};
   }
@@ -97,6 +125,14 @@ response error_response(api_error error, std::string message, std::string hint) 
   return json_response(e.status, body);
 }
 
+response error_response_with(api_error error, std::string message, boost::json::object fields) {
+  entry e = describe(error);
+  fields["error"] = e.code;
+  fields["message"] = std::move(message);
+  if (*e.hint) fields["hint"] = e.hint;
+  return json_response(e.status, fields);
+}
+
 response error_response(std::error_code ec, const std::string& subject, api_error missing) {
   if (ec == store_errc::not_found) return error_response(missing, "no " + subject);
   if (ec == store_errc::already_exists)
@@ -105,6 +141,13 @@ response error_response(std::error_code ec, const std::string& subject, api_erro
     return error_response(api_error::ticket_resolved, subject + ": the ticket is resolved");
   if (ec == store_errc::ticket_open)
     return error_response(api_error::ticket_open, subject + " is open");
+  if (ec == store_errc::revoked)
+    return error_response(api_error::agent_revoked, subject + ": the agent is revoked");
+  if (ec == store_errc::request_finished)
+    return error_response(api_error::request_finished, subject + ": the request is over");
+  if (ec == store_errc::has_bundle)
+    return error_response(api_error::request_has_bundle, subject + ": the request has its bundle");
+  if (ec.category() == csr_category()) return error_response(api_error::bad_csr, ec.message());
   if (ec == store_errc::budget_exceeded)
     return error_response(api_error::budget_exceeded,
                           "the upload link's byte budget would be exceeded");

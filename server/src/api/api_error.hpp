@@ -3,6 +3,7 @@
 // input; the catalogue decides the status, so the two never disagree.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <string>
 #include <system_error>
 
@@ -40,10 +41,24 @@ enum class api_error {
   range_not_satisfiable,
   busy,
   storage_full,
+  agent_not_found,
+  agent_revoked,
+  certificate_revoked,
+  agent_certificate_required,
+  bad_csr,
+  request_not_found,
+  request_finished,
+  bad_transition,
+  request_has_bundle,
+  bundle_mismatch,
   internal,
 };
 
 response error_response(api_error error, std::string message, std::string hint = {});
+
+// With fields beyond error/message/hint that a client acts on: the request's
+// "state", the "bundle_id" it already has.
+response error_response_with(api_error error, std::string message, boost::json::object fields);
 
 // Store and system errors seen while serving a request, as the client sees
 // them; `subject` names the object ("ticket \"T-1\""), `missing` is the error

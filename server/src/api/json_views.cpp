@@ -6,6 +6,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
+#include <ctime>
 
 namespace valise::server {
 
@@ -81,6 +82,136 @@ json::value to_json(const audit_record& r) {
       {"detail", std::move(detail)},
       {"hash", r.hash},
   };
+}
+
+namespace {
+
+json::value optional_time(const std::optional<unix_time>& t) {
+  return t ? json::value(rfc3339(*t)) : json::value(nullptr);
+}
+
+json::value optional_text(const std::string& s) {
+  return s.empty() ? json::value(nullptr) : json::value(s);
+}
+
+json::array string_array(const std::vector<std::string>& items) {
+  json::array out;
+  for (const auto& i : items) out.emplace_back(i);
+  return out;
+}
+
+}  // namespace
+
+json::value to_json(const agent_info& a) {
+  return json::object{
+      {"id", a.id},
+      {"hostname", a.facts.hostname},
+      {"os", a.facts.os},
+      {"kernel", a.facts.kernel},
+      {"version", a.facts.version},
+      {"profiles", string_array(a.facts.profiles)},
+      {"last_seen", rfc3339(a.last_seen)},
+      {"enrolled_at", rfc3339(a.enrolled_at)},
+      {"cert_expires_at", rfc3339(a.cert_expires_at)},
+      {"revoked", a.revoked_at.has_value()},
+      {"revoked_at", optional_time(a.revoked_at)},
+  };
+}
+
+json::value to_json(const request_info& r) {
+  return json::object{
+      {"id", r.id},
+      {"ticket", r.ticket_ref},
+      {"agent", r.agent_id},
+      {"profile", r.profile},
+      {"since", optional_time(r.since)},
+      {"until", optional_time(r.until)},
+      {"recipients", string_array(r.recipients)},
+      {"state", to_string(r.state)},
+      {"bundle_id", optional_text(r.bundle_id)},
+      {"error", optional_text(r.error)},
+      {"created_at", rfc3339(r.created_at)},
+      {"updated_at", rfc3339(r.updated_at)},
+  };
+}
+
+json::value job_json(const request_info& r) {
+  return json::object{
+      {"id", r.id},
+      {"ticket", r.ticket_ref},
+      {"profile", r.profile},
+      {"since", optional_time(r.since)},
+      {"until", optional_time(r.until)},
+      {"recipients", string_array(r.recipients)},
+  };
+}
+
+std::optional<unix_time> parse_rfc3339(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
+  auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
+    if (at + n > text.size()) return std::nullopt;
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      v = v * 10 + (text[i] - '0');
+    }
+    return v;
+  };
+  auto at = [&](std::size_t i, char c) { return i < text.size() && text[i] == c; };
+  auto year = digits(0, 4), month = digits(5, 2), day = digits(8, 2), hour = digits(11, 2),
+       minute = digits(14, 2), second = digits(17, 2);
+  if (!year || !month || !day || !hour || !minute || !second || !at(4, '-') || !at(7, '-') ||
+      !(at(10, 'T') || at(10, 't')) || !at(13, ':') || !at(16, ':'))
+    return std::nullopt;
+  if (*month < 1 || *month > 12 || *day < 1 || *day > 31 || *hour > 23 || *minute > 59 ||
+      *second > 60)
+    return std::nullopt;
+  std::size_t i = 19;
+  if (at(i, '.')) {
+    ++i;
+    const std::size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+    if (i == start) return std::nullopt;
+  }
+  long offset = 0;
+  if (at(i, 'Z') || at(i, 'z')) {
+    ++i;
+  } else if (at(i, '+') || at(i, '-')) {
+    auto oh = digits(i + 1, 2), om = digits(i + 4, 2);
+    if (!oh || !om || !at(i + 3, ':') || *oh > 23 || *om > 59) return std::nullopt;
+    offset = (text[i] == '+' ? 1 : -1) * (*oh * 3600L + *om * 60L);
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (i != text.size()) return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = *year - 1900;
+  tm.tm_mon = *month - 1;
+  tm.tm_mday = *day;
+  tm.tm_hour = *hour;
+  tm.tm_min = *minute;
+  tm.tm_sec = *second;
+  const std::time_t t = timegm(&tm);
+  // timegm normalises 31 February into March: refuse what it had to move.
+  std::tm check{};
+  gmtime_r(&t, &check);
+  if (check.tm_mday != *day && *second != 60) return std::nullopt;
+  return static_cast<unix_time>(t) - offset;
+}
+
+bool valid_profile_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
+      return false;
+  return true;
+}
+
+bool valid_age_recipient(std::string_view key) {
+  constexpr std::string_view charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+  if (!key.starts_with("age1") || key.size() < 10 || key.size() > 100) return false;
+  return key.substr(4).find_first_not_of(charset) == std::string_view::npos;
 }
 
 json::value to_json(const purge_report& p) {

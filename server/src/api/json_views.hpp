@@ -18,6 +18,19 @@ boost::json::value to_json(const link_info& l);
 boost::json::value to_json(const token_info& t);
 boost::json::value to_json(const audit_record& r);
 boost::json::value to_json(const purge_report& p);
+boost::json::value to_json(const agent_info& a);
+boost::json::value to_json(const request_info& r);
+// A request as its agent sees it in a job list: what to collect, no state.
+boost::json::value job_json(const request_info& r);
+
+// An RFC 3339 date-time ("2026-11-22T14:03:07Z", offsets and fractions
+// accepted), as UTC seconds.
+std::optional<unix_time> parse_rfc3339(std::string_view text);
+
+// A profile name: 1-64 of [A-Za-z0-9._-]. The agent decides what it means.
+bool valid_profile_name(std::string_view name);
+// An age X25519 recipient as text: "age1" and lowercase bech32 characters.
+bool valid_age_recipient(std::string_view key);
 
 // A ticket ref the caller may choose: 1-64 of [A-Za-z0-9._-], not starting
 // with '.', so it is safe in URLs, logs and file names.

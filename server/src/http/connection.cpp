@@ -1,5 +1,6 @@
 #include "http/connection.hpp"
 
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -12,6 +13,7 @@
 #include <ctime>
 
 #include "api/api_error.hpp"
+#include "pki.hpp"
 
 namespace valise::server {
 namespace {
@@ -167,12 +169,12 @@ struct exchange {
 // wants, and runs the handler.
 asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
                                  http::request_parser<http::empty_body>& parser, api& app,
-                                 const connection_limits& limits) {
+                                 const connection_limits& limits, const std::string& peer_sha256) {
   exchange x;
   const bool has_body =
       (parser.content_length() && *parser.content_length() > 0) || parser.chunked();
   const auto now = wall_clock();
-  auto admitted = app.admit(parser.get().base(), now);
+  auto admitted = app.admit(parser.get().base(), now, peer_sha256);
   if (auto* refusal = std::get_if<response>(&admitted)) {
     x.answer = std::move(*refusal);
     x.body_read = !has_body;
@@ -213,7 +215,7 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
   auto target = boost::urls::parse_origin_form(head->target());
   request req{*head,   a.method,        std::move(a.params),
               *target, std::move(body), a.who ? &*a.who : nullptr,
-              now};
+              now,     peer_sha256};
   outcome result = target_route.fn(req);
 
   if (auto* res = std::get_if<response>(&result)) {
@@ -237,6 +239,11 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
     x.lost = !received;  // the client went away; the bytes received are kept
     x.answer = std::move(received);
     x.body_read = complete;
+  } else if (auto* later = std::get_if<deferred>(&result)) {
+    // A long-poll: no socket operation is pending while it waits, and none
+    // may time out under it; send() sets the deadline for the answer.
+    beast::get_lowest_layer(stream).expires_never();
+    x.answer = co_await later->wait();
   } else {
     x.streamed = std::move(std::get<download>(result));
   }
@@ -251,6 +258,11 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, asio::ssl::
   beast::get_lowest_layer(stream).expires_after(limits.timeout);
   if (auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple); ec)
     co_return;
+  // Verified against the server's CA during the handshake (or carried by a
+  // resumed session); whose it is, and whether it is revoked, is looked up
+  // per request.
+  const std::string peer_sha256 =
+      certificate_sha256(SSL_get0_peer_certificate(stream.native_handle()));
   beast::flat_buffer buffer;
   bool unread_body = false;
   for (bool open = true; open;) {
@@ -278,7 +290,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, asio::ssl::
     } else {
       open = parser.get().keep_alive();
       head_request = parser.get().method() == http::verb::head;
-      x = co_await handle(stream, buffer, parser, app, limits);
+      x = co_await handle(stream, buffer, parser, app, limits, peer_sha256);
       if (x.lost) co_return;
     }
     bool sent = false;

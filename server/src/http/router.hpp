@@ -4,6 +4,7 @@
 // unauthorised client never gets to send one.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/url/url_view.hpp>
 #include <functional>
 #include <memory>
@@ -39,13 +40,21 @@ struct download {
   std::uint64_t length = 0;
 };
 
-using outcome = std::variant<response, std::unique_ptr<body_receiver>, download>;
+// A response that is not ready yet (an agent's long-poll for jobs): the
+// connection awaits it, with no deadline on the socket meanwhile.
+struct deferred {
+  std::function<boost::asio::awaitable<response>()> wait;
+};
+
+using outcome = std::variant<response, std::unique_ptr<body_receiver>, download, deferred>;
 
 enum class access {
   anyone,      // no token needed
   admin,       // admin tokens
   technician,  // technician and admin tokens
-  uploader,    // any valid token, links included
+  uploader,    // any valid token, links included, or an agent's certificate
+  agent,       // an enrolled, unrevoked agent's client certificate (no token)
+  enrollment,  // an unused, unexpired enrollment token
 };
 
 enum class body_kind { none, json, stream };
@@ -56,8 +65,9 @@ struct request {
   std::vector<std::string> params;  // the path's {} segments, percent-decoded
   boost::urls::url_view target;
   std::string body;  // body_kind::json only
-  const actor* who;  // null for access::anyone
+  const actor* who;  // null for access::anyone and access::enrollment
   unix_time now;
+  std::string_view peer_sha256;  // the client certificate's fingerprint, if any
 };
 
 using handler = std::function<outcome(request&)>;

@@ -86,6 +86,58 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_ticket ON audit (ticket_ref, seq);
 )sql",
+    // 2: agents (issue 4): enrollment tokens, agents and their certificates,
+    // diagnostics requests, and the request an agent's upload answers.
+    R"sql(
+CREATE TABLE enroll_tokens (
+  id TEXT PRIMARY KEY,
+  secret_sha256 BLOB NOT NULL UNIQUE,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at INTEGER,
+  agent_id TEXT
+);
+
+-- previous_cert_*: the certificate a renewal replaced, accepted until the
+-- new one is first presented or it expires.
+CREATE TABLE agents (
+  id TEXT PRIMARY KEY,
+  cert_sha256 TEXT NOT NULL UNIQUE,
+  cert_expires_at INTEGER NOT NULL,
+  previous_cert_sha256 TEXT UNIQUE,
+  previous_cert_expires_at INTEGER,
+  hostname TEXT NOT NULL,
+  os TEXT NOT NULL,
+  kernel TEXT NOT NULL,
+  version TEXT NOT NULL,
+  profiles TEXT NOT NULL,
+  enrolled_at INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+
+CREATE TABLE requests (
+  id TEXT PRIMARY KEY,
+  ticket_ref TEXT NOT NULL REFERENCES tickets (ref),
+  agent_id TEXT NOT NULL REFERENCES agents (id),
+  profile TEXT NOT NULL,
+  since INTEGER,
+  until INTEGER,
+  recipients TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('queued', 'awaiting_approval', 'collecting', 'uploading',
+                                       'done', 'failed')),
+  bundle_id TEXT,
+  error TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX requests_ticket ON requests (ticket_ref, created_at);
+CREATE INDEX requests_agent_state ON requests (agent_id, state);
+
+ALTER TABLE uploads ADD COLUMN request_id TEXT;
+)sql",
 };
 
 result<int> user_version(connection& db) {

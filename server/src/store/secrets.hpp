@@ -8,13 +8,23 @@
 
 namespace valise::server {
 
-// "tkt_…", "lnk_…", "upl_…", "bdl_…": 80 random bits, enough that ids cannot
+// "tkt_…", "lnk_…", "upl_…", "bdl_…", "agt_…", "req_…": 80 random bits, enough that ids cannot
 // be guessed and never collide.
 std::string random_id(std::string_view prefix);
-// "vsa_…", "vst_…", "vsl_…": 256 random bits.
+// "vsa_…", "vst_…", "vsl_…", "vse_…": 256 random bits.
 std::string random_secret(std::string_view prefix);
 // Raw SHA-256 of `text`, as a 32-byte string (a BLOB key).
 std::string sha256_raw(std::string_view text);
 std::string to_hex(std::string_view raw);
+
+// A secret's copy (or its hash) wiped when it goes out of scope.
+struct wiped_string {
+  std::string value;
+  wiped_string() = default;
+  explicit wiped_string(std::string v) : value(std::move(v)) {}
+  wiped_string(const wiped_string&) = delete;
+  wiped_string& operator=(const wiped_string&) = delete;
+  ~wiped_string();
+};
 
 }  // namespace valise::server

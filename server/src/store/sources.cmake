@@ -7,6 +7,8 @@ set(VALISE_SERVER_STORE_SOURCES
   src/store/sqlite.cpp
   src/store/sqlite_store.cpp
   src/store/sqlite_store_access.cpp
+  src/store/sqlite_store_agents.cpp
+  src/store/sqlite_store_requests.cpp
   src/store/sqlite_store_tickets.cpp
   src/store/sqlite_store_uploads.cpp
   src/store/store_types.cpp

@@ -7,6 +7,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cerrno>
 #include <ctime>
@@ -20,6 +21,22 @@ namespace valise::server {
 
 unix_time now_utc() {
   return static_cast<unix_time>(std::time(nullptr));
+}
+
+std::string to_json_text(const std::vector<std::string>& names) {
+  boost::json::array out;
+  for (const auto& n : names) out.emplace_back(n);
+  return boost::json::serialize(out);
+}
+
+std::vector<std::string> names_from_json(const std::string& text) {
+  std::vector<std::string> out;
+  boost::system::error_code ec;
+  auto value = boost::json::parse(text, ec);
+  if (ec || !value.is_array()) return out;
+  for (const auto& v : value.as_array())
+    if (v.is_string()) out.emplace_back(v.as_string());
+  return out;
 }
 
 result<std::unique_ptr<store>> store::open_sqlite(const std::filesystem::path& data_dir,

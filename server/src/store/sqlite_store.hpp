@@ -53,6 +53,26 @@ class sqlite_store final : public store {
                              const std::string& reason) override;
   result<void> terminate_upload(const actor& by, const std::string& id) override;
 
+  result<new_enroll_token> create_enroll_token(const actor& by, unix_time expires_at) override;
+  result<void> check_enroll_token(const std::string& secret, unix_time now) override;
+  result<agent_info> enroll_agent(const std::string& secret, unix_time now,
+                                  const agent_facts& facts,
+                                  const certificate_issuer& issue) override;
+  result<agent_info> authenticate_agent(const std::string& cert_sha256, unix_time now) override;
+  result<agent_info> get_agent(const std::string& id) override;
+  result<std::vector<agent_info>> list_agents() override;
+  result<agent_info> revoke_agent(const actor& by, const std::string& id) override;
+  result<agent_info> update_agent_facts(const actor& agent, const agent_facts& facts,
+                                        unix_time now) override;
+  result<agent_info> renew_agent_certificate(const actor& agent, const std::string& presented,
+                                             const issued_certificate& cert) override;
+
+  result<request_info> create_request(const actor& by, const request_info& r) override;
+  result<request_info> get_request(const std::string& id) override;
+  result<std::vector<request_info>> list_requests(const request_filter& filter) override;
+  result<request_info> update_request(const actor& agent, const std::string& id,
+                                      const request_update& update) override;
+
   result<std::vector<bundle_info>> list_bundles(const std::string& ticket_ref) override;
   result<bundle_info> get_bundle(const std::string& id) override;
   result<bundle_file> open_bundle(const actor& by, const std::string& id) override;
@@ -100,6 +120,14 @@ class sqlite_store final : public store {
   // upload, audited as `action`; then its bytes are deleted.
   result<void> end_upload(const actor& by, const std::string& id, std::string_view change_sql,
                           const std::string& action, const std::string& reason);
+  result<agent_info> find_agent(const std::string& id);
+  result<request_info> find_request(const std::string& id);
+  // Fails the unfinished requests that `where` selects (one ? bound to
+  // `key`), one audit record each: a resolved ticket's, a revoked agent's.
+  result<void> fail_requests(std::string_view where, const std::string& key,
+                             const std::string& reason, const std::string& actor_label);
+  // An agent upload's request, checked as create_upload documents.
+  result<void> check_upload_request(const actor& by, const upload_info& u);
   result<std::vector<audit_record>> select_audit(
       std::string_view where, const std::function<void(sqlite::statement&)>& bind);
 
@@ -110,5 +138,10 @@ class sqlite_store final : public store {
 };
 
 unix_time now_utc();
+
+// Lists of names (profiles, recipients) as the database keeps them: a JSON
+// array of strings.
+std::string to_json_text(const std::vector<std::string>& names);
+std::vector<std::string> names_from_json(const std::string& text);
 
 }  // namespace valise::server

@@ -1,6 +1,4 @@
 // Tokens, upload links and authentication.
-#include <sodium.h>
-
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -18,15 +16,11 @@ std::string_view secret_prefix(role kind) {
       return "vst_";
     case role::upload_link:
       return "vsl_";
+    case role::agent:
+      break;  // agents hold certificates, not tokens
   }
   return "vst_";
 }
-
-// Wipes a secret's copy when it goes out of scope.
-struct wiped_string {
-  std::string value;
-  ~wiped_string() { sodium_memzero(value.data(), value.size()); }
-};
 
 }  // namespace
 

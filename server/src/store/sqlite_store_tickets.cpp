@@ -119,6 +119,8 @@ result<purge_report> sqlite_store::resolve_ticket(const actor& by, const std::st
   if (!drop) return drop.error();
   if (auto r = drop->bind(ref).run(); !r) return r.error();
   if (auto r = append_audit(by.label(), "ticket.resolved", ref, "{}"); !r) return r.error();
+  if (auto r = fail_requests("ticket_ref = ?", ref, "ticket resolved", by.label()); !r)
+    return r.error();
   // A resolution with nothing to destroy still says so in the trail.
   auto report = destroy(bundles, uploads, "purge.resolved", by.label(), ref);
   if (!report) return report.error();

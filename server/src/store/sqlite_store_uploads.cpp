@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::string_view upload_columns =
     "SELECT id, ticket_ref, owner_id, source, filename, metadata, length, created_at, expires_at, "
-    "state, bundle_id, sha256 FROM uploads ";
+    "state, bundle_id, sha256, request_id FROM uploads ";
 
 constexpr std::string_view bundle_columns =
     "SELECT id, ticket_ref, filename, size, sha256, created_at, source FROM bundles ";
@@ -47,6 +47,7 @@ result<upload_info> sqlite_store::find_upload(const std::string& id) {
   u.state = parse_state(s.text(9));
   u.bundle_id = s.text(10);
   u.sha256 = s.text(11);
+  u.request_id = s.text(12);
   // The file is the truth about what arrived: appends do not touch the
   // database, so the offset survives a crash exactly as far as the bytes do.
   u.offset = u.state == upload_state::completed   ? u.length.value_or(0)
@@ -89,6 +90,8 @@ result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u) 
   auto t = find_ticket(u.ticket_ref);
   if (!t) return t.error();
   if (t->status == ticket_status::resolved) return store_errc::ticket_resolved;
+  if (by.kind == role::agent || !u.request_id.empty())
+    if (auto r = check_upload_request(by, u); !r) return r.error();
   if (u.length)
     if (auto r = charge_link(by, *u.length); !r) return r.error();
   u.id = random_id("upl_");
@@ -98,7 +101,8 @@ result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u) 
   u.sha256.clear();
   auto insert = db_.prepare(
       "INSERT INTO uploads (id, ticket_ref, owner_id, source, filename, metadata, length, "
-      "created_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'receiving')");
+      "created_at, expires_at, state, request_id) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'receiving', NULLIF(?, ''))");
   if (!insert) return insert.error();
   if (auto r = insert->bind(u.id)
                    .bind(u.ticket_ref)
@@ -109,11 +113,13 @@ result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u) 
                    .bind(u.length)
                    .bind(u.created_at)
                    .bind(u.expires_at)
+                   .bind(u.request_id)
                    .run();
       !r)
     return r.error();
   boost::json::object detail{{"upload", u.id}, {"filename", u.filename}};
   if (u.length) detail["length"] = *u.length;
+  if (!u.request_id.empty()) detail["request"] = u.request_id;
   if (auto r =
           append_audit(by.label(), "upload.started", u.ticket_ref, boost::json::serialize(detail));
       !r)
@@ -190,6 +196,15 @@ result<bundle_info> sqlite_store::complete_upload(const actor& by, const std::st
   if (auto r = update->bind(b.id).bind(sha256).bind(id).run(); !r) return r.error();
   boost::json::object detail{
       {"upload", id}, {"bundle", b.id}, {"size", b.size}, {"sha256", sha256}};
+  if (!u->request_id.empty()) {
+    // The request's bundle is the first upload for it to complete.
+    auto link = db_.prepare(
+        "UPDATE requests SET bundle_id = ?, updated_at = ? WHERE id = ? AND bundle_id IS NULL");
+    if (!link) return link.error();
+    if (auto r = link->bind(b.id).bind(b.created_at).bind(u->request_id).run(); !r)
+      return r.error();
+    detail["request"] = u->request_id;
+  }
   if (auto r = append_audit(by.label(), "upload.completed", b.ticket_ref,
                             boost::json::serialize(detail));
       !r)

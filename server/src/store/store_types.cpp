@@ -27,8 +27,60 @@ std::string_view to_string(role r) {
       return "technician";
     case role::upload_link:
       return "upload-link";
+    case role::agent:
+      return "agent";
   }
   return "technician";
+}
+
+std::string_view to_string(request_state s) {
+  switch (s) {
+    case request_state::queued:
+      return "queued";
+    case request_state::awaiting_approval:
+      return "awaiting_approval";
+    case request_state::collecting:
+      return "collecting";
+    case request_state::uploading:
+      return "uploading";
+    case request_state::done:
+      return "done";
+    case request_state::failed:
+      return "failed";
+  }
+  return "failed";
+}
+
+std::optional<request_state> parse_request_state(std::string_view s) {
+  using rs = request_state;
+  for (auto v :
+       {rs::queued, rs::awaiting_approval, rs::collecting, rs::uploading, rs::done, rs::failed})
+    if (to_string(v) == s) return v;
+  return std::nullopt;
+}
+
+bool is_terminal(request_state s) {
+  return s == request_state::done || s == request_state::failed;
+}
+
+bool transition_allowed(request_state from, request_state to) {
+  using rs = request_state;
+  if (is_terminal(from)) return false;
+  if (from == to || to == rs::failed) return true;
+  switch (from) {
+    case rs::queued:
+      return to == rs::awaiting_approval || to == rs::collecting;
+    case rs::awaiting_approval:
+      return to == rs::collecting;
+    case rs::collecting:
+      return to == rs::uploading;
+    case rs::uploading:
+      return to == rs::done;
+    case rs::done:
+    case rs::failed:
+      return false;
+  }
+  return false;
 }
 
 std::optional<severity> parse_severity(std::string_view s) {
@@ -52,6 +104,7 @@ std::optional<role> parse_role(std::string_view s) {
 std::string actor::label() const {
   if (id == "system") return "system";
   if (kind == role::upload_link) return "link:" + id;
+  if (kind == role::agent) return "agent:" + id;
   return std::string(to_string(kind)) + ":" + name;
 }
 
@@ -88,6 +141,12 @@ class store_error_category final : public std::error_category {
         return "the database was written by a newer valise-server";
       case store_errc::locked:
         return "another valise-server is running on this data directory";
+      case store_errc::revoked:
+        return "the agent is revoked";
+      case store_errc::request_finished:
+        return "the request is already done or failed";
+      case store_errc::has_bundle:
+        return "the request already has its bundle";
     }
     return "store error";
   }

@@ -278,6 +278,9 @@ outcome service::create(const request_head& head, const actor& who, unix_time no
     if (named_ticket && *named_ticket != who.ticket_ref)
       return tus_error(api_error::forbidden, "this upload link is for another ticket");
     u.ticket_ref = who.ticket_ref;
+  } else if (who.kind == role::agent) {
+    auto refused = bind_to_request(who, find(*meta, "request"), named_ticket, u);
+    if (refused) return std::move(*refused);
   } else {
     if (!named_ticket || named_ticket->empty())
       return tus_error(api_error::bad_request, "Upload-Metadata must name the ticket (key ticket)");
@@ -292,8 +295,15 @@ outcome service::create(const request_head& head, const actor& who, unix_time no
   u.source = who.label();
   u.created_at = now;
   u.expires_at = now + limits_.expires_after.count();
+  const std::string request_id = u.request_id;
   auto created = db_.create_upload(who, std::move(u));
   if (!created) {
+    // The request changed since bind_to_request looked: say how it is now.
+    if (!request_id.empty() && created.error() != store_errc::ticket_resolved) {
+      upload_info again{.request_id = request_id};
+      if (auto refused = bind_to_request(who, request_id, std::nullopt, again))
+        return std::move(*refused);
+    }
     auto res = error_response(created.error(), "ticket \"" + ticket_ref + "\"",
                               api_error::ticket_not_found);
     res.set("Tus-Resumable", version);
@@ -310,11 +320,47 @@ outcome service::create(const request_head& head, const actor& who, unix_time no
   return res;
 }
 
+std::optional<response> service::bind_to_request(const actor& who,
+                                                 const std::optional<std::string>& request_id,
+                                                 const std::optional<std::string>& named_ticket,
+                                                 upload_info& u) {
+  if (!request_id || request_id->empty())
+    return tus_error(api_error::bad_request,
+                     "an agent's upload must name its request (Upload-Metadata key request)");
+  auto r = db_.get_request(*request_id);
+  if (!r && r.error() != store_errc::not_found)
+    return tus_error(api_error::internal, "could not read request " + *request_id);
+  if (!r || r->agent_id != who.id)
+    return tus_error(api_error::forbidden, "request " + *request_id + " is not this agent's");
+  if (is_terminal(r->state)) {
+    auto res =
+        error_response_with(api_error::request_finished,
+                            "request " + r->id + " is already " + std::string(to_string(r->state)),
+                            {{"state", to_string(r->state)}});
+    res.set("Tus-Resumable", version);
+    return res;
+  }
+  if (!r->bundle_id.empty()) {
+    // An agent that lost its state learns which bundle answered the request.
+    auto res = error_response_with(api_error::request_has_bundle,
+                                   "request " + r->id + " already has bundle " + r->bundle_id,
+                                   {{"bundle_id", r->bundle_id}, {"state", to_string(r->state)}});
+    res.set("Tus-Resumable", version);
+    return res;
+  }
+  if (named_ticket && *named_ticket != r->ticket_ref)
+    return tus_error(api_error::forbidden, "request " + r->id + " is for another ticket");
+  u.ticket_ref = r->ticket_ref;
+  u.request_id = r->id;
+  return std::nullopt;
+}
+
 std::variant<upload_info, response> service::find_upload(const actor& who, const std::string& id,
                                                          unix_time now) {
   auto u = db_.get_upload(id);
-  // A link sees only its own uploads; others do not exist for it.
-  if (!u || (who.kind == role::upload_link && u->owner_id != who.id)) {
+  // A link or an agent sees only its own uploads; others do not exist for it.
+  const bool own_only = who.kind == role::upload_link || who.kind == role::agent;
+  if (!u || (own_only && u->owner_id != who.id)) {
     if (u || u.error() == store_errc::not_found)
       return tus_error(api_error::upload_not_found, "no upload " + id);
     return tus_error(api_error::internal, "could not read upload " + id);

@@ -33,6 +33,13 @@ class service {
 
  private:
   friend class upload_receiver;
+  // An agent's upload answers its own, unfinished request, on that
+  // request's ticket; else the refusal (409 with the bundle id if the
+  // request already has one).
+  std::optional<response> bind_to_request(const actor& who,
+                                          const std::optional<std::string>& request_id,
+                                          const std::optional<std::string>& named_ticket,
+                                          upload_info& u);
   // The upload if `who` may touch it; else the response to send.
   std::variant<upload_info, response> find_upload(const actor& who, const std::string& id,
                                                   unix_time now);

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,7 +26,7 @@ using unix_time = std::int64_t;  // seconds since the epoch, UTC
 
 enum class severity { blocking, semi_blocking, non_blocking };
 enum class ticket_status { open, resolved };
-enum class role { admin, technician, upload_link };
+enum class role { admin, technician, upload_link, agent };
 
 // Names as the API and the database spell them ("semi-blocking", …).
 std::string_view to_string(severity s);
@@ -36,18 +37,19 @@ std::optional<ticket_status> parse_ticket_status(std::string_view s);
 // admin or technician: link tokens are made by links, not by name.
 std::optional<role> parse_role(std::string_view s);
 
-// Who is acting: resolved from a bearer token, or the server itself.
+// Who is acting: resolved from a bearer token, an agent's client
+// certificate, or the server itself.
 struct actor {
   role kind = role::technician;
-  std::string id;    // token or link id; "system" for the server's own work
-  std::string name;  // token name; link id for links
+  std::string id;    // token, link or agent id; "system" for the server's own work
+  std::string name;  // token name; link or agent id for links and agents
   // Upload links only:
   std::string ticket_ref;
   unix_time expires_at = 0;
   std::uint64_t max_bytes = 0;
   std::uint64_t used_bytes = 0;
 
-  std::string label() const;  // "technician:alice", "link:lnk_…", "system"
+  std::string label() const;  // "technician:alice", "link:lnk_…", "agent:agt_…", "system"
   static actor system();
 };
 
@@ -95,6 +97,86 @@ struct new_link {
   std::string secret;
 };
 
+// One-time enrollment tokens ("vse_…"): an agent trades one for its
+// certificate.
+struct enroll_token_info {
+  std::string id;
+  unix_time created_at = 0;
+  unix_time expires_at = 0;
+};
+
+struct new_enroll_token {
+  enroll_token_info info;
+  std::string secret;
+};
+
+// What an agent says about its host (enrollment, heartbeats).
+struct agent_facts {
+  std::string hostname;
+  std::string os;
+  std::string kernel;
+  std::string version;
+  std::vector<std::string> profiles;  // the profiles remote requests may use
+};
+
+struct agent_info {
+  std::string id;  // "agt_…", the CN of its certificate
+  agent_facts facts;
+  std::string cert_sha256;  // hex SHA-256 of the current certificate (DER)
+  unix_time cert_expires_at = 0;
+  unix_time enrolled_at = 0;
+  unix_time last_seen = 0;  // written at most every 30 s (authenticate_agent)
+  std::optional<unix_time> revoked_at;
+};
+
+// A certificate the server's CA signed for an agent.
+struct issued_certificate {
+  std::string pem;
+  std::string sha256;  // hex, of the DER
+  unix_time expires_at = 0;
+};
+// Signs the certificate of a new agent, given the id the store chose for it.
+using certificate_issuer = std::function<result<issued_certificate>(const std::string& agent_id)>;
+
+// A diagnostics request: a technician asks an agent for a profile.
+enum class request_state { queued, awaiting_approval, collecting, uploading, done, failed };
+
+struct request_info {
+  std::string id;  // "req_…"
+  std::string ticket_ref;
+  std::string agent_id;
+  std::string profile;
+  std::optional<unix_time> since;
+  std::optional<unix_time> until;
+  std::vector<std::string> recipients;  // age1… keys the agent checks against its own
+  request_state state = request_state::queued;
+  std::string bundle_id;  // once an upload for it completed
+  std::string error;      // why it failed
+  unix_time created_at = 0;
+  unix_time updated_at = 0;
+};
+
+struct request_filter {
+  std::string ticket_ref;  // empty: any
+  std::string agent_id;    // empty: any
+  std::optional<request_state> state;
+  std::size_t limit = 100;
+};
+
+// What an agent reports about a request.
+struct request_update {
+  request_state state = request_state::queued;
+  std::string error;
+  std::string bundle_id;
+};
+
+std::string_view to_string(request_state s);
+std::optional<request_state> parse_request_state(std::string_view s);
+bool is_terminal(request_state s);  // done or failed
+// The moves an agent may make (a same-state repeat is allowed too: an agent
+// restarted after a crash reports again what it was doing).
+bool transition_allowed(request_state from, request_state to);
+
 enum class upload_state { receiving, completed, refused };
 
 struct upload_info {
@@ -109,8 +191,9 @@ struct upload_info {
   unix_time created_at = 0;
   unix_time expires_at = 0;
   upload_state state = upload_state::receiving;
-  std::string bundle_id;  // once completed
-  std::string sha256;     // once completed
+  std::string bundle_id;   // once completed
+  std::string sha256;      // once completed
+  std::string request_id;  // agent uploads: the request it answers
 };
 
 struct bundle_info {
@@ -201,15 +284,18 @@ class bundle_file final : public crypto::byte_source {
 };
 
 enum class store_errc {
-  not_found = 1,    // no such ticket / upload / bundle / token / link
-  already_exists,   // ticket ref taken
-  ticket_resolved,  // the ticket is resolved: no uploads, links, bundles
-  ticket_open,      // reopen of an open ticket
-  bad_state,        // e.g. append to a completed upload
-  budget_exceeded,  // link byte budget
-  corrupt,          // the database or a blob disagrees with itself
-  schema_too_new,   // database written by a newer valise-server
-  locked,           // another valise-server serves this data directory
+  not_found = 1,     // no such ticket / upload / bundle / token / link
+  already_exists,    // ticket ref taken
+  ticket_resolved,   // the ticket is resolved: no uploads, links, bundles
+  ticket_open,       // reopen of an open ticket
+  bad_state,         // e.g. append to a completed upload
+  budget_exceeded,   // link byte budget
+  corrupt,           // the database or a blob disagrees with itself
+  schema_too_new,    // database written by a newer valise-server
+  locked,            // another valise-server serves this data directory
+  revoked,           // the agent is revoked
+  request_finished,  // the request is done or failed
+  has_bundle,        // the request already has its bundle
 };
 const std::error_category& store_category();
 std::error_code make_error_code(store_errc e);
@@ -238,8 +324,8 @@ class store {
   virtual result<ticket> create_ticket(const actor& by, const ticket& t) = 0;
   virtual result<ticket> get_ticket(const std::string& ref) = 0;
   virtual result<std::vector<ticket>> list_tickets(const ticket_filter& filter) = 0;
-  // Deletes every bundle and partial upload of the ticket and revokes its
-  // links, before returning what was destroyed.
+  // Deletes every bundle and partial upload of the ticket, revokes its links
+  // and fails its unfinished requests, before returning what was destroyed.
   virtual result<purge_report> resolve_ticket(const actor& by, const std::string& ref) = 0;
   virtual result<ticket> reopen_ticket(const actor& by, const std::string& ref) = 0;
 
@@ -249,7 +335,9 @@ class store {
   virtual result<std::vector<link_info>> list_links(const std::string& ticket_ref) = 0;
   virtual result<void> revoke_link(const actor& by, const std::string& id) = 0;
 
-  // Uploads. create_upload charges a link's budget with `length` (if known).
+  // Uploads. create_upload charges a link's budget with `length` (if known);
+  // an agent's upload names its request, which must be the agent's, not
+  // finished and without a bundle yet; completion links the bundle to it.
   virtual result<upload_info> create_upload(const actor& by, upload_info u) = 0;
   virtual result<upload_info> get_upload(const std::string& id) = 0;
   virtual result<upload_file> open_upload_file(const std::string& id) = 0;
@@ -263,6 +351,45 @@ class store {
   virtual result<void> refuse_upload(const actor& by, const std::string& id,
                                      const std::string& reason) = 0;
   virtual result<void> terminate_upload(const actor& by, const std::string& id) = 0;
+
+  // Enrollment and agents.
+  virtual result<new_enroll_token> create_enroll_token(const actor& by, unix_time expires_at) = 0;
+  // Whether `secret` is an unused, unexpired enrollment token (checked before
+  // an enrollment's body is read); not_found if not.
+  virtual result<void> check_enroll_token(const std::string& secret, unix_time now) = 0;
+  // Consumes the token and records a new agent with the certificate `issue`
+  // signs for its id, all or nothing: a token enrolls one agent at most.
+  virtual result<agent_info> enroll_agent(const std::string& secret, unix_time now,
+                                          const agent_facts& facts,
+                                          const certificate_issuer& issue) = 0;
+  // The agent presenting the certificate with this fingerprint, revoked or
+  // not (the caller refuses revoked ones); not_found for an unknown or
+  // expired certificate. Records last_seen, writing it at
+  // most once per 30 s per agent so that long-polls do not write the database.
+  virtual result<agent_info> authenticate_agent(const std::string& cert_sha256, unix_time now) = 0;
+  virtual result<agent_info> get_agent(const std::string& id) = 0;
+  virtual result<std::vector<agent_info>> list_agents() = 0;
+  // Revoking a revoked agent changes nothing and returns it.
+  virtual result<agent_info> revoke_agent(const actor& by, const std::string& id) = 0;
+  virtual result<agent_info> update_agent_facts(const actor& agent, const agent_facts& facts,
+                                                unix_time now) = 0;
+  // The agent's new certificate, asked for with the one whose fingerprint is
+  // `presented`. That one keeps working until the new one is first presented
+  // (or it expires), so that a renewal whose answer was lost does not lock
+  // the agent out.
+  virtual result<agent_info> renew_agent_certificate(const actor& agent,
+                                                     const std::string& presented,
+                                                     const issued_certificate& cert) = 0;
+
+  // Requests. create_request needs an open ticket and an agent not revoked.
+  virtual result<request_info> create_request(const actor& by, const request_info& r) = 0;
+  virtual result<request_info> get_request(const std::string& id) = 0;
+  virtual result<std::vector<request_info>> list_requests(const request_filter& filter) = 0;
+  // An agent's state report: only for its own requests (else not_found),
+  // along transition_allowed (else bad_state; request_finished once done or
+  // failed); done needs the request's bundle (bad_state otherwise).
+  virtual result<request_info> update_request(const actor& agent, const std::string& id,
+                                              const request_update& update) = 0;
 
   // Bundles.
   virtual result<std::vector<bundle_info>> list_bundles(const std::string& ticket_ref) = 0;

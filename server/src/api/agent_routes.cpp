@@ -1,0 +1,116 @@
+// Agents: technicians list, show and revoke them; an agent reports its host
+// (heartbeat) and renews its certificate, authenticated by that certificate.
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include "api/api.hpp"
+#include "api/api_error.hpp"
+#include "api/json_views.hpp"
+#include "api/request_body.hpp"
+
+namespace valise::server {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::size_t max_profiles = 256;
+
+std::string subject(const std::string& id) {
+  return "agent " + id;
+}
+
+outcome list_agents(api_context& ctx, request&) {
+  auto agents = ctx.db.list_agents();
+  if (!agents) return error_response(agents.error(), "agents");
+  json::array out;
+  for (const auto& a : *agents) out.push_back(to_json(a));
+  return json_response(http::status::ok, out);
+}
+
+outcome show_agent(api_context& ctx, request& req) {
+  auto a = ctx.db.get_agent(req.params[0]);
+  if (!a) return error_response(a.error(), subject(req.params[0]), api_error::agent_not_found);
+  return json_response(http::status::ok, to_json(*a));
+}
+
+outcome revoke_agent(api_context& ctx, request& req) {
+  auto a = ctx.db.revoke_agent(*req.who, req.params[0]);
+  if (!a) return error_response(a.error(), subject(req.params[0]), api_error::agent_not_found);
+  // Its long-polls answer 403 now, not when their wait ends.
+  ctx.wakeups.wake(a->id);
+  return json_response(http::status::ok, to_json(*a));
+}
+
+// Replaces the facts the body names; the others stay as they were.
+std::optional<response> read_facts(const json::object& body, agent_facts& facts) {
+  std::optional<response> problem;
+  for (auto [key, field] :
+       {std::pair{"hostname", &agent_facts::hostname}, std::pair{"os", &agent_facts::os},
+        std::pair{"kernel", &agent_facts::kernel}, std::pair{"version", &agent_facts::version}}) {
+    auto value = string_field(body, key, problem);
+    if (problem) return problem;
+    if (!value) continue;
+    if (value->size() > 255 || (std::string_view(key) == "hostname" && value->empty()))
+      return error_response(api_error::bad_request,
+                            std::string(key) + " must be at most 255 characters");
+    facts.*field = std::move(*value);
+  }
+  if (auto* listed = body.if_contains("profiles"); listed && !listed->is_null()) {
+    if (!listed->is_array() || listed->as_array().size() > max_profiles)
+      return error_response(api_error::bad_request, "profiles must be a list of profile names");
+    facts.profiles.clear();
+    for (const auto& p : listed->as_array()) {
+      if (!p.is_string() || !valid_profile_name(p.as_string()))
+        return error_response(api_error::bad_request,
+                              "profiles must be names of 1-64 letters, digits, '.', '_' or '-'");
+      facts.profiles.emplace_back(p.as_string());
+    }
+  }
+  return std::nullopt;
+}
+
+outcome heartbeat(api_context& ctx, request& req) {
+  auto parsed = parse_object(req.body);
+  if (auto* res = std::get_if<response>(&parsed)) return std::move(*res);
+  auto current = ctx.db.get_agent(req.who->id);
+  if (!current) return error_response(current.error(), subject(req.who->id));
+  agent_facts facts = current->facts;
+  if (auto problem = read_facts(std::get<json::object>(parsed), facts)) return std::move(*problem);
+  auto updated = ctx.db.update_agent_facts(*req.who, facts, req.now);
+  if (!updated) return error_response(updated.error(), subject(req.who->id));
+  return json_response(http::status::ok,
+                       json::object{{"cert_expires_at", rfc3339(updated->cert_expires_at)},
+                                    {"server_time", rfc3339(req.now)}});
+}
+
+outcome renew_certificate(api_context& ctx, request& req) {
+  auto parsed = parse_object(req.body);
+  if (auto* res = std::get_if<response>(&parsed)) return std::move(*res);
+  std::optional<response> problem;
+  auto csr = string_field(std::get<json::object>(parsed), "csr", problem);
+  if (problem) return std::move(*problem);
+  if (!csr) return error_response(api_error::bad_csr, "csr is required");
+  auto issued = ctx.ca.sign_agent(*csr, req.who->id, ctx.config.agent_certificate_days);
+  if (!issued) return error_response(issued.error(), "certificate renewal");
+  auto renewed = ctx.db.renew_agent_certificate(*req.who, std::string(req.peer_sha256), *issued);
+  if (!renewed) return error_response(renewed.error(), subject(req.who->id));
+  return json_response(http::status::ok, json::object{{"certificate", issued->pem},
+                                                      {"ca", ctx.ca.pem()},
+                                                      {"expires_at", rfc3339(issued->expires_at)}});
+}
+
+}  // namespace
+
+void add_agent_routes(router& r, api_context& ctx) {
+  using v = http::verb;
+  auto bind = [&ctx](auto fn) { return with_context(ctx, fn); };
+  r.add(v::get, "/api/v1/agents", access::technician, body_kind::none, bind(list_agents));
+  r.add(v::get, "/api/v1/agents/{}", access::technician, body_kind::none, bind(show_agent));
+  r.add(v::post, "/api/v1/agents/{}/revoke", access::technician, body_kind::none,
+        bind(revoke_agent));
+  r.add(v::post, "/api/v1/agent/heartbeat", access::agent, body_kind::json, bind(heartbeat));
+  r.add(v::post, "/api/v1/agent/certificate", access::agent, body_kind::json,
+        bind(renew_certificate));
+}
+
+}  // namespace valise::server

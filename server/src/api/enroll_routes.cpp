@@ -1,0 +1,116 @@
+// Enrollment: technicians make one-time tokens; an agent trades one, with a
+// CSR for the key it generated on site, for its client certificate. The CA
+// certificate itself is public, so that an agent can fetch it before it
+// trusts anything and check it against the fingerprint its operator gave.
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "api/api.hpp"
+#include "api/api_error.hpp"
+#include "api/json_views.hpp"
+#include "api/request_body.hpp"
+
+namespace valise::server {
+namespace {
+
+namespace json = boost::json;
+
+constexpr std::uint64_t default_token_lifetime_s = 3600;
+constexpr std::uint64_t max_token_lifetime_s = 7 * 86400;
+constexpr std::size_t max_fact_length = 255;
+
+outcome create_enroll_token(api_context& ctx, request& req) {
+  auto parsed = parse_object(req.body);
+  if (auto* res = std::get_if<response>(&parsed)) return std::move(*res);
+  std::optional<response> problem;
+  auto expires_in = size_field(std::get<json::object>(parsed), "expires_in_s", problem);
+  if (problem) return std::move(*problem);
+  const std::uint64_t lifetime = expires_in.value_or(default_token_lifetime_s);
+  if (lifetime < 1 || lifetime > max_token_lifetime_s)
+    return error_response(api_error::bad_request, "expires_in_s must be 1 to 604800 (7 days)");
+  auto token = ctx.db.create_enroll_token(*req.who, req.now + static_cast<unix_time>(lifetime));
+  if (!token) return error_response(token.error(), "enrollment token");
+  return json_response(http::status::created,
+                       json::object{{"id", token->info.id},
+                                    {"token", token->secret},
+                                    {"expires_at", rfc3339(token->info.expires_at)}});
+}
+
+outcome ca_certificate(api_context& ctx, request&) {
+  response res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/x-pem-file");
+  res.body() = ctx.ca.pem();
+  res.prepare_payload();
+  return res;
+}
+
+// A host fact: optional unless `required`, printable, at most 255 bytes.
+std::optional<std::string> fact(const json::object& body, const char* key, bool required,
+                                std::optional<response>& problem) {
+  auto value = string_field(body, key, problem);
+  if (problem) return std::nullopt;
+  bool printable = true;
+  for (unsigned char c : value.value_or(""))
+    if (c < 0x20 || c == 0x7f) printable = false;
+  if ((required && (!value || value->empty())) || (value && value->size() > max_fact_length) ||
+      !printable) {
+    problem = error_response(api_error::bad_request,
+                             std::string(key) + (required ? " is required and" : "") +
+                                 " must be at most 255 printable characters");
+    return std::nullopt;
+  }
+  return value.value_or("");
+}
+
+outcome enroll(api_context& ctx, request& req) {
+  auto parsed = parse_object(req.body);
+  if (auto* res = std::get_if<response>(&parsed)) return std::move(*res);
+  auto& body = std::get<json::object>(parsed);
+  std::optional<response> problem;
+  auto csr = string_field(body, "csr", problem);
+  agent_facts facts;
+  facts.hostname = fact(body, "hostname", true, problem).value_or("");
+  if (!problem) facts.os = fact(body, "os", false, problem).value_or("");
+  if (!problem) facts.kernel = fact(body, "kernel", false, problem).value_or("");
+  if (!problem) facts.version = fact(body, "version", false, problem).value_or("");
+  if (problem) return std::move(*problem);
+  if (!csr) return error_response(api_error::bad_csr, "csr is required");
+  // Checked first: a CSR the CA would refuse must not use up the token.
+  if (auto ok = ctx.ca.check_csr(*csr); !ok)
+    return error_response(api_error::bad_csr, ok.error().message());
+  const unsigned days = ctx.config.agent_certificate_days;
+  std::string certificate;
+  auto agent = ctx.db.enroll_agent(std::string(bearer_token(req.head)), req.now, facts,
+                                   [&](const std::string& agent_id) -> result<issued_certificate> {
+                                     auto issued = ctx.ca.sign_agent(*csr, agent_id, days);
+                                     if (issued) certificate = issued->pem;
+                                     return issued;
+                                   });
+  if (!agent) {
+    if (agent.error() != store_errc::not_found) return error_response(agent.error(), "enrollment");
+    // Used by a concurrent enrollment since admission checked it.
+    json::object detail{
+        {"by", "anonymous"}, {"route", "POST /api/v1/enroll"}, {"reason", "enrollment token used"}};
+    (void)ctx.db.audit(actor::system(), "auth.refused", "", json::serialize(detail));
+    return error_response(api_error::unauthorized,
+                          "the enrollment token is unknown, used or expired");
+  }
+  return json_response(http::status::created,
+                       json::object{{"agent_id", agent->id},
+                                    {"certificate", certificate},
+                                    {"ca", ctx.ca.pem()},
+                                    {"expires_at", rfc3339(agent->cert_expires_at)}});
+}
+
+}  // namespace
+
+void add_enroll_routes(router& r, api_context& ctx) {
+  using v = http::verb;
+  auto bind = [&ctx](auto fn) { return with_context(ctx, fn); };
+  r.add(v::post, "/api/v1/enroll-tokens", access::technician, body_kind::json,
+        bind(create_enroll_token));
+  r.add(v::get, "/api/v1/ca", access::anyone, body_kind::none, bind(ca_certificate));
+  r.add(v::post, "/api/v1/enroll", access::enrollment, body_kind::json, bind(enroll));
+}
+
+}  // namespace valise::server
