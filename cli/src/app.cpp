@@ -32,6 +32,9 @@ int run(int argc, char** argv) {
   add_link_commands(app);
   add_bundle_commands(app);
   add_send_command(app);
+  add_enroll_token_commands(app);
+  add_agent_commands(app);
+  add_request_commands(app);
 
   try {
     app.parse(argc, argv);

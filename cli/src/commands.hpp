@@ -19,5 +19,8 @@ void add_ticket_commands(CLI::App& app);
 void add_link_commands(CLI::App& app);
 void add_bundle_commands(CLI::App& app);
 void add_send_command(CLI::App& app);
+void add_enroll_token_commands(CLI::App& app);
+void add_agent_commands(CLI::App& app);
+void add_request_commands(CLI::App& app);
 
 }  // namespace valise::cli

@@ -134,9 +134,19 @@ class ServerProcess:
 
     # --- HTTP -------------------------------------------------------------------
 
-    def request(self, method, path, body=None, token=None, headers=None, timeout=30):
-        """One HTTPS request; returns (status, headers dict lowercased, body bytes)."""
-        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self._ssl,
+    def tls_context(self, certificate=None, key=None):
+        """A client TLS context trusting only DATA/ca.pem, presenting
+        `certificate` (an agent's, PEM file) with `key` if given."""
+        context = ssl.create_default_context(cafile=str(self.ca))
+        if certificate:
+            context.load_cert_chain(str(certificate), str(key))
+        return context
+
+    def request(self, method, path, body=None, token=None, headers=None, timeout=30,
+                context=None):
+        """One HTTPS request; returns (status, headers dict lowercased, body bytes).
+        `context`: a TLS context of tls_context() (an agent's certificate)."""
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=context or self._ssl,
                                            timeout=timeout)
         try:
             all_headers = dict(headers or {})
@@ -160,6 +170,15 @@ class ServerProcess:
             raise ApiError(f"{method} {path}: expected {expect}, got {status}: "
                            f"{data.decode(errors='replace')}")
         return json.loads(data) if data else None
+
+    def command(self, *args):
+        """`valise-server ARGS` (a tool beside the running server); its stdout."""
+        return self._command(*args)
+
+    def create_enroll_token(self, expires_in_s=None):
+        """A one-time agent enrollment token ("vse_...") through the API."""
+        body = {} if expires_in_s is None else {"expires_in_s": expires_in_s}
+        return self.api("POST", "/api/v1/enroll-tokens", body, expect=201)["token"]
 
     def create_ticket(self, ref, title="interop", severity="non-blocking"):
         return self.api("POST", "/api/v1/tickets",
