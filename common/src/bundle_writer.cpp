@@ -14,6 +14,7 @@
 
 #include "archive_path.hpp"
 #include "hash_writer.hpp"
+#include "sealed_buffer.hpp"
 #include "sha256.hpp"
 #include "valise/common/bundle.hpp"
 #include "zstd_sink.hpp"
@@ -53,6 +54,7 @@ manifest_item failed_item(std::string path, std::string source, std::string erro
 
 struct bundle_writer::impl {
   std::unique_ptr<detail::zstd_sink> out;
+  crypto::byte_sink* final_out = nullptr;  // what `out` compresses into
   writer_options options;
   archive* a = nullptr;
   std::error_code sink_error;
@@ -64,7 +66,23 @@ struct bundle_writer::impl {
   std::vector<std::size_t> hashed;  // items whose sha256 the hash thread computes
   std::uint64_t bytes_read = 0;
 
-  bool abandoned = false;  // being destroyed: see ~impl
+  bool abandoned = false;   // being destroyed: see ~impl
+  bool discarding = false;  // write_callback drops libarchive's output (see end_entry)
+
+  // The streamed entry being written (begin_entry .. end_entry).
+  struct streamed_entry final : crypto::byte_sink {
+    impl& w;
+    explicit streamed_entry(impl& writer) : w(writer) {}
+    result<void> write(crypto::bytes data) override { return w.entry_write(data); }
+  };
+  streamed_entry entry_sink{*this};
+  bool entry_open = false;
+  bool entry_framed = false;  // compressed into its own frame, held in `spill`
+  manifest_item current;      // the open entry's item
+  std::time_t entry_mtime = 0;
+  std::vector<std::uint8_t> stage;  // plaintext of a short entry (capacity entry_memory)
+  std::size_t staged = 0;
+  std::unique_ptr<detail::sealed_buffer> spill;
 
   explicit impl(writer_options opts) : options(std::move(opts)) {}
 
@@ -78,7 +96,7 @@ struct bundle_writer::impl {
 
   static la_ssize_t write_callback(archive*, void* client, const void* data, size_t size) {
     auto* self = static_cast<impl*>(client);
-    if (self->abandoned) return static_cast<la_ssize_t>(size);
+    if (self->abandoned || self->discarding) return static_cast<la_ssize_t>(size);
     auto r = self->out->write({static_cast<const std::uint8_t*>(data), size});
     if (!r) {
       self->sink_error = r.error();
@@ -199,6 +217,116 @@ struct bundle_writer::impl {
     return r;
   }
 
+  result<void> begin_entry(std::string path, std::string source, std::time_t mtime) {
+    if (entry_open) return std::make_error_code(std::errc::operation_in_progress);
+    if (auto r = claim_path(path); !r) return r;
+    if (stage.empty()) {
+      stage.resize(std::max<std::size_t>(options.entry_memory, 1));  // touched now: flat RSS
+      spill = std::make_unique<detail::sealed_buffer>(options.scratch_dir, options.spill_memory);
+    }
+    current = failed_item(std::move(path), std::move(source), {});
+    entry_mtime = mtime;
+    entry_open = true;
+    entry_framed = false;
+    staged = 0;
+    hashes.begin(current.path, -1, {});
+    return {};
+  }
+
+  result<void> entry_write(crypto::bytes data) {
+    if (!entry_open) return std::make_error_code(std::errc::invalid_argument);
+    if (data.empty()) return {};
+    // The hash thread hashes a copy while this one compresses.
+    if (auto r = hashes.append(data); !r) return r;
+    current.size += data.size();
+    bytes_read += data.size();
+    if (options.progress) options.progress(bytes_read);
+    if (!entry_framed && staged + data.size() <= stage.size()) {
+      std::memcpy(stage.data() + staged, data.data(), data.size());
+      staged += data.size();
+      return {};
+    }
+    if (!entry_framed) {
+      // Too long to hold: what libarchive wrote so far goes out as a
+      // complete frame, and this entry's bytes into a frame of their own.
+      if (archive_write_finish_entry(a) != ARCHIVE_OK) return archive_error();
+      if (auto r = out->end_frame(*spill); !r) return r;
+      entry_framed = true;
+      if (auto r = out->write({stage.data(), staged}); !r) return r;
+      crypto::secure_zero(stage.data(), staged);
+      staged = 0;
+    }
+    return out->write(data);
+  }
+
+  // The item, listed in the order its entry has in the archive.
+  void entry_done(entry_info info) {
+    current.error = std::move(info.error);
+    current.truncated = info.truncated;
+    current.redactions = 0;
+    for (const auto& [rule, count] : info.redactions_by_rule) current.redactions += count;
+    current.redactions_by_rule = std::move(info.redactions_by_rule);
+    hashed.push_back(items.size());
+    items.push_back(std::move(current));
+    entry_open = false;
+  }
+
+  result<void> end_entry(entry_info info) {
+    if (!entry_open) return std::make_error_code(std::errc::invalid_argument);
+    hashes.end();
+    const std::uint64_t size = current.size;
+    if (!entry_framed) {
+      auto r = write_header(current.path, size, AE_IFREG, entry_mtime);
+      if (r) r = write_data(stage.data(), staged);
+      crypto::secure_zero(stage.data(), staged);
+      staged = 0;
+      if (!r) return r;
+      entry_done(std::move(info));
+      return {};
+    }
+    // The frame ends with the tar padding, as if libarchive had written it.
+    static constexpr std::uint8_t zeros[512] = {};
+    if (const auto pad = (512 - size % 512) % 512; pad > 0) {
+      if (auto r = out->write({zeros, pad}); !r) return r;
+    }
+    if (auto r = out->end_frame(*final_out); !r) return r;
+    // libarchive writes the header (into a frame of its own) and is fed
+    // stand-in data, dropped, so that it counts the current as written.
+    if (auto r = write_header(current.path, size, AE_IFREG, entry_mtime); !r) return r;
+    if (auto r = out->end_frame(*final_out); !r) return r;
+    discarding = true;
+    std::uint64_t left = size;
+    bool fed = true;
+    while (fed && left > 0) {
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left, stage.size()));
+      fed = write_data(stage.data(), n).has_value();
+      left -= n;
+    }
+    fed = fed && archive_write_finish_entry(a) == ARCHIVE_OK;
+    discarding = false;
+    if (!fed) return archive_error();
+    if (auto r = spill->replay(*final_out); !r) return r;
+    entry_done(std::move(info));
+    return {};
+  }
+
+  result<void> abandon_entry(std::string error) {
+    if (!entry_open) return std::make_error_code(std::errc::invalid_argument);
+    hashes.end();
+    crypto::secure_zero(stage.data(), staged);
+    staged = 0;
+    entry_open = false;
+    result<void> r;
+    if (entry_framed) {
+      r = out->end_frame(*final_out);  // the frame's end goes into the spill, dropped
+      spill->clear();
+    }
+    current.size = 0;
+    current.error = std::move(error);
+    items.push_back(std::move(current));
+    return r;
+  }
+
   result<void> add_tree(const std::string& path, const std::filesystem::path& source, bool top) {
     if (auto r = claim_path(path); !r) return r;
     struct stat st {};
@@ -241,6 +369,7 @@ result<bundle_writer> bundle_writer::create(crypto::byte_sink& out, writer_optio
       out, {.level = p->options.zstd_level, .threads = p->options.zstd_threads});
   if (!compressor) return compressor.error();
   p->out = std::move(*compressor);
+  p->final_out = &out;
   p->a = archive_write_new();
   if (!p->a || archive_write_set_format_pax_restricted(p->a) != ARCHIVE_OK ||
       // File names are bytes on Linux: store them as they are, whatever the locale.
@@ -256,11 +385,13 @@ result<bundle_writer> bundle_writer::create(crypto::byte_sink& out, writer_optio
 
 result<void> bundle_writer::add_path(const std::filesystem::path& source,
                                      std::string archive_path) {
+  if (impl_->entry_open) return std::make_error_code(std::errc::operation_in_progress);
   return impl_->add_tree(archive_path, source, true);
 }
 
 result<void> bundle_writer::add_bytes(std::string archive_path, crypto::bytes data,
                                       std::string source) {
+  if (impl_->entry_open) return std::make_error_code(std::errc::operation_in_progress);
   if (auto r = impl_->claim_path(archive_path); !r) return r;
   if (auto r = impl_->write_header(archive_path, data.size(), AE_IFREG, std::time(nullptr)); !r)
     return r;
@@ -278,7 +409,29 @@ void bundle_writer::add_failure(std::string archive_path, std::string source, st
   impl_->items.push_back(failed_item(std::move(archive_path), std::move(source), std::move(error)));
 }
 
+result<crypto::byte_sink*> bundle_writer::begin_entry(std::string archive_path, std::string source,
+                                                      std::time_t mtime) {
+  if (auto r = impl_->begin_entry(std::move(archive_path), std::move(source), mtime); !r)
+    return r.error();
+  return &impl_->entry_sink;
+}
+
+result<void> bundle_writer::end_entry(entry_info info) {
+  return impl_->end_entry(std::move(info));
+}
+
+result<void> bundle_writer::abandon_entry(std::string error) {
+  return impl_->abandon_entry(std::move(error));
+}
+
+std::uint64_t bundle_writer::entry_size() const {
+  return impl_->entry_open ? impl_->current.size : 0;
+}
+
 result<manifest> bundle_writer::finish(manifest header) {
+  if (impl_->entry_open) {
+    if (auto r = impl_->abandon_entry("not finished"); !r) return r.error();
+  }
   if (header.bundle_id.empty()) header.bundle_id = new_bundle_id();
   if (header.created_at.empty()) header.created_at = now_rfc3339();
   header.items = std::move(impl_->items);

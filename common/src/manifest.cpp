@@ -41,6 +41,34 @@ struct reader {
       return static_cast<std::uint64_t>(v->get_int64());
     return ok = false, 0;
   }
+  // Absent in bundles from before it existed: empty then.
+  std::map<std::string, std::uint64_t> counts(std::string_view key) {
+    std::map<std::string, std::uint64_t> out;
+    const auto* v = object.if_contains(key);
+    if (!v) return out;
+    if (!v->is_object()) return ok = false, out;
+    for (const auto& [name, count] : v->get_object()) {
+      if (count.is_uint64()) {
+        out[std::string(name)] = count.get_uint64();
+      } else if (count.is_int64() && count.get_int64() >= 0) {
+        out[std::string(name)] = static_cast<std::uint64_t>(count.get_int64());
+      } else {
+        ok = false;
+      }
+    }
+    return out;
+  }
+  std::vector<std::string> strings(std::string_view key) {
+    std::vector<std::string> out;
+    const auto* v = object.if_contains(key);
+    if (!v) return out;
+    if (!v->is_array()) return ok = false, out;
+    for (const auto& s : v->get_array()) {
+      if (!s.is_string()) return ok = false, out;
+      out.emplace_back(s.get_string());
+    }
+    return out;
+  }
   bool boolean(std::string_view key) {
     const auto* v = object.if_contains(key);
     if (!v || !v->is_bool()) return ok = false, false;
@@ -58,14 +86,19 @@ bool is_sha256_hex_or_empty(std::string_view text) {
 std::string to_json(const manifest& m) {
   json::array items;
   for (const auto& item : m.items) {
+    json::object by_rule;
+    for (const auto& [rule, count] : item.redactions_by_rule) by_rule[rule] = count;
     items.push_back(json::object{{"path", item.path},
                                  {"source", item.source},
                                  {"size", item.size},
                                  {"sha256", item.sha256},
                                  {"error", item.error},
                                  {"truncated", item.truncated},
-                                 {"redactions", item.redactions}});
+                                 {"redactions", item.redactions},
+                                 {"redactions_by_rule", std::move(by_rule)}});
   }
+  json::array notes;
+  for (const auto& note : m.notes) notes.push_back(json::value(note));
   const json::object root{{"format", m.format},
                           {"bundle_id", m.bundle_id},
                           {"ticket", m.ticket},
@@ -75,7 +108,8 @@ std::string to_json(const manifest& m) {
                           {"since", optional_string(m.since)},
                           {"until", optional_string(m.until)},
                           {"redactions", m.redactions},
-                          {"items", std::move(items)}};
+                          {"items", std::move(items)},
+                          {"notes", std::move(notes)}};
   return json::serialize(root);
 }
 
@@ -95,6 +129,7 @@ result<manifest> parse_manifest(std::string_view text) {
   m.since = r.optional_string("since");
   m.until = r.optional_string("until");
   m.redactions = r.number("redactions");
+  m.notes = r.strings("notes");
   const auto* items = root.get_object().if_contains("items");
   if (!r.ok || !items || !items->is_array() ||
       format != static_cast<std::uint64_t>(manifest_format_version)) {
@@ -111,6 +146,7 @@ result<manifest> parse_manifest(std::string_view text) {
     item.error = ir.string("error");
     item.truncated = ir.boolean("truncated");
     item.redactions = ir.number("redactions");
+    item.redactions_by_rule = ir.counts("redactions_by_rule");
     // The reader compares hashes as text: only the form to_json writes.
     if (!ir.ok || item.path.empty() || !is_sha256_hex_or_empty(item.sha256)) return invalid;
     m.items.push_back(std::move(item));

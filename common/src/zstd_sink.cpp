@@ -118,7 +118,7 @@ struct zstd_sink::context {
 };
 
 zstd_sink::zstd_sink(crypto::byte_sink& out)
-    : out_(out), ctx_(std::make_unique<context>()), buffer_(ZSTD_CStreamOutSize()) {}
+    : out_(&out), ctx_(std::make_unique<context>()), buffer_(ZSTD_CStreamOutSize()) {}
 
 zstd_sink::~zstd_sink() = default;
 
@@ -151,7 +151,7 @@ result<void> zstd_sink::compress(crypto::bytes data, bool end) {
     const std::size_t remaining = ZSTD_compressStream2(ctx_->cctx, &out, &in, mode);
     if (ZSTD_isError(remaining)) return zstd_error();
     if (out.pos > 0) {
-      if (auto r = out_.write({buffer_.data(), out.pos}); !r) return r;
+      if (auto r = out_->write({buffer_.data(), out.pos}); !r) return r;
     }
     const bool done = end ? remaining == 0 : in.pos == in.size;
     if (done) return {};
@@ -159,11 +159,20 @@ result<void> zstd_sink::compress(crypto::bytes data, bool end) {
 }
 
 result<void> zstd_sink::write(crypto::bytes data) {
+  in_frame_ = in_frame_ || !data.empty();
   return compress(data, false);
 }
 
 result<void> zstd_sink::finish() {
   return compress({}, true);
+}
+
+result<void> zstd_sink::end_frame(crypto::byte_sink& next) {
+  result<void> r;
+  if (in_frame_) r = compress({}, true);  // no empty frames
+  in_frame_ = false;
+  out_ = &next;
+  return r;
 }
 
 }  // namespace valise::common::detail

@@ -29,11 +29,17 @@ class zstd_sink final : public crypto::byte_sink {
   result<void> write(crypto::bytes data) override;
   // Ends the zstd frame and flushes everything to `out`.
   result<void> finish();
+  // The same, for a stream of several frames (decoders read concatenated
+  // frames as one stream): the next write starts a new frame, into `next`.
+  // The bundle writer compresses an entry of unknown size into a frame of
+  // its own, kept aside until its tar header (which needs the size) is out.
+  result<void> end_frame(crypto::byte_sink& next);
 
  private:
   explicit zstd_sink(crypto::byte_sink& out);
   result<void> compress(crypto::bytes data, bool end);
-  crypto::byte_sink& out_;
+  crypto::byte_sink* out_;
+  bool in_frame_ = false;  // bytes went in since the last frame ended
   struct context;
   std::unique_ptr<context> ctx_;
   std::vector<std::uint8_t> buffer_;

@@ -19,13 +19,15 @@ TEST(manifest, round_trips_every_field) {
   m.created_at = now_rfc3339();
   m.since = "2026-11-01T00:00:00Z";
   m.redactions = 3;
+  m.notes = {"2 files outside the time window"};
   m.items.push_back({.path = "var/log/syslog",
                      .source = "/var/log/syslog",
                      .size = 10,
                      .sha256 = std::string(64, 'a'),
                      .error = "",
                      .truncated = false,
-                     .redactions = 3});
+                     .redactions = 3,
+                     .redactions_by_rule = {{"password", 2}, {"bearer-token", 1}}});
   m.items.push_back({.path = "x",
                      .source = "/x",
                      .size = 0,
@@ -40,6 +42,30 @@ TEST(manifest, round_trips_every_field) {
   EXPECT_FALSE(back->until);
   EXPECT_EQ(back->items[1].error, "permission denied");
   EXPECT_TRUE(back->items[1].truncated);
+  EXPECT_EQ(back->items[0].redactions_by_rule, m.items[0].redactions_by_rule);
+  EXPECT_EQ(back->notes, m.notes);
+}
+
+TEST(manifest, counts_per_rule_and_notes_are_optional_and_typed) {
+  // As written before they existed: read as empty.
+  const std::string old = R"({"format":1,"bundle_id":"","ticket":"","host":"","profile":"",
+      "created_at":"","redactions":0,"items":[{"path":"a","source":"","size":0,"sha256":"",
+      "error":"","truncated":false,"redactions":0}]})";
+  auto m = parse_manifest(old);
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->items[0].redactions_by_rule.empty());
+  EXPECT_TRUE(m->notes.empty());
+  for (const std::string bad : {R"("redactions_by_rule":[])", R"("redactions_by_rule":{"a":-1})",
+                                R"("redactions_by_rule":{"a":"1"})"}) {
+    auto text = old;
+    text.insert(text.find(R"("redactions":0}]})"), bad + ",");
+    EXPECT_EQ(parse_manifest(text).error(), bundle_errc::manifest_invalid) << text;
+  }
+  for (const std::string bad : {R"("notes":"x",)", R"("notes":[1],)"}) {
+    auto text = old;
+    text.insert(1, bad);
+    EXPECT_EQ(parse_manifest(text).error(), bundle_errc::manifest_invalid) << text;
+  }
 }
 
 TEST(manifest, rejects_garbage_and_wrong_types) {

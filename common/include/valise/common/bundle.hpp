@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -42,6 +44,21 @@ struct writer_options {
   int zstd_level = 3;
   int zstd_threads = 2;  // 0: compress in the calling thread
   progress_fn progress;
+  // Streamed entries (begin_entry) are held in memory up to entry_memory
+  // bytes; a longer one is compressed into a zstd frame of its own, held in
+  // memory up to spill_memory compressed bytes and beyond that in an unnamed
+  // scratch file in scratch_dir (empty: $TMPDIR or /tmp), encrypted under a
+  // key that lives only in memory. Both buffers are allocated on first use.
+  std::filesystem::path scratch_dir;
+  std::size_t entry_memory = 4 << 20;
+  std::size_t spill_memory = 8 << 20;
+};
+
+// What the producer of a streamed entry knows besides its bytes.
+struct entry_info {
+  std::string error;  // what went wrong, though the entry is stored
+  bool truncated = false;
+  std::map<std::string, std::uint64_t> redactions_by_rule;  // the item's total is their sum
 };
 
 class bundle_writer {
@@ -59,6 +76,19 @@ class bundle_writer {
   result<void> add_bytes(std::string archive_path, crypto::bytes data, std::string source);
   // Records an item that could not be collected at all.
   void add_failure(std::string archive_path, std::string source, std::string error);
+
+  // An entry whose size is known only once it is produced (redacted,
+  // decompressed, command or journal output): write its bytes to the sink
+  // returned, then end_entry() or abandon_entry(); nothing else may be added
+  // in between. Nothing reaches the archive before end_entry(): an abandoned
+  // entry is only an item with `error` in the manifest. The sink is valid
+  // until then; its write() fails only when the output or scratch file does.
+  result<crypto::byte_sink*> begin_entry(std::string archive_path, std::string source,
+                                         std::time_t mtime);
+  result<void> end_entry(entry_info info);
+  result<void> abandon_entry(std::string error);
+  // Bytes written to the open entry so far.
+  std::uint64_t entry_size() const;
 
   // Fills in bundle_id/created_at if empty, appends items, writes manifest.json
   // last and ends the archive. Returns the manifest written.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,7 +23,8 @@ struct manifest_item {
   std::string sha256;  // hex, of the bytes stored in the archive; empty if not stored
   std::string error;   // empty when collected in full; else what went wrong
   bool truncated = false;
-  std::uint64_t redactions = 0;
+  std::uint64_t redactions = 0;                             // total over the rules below
+  std::map<std::string, std::uint64_t> redactions_by_rule;  // rule name -> matches replaced
 };
 
 struct manifest {
@@ -36,6 +38,9 @@ struct manifest {
   std::optional<std::string> until;
   std::vector<manifest_item> items;
   std::uint64_t redactions = 0;  // total over all items
+  // What an operator should know about the collection as a whole that no
+  // single item says: files left out by the time window, the bundle cap.
+  std::vector<std::string> notes;
 };
 
 std::string to_json(const manifest& m);
