@@ -13,14 +13,6 @@ namespace valise::common {
 namespace detail {
 namespace {
 
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
@@ -75,13 +67,9 @@ result<proxy_address> parse_proxy_url(std::string_view url) {
       return invalid;
   }
   if (u.has_port()) {
-    const auto text = u.port();
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value == 0 || value > 65535) {
-      return invalid;
-    }
-    out.port = static_cast<std::uint16_t>(value);
+    const auto port = parse_port(u.port());
+    if (!port) return invalid;
+    out.port = *port;
   }
   if (u.has_userinfo()) {
     out.has_credentials = true;

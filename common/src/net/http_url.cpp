@@ -7,7 +7,6 @@
 #include "valise/common/https_client.hpp"
 
 namespace valise::common::detail {
-namespace {
 
 std::string lowercase(std::string_view text) {
   std::string out(text);
@@ -17,7 +16,14 @@ std::string lowercase(std::string_view text) {
   return out;
 }
 
-}  // namespace
+std::optional<std::uint16_t> parse_port(std::string_view text) {
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value == 0 || value > 65535) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint16_t>(value);
+}
 
 bool plain_host_name(std::string_view host) {
   if (host.empty()) return false;
@@ -55,13 +61,9 @@ result<server_address> parse_server_url(std::string_view url) {
   }
   if (out.host.empty()) return make_error_code(http_errc::invalid_url);
   if (u.has_port()) {
-    const auto text = u.port();
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc{} || end != text.data() + text.size() || value == 0 || value > 65535) {
-      return make_error_code(http_errc::invalid_url);
-    }
-    out.port = static_cast<std::uint16_t>(value);
+    const auto port = parse_port(u.port());
+    if (!port) return make_error_code(http_errc::invalid_url);
+    out.port = *port;
   }
   if (u.has_query()) return make_error_code(http_errc::invalid_url);
   out.prefix = std::string(u.encoded_path());

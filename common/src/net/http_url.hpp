@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,11 @@ struct server_address {
   std::string prefix;  // base path without a trailing slash, "" or "/valise"
   std::string origin;  // "https://host:port", lowercase host, brackets for IPv6
 };
+
+std::string lowercase(std::string_view text);  // ASCII letters only
+
+// A URL's port: 1 to 65535, decimal digits only.
+std::optional<std::uint16_t> parse_port(std::string_view text);
 
 // A DNS name as a request may carry it: letters, digits, '-', '.', '_' (a
 // percent-decoded host could otherwise put CR LF into a Host or CONNECT line).
