@@ -59,6 +59,7 @@ struct bundle_writer::impl {
   archive* a = nullptr;
   std::error_code sink_error;
   std::vector<manifest_item> items;
+  std::vector<std::string> notes;
   std::set<std::string> paths;
   // SHA-256 runs on a thread of its own: on two cores it fills the gaps the
   // zstd workers leave, which the calling thread alone cannot (pack ~7% faster).
@@ -310,6 +311,22 @@ struct bundle_writer::impl {
     return {};
   }
 
+  result<void> restart_entry() {
+    if (!entry_open) return std::make_error_code(std::errc::invalid_argument);
+    hashes.end();
+    crypto::secure_zero(stage.data(), staged);
+    staged = 0;
+    result<void> r;
+    if (entry_framed) {
+      r = out->end_frame(*final_out);  // dropped with the spill
+      spill->clear();
+      entry_framed = false;
+    }
+    current.size = 0;
+    hashes.begin(current.path, -1, {});  // the hash of the last attempt is the one kept
+    return r;
+  }
+
   result<void> abandon_entry(std::string error) {
     if (!entry_open) return std::make_error_code(std::errc::invalid_argument);
     hashes.end();
@@ -420,6 +437,14 @@ result<void> bundle_writer::end_entry(entry_info info) {
   return impl_->end_entry(std::move(info));
 }
 
+result<void> bundle_writer::restart_entry() {
+  return impl_->restart_entry();
+}
+
+void bundle_writer::add_note(std::string note) {
+  impl_->notes.push_back(std::move(note));
+}
+
 result<void> bundle_writer::abandon_entry(std::string error) {
   return impl_->abandon_entry(std::move(error));
 }
@@ -435,6 +460,7 @@ result<manifest> bundle_writer::finish(manifest header) {
   if (header.bundle_id.empty()) header.bundle_id = new_bundle_id();
   if (header.created_at.empty()) header.created_at = now_rfc3339();
   header.items = std::move(impl_->items);
+  for (auto& note : impl_->notes) header.notes.push_back(std::move(note));
   auto hashed = impl_->hashes.finish();
   if (!hashed) return hashed.error();
   for (const auto i : impl_->hashed)

@@ -176,6 +176,33 @@ TEST_F(bundle_entry_test, abandoned_entries_leave_only_their_item) {
   EXPECT_TRUE(fs::is_empty(out()));
 }
 
+TEST_F(bundle_entry_test, restarted_entries_keep_only_the_last_attempt_and_notes_are_kept) {
+  fs::create_directories(dir_ / "scratch");
+  crypto::memory_sink sink;
+  auto w = bundle_writer::create(sink, small_buffers());
+  ASSERT_TRUE(w);
+  for (const std::size_t first : {std::size_t{10}, std::size_t{2} << 20}) {
+    const auto path = "r" + std::to_string(first);
+    auto entry = w->begin_entry(path, "src", 0);
+    ASSERT_TRUE(entry);
+    ASSERT_TRUE((*entry)->write(as_bytes(noise(first, 3))));
+    ASSERT_TRUE(w->restart_entry());
+    EXPECT_EQ(w->entry_size(), 0u);
+    ASSERT_TRUE((*entry)->write(as_bytes(text(300000))));
+    ASSERT_TRUE(w->end_entry({}));
+  }
+  w->add_note("a note");
+  auto m = w->finish({});
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_EQ(m->notes, std::vector<std::string>{"a note"});
+  EXPECT_EQ(m->items[0].sha256, sha256_hex(text(300000)));
+  crypto::memory_source in(sink.data());
+  auto read = extract_bundle(in, out());
+  ASSERT_TRUE(read) << read.error().message();
+  EXPECT_EQ(read_file(out() / "r2097152"), text(300000));
+  EXPECT_EQ(read->notes, m->notes);
+}
+
 TEST_F(bundle_entry_test, paths_are_checked_as_for_other_entries) {
   crypto::memory_sink sink;
   auto w = bundle_writer::create(sink);

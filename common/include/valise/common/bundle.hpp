@@ -87,10 +87,16 @@ class bundle_writer {
                                          std::time_t mtime);
   result<void> end_entry(entry_info info);
   result<void> abandon_entry(std::string error);
+  // Drops what was written to the open entry and starts it again, empty (to
+  // keep the tail of a stream whose length was unknown until its end).
+  result<void> restart_entry();
   // Bytes written to the open entry so far.
   std::uint64_t entry_size() const;
 
-  // Fills in bundle_id/created_at if empty, appends items, writes manifest.json
+  // A line for the manifest's notes (what concerns the collection as a whole).
+  void add_note(std::string note);
+
+  // Fills in bundle_id/created_at if empty, appends items and notes, writes manifest.json
   // last and ends the archive. Returns the manifest written.
   result<manifest> finish(manifest header);
 

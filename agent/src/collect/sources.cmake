@@ -1,0 +1,9 @@
+# Collection: the collectors and the entry point, relative to agent/.
+list(APPEND VALISE_AGENT_SOURCES
+  src/collect/collect.cpp
+  src/collect/commands.cpp
+  src/collect/facts.cpp
+  src/collect/files.cpp
+  src/collect/journal.cpp
+  src/collect/item_sink.cpp
+)
