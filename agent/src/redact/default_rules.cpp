@@ -1,114 +1,179 @@
 #include "redact/default_rules.hpp"
 
 #include <cctype>
+#include <cstring>
 
 #include "redact/redactor.hpp"
 
 namespace valise::agent::redact::detail {
 namespace {
 
-// Key names whose value is a secret, inside any identifier (db_password,
-// smtp.password, X-Api-Key, client_secret). "PWD" alone is left out: it is
-// the working directory in sudo and shell logs, not a password (DB_PWD is).
-constexpr const char* secret_key =
-    R"re((?:(?i:password|passwd|passphrase|pass|secret|token|api[_-]?key|access[_-]?key|)re"
-    R"re(private[_-]?key|credentials?)|p[wW][dD]|P(?:w[dD]|Wd)|[_.-]PWD))re";
-// Up to the separator, any opening quote included: kept as it is.
-const std::string key_part =
-    std::string(R"re(\b[\w.-]*)re") + secret_key + R"re([\w.-]*["']?\s*[:=]\s*)re";
+// [A-Za-z0-9_.-]: identifiers such as db_password, smtp.password, X-Api-Key.
+bool word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+}
+bool blank(char c) {
+  return c == ' ' || c == '\t';
+}
+bool space(char c) {
+  return blank(c) || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+// Characters of a token: [A-Za-z0-9._~+/-]
+bool token_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._~+/-", c) != nullptr;
+}
+bool starts_word(const char* line, const char* at) {
+  return at == line || !(std::isalnum(static_cast<unsigned char>(at[-1])) || at[-1] == '_');
+}
+bool iequals(const char* p, const char* end, std::string_view word) {
+  if (static_cast<std::size_t>(end - p) < word.size()) return false;
+  for (std::size_t i = 0; i < word.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(p[i])) != word[i]) return false;
+  }
+  return true;
+}
+
+// From the separator on: [quote] blanks (':' | '=') blanks, then the value:
+// a quoted string (to its closing quote, or to the end of the line if it has
+// none), or a run of characters other than space, quotes and , ; &.
+std::optional<span> value_after(const char* p, const char* end) {
+  if (p < end && (*p == '"' || *p == '\'')) ++p;
+  while (p < end && blank(*p)) ++p;
+  if (p == end || (*p != ':' && *p != '=')) return std::nullopt;
+  ++p;
+  while (p < end && blank(*p)) ++p;
+  if (p < end && (*p == '"' || *p == '\'')) {
+    const char quote = *p++;
+    const char* v = p;
+    while (p < end && *p != quote && *p != '\n' && *p != '\r')
+      p += *p == '\\' && p + 1 < end ? 2 : 1;
+    if (p > end) p = end;
+    return v == p ? std::nullopt : std::optional<span>({v, p});
+  }
+  const char* v = p;
+  while (p < end && !space(*p) && !std::strchr("\"',;&", *p)) ++p;
+  return v == p ? std::nullopt : std::optional<span>({v, p});
+}
 
 }  // namespace
 
-std::vector<rule_spec> default_rules(bool secrets, bool emails, bool ips) {
-  std::vector<rule_spec> rules;
+std::vector<trigger> builtin_triggers(bool secrets, bool emails) {
   using enum context_check;
-  const std::vector<trigger> key_triggers{{"pass", assignment},   {"pwd", assignment},
-                                          {"secret", assignment}, {"token", assignment},
-                                          {"key", key_suffix},    {"credential", assignment}};
-  if (secrets) {
-    // "password": "x y" (JSON, quoted values with spaces), then password=x,
-    // password: x (up to a space, quote or separator).
-    rules.push_back({secret_assignment, "(" + key_part + R"re(")(?:[^"\\]|\\.)+("))re",
-                     R"(\1[REDACTED]\2)", key_triggers});
-    rules.push_back({secret_assignment, "(" + key_part + R"re(')[^']+('))re", R"(\1[REDACTED]\2)",
-                     key_triggers});
-    rules.push_back({secret_assignment, "(" + key_part + R"re()[^\s"',;&]+)re", R"(\1[REDACTED])",
-                     key_triggers});
-    // scheme://user:PASSWORD@host
-    rules.push_back({url_credentials,
-                     R"re(([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s@]+(@))re",
-                     R"(\1[REDACTED]\2)",
-                     {{"://", url_userinfo}}});
-    // Authorization: Bearer|Basic|... TOKEN, and a bare "Bearer TOKEN".
-    rules.push_back({bearer_token,
-                     R"re((?i)(\bauthorization["']?\s*[:=]\s*["']?)re"
-                     R"re((?:(?:bearer|basic|token|digest|negotiate)\s+)?)[A-Za-z0-9._~+/-]+=*)re",
-                     R"(\1[REDACTED])",
-                     {{"authorization", assignment}}});
-    rules.push_back({bearer_token,
-                     R"re((?i)(\bbearer\s+)[A-Za-z0-9._~+/-]{8,}=*)re",
-                     R"(\1[REDACTED])",
-                     {{"bearer", blank_after}}});
+  std::vector<trigger> out;
+  if (emails) out.push_back({"@", email_at, email});
+  if (!secrets) return out;
+  // Every secret key name contains one of these: pass (password, passwd,
+  // passphrase), pwd, secret (client_secret), token, key (api_key, apikey,
+  // access_key, private-key), credential.
+  out.insert(out.end(), {{"pass", assignment, secret_assignment},
+                         {"pwd", assignment, secret_assignment},
+                         {"secret", assignment, secret_assignment},
+                         {"token", assignment, secret_assignment},
+                         {"key", key_suffix, secret_assignment},
+                         {"credential", assignment, secret_assignment},
+                         {"://", url_userinfo, url_credentials},
+                         {"bearer", bearer, bearer_token},
+                         {"authorization", authorization, bearer_token},
+                         {"-----begin", pem_begin, private_key}});
+  return out;
+}
+
+std::optional<span> find_secret(context_check check, const char* line, const char* at,
+                                std::size_t size, const char* end) {
+  const char* after = at + size;
+  switch (check) {
+    case context_check::key_suffix: {
+      const bool after_separator = at > line && (at[-1] == '_' || at[-1] == '-');
+      const bool after_api = at - line >= 3 && iequals(at - 3, end, "api");
+      if (!after_separator && !after_api) return std::nullopt;
+      [[fallthrough]];
+    }
+    case context_check::assignment: {
+      // "PWD" alone is the working directory in sudo and shell logs; DB_PWD is not.
+      if (std::string_view(at, size) == "PWD" && (at == line || !word_char(at[-1])))
+        return std::nullopt;
+      while (after < end && word_char(*after)) ++after;
+      return value_after(after, end);
+    }
+    case context_check::url_userinfo: {
+      // user: [^\s:/@]*, then ':', then the password up to the '@'.
+      const char* p = after;
+      while (p < end && !space(*p) && *p != ':' && *p != '/' && *p != '@') ++p;
+      if (p == end || *p != ':' || at == line || !std::isalpha(static_cast<unsigned char>(at[-1])))
+        return std::nullopt;
+      const char* v = ++p;
+      while (p < end && !space(*p) && *p != '@') ++p;
+      if (p == end || *p != '@' || p == v) return std::nullopt;
+      return span{v, p};
+    }
+    case context_check::bearer: {
+      if (!starts_word(line, at)) return std::nullopt;
+      const char* p = after;
+      while (p < end && blank(*p)) ++p;
+      if (p == after) return std::nullopt;
+      const char* v = p;
+      while (p < end && token_char(*p)) ++p;
+      if (p - v < 8) return std::nullopt;
+      while (p < end && *p == '=') ++p;
+      return span{v, p};
+    }
+    case context_check::authorization: {
+      if (!starts_word(line, at)) return std::nullopt;
+      const char* p = after;
+      if (p < end && (*p == '"' || *p == '\'')) ++p;
+      while (p < end && blank(*p)) ++p;
+      if (p == end || (*p != ':' && *p != '=')) return std::nullopt;
+      ++p;
+      while (p < end && blank(*p)) ++p;
+      if (p < end && (*p == '"' || *p == '\'')) ++p;
+      for (std::string_view scheme : {"bearer", "basic", "token", "digest", "negotiate"}) {
+        if (iequals(p, end, scheme) && p + scheme.size() < end && blank(p[scheme.size()])) {
+          p += scheme.size();
+          while (p < end && blank(*p)) ++p;
+          break;
+        }
+      }
+      const char* v = p;
+      while (p < end && token_char(*p)) ++p;
+      if (p == v) return std::nullopt;
+      while (p < end && *p == '=') ++p;
+      return span{v, p};
+    }
+    case context_check::email_at: {
+      // [A-Za-z0-9._%+-]+ @ [A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}
+      const char* b = at;
+      while (b > line && (word_char(b[-1]) || b[-1] == '%' || b[-1] == '+')) --b;
+      const char* e = after;
+      while (e < end && (std::isalnum(static_cast<unsigned char>(*e)) || *e == '.' || *e == '-'))
+        ++e;
+      // Letters only after the last dot, at least two, and a label before it.
+      while (e > after && (e[-1] == '.' || e[-1] == '-')) --e;
+      const char* tld = e;
+      while (tld > after && std::isalpha(static_cast<unsigned char>(tld[-1]))) --tld;
+      if (b == at || e - tld < 2 || tld - after < 2 || tld[-1] != '.') return std::nullopt;
+      return span{b, e};
+    }
+    case context_check::pem_begin:
+      break;
   }
-  if (emails) {
-    rules.push_back({email,
-                     R"re([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})re",
-                     "[REDACTED]",
-                     {{"@", email_at}}});
-  }
+  return std::nullopt;
+}
+
+std::vector<rule_spec> default_rules(bool ips) {
+  std::vector<rule_spec> rules;
   if (ips) {
     constexpr const char* octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
     rules.push_back({ip_address,
                      std::string(R"re(\b(?:)re") + octet + R"re(\.){3})re" + octet + R"re(\b)re",
-                     "[REDACTED]",
-                     {}});
+                     "[REDACTED]"});
     // Eight groups, or a "::" form; not MAC addresses, times or C++ "a::b".
     rules.push_back({ip_address,
                      R"re((?i)(^|[^\w:.])((?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4})re"
                      R"re(|(?:[0-9a-f]{1,4}:){1,7}:(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?)re"
                      R"re(|::[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}))re",
-                     R"(\1[REDACTED])",
-                     {}});
+                     R"(\1[REDACTED])"});
   }
   return rules;
-}
-
-namespace {
-
-bool word_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
-}
-
-}  // namespace
-
-bool plausible(context_check check, const char* line, const char* at, std::size_t size,
-               const char* end) {
-  const char* p = at + size;
-  switch (check) {
-    case context_check::key_suffix: {
-      const bool after_separator = at > line && (at[-1] == '_' || at[-1] == '-');
-      const bool after_api = at - line >= 3 && (at[-3] | 0x20) == 'a' && (at[-2] | 0x20) == 'p' &&
-                             (at[-1] | 0x20) == 'i';
-      if (!after_separator && !after_api) return false;
-      [[fallthrough]];
-    }
-    case context_check::assignment:
-      while (p < end && word_char(*p)) ++p;
-      if (p < end && (*p == '"' || *p == '\'')) ++p;
-      while (p < end && (*p == ' ' || *p == '\t')) ++p;
-      return p < end && (*p == ':' || *p == '=');
-    case context_check::url_userinfo:
-      for (; p < end && *p != ' ' && *p != '\t' && *p != '\n'; ++p) {
-        if (*p == '@') return true;
-      }
-      return false;
-    case context_check::blank_after:
-      return p < end && (*p == ' ' || *p == '\t');
-    case context_check::email_at:
-      return at > line && p < end && (word_char(at[-1]) || at[-1] == '%' || at[-1] == '+') &&
-             (std::isalnum(static_cast<unsigned char>(*p)) || *p == '-');
-  }
-  return false;
 }
 
 }  // namespace valise::agent::redact::detail

@@ -1,9 +1,9 @@
 // The redaction engine. Text is processed a block of whole lines at a time:
-// the trigger scan finds the lines where a default rule could match, and only
-// those go through the combined default pattern (one RE2 alternation, so one
-// search per line whatever the number of rules); PEM private-key blocks are
-// dropped between their BEGIN and END markers; rules without triggers (the
-// profile's own, IP addresses) then run over the whole block.
+// the trigger scan finds the words the built-in rules start from, and plain
+// code (default_rules.cpp) checks what surrounds each for a secret; PEM
+// private-key blocks are dropped between their BEGIN and END markers; the RE2
+// rules (the profile's own, IP addresses) then run over the whole block, as
+// one alternation: one DFA pass finds the leftmost match of any of them.
 #include "redact/redactor.hpp"
 
 #include <re2/re2.h>
@@ -82,13 +82,15 @@ marker find_marker(const char* p, const char* end, std::string_view open) {
 
 struct rule_set::impl {
   std::vector<std::string> names;  // index -> rule name
-  rule_group triggered;            // on lines with a trigger word
-  rule_group everywhere;           // over all of the text
+  rule_group everywhere;           // RE2 rules, over all of the text
   bool pem = false;
   std::size_t pem_index = 0;
   detail::trigger_scan scan{{}};
-  // By scan word: what must surround it (nullopt: the PEM marker).
-  std::vector<std::optional<detail::context_check>> checks;
+  struct word {
+    detail::context_check check;
+    std::size_t name_index;
+  };
+  std::vector<word> words;  // by scan word
 
   std::size_t name_index(const std::string& name) {
     for (std::size_t i = 0; i < names.size(); ++i) {
@@ -145,7 +147,7 @@ rule_set& rule_set::operator=(rule_set&&) noexcept = default;
 rule_set::~rule_set() = default;
 
 bool rule_set::empty() const {
-  return !impl_->pem && impl_->triggered.empty() && impl_->everywhere.empty();
+  return impl_->words.empty() && impl_->everywhere.empty();
 }
 
 boost::system::result<rule_set, std::string> rule_set::compile(const profile& p) {
@@ -156,26 +158,21 @@ boost::system::result<rule_set, std::string> rule_set::compile(
     const std::vector<redaction_rule>& own, bool defaults, bool emails, bool ips) {
   auto set = std::make_unique<impl>();
   std::vector<std::string> words;
-  for (const auto& spec : detail::default_rules(defaults, emails, ips)) {
-    auto& group = spec.triggers.empty() ? set->everywhere : set->triggered;
-    set->add(group, spec.name, spec.pattern, spec.replacement);
-    for (const auto& t : spec.triggers) {
-      if (std::find(words.begin(), words.end(), t.word) != words.end()) continue;
-      words.push_back(t.word);
-      set->checks.emplace_back(t.check);
+  for (const auto& t : detail::builtin_triggers(defaults, emails)) {
+    words.push_back(t.word);
+    set->words.push_back({t.check, set->name_index(t.rule)});
+    if (t.check == detail::context_check::pem_begin) {
+      set->pem = true;
+      set->pem_index = set->name_index(t.rule);
     }
   }
-  if (defaults) {
-    set->pem = true;
-    set->pem_index = set->name_index(private_key);
-    words.emplace_back(detail::pem_trigger);
-    set->checks.emplace_back(std::nullopt);
+  for (const auto& spec : detail::default_rules(ips)) {
+    set->add(set->everywhere, spec.name, spec.pattern, spec.replacement);
   }
   for (const auto& rule : own) {
     if (auto problem = validate(rule)) return *problem;
     set->add(set->everywhere, rule.name, rule.pattern, rule.replacement);
   }
-  if (auto problem = impl::combine(set->triggered)) return *problem;
   if (auto problem = impl::combine(set->everywhere)) return *problem;
   set->scan = detail::trigger_scan(std::move(words));
   return rule_set(std::move(set));
@@ -195,8 +192,7 @@ struct redactor::state {
 
   state(const rule_set::impl& r, crypto::byte_sink& o, redactor_limits l)
       : rules(r), out(o), limits(l), counts(r.names.size()) {
-    groups.resize(static_cast<std::size_t>(
-        std::max(r.triggered.total_groups, r.everywhere.total_groups) + 1));
+    groups.resize(static_cast<std::size_t>(r.everywhere.total_groups + 1));
   }
 
   ~state() {
@@ -251,7 +247,6 @@ struct redactor::state {
   // Whole lines (or a cut piece of an over-long one), in [p, end).
   void process(const char* const block, const char* const end) {
     std::string& dst = rules.everywhere.empty() ? output : stage;
-    const std::string_view text(block, static_cast<std::size_t>(end - block));
     const char* p = block;     // emitted up to here
     const char* from = block;  // scanned up to here
     const char* line = block;  // the line of the last trigger word
@@ -278,31 +273,29 @@ struct redactor::state {
             std::memchr(hit.at, '\n', static_cast<std::size_t>(end - hit.at)));
         line_end = nl ? nl + 1 : end;
       }
-      if (line < p) line = p;  // the rest of a line a PEM marker cut
-      const auto& check = rules.checks[hit.word];
-      if (check &&
-          !detail::plausible(*check, line, hit.at, rules.scan.word_size(hit.word), line_end)) {
-        from = hit.at + 1;
-        continue;
-      }
-      dst.append(p, line);
-      const auto open = rules.pem ? find_marker(line, line_end, "-----BEGIN ") : marker{};
-      const char* rules_end = open.begin ? open.begin : line_end;
-      if (!rules.triggered.empty()) {
-        // The line alone as the text: RE2 picks its faster engines by the
-        // length of the whole text, and no rule looks past a line.
-        apply(rules.triggered, std::string_view(line, static_cast<std::size_t>(rules_end - line)),
-              0, static_cast<std::size_t>(rules_end - line), dst);
-      } else {
-        dst.append(line, rules_end);
-      }
-      p = from = rules_end;
-      if (open.begin) {
-        dst.append(open.begin, open.end);
+      const auto& word = rules.words[hit.word];
+      if (word.check == detail::context_check::pem_begin) {
+        const auto open = find_marker(hit.at, line_end, "-----BEGIN ");
+        if (open.begin != hit.at) {
+          from = hit.at + 1;
+          continue;
+        }
+        dst.append(p, open.end);
         ++counts[rules.pem_index];
         in_pem = true;
         p = from = open.end;
+        continue;
       }
+      const auto secret = detail::find_secret(word.check, std::max(line, p), hit.at,
+                                              rules.scan.word_size(hit.word), line_end);
+      if (!secret) {
+        from = hit.at + 1;
+        continue;
+      }
+      dst.append(p, secret->begin);
+      dst += redacted;
+      ++counts[word.name_index];
+      p = from = secret->end;
     }
     if (!rules.everywhere.empty()) {
       apply(rules.everywhere, stage, 0, stage.size(), output);
