@@ -7,7 +7,7 @@ import unittest
 from pathlib import Path
 
 UNITS = Path(__file__).resolve().parents[2] / "systemd"
-TARGETS = {"valise-server.service": 2.0}
+TARGETS = {"valise-server.service": 2.0, "valise-agent.service": 2.5}
 
 
 class ExposureScore(unittest.TestCase):

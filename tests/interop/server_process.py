@@ -89,6 +89,15 @@ class ServerProcess:
             "token", "create", "--data", str(self.data), "--role", "technician",
             "--name", "interop").strip()
         self._ssl = ssl.create_default_context(cafile=str(self.ca))
+        self.run()
+
+    def restart(self):
+        """Stops the server (SIGTERM) and runs it again on the same data and port."""
+        self.stop()
+        self.run()
+
+    def run(self):
+        """`valise-server run` on the initialised data directory, until /healthz answers."""
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([self.binary, "run", "--data", str(self.data)],
                                         stdout=log, stderr=subprocess.STDOUT,

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "redact/redactor.hpp"
 #include "valise/common/units.hpp"
 #include "valise/crypto/age.hpp"
 
@@ -243,6 +244,8 @@ maybe_problem read_redaction_rules(table_reader& r, profile& p) {
     if (!valid_name(rule.name) || rule.pattern.empty())
       return r.wrong(item, "redact",
                      "each rule to have a name (letters, digits, -_.) and a pattern");
+    if (auto invalid = redact::validate(rule))
+      return problem{fmt::format("{}: {}redact: {}", r.where(item), r.name(""), *invalid)};
     p.redact.push_back(std::move(rule));
   }
   return std::nullopt;

@@ -521,6 +521,9 @@ result<http_response> https_client::download(const http_request& request, crypto
   }
   http::response_parser<http::empty_body> head;
   head.header_limit(header_limit);
+  // Beast checks Content-Length against the body limit (8 MB by default)
+  // while reading the head: a download's size is for the sink to judge.
+  head.body_limit(boost::none);
   d.tcp().expires_after(d.options.io_timeout);
   ec = d.run([&](auto handler) {
     http::async_read_header(*d.stream, d.buffer, head, std::move(handler));

@@ -118,6 +118,8 @@ TEST_F(ConfigTest, RefusesMistakesWithTheKeyAndLine) {
       {"[profiles.\"a b\"]\n", "NAME made of letters"},
       {"[profiles.web]\nredact = [{ name = \"x\" }]\n",
        "a name (letters, digits, -_.) and a pattern"},
+      {"[profiles.web]\nredact = [{ name = \"bad\", pattern = \"a(b\" }]\n",
+       "redaction rule 'bad'"},
       {"server = [\n", "agent.toml:"},
   };
   for (const auto& m : mistakes) {

@@ -1,7 +1,7 @@
 // How commands stop (valise, valise-agent): a `failure` carries one line
 // saying what failed on which input and one saying what to do; each program's
-// main prints them as `valise: ...` and `valise: hint: ...`. Lower layers return error codes; only here do they become
-// sentences, because only the command knows which file it was working on.
+// main prints them as `valise: ...` and `valise: hint: ...`. Lower layers return error codes; only
+// here do they become sentences, because only the command knows which file it was working on.
 #pragma once
 
 #include <string>

@@ -1,0 +1,218 @@
+#include "service/service.hpp"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include "delivery/passphrase_delivery.hpp"
+#include "enroll/enroll.hpp"
+#include "service/control_socket.hpp"
+#include "service/job_runner.hpp"
+#include "valise/common/failure.hpp"
+#include "valise/common/tus_client.hpp"
+
+namespace valise::agent {
+namespace {
+
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+
+struct shared_state {
+  std::atomic<bool> stopping{false};
+  std::atomic<int> exit_status{0};
+  std::atomic<clock::rep> poller_alive{clock::now().time_since_epoch().count()};
+  std::atomic<int> running{0};
+  std::mutex mutex;
+  std::condition_variable stop_requested;
+
+  void alive() { poller_alive = clock::now().time_since_epoch().count(); }
+  // Sleeps up to `d`, returning early when stopping.
+  void sleep(std::chrono::milliseconds d) {
+    std::unique_lock lock(mutex);
+    stop_requested.wait_for(lock, d, [&] { return stopping.load(); });
+  }
+  void stop(int status) {
+    if (status != 0) exit_status = status;
+    std::lock_guard lock(mutex);
+    stopping = true;
+    stop_requested.notify_all();
+  }
+};
+
+std::vector<std::string> remote_profiles(const agent_config& config) {
+  std::vector<std::string> names;
+  for (const auto& [name, p] : config.profiles)
+    if (p.remote) names.push_back(name);
+  return names;
+}
+
+common::https_client connect(const agent_config& config, std::chrono::seconds io_timeout) {
+  auto options = mtls_options(config, config.server);
+  options.io_timeout = io_timeout;
+  return common::check(common::https_client::create(std::move(options)), config.server);
+}
+
+bool refused(std::error_code ec) {
+  return ec == common::make_status_error(401) || ec == common::make_status_error(403);
+}
+
+void poll_loop(const agent_config& config, job_store& jobs, shared_state& shared) {
+  const auto io_timeout = config.poll_timeout + 20s;
+  auto http = connect(config, io_timeout);
+  const auto host = describe_host(remote_profiles(config));
+  std::mt19937 random{std::random_device{}()};
+  unsigned failures = 0;
+  auto next_heartbeat = clock::now();
+  while (!shared.stopping) {
+    shared.alive();
+    std::error_code error;
+    std::string detail;
+    collector_api api(http);
+    if (clock::now() >= next_heartbeat) {
+      if (auto h = api.heartbeat(host); !h) {
+        error = h.error(), detail = api.last_error();
+      } else {
+        next_heartbeat = clock::now() + config.heartbeat_interval;
+        if (auto r = renew_if_due(config, http); r && *r == renewal::renewed) {
+          spdlog::info("certificate renewed");
+          http = connect(config, io_timeout);
+          continue;
+        } else if (!r) {
+          spdlog::warn("certificate renewal failed, will retry: {}", r.error().message());
+        }
+      }
+    }
+    if (!error) {
+      auto polled = api.poll_jobs(config.poll_timeout);
+      if (polled) {
+        if (failures > 0) spdlog::info("connected to {} again", config.server);
+        failures = 0;
+        for (const auto& j : *polled)
+          if (jobs.add(j))
+            spdlog::info("job {}: ticket {} requests profile {}", j.id, j.ticket, j.profile);
+        continue;
+      }
+      error = polled.error(), detail = api.last_error();
+    }
+    if (refused(error)) {
+      spdlog::critical(
+          "the server refuses this agent ({}{}): it was revoked or is unknown; "
+          "enroll it again with a new token",
+          error.message(), detail.empty() ? "" : ": " + detail);
+      shared.stop(exit_refused);
+      return;
+    }
+    ++failures;
+    const auto wait = common::tus::backoff_delay(failures, 1s, config.backoff_max,
+                                                 std::uniform_real_distribution<>(0, 1)(random));
+    spdlog::warn("cannot reach {}: {}{}; retrying in {} s", config.server, error.message(),
+                 detail.empty() ? "" : " (" + detail + ")", wait.count() / 1000);
+    http.close();
+    for (auto left = wait; left > 0ms && !shared.stopping; left -= 10s) {
+      shared.alive();
+      shared.sleep(std::min<std::chrono::milliseconds>(left, 10s));
+    }
+  }
+}
+
+void work_loop(const agent_config& config, job_store& jobs, shared_state& shared) {
+  auto http = connect(config, 120s);
+  job_runner runner(config, jobs, http, shared.stopping);
+  auto next_housekeeping = clock::now();
+  while (!shared.stopping) {
+    if (clock::now() >= next_housekeeping) {
+      runner.expire_spool();
+      expire_passphrase_files(config.delivery, config.state_dir);
+      jobs.prune(std::chrono::hours(24 * 30));
+      next_housekeeping = clock::now() + 10min;
+    }
+    const auto retry = runner.run_pending();
+    if (shared.stopping) break;
+    jobs.wait(retry ? *retry : std::chrono::milliseconds(10min));
+  }
+}
+
+}  // namespace
+
+int run_service(const agent_config& configured) {
+  const auto files = credential_files::in(configured.state_dir);
+  finish_interrupted_renewal(files);
+  const auto identity = load_identity(files.identity);
+  if (!identity)
+    common::fail("this agent is not enrolled (" + files.identity.string() + ")",
+                 "run `valise-agent enroll --token TOKEN --ca FILE` first");
+  // The server enrolled with, unless the config names another.
+  agent_config config = configured;
+  if (config.server.empty()) config.server = identity->server;
+
+  // Signals are taken by sigwait below, in one thread, before any other starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  job_store jobs(config.state_dir / "jobs");
+  jobs.load();
+  control_server control(config.control_socket, jobs);
+  shared_state shared;
+  const auto guarded = [&](auto loop) {
+    ++shared.running;
+    return [&, loop] {
+      try {
+        loop(config, jobs, shared);
+      } catch (const common::failure& f) {
+        spdlog::critical("{}{}", f.message, f.hint.empty() ? "" : " (" + f.hint + ")");
+        shared.stop(1);
+      }
+      jobs.wake();
+      --shared.running;
+    };
+  };
+  std::thread poller(guarded(poll_loop));
+  std::thread worker(guarded(work_loop));
+
+  sd_notify(0, "READY=1");
+  spdlog::info("valise-agent {} serving {} ({} profiles, {} for remote requests)", VALISE_VERSION,
+               config.server, config.profiles.size(), remote_profiles(config).size());
+  std::uint64_t watchdog_usec = 0;
+  const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+  const auto ping_every = watchdog ? std::chrono::microseconds(watchdog_usec / 3)
+                                   : std::chrono::microseconds(std::chrono::seconds(5));
+  // The poller blocks at most one long-poll plus its I/O deadlines at a time.
+  const auto poller_deadline = config.poll_timeout + 20s + 15s + 20s;
+  while (!shared.stopping) {
+    timespec wait{std::chrono::duration_cast<std::chrono::seconds>(ping_every).count(),
+                  static_cast<long>(ping_every.count() % 1000000 * 1000)};
+    const int signal = sigtimedwait(&signals, nullptr, &wait);
+    if (signal == SIGTERM || signal == SIGINT) {
+      spdlog::info("stopping (signal {})", signal);
+      break;
+    }
+    const auto since_alive = clock::now() - clock::time_point(clock::duration(shared.poller_alive));
+    if (watchdog && since_alive < poller_deadline) sd_notify(0, "WATCHDOG=1");
+  }
+  sd_notify(0, "STOPPING=1");
+  shared.stop(0);
+  jobs.wake();
+  // A long-poll or an upload in flight may take a while to notice. Every
+  // step's state is on disk, so after a short grace the process ends without
+  // them: the next start goes on from there, as after kill -9.
+  for (int i = 0; i < 50 && shared.running > 0; ++i) std::this_thread::sleep_for(100ms);
+  if (shared.running > 0) {
+    spdlog::info("stopped with a network call in flight; it resumes at the next start");
+    spdlog::shutdown();
+    std::_Exit(shared.exit_status);
+  }
+  poller.join();
+  worker.join();
+  return shared.exit_status;
+}
+
+}  // namespace valise::agent
