@@ -363,6 +363,13 @@ maybe_problem read_root(const std::filesystem::path& file, const toml::table& ro
 
 }  // namespace
 
+std::vector<std::string> agent_config::remote_profiles() const {
+  std::vector<std::string> names;
+  for (const auto& [name, p] : profiles)
+    if (p.remote) names.push_back(name);
+  return names;
+}
+
 config_result load_config(const std::filesystem::path& file) {
   agent_config config;
   config.source = file;

@@ -81,6 +81,8 @@ struct agent_config {
   std::filesystem::path spool() const {
     return spool_dir.empty() ? state_dir / "spool" : spool_dir;
   }
+  // Names of the profiles remote requests may use (told to the server).
+  std::vector<std::string> remote_profiles() const;
 };
 
 // A configuration problem is a sentence for the operator ("agent.toml:12:

@@ -20,13 +20,6 @@ fs::path pending(fs::path p) {
   return p += ".new";
 }
 
-std::vector<std::string> remote_profiles(const agent_config& config) {
-  std::vector<std::string> names;
-  for (const auto& [name, p] : config.profiles)
-    if (p.remote) names.push_back(name);
-  return names;
-}
-
 // The CA the operator vouched for: a file, or the server's own answer checked
 // against the fingerprint the operator typed (fetched without verification:
 // the fingerprint is the verification).
@@ -100,7 +93,7 @@ agent_identity enroll(const agent_config& config, const enroll_options& options)
   options_with_ca.proxy = mtls_options(config, server).proxy;
   auto http = check(common::https_client::create(std::move(options_with_ca)), server);
   collector_api api(http);
-  auto enrolled = api.enroll(options.token, csr, describe_host(remote_profiles(config)));
+  auto enrolled = api.enroll(options.token, csr, describe_host(config.remote_profiles()));
   if (!enrolled) {
     fs::remove(pending(files.key), ec);
     fs::remove(pending(files.ca), ec);

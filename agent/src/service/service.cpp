@@ -44,13 +44,6 @@ struct shared_state {
   }
 };
 
-std::vector<std::string> remote_profiles(const agent_config& config) {
-  std::vector<std::string> names;
-  for (const auto& [name, p] : config.profiles)
-    if (p.remote) names.push_back(name);
-  return names;
-}
-
 common::https_client connect(const agent_config& config, std::chrono::seconds io_timeout) {
   auto options = mtls_options(config, config.server);
   options.io_timeout = io_timeout;
@@ -64,7 +57,7 @@ bool refused(std::error_code ec) {
 void poll_loop(const agent_config& config, job_store& jobs, shared_state& shared) {
   const auto io_timeout = config.poll_timeout + 20s;
   auto http = connect(config, io_timeout);
-  const auto host = describe_host(remote_profiles(config));
+  const auto host = describe_host(config.remote_profiles());
   std::mt19937 random{std::random_device{}()};
   unsigned failures = 0;
   auto next_heartbeat = clock::now();
@@ -180,7 +173,7 @@ int run_service(const agent_config& configured) {
 
   sd_notify(0, "READY=1");
   spdlog::info("valise-agent {} serving {} ({} profiles, {} for remote requests)", VALISE_VERSION,
-               config.server, config.profiles.size(), remote_profiles(config).size());
+               config.server, config.profiles.size(), config.remote_profiles().size());
   std::uint64_t watchdog_usec = 0;
   const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
   const auto ping_every = watchdog ? std::chrono::microseconds(watchdog_usec / 3)
