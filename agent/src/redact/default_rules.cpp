@@ -1,16 +1,44 @@
 #include "redact/default_rules.hpp"
 
-#include <cctype>
-#include <cstring>
+#include <array>
+#include <cstdint>
+#include <string_view>
 
 #include "redact/redactor.hpp"
 
 namespace valise::agent::redact::detail {
 namespace {
 
+// Character classes by table: these run on every byte around a trigger
+// word, where <cctype> calls and strchr cost a tenth of the redactor's time.
+enum char_class : std::uint8_t {
+  alnum = 1,       // [A-Za-z0-9]
+  alpha = 2,       // [A-Za-z]
+  word_more = 4,   // _ . -
+  token_more = 8,  // . _ ~ + / - and NUL (the first version's strchr matched its terminator)
+  value_end = 16,  // what ends an unquoted value: spaces, " ' , ; & and NUL
+  email_more = 32  // % +
+};
+constexpr std::array<std::uint8_t, 256> char_classes = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (letter) t[c] |= alpha | alnum;
+    if (c >= '0' && c <= '9') t[c] |= alnum;
+  }
+  for (unsigned char c : std::string_view("_.-")) t[c] |= word_more;
+  for (unsigned char c : std::string_view("._~+/-\0", 7)) t[c] |= token_more;
+  for (unsigned char c : std::string_view(" \t\r\n\v\f\"',;&\0", 13)) t[c] |= value_end;
+  for (unsigned char c : std::string_view("%+")) t[c] |= email_more;
+  return t;
+}();
+bool is(char c, unsigned classes) {
+  return (char_classes[static_cast<unsigned char>(c)] & classes) != 0;
+}
+
 // [A-Za-z0-9_.-]: identifiers such as db_password, smtp.password, X-Api-Key.
 bool word_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  return is(c, alnum | word_more);
 }
 bool blank(char c) {
   return c == ' ' || c == '\t';
@@ -20,15 +48,16 @@ bool space(char c) {
 }
 // Characters of a token: [A-Za-z0-9._~+/-]
 bool token_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._~+/-", c) != nullptr;
+  return is(c, alnum | token_more);
 }
 bool starts_word(const char* line, const char* at) {
-  return at == line || !(std::isalnum(static_cast<unsigned char>(at[-1])) || at[-1] == '_');
+  return at == line || !(is(at[-1], alnum) || at[-1] == '_');
 }
 bool iequals(const char* p, const char* end, std::string_view word) {
   if (static_cast<std::size_t>(end - p) < word.size()) return false;
   for (std::size_t i = 0; i < word.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(p[i])) != word[i]) return false;
+    const char c = p[i];
+    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c) != word[i]) return false;
   }
   return true;
 }
@@ -51,7 +80,7 @@ std::optional<span> value_after(const char* p, const char* end) {
     return v == p ? std::nullopt : std::optional<span>({v, p});
   }
   const char* v = p;
-  while (p < end && !space(*p) && !std::strchr("\"',;&", *p)) ++p;
+  while (p < end && !is(*p, value_end)) ++p;
   return v == p ? std::nullopt : std::optional<span>({v, p});
 }
 
@@ -99,8 +128,7 @@ std::optional<span> find_secret(context_check check, const char* line, const cha
       // user: [^\s:/@]*, then ':', then the password up to the '@'.
       const char* p = after;
       while (p < end && !space(*p) && *p != ':' && *p != '/' && *p != '@') ++p;
-      if (p == end || *p != ':' || at == line || !std::isalpha(static_cast<unsigned char>(at[-1])))
-        return std::nullopt;
+      if (p == end || *p != ':' || at == line || !is(at[-1], alpha)) return std::nullopt;
       const char* v = ++p;
       while (p < end && !space(*p) && *p != '@') ++p;
       if (p == end || *p != '@' || p == v) return std::nullopt;
@@ -142,14 +170,13 @@ std::optional<span> find_secret(context_check check, const char* line, const cha
     case context_check::email_at: {
       // [A-Za-z0-9._%+-]+ @ [A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}
       const char* b = at;
-      while (b > line && (word_char(b[-1]) || b[-1] == '%' || b[-1] == '+')) --b;
+      while (b > line && is(b[-1], alnum | word_more | email_more)) --b;
       const char* e = after;
-      while (e < end && (std::isalnum(static_cast<unsigned char>(*e)) || *e == '.' || *e == '-'))
-        ++e;
+      while (e < end && (is(*e, alnum) || *e == '.' || *e == '-')) ++e;
       // Letters only after the last dot, at least two, and a label before it.
       while (e > after && (e[-1] == '.' || e[-1] == '-')) --e;
       const char* tld = e;
-      while (tld > after && std::isalpha(static_cast<unsigned char>(tld[-1]))) --tld;
+      while (tld > after && is(tld[-1], alpha)) --tld;
       if (b == at || e - tld < 2 || tld - after < 2 || tld[-1] != '.') return std::nullopt;
       return span{b, e};
     }

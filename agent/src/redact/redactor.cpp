@@ -267,8 +267,10 @@ struct redactor::state {
         break;
       }
       if (hit.at >= line_end) {  // a new line: find its bounds (each byte looked at once)
-        line = hit.at;
-        while (line > p && line > line_end && line[-1] != '\n') --line;
+        const char* floor = std::max(p, line_end);
+        const auto* before = static_cast<const char*>(
+            ::memrchr(floor, '\n', static_cast<std::size_t>(hit.at - floor)));
+        line = before ? before + 1 : floor;
         const auto* nl = static_cast<const char*>(
             std::memchr(hit.at, '\n', static_cast<std::size_t>(end - hit.at)));
         line_end = nl ? nl + 1 : end;

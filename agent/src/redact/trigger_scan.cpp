@@ -1,6 +1,7 @@
 #include "redact/trigger_scan.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #if defined(__x86_64__)
@@ -11,11 +12,45 @@ namespace valise::agent::redact::detail {
 namespace {
 
 // ASCII letters to lower case; other bytes as they are (word_at compares
-// exactly; the vector test folds everything with | 0x20 and lets word_at
-// sort out the few bytes that folds wrongly).
+// exactly; the vector lookup folds every byte with | 0x20 and lets word_at
+// sort out the few that it folds wrongly, such as '\r' to '-').
 inline unsigned char lower(unsigned char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c | 0x20) : c;
 }
+
+// The nibbles a bucket's words can have at each fingerprint position.
+struct nibble_sets {
+  std::uint16_t low[trigger_scan::fingerprint] = {};
+  std::uint16_t high[trigger_scan::fingerprint] = {};
+
+  void add(const std::string& word) {
+    for (std::size_t j = 0; j < trigger_scan::fingerprint; ++j) {
+      if (j >= word.size()) {  // a shorter word: any byte there
+        low[j] = high[j] = 0xffff;
+        continue;
+      }
+      const auto c = static_cast<unsigned char>(word[j] | 0x20);
+      low[j] |= static_cast<std::uint16_t>(1u << (c & 15));
+      high[j] |= static_cast<std::uint16_t>(1u << (c >> 4));
+    }
+  }
+  // How many byte triples the bucket lets through: its false candidates
+  // grow with it.
+  double accepted() const {
+    double n = 1;
+    for (std::size_t j = 0; j < trigger_scan::fingerprint; ++j)
+      n *= std::popcount(low[j]) * std::popcount(high[j]);
+    return n;
+  }
+  nibble_sets merged(const nibble_sets& o) const {
+    nibble_sets m = *this;
+    for (std::size_t j = 0; j < trigger_scan::fingerprint; ++j) {
+      m.low[j] |= o.low[j];
+      m.high[j] |= o.high[j];
+    }
+    return m;
+  }
+};
 
 }  // namespace
 
@@ -25,13 +60,64 @@ trigger_scan::trigger_scan(std::vector<std::string> words) : words_(std::move(wo
     if (w.empty()) w = "\n";  // never a trigger: the scan runs within lines
     w.resize(std::min<std::size_t>(w.size(), 32));
     for (auto& c : w) c = static_cast<char>(lower(static_cast<unsigned char>(c)));
-    longest_ = std::max(longest_, w.size());
     first_byte_[static_cast<unsigned char>(w[0])] = true;
     if (w[0] >= 'a' && w[0] <= 'z') first_byte_[static_cast<unsigned char>(w[0] - 32)] = true;
   }
+  assign_buckets();
 #if defined(__x86_64__)
   avx2_ = __builtin_cpu_supports("avx2");
 #endif
+}
+
+// One bucket per word while there are 8 or fewer; else the two buckets
+// whose union lets the fewest extra triples through are merged, until 8 are
+// left (the defaults: pass+pwd, bearer+authorization).
+void trigger_scan::assign_buckets() {
+  struct group {
+    std::vector<std::uint8_t> words;
+    nibble_sets sets;
+  };
+  std::vector<group> groups;
+  for (std::size_t w = 0; w < words_.size(); ++w) {
+    groups.push_back({{static_cast<std::uint8_t>(w)}, {}});
+    groups.back().sets.add(words_[w]);
+  }
+  while (groups.size() > buckets) {
+    std::size_t best_a = 0, best_b = 1;
+    double best = -1;
+    for (std::size_t a = 0; a < groups.size(); ++a) {
+      for (std::size_t b = a + 1; b < groups.size(); ++b) {
+        const double extra = groups[a].sets.merged(groups[b].sets).accepted() -
+                             groups[a].sets.accepted() - groups[b].sets.accepted();
+        if (best < 0 || extra < best) {
+          best = extra;
+          best_a = a;
+          best_b = b;
+        }
+      }
+    }
+    auto& into = groups[best_a];
+    into.sets = into.sets.merged(groups[best_b].sets);
+    into.words.insert(into.words.end(), groups[best_b].words.begin(), groups[best_b].words.end());
+    std::sort(into.words.begin(), into.words.end());
+    groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(best_b));
+  }
+  for (std::size_t b = 0; b < groups.size(); ++b) {
+    members_[b] = groups[b].words;
+    const auto bit = static_cast<std::uint8_t>(1u << b);
+    for (std::size_t j = 0; j < fingerprint; ++j) {
+      for (unsigned n = 0; n < 16; ++n) {
+        if (groups[b].sets.low[j] >> n & 1) {
+          low_[j][n] |= bit;
+          low_[j][n + 16] |= bit;
+        }
+        if (groups[b].sets.high[j] >> n & 1) {
+          high_[j][n] |= bit;
+          high_[j][n + 16] |= bit;
+        }
+      }
+    }
+  }
 }
 
 bool trigger_scan::word_at(std::size_t w, const char* p, const char* end) const {
@@ -58,30 +144,40 @@ trigger_scan::hit trigger_scan::find_scalar(const char* p, const char* end) cons
 __attribute__((target("avx2"))) trigger_scan::hit trigger_scan::find_avx2(const char* p,
                                                                           const char* end) const {
   const __m256i fold = _mm256_set1_epi8(0x20);
-  std::uint32_t masks[32];
-  // Loads reach up to longest_ - 1 bytes past the 32 being tested.
-  while (end - p >= static_cast<std::ptrdiff_t>(32 + longest_)) {
-    const __m256i head =
-        _mm256_or_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)), fold);
-    std::uint32_t any = 0;
-    for (std::size_t w = 0; w < words_.size(); ++w) {
-      const auto& word = words_[w];
-      __m256i eq = _mm256_cmpeq_epi8(head, _mm256_set1_epi8(static_cast<char>(word[0] | 0x20)));
-      if (word.size() > 1) {
-        const __m256i tail = _mm256_or_si256(
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + word.size() - 1)), fold);
-        eq = _mm256_and_si256(
-            eq, _mm256_cmpeq_epi8(tail, _mm256_set1_epi8(static_cast<char>(word.back() | 0x20))));
-      }
-      masks[w] = static_cast<std::uint32_t>(_mm256_movemask_epi8(eq));
-      any |= masks[w];
+  const __m256i nibble = _mm256_set1_epi8(0x0f);
+  __m256i low[fingerprint], high[fingerprint];
+  for (std::size_t j = 0; j < fingerprint; ++j) {
+    low[j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(low_[j]));
+    high[j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(high_[j]));
+  }
+  alignas(32) std::uint8_t found[32];
+  // Loads reach fingerprint - 1 bytes past the 32 positions being tested.
+  while (end - p >= static_cast<std::ptrdiff_t>(32 + fingerprint - 1)) {
+    __m256i in_buckets = _mm256_set1_epi8(-1);
+    for (std::size_t j = 0; j < fingerprint; ++j) {
+      const __m256i v =
+          _mm256_or_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + j)), fold);
+      const __m256i l = _mm256_shuffle_epi8(low[j], _mm256_and_si256(v, nibble));
+      const __m256i h =
+          _mm256_shuffle_epi8(high[j], _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+      in_buckets = _mm256_and_si256(in_buckets, _mm256_and_si256(l, h));
     }
-    while (any != 0) {
-      const int i = __builtin_ctz(any);
-      for (std::size_t w = 0; w < words_.size(); ++w) {
-        if ((masks[w] >> i & 1) && word_at(w, p + i, end)) return {p + i, w};
+    auto candidates = ~static_cast<std::uint32_t>(
+        _mm256_movemask_epi8(_mm256_cmpeq_epi8(in_buckets, _mm256_setzero_si256())));
+    if (candidates != 0) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(found), in_buckets);
+      while (candidates != 0) {
+        const int i = __builtin_ctz(candidates);
+        std::size_t best = words_.size();
+        for (unsigned b = found[i]; b != 0; b &= b - 1) {
+          for (const auto w : members_[static_cast<std::size_t>(__builtin_ctz(b))]) {
+            if (w >= best) break;
+            if (word_at(w, p + i, end)) best = w;
+          }
+        }
+        if (best < words_.size()) return {p + i, best};
+        candidates &= candidates - 1;
       }
-      any &= any - 1;
     }
     p += 32;
   }

@@ -1,9 +1,12 @@
 // Finds the first place where any of a few short words starts, ignoring ASCII
 // case: the prefilter that lets the default redaction rules skip lines that
-// cannot match. AVX2 when the CPU has it (about 32 bytes per step, checking
-// each word's first and last byte at once), a byte loop otherwise.
+// cannot match. With AVX2, Teddy (Hyperscan's literal matcher): each of 32
+// positions at once is looked up by the nibbles of its first three bytes in
+// tables that say which of 8 buckets of words could start there; only the
+// candidates are compared with the words. A byte loop otherwise.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,16 +23,26 @@ class trigger_scan {
     const char* at;    // end: none
     std::size_t word;  // index in the constructor's list
   };
-  // The first position in [begin, end) where a word starts.
+  // The first position in [begin, end) where a word starts (the lowest
+  // index if several do).
   hit find(const char* begin, const char* end) const;
+  // The byte loop alone, whatever the CPU (tests compare the two).
+  hit find_scalar(const char* begin, const char* end) const;
+
+  static constexpr std::size_t buckets = 8;
+  static constexpr std::size_t fingerprint = 3;  // bytes looked up per position
 
  private:
-  hit find_scalar(const char* begin, const char* end) const;
   hit find_avx2(const char* begin, const char* end) const;
   bool word_at(std::size_t w, const char* p, const char* end) const;
+  void assign_buckets();
 
   std::vector<std::string> words_;
-  std::size_t longest_ = 0;
+  std::array<std::vector<std::uint8_t>, buckets> members_;  // word indexes, ascending
+  // By fingerprint position: bucket bits for the low and the high nibble of
+  // the byte there (folded with | 0x20), the 16 entries twice (one per lane).
+  alignas(32) std::uint8_t low_[fingerprint][32] = {};
+  alignas(32) std::uint8_t high_[fingerprint][32] = {};
   bool first_byte_[256] = {};  // folded first bytes of the words
   bool avx2_ = false;
 };

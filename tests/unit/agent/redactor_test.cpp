@@ -57,6 +57,44 @@ TEST(redactor, secret_assignments_keep_the_key) {
   for (const auto& [in, want] : cases) EXPECT_EQ(redact(rules, in), want) << in;
 }
 
+TEST(redactor, every_trigger_word_in_mixed_case_and_at_the_end_of_the_input) {
+  const auto rules = defaults(true);
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"PaSsWoRd=hunter2", "PaSsWoRd=[REDACTED]"},
+      {"db_PwD: x1", "db_PwD: [REDACTED]"},
+      {"Client_SECRET='s3'", "Client_SECRET='[REDACTED]'"},
+      {"refresh_ToKeN = abc", "refresh_ToKeN = [REDACTED]"},
+      {"X-Api-KEY: k1", "X-Api-KEY: [REDACTED]"},
+      {"AWS_CREDENTIALS=c2", "AWS_CREDENTIALS=[REDACTED]"},
+      {"HTTPS://u:PW@h", "HTTPS://u:[REDACTED]@h"},
+      {"sent BEARER abcdefgh12", "sent BEARER [REDACTED]"},
+      {"AUTHORIZATION: Basic dXNlcg==", "AUTHORIZATION: Basic [REDACTED]"},
+      {"-----BEGIN EC PRIVATE KEY-----\nMHcC", "-----BEGIN EC PRIVATE KEY-----\n[REDACTED]\n"},
+      {"to Jean.Dupont@Example.FR", "to [REDACTED]"},
+  };
+  for (const auto& [in, want] : cases) {
+    // The secret ends the input (no newline), after 0 to 40 bytes of text
+    // that the scan steps over 32 at a time.
+    for (std::size_t pad = 0; pad <= 40; pad += 5) {
+      const std::string filler(pad, '.');
+      EXPECT_EQ(redact(rules, filler + " " + in), filler + " " + want) << in;
+      // (A key without its END takes the rest, newline included.)
+      const std::string end = in.starts_with("-----") ? "" : "\n";
+      EXPECT_EQ(redact(rules, filler + " " + in + "\n"), filler + " " + want + end) << in;
+    }
+    // Written in two pieces, split at every byte.
+    for (std::size_t cut = 1; cut < in.size(); ++cut) {
+      crypto::memory_sink sink;
+      redactor r(rules, sink);
+      ASSERT_TRUE(r.write({reinterpret_cast<const std::uint8_t*>(in.data()), cut}));
+      ASSERT_TRUE(
+          r.write({reinterpret_cast<const std::uint8_t*>(in.data()) + cut, in.size() - cut}));
+      ASSERT_TRUE(r.finish());
+      EXPECT_EQ(std::string(sink.data().begin(), sink.data().end()), want) << in << " cut " << cut;
+    }
+  }
+}
+
 TEST(redactor, leaves_text_without_secrets_alone) {
   const auto rules = defaults();
   for (const std::string text :
