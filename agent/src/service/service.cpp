@@ -13,6 +13,7 @@
 #include "enroll/enroll.hpp"
 #include "service/control_socket.hpp"
 #include "service/job_runner.hpp"
+#include "service/working_set.hpp"
 #include "valise/common/failure.hpp"
 #include "valise/common/tus_client.hpp"
 
@@ -27,6 +28,9 @@ struct shared_state {
   std::atomic<int> exit_status{0};
   std::atomic<clock::rep> poller_alive{clock::now().time_since_epoch().count()};
   std::atomic<int> running{0};
+  // Set by the worker whenever it goes to wait: start-up, or a job step, is
+  // over, and what they touched can go (release_idle_memory).
+  std::atomic<bool> worker_idle{false};
   std::mutex mutex;
   std::condition_variable stop_requested;
 
@@ -126,6 +130,7 @@ void work_loop(const agent_config& config, job_store& jobs, shared_state& shared
     }
     const auto retry = runner.run_pending();
     if (shared.stopping) break;
+    shared.worker_idle = true;
     jobs.wait(retry ? *retry : std::chrono::milliseconds(10min));
   }
 }
@@ -190,6 +195,10 @@ int run_service(const agent_config& configured) {
     }
     const auto since_alive = clock::now() - clock::time_point(clock::duration(shared.poller_alive));
     if (watchdog && since_alive < poller_deadline) sd_notify(0, "WATCHDOG=1");
+    if (shared.worker_idle.exchange(false)) {
+      const auto released = release_idle_memory();
+      spdlog::debug("idle: {} KiB of code and read-only data unmapped", released / 1024);
+    }
   }
   sd_notify(0, "STOPPING=1");
   shared.stop(0);

@@ -8,6 +8,7 @@ list(APPEND VALISE_AGENT_SOURCES
   src/service/job_store.cpp
   src/service/service.cpp
   src/service/time_window.cpp
+  src/service/working_set.cpp
 )
 list(APPEND VALISE_AGENT_SOURCES
   src/commands/app.cpp
