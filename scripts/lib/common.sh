@@ -9,7 +9,7 @@ VALISE_BUILD_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsodium-dev libarchive-dev libzstd-dev
   libspdlog-dev libfmt-dev libcli11-dev
-  libsqlite3-dev libtomlplusplus-dev libsystemd-dev libre2-dev
+  libsqlite3-dev libtomlplusplus-dev libsystemd-dev libre2-dev libisal-dev
 )
 VALISE_TEST_PACKAGES=(
   libgtest-dev libgmock-dev zlib1g-dev age zstd python3 clang-format

@@ -16,9 +16,12 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <set>
+#include <span>
 
 #include "collect/collectors.hpp"
+#include "collect/gzip_reader.hpp"
 
 namespace valise::agent::detail {
 namespace {
@@ -104,6 +107,50 @@ class fd_guard {
   int fd_;
 };
 
+// The decompressed bytes of a file: gzip through gzip_reader (ISA-L), the
+// other formats through libarchive, which also passes a file that is not
+// compressed at all (a text file named .gz) through as it is.
+class decoder {
+ public:
+  using read_result = boost::system::result<std::size_t, std::string>;
+
+  static boost::system::result<std::unique_ptr<decoder>, std::string> open(int fd) {
+    std::unique_ptr<decoder> d(new decoder);
+    std::uint8_t magic[2] = {};
+    if (::pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+      d->gzip_ = std::make_unique<gzip_reader>(fd);
+      return d;
+    }
+    d->archive_ = archive_read_new();
+    archive_read_support_filter_all(d->archive_);
+    archive_read_support_format_raw(d->archive_);
+    archive_entry* entry = nullptr;
+    if (archive_read_open_fd(d->archive_, fd, read_block) != ARCHIVE_OK ||
+        archive_read_next_header(d->archive_, &entry) != ARCHIVE_OK) {
+      const char* text = archive_error_string(d->archive_);
+      return std::string(text ? text : "unknown format");
+    }
+    return d;
+  }
+  ~decoder() {
+    if (archive_) archive_read_free(archive_);
+  }
+
+  // 0 at the end.
+  read_result read(std::span<std::uint8_t> out) {
+    if (gzip_) return gzip_->read(out);
+    const la_ssize_t n = archive_read_data(archive_, out.data(), out.size());
+    if (n >= 0) return static_cast<std::size_t>(n);
+    const char* text = archive_error_string(archive_);
+    return std::string(text ? text : "error");
+  }
+
+ private:
+  decoder() = default;
+  std::unique_ptr<gzip_reader> gzip_;
+  archive* archive_ = nullptr;
+};
+
 struct file_collector {
   collection_run& run;
   std::vector<std::uint8_t> buffer = std::vector<std::uint8_t>(read_block);
@@ -168,45 +215,36 @@ struct file_collector {
       out.error = errno_text(errno);
       return out;
     }
-    archive* a = archive_read_new();
-    archive_read_support_filter_all(a);
-    archive_read_support_format_raw(a);
-    archive_entry* entry = nullptr;
-    if (archive_read_open_fd(a, fd, read_block) != ARCHIVE_OK ||
-        archive_read_next_header(a, &entry) != ARCHIVE_OK) {
-      out.error = std::string("cannot decompress: ") + archive_error_string(a);
-      archive_read_free(a);
+    auto in = decoder::open(fd);
+    if (!in) {
+      out.error = "cannot decompress: " + in.error();
       return out;
     }
     std::uint64_t written = 0;
     for (;;) {
-      const la_ssize_t n = archive_read_data(a, buffer.data(), buffer.size());
-      if (n == 0) break;
-      if (n < 0) {
-        out.error = "decompression failed after " + std::to_string(out.total) +
-                    " bytes: " + (archive_error_string(a) ? archive_error_string(a) : "error");
+      const auto got = (*in)->read(buffer);
+      if (!got) {
+        out.error =
+            "decompression failed after " + std::to_string(out.total) + " bytes: " + got.error();
         break;
       }
+      const std::size_t n = *got;
+      if (n == 0) break;
       const std::uint64_t start = out.total;
-      out.total += static_cast<std::uint64_t>(n);
+      out.total += n;
       if (out.total <= skip || written >= keep || sink.capped()) continue;
       std::size_t at = start < skip ? static_cast<std::size_t>(skip - start) : 0;
       if (to_line) {
-        const auto* nl = static_cast<const std::uint8_t*>(
-            std::memchr(buffer.data() + at, '\n', static_cast<std::size_t>(n) - at));
+        const auto* nl =
+            static_cast<const std::uint8_t*>(std::memchr(buffer.data() + at, '\n', n - at));
         if (!nl) continue;
         at = static_cast<std::size_t>(nl - buffer.data()) + 1;
         to_line = false;
       }
-      const auto len = static_cast<std::size_t>(
-          std::min<std::uint64_t>(static_cast<std::size_t>(n) - at, keep - written));
-      if (auto r = sink.write({buffer.data() + at, len}); !r) {
-        archive_read_free(a);
-        return r.error();
-      }
+      const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(n - at, keep - written));
+      if (auto r = sink.write({buffer.data() + at, len}); !r) return r.error();
       written += len;
     }
-    archive_read_free(a);
     return out;
   }
 

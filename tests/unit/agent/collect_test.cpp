@@ -156,6 +156,42 @@ TEST_F(collect_test, files_globs_rotated_and_compressed_logs_redacted) {
   }
 }
 
+TEST_F(collect_test, gzip_members_trailing_bytes_truncation_and_a_plain_file_named_gz) {
+  const auto gzip = [&](const std::string& rel, const std::string& text) {
+    write(rel, text);
+    EXPECT_EQ(std::system(("gzip -f " + (dir_ / "src" / rel).string()).c_str()), 0);
+    return read_file(dir_ / "src" / (rel + ".gz"));
+  };
+  const auto one = gzip("one", "part one password=first\n");
+  const auto two = gzip("two", "part two password=second\n");
+  write("multi.log.gz", one + two);  // gzip -d reads both members
+  write("padded.log.gz", one + std::string(100, '\0'));
+  std::string big;
+  for (int i = 0; big.size() < 3000000; ++i)
+    big += std::to_string(i * 7919) + " token=t" + std::to_string(i) + "\n";
+  const auto whole = gzip("big", big);
+  write("cut.log.gz", whole.substr(0, whole.size() / 2));
+  write("plain.log.gz", "not compressed secret=plain\n");
+  fs::remove(dir_ / "src/one.gz");
+  fs::remove(dir_ / "src/two.gz");
+  fs::remove(dir_ / "src/big.gz");
+  p_.files = {(dir_ / "src/*.gz").string()};
+  const auto m = run();
+  EXPECT_EQ(stored(archive(dir_ / "src/multi.log")),
+            "part one password=[REDACTED]\npart two password=[REDACTED]\n");
+  EXPECT_EQ(stored(archive(dir_ / "src/padded.log")), "part one password=[REDACTED]\n");
+  EXPECT_EQ(item(m, archive(dir_ / "src/padded.log"))->error, "");
+  EXPECT_EQ(stored(archive(dir_ / "src/plain.log")), "not compressed secret=[REDACTED]\n");
+  // Half the file: what could be inflated is stored, and the item says so.
+  const auto cut = stored(archive(dir_ / "src/cut.log"));
+  EXPECT_GT(cut.size(), 100000u);
+  EXPECT_EQ(cut.rfind("0 token=[REDACTED]\n", 0), 0u);
+  EXPECT_NE(item(m, archive(dir_ / "src/cut.log"))->error.find("decompression failed after"),
+            std::string::npos);
+  for (const char* secret : {"first", "second", "=plain", "=t1\n"})
+    EXPECT_EQ(raw_.find(secret), std::string::npos) << secret << " is in the bundle";
+}
+
 TEST_F(collect_test, per_file_cap_keeps_the_newest_lines) {
   std::string text, gz;
   for (int i = 0; i < 5000; ++i)
