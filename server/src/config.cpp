@@ -40,8 +40,9 @@ const key_spec keys[] = {
     {"tls", "ca_key", &server_config::ca_key, "CA private key (PEM)."},
     {"tls", "min_version", &server_config::min_tls_version,
      "Lowest TLS version accepted: \"1.2\" or \"1.3\" (1.3 is always preferred)."},
-    {"tls", "agent_certificate_days", &server_config::agent_certificate_days,
-     "Days an agent's client certificate is valid; agents renew theirs before it ends."},
+    {"tls", "agent_certificate_lifetime", &server_config::agent_certificate_lifetime,
+     "How long an agent's client certificate is valid (\"5m\" to \"3650d\"); agents renew "
+     "theirs once less than a third of it is left."},
     {"uploads", "max_upload_bytes", &server_config::max_upload_bytes,
      "Largest upload accepted, in bytes."},
     {"uploads", "expires_after", &server_config::upload_expires_after,
@@ -187,8 +188,10 @@ config_result load_config(const std::filesystem::path& file) {
   }
   if (config.threads == 0)
     return problem{fmt::format("{}: server.threads must be at least 1", file.string())};
-  if (config.agent_certificate_days == 0 || config.agent_certificate_days > 3650)
-    return problem{fmt::format("{}: tls.agent_certificate_days must be 1 to 3650", file.string())};
+  if (config.agent_certificate_lifetime < std::chrono::minutes(5) ||
+      config.agent_certificate_lifetime > std::chrono::days(3650))
+    return problem{fmt::format("{}: tls.agent_certificate_lifetime must be \"5m\" to \"3650d\"",
+                               file.string())};
   if (config.min_tls_version != "1.2" && config.min_tls_version != "1.3")
     return problem{fmt::format("{}: tls.min_version must be \"1.2\" or \"1.3\"", file.string())};
   return config;

@@ -37,7 +37,8 @@ bool add_extension(X509* cert, X509* issuer, int nid, const char* value) {
   return ok;
 }
 
-cert_ptr new_certificate(EVP_PKEY* key, const std::string& common_name, long days) {
+cert_ptr new_certificate(EVP_PKEY* key, const std::string& common_name,
+                         std::chrono::seconds lifetime) {
   cert_ptr cert{X509_new()};
   X509_set_version(cert.get(), X509_VERSION_3);
   unsigned char serial[16];
@@ -47,7 +48,7 @@ cert_ptr new_certificate(EVP_PKEY* key, const std::string& common_name, long day
   BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()));
   BN_free(bn);
   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);  // tolerate clock skew
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), days * 86400);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(lifetime.count()));
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
@@ -116,7 +117,7 @@ bool is_ip_address(const std::string& host) {
 result<void> create_ca(const ca_paths& out, const std::string& common_name) {
   key_ptr key = new_key();
   if (!key) return openssl_error();
-  cert_ptr cert = new_certificate(key.get(), common_name, 3650);
+  cert_ptr cert = new_certificate(key.get(), common_name, std::chrono::days(3650));
   X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
   if (!add_extension(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
       !add_extension(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign") ||
@@ -135,7 +136,7 @@ result<void> create_server_certificate(const ca_paths& ca, const std::string& ho
   auto& [ca_cert, ca_key] = *loaded;
   key_ptr key = new_key();
   if (!key) return openssl_error();
-  cert_ptr cert = new_certificate(key.get(), hostname, 730);
+  cert_ptr cert = new_certificate(key.get(), hostname, std::chrono::days(730));
   X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get()));
   std::string names = (is_ip_address(hostname) ? "IP:" : "DNS:") + hostname;
   if (hostname == "localhost") names += ",IP:127.0.0.1,IP:::1";

@@ -6,6 +6,7 @@
 
 #include <openssl/types.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -58,9 +59,10 @@ class certificate_authority {
   // or whose key is not P-256, so that a bad one costs no token.
   result<void> check_csr(std::string_view csr_pem) const;
   // An agent's certificate for the CSR's key: CN = agent_id (the CSR's own
-  // subject is ignored), clientAuth only, valid `days`, random serial.
+  // subject is ignored), clientAuth only, valid for `lifetime` (from an
+  // hour ago: clock skew), random serial.
   result<issued_certificate> sign_agent(std::string_view csr_pem, const std::string& agent_id,
-                                        unsigned days) const;
+                                        std::chrono::seconds lifetime) const;
 
  private:
   std::shared_ptr<X509> cert_;

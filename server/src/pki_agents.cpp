@@ -104,10 +104,10 @@ result<void> certificate_authority::check_csr(std::string_view csr_pem) const {
 
 result<issued_certificate> certificate_authority::sign_agent(std::string_view csr_pem,
                                                              const std::string& agent_id,
-                                                             unsigned days) const {
+                                                             std::chrono::seconds lifetime) const {
   auto csr = parse_csr(csr_pem);
   if (!csr) return csr.error();
-  cert_ptr cert = new_certificate(X509_REQ_get0_pubkey(csr->get()), agent_id, days);
+  cert_ptr cert = new_certificate(X509_REQ_get0_pubkey(csr->get()), agent_id, lifetime);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(cert_.get()));
   // Only what a TLS client certificate needs: no CA, no server use, whatever
   // the CSR asked for.

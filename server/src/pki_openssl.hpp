@@ -34,7 +34,8 @@ std::string bio_text(BIO* bio);
 bool add_extension(X509* cert, X509* issuer, int nid, const char* value);
 // Version 3, a random positive serial, valid from an hour ago (clock skew)
 // for `days`, subject CN = `common_name`; no issuer, extensions or signature.
-cert_ptr new_certificate(EVP_PKEY* key, const std::string& common_name, long days);
+cert_ptr new_certificate(EVP_PKEY* key, const std::string& common_name,
+                         std::chrono::seconds lifetime);
 result<std::pair<cert_ptr, key_ptr>> load_ca(const ca_paths& ca);
 
 }  // namespace valise::server

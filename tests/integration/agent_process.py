@@ -35,10 +35,11 @@ def toml_list(values):
 
 
 class AgentProcess:
-    """`config` is the TOML text after the service settings this class writes
-    itself (server, state_dir, control_socket, fast poll and backoff)."""
+    """The config is the service settings this class writes itself (server,
+    state_dir, control_socket, fast poll and backoff), then `settings_toml`
+    (more top-level keys), `delivery_toml` and `profiles_toml`."""
 
-    def __init__(self, workdir, server_url, profiles_toml, delivery_toml=""):
+    def __init__(self, workdir, server_url, profiles_toml, delivery_toml="", settings_toml=""):
         self.workdir = Path(workdir)
         self.binary = agent_binary()
         self.state = self.workdir / "agent-state"
@@ -46,6 +47,7 @@ class AgentProcess:
         self.socket = self.workdir / "control.sock"
         self.log_path = self.workdir / "agent.log"
         self.process = None
+        self.settings = settings_toml
         self.write_config(server_url, profiles_toml, delivery_toml)
 
     def write_config(self, server_url, profiles_toml, delivery_toml=""):
@@ -53,7 +55,8 @@ class AgentProcess:
             f"server = {toml_string(server_url)}\n"
             f"state_dir = {toml_string(self.state)}\n"
             f"control_socket = {toml_string(self.socket)}\n"
-            'poll_timeout = "5s"\nbackoff_max = "2s"\nheartbeat_interval = "10m"\n\n'
+            'poll_timeout = "5s"\nbackoff_max = "2s"\nheartbeat_interval = "10m"\n'
+            f"{self.settings}\n\n"
             f"{delivery_toml}\n{profiles_toml}\n")
 
     def command(self, *args, check=True, timeout=120, env=None):

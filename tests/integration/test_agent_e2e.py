@@ -24,6 +24,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "interop"))
 from agent_process import AgentProcess, Relay, toml_list, toml_string  # noqa: E402
+from connect_proxy import ConnectProxy  # noqa: E402
 from server_process import ServerProcess  # noqa: E402
 
 JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
@@ -59,11 +60,12 @@ def write_journal(directory, entries):
 class EndToEnd(unittest.TestCase):
     """A server per class; per test a ticket, an agent and its site."""
     rate = None  # relay throttle for the fault tests
+    server_config = {}  # {"section.key": "TOML value"} for this class's server
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix="valise-e2e-")
-        cls.server = ServerProcess(cls.tmp.name)
+        cls.server = ServerProcess(cls.tmp.name, config_edits=cls.server_config)
         cls.server.start()
         cls.valise = valise_bin()
 
@@ -110,7 +112,8 @@ class EndToEnd(unittest.TestCase):
         ])
         return logs
 
-    def site(self, profile_extra="", delivery=None, remote=True, name="diag", via=None):
+    def site(self, profile_extra="", delivery=None, remote=True, name="diag", via=None,
+             settings=""):
         logs = self.fixture_tree(big_random=getattr(self, "big_random", 0))
         profile = (f"[profiles.{name}]\nremote = {'true' if remote else 'false'}\n"
                    f"files = {toml_list([str(logs / 'app' / '*.log*')])}\n"
@@ -127,7 +130,7 @@ class EndToEnd(unittest.TestCase):
             recipient = [w for w in (out.stdout + out.stderr).split() if w.startswith("age1")][0]
             delivery = f"[delivery]\nrecipients = [{toml_string(recipient)}]\n"
         url = self.server.url if via is None else f"https://127.0.0.1:{via}"
-        agent = AgentProcess(self.work, url, profile, delivery)
+        agent = AgentProcess(self.work, url, profile, delivery, settings)
         agent.enroll(self.server.create_enroll_token(), self.server.ca)
         self.agents.append(agent)
         self.agent_id = json.loads((agent.state / "identity.json").read_text())["agent_id"]
@@ -339,6 +342,72 @@ class SiteControl(EndToEnd):
             self.assertIn("intercepting", result.stderr)
         finally:
             other.stop()
+
+
+class Renewal(EndToEnd):
+    """Certificates so short-lived (10 minutes, valid from an hour ago) that
+    less than a third is left from the start: the agent renews at its first
+    heartbeat, by itself."""
+    server_config = {"tls.agent_certificate_lifetime": '"10m"'}
+
+    def test_the_agent_renews_its_certificate_and_the_old_one_retires(self):
+        agent = self.site()
+        enrolled = {name: (agent.state / name).read_bytes() for name in ("agent.crt", "agent.key")}
+        agent.start()
+        deadline = time.monotonic() + 60
+        while (agent.state / "agent.crt").read_bytes() == enrolled["agent.crt"]:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no renewal in 60 s:\n{agent.log()}")
+            time.sleep(0.2)
+        self.assertNotEqual((agent.state / "agent.key").read_bytes(), enrolled["agent.key"],
+                            "a renewal makes a new key on site")
+        self.assertEqual(sorted(p.name for p in agent.state.glob("*.new")), [])
+        # Work goes on with the new certificate...
+        r = self.wait_request(self.ask(), agent=agent)
+        self.assertEqual(r["state"], "done", r)
+        self.assertIn("certificate renewed", agent.log())
+        shown = self.server.api("GET", f"/api/v1/agents/{self.agent_id}", expect=200)
+        renewed = [e for e in self.server.api("GET", "/api/v1/audit?limit=10000",
+                                              token=self.server.admin_token, expect=200)
+                   if e["action"] == "agent.certificate_renewed"]
+        self.assertGreaterEqual(len(renewed), 1, shown)
+        # ...and the enrolled one, replaced and since superseded, is refused.
+        for name, data in enrolled.items():
+            (self.work / f"old-{name}").write_bytes(data)
+        old = self.server.tls_context(self.work / "old-agent.crt", self.work / "old-agent.key")
+        status, _, _ = self.server.request("GET", "/api/v1/agent/jobs", context=old)
+        self.assertEqual(status, 401)
+
+
+class Proxy(EndToEnd):
+    def test_enroll_and_deliver_through_an_authenticating_site_proxy(self):
+        proxy = ConnectProxy(mode="auth", user="site", password="pr0xy-Pa55")
+        self.addCleanup(proxy.close)
+        agent = self.site(settings=f'proxy = "http://site:pr0xy-Pa55@127.0.0.1:{proxy.port}"')
+        self.assertEqual(len(proxy.connects), 1, "the enrollment went through the proxy")
+        agent.start()
+        r = self.wait_request(self.ask(), agent=agent)
+        self.assertEqual(r["state"], "done", r)
+        self.only_bundle()
+        origin = f"127.0.0.1:{self.server.port}"
+        self.assertGreaterEqual(len(proxy.connects), 3, "enrollment, long-poll, upload")
+        self.assertEqual(set(proxy.targets()), {origin})
+        self.assertNotIn("pr0xy-Pa55", agent.log())
+
+    def test_a_proxy_refusing_the_credentials_is_reported_and_retried(self):
+        proxy = ConnectProxy(mode="auth", user="site", password="right")
+        self.addCleanup(proxy.close)
+        agent = self.site()
+        agent.config.write_text(f'proxy = "http://site:wrong-Pa55@127.0.0.1:{proxy.port}"\n'
+                                + agent.config.read_text())
+        agent.start()
+        deadline = time.monotonic() + 30
+        while "407" not in agent.log() or len(proxy.connects) < 2:
+            if time.monotonic() > deadline or agent.process.poll() is not None:
+                raise AssertionError(f"no retried 407 in the agent's log:\n{agent.log()}")
+            time.sleep(0.2)
+        self.assertIsNone(agent.process.poll(), "a proxy refusal is not a reason to stop")
+        self.assertNotIn("wrong-Pa55", agent.log())
 
 
 class Faults(EndToEnd):

@@ -39,8 +39,8 @@ class ServerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix="valise-api-")
-        cls.server = ServerProcess(cls.tmp.name)
-        start_with_config(cls.server, cls.config_edits)
+        cls.server = ServerProcess(cls.tmp.name, config_edits=cls.config_edits)
+        cls.server.start()
 
     @classmethod
     def tearDownClass(cls):
@@ -103,34 +103,6 @@ def restart(server, timeout=30):
         if server.process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"valise-server did not come back:\n{server.log_tail()}")
         time.sleep(0.1)
-
-
-def start_with_config(server, edits):
-    """init, apply `edits` ({"section.key": "toml value"}) to server.toml, run."""
-    if not edits:
-        server.start()
-        return
-    original_run = server._command
-
-    def command(*args):
-        out = original_run(*args)
-        if args[0] == "init":
-            path = server.data / "server.toml"
-            text = path.read_text()
-            for key, value in edits.items():
-                section, name = key.split(".")
-                lines, current = [], None
-                for line in text.splitlines():
-                    if line.startswith("["):
-                        current = line.strip("[]")
-                    if current == section and line.startswith(f"{name} = "):
-                        line = f"{name} = {value}"
-                    lines.append(line)
-                text = "\n".join(lines) + "\n"
-            path.write_text(text)
-        return out
-    server._command = command
-    server.start()
 
 
 class Tickets(ServerTest):

@@ -43,12 +43,14 @@ class ApiError(AssertionError):
 
 class ServerProcess:
     """Usage: `with ServerProcess(workdir) as server: server.api("GET", "/healthz")`.
-    Attributes once started: url, port, data, ca (path), admin_token,
-    technician_token, pid."""
+    `config_edits` ({"section.key": "TOML value"}) replace keys of the
+    server.toml that init writes. Attributes once started: url, port, data,
+    ca (path), admin_token, technician_token, pid."""
 
-    def __init__(self, workdir, binary=None):
+    def __init__(self, workdir, binary=None, config_edits=None):
         self.workdir = Path(workdir)
         self.binary = binary or server_binary()
+        self.config_edits = dict(config_edits or {})
         self.data = self.workdir / "server-data"
         self.log_path = self.workdir / "server.log"
         self.port = None
@@ -82,6 +84,8 @@ class ServerProcess:
         if not lines:
             raise RuntimeError("valise-server init printed nothing (expected the admin token last)")
         self.admin_token = lines[-1].strip()
+        if self.config_edits:
+            self._edit_config()
         self.ca = self.data / "ca.pem"
         if not self.ca.is_file():
             raise RuntimeError(f"valise-server init wrote no {self.ca}")
@@ -90,6 +94,21 @@ class ServerProcess:
             "--name", "interop").strip()
         self._ssl = ssl.create_default_context(cafile=str(self.ca))
         self.run()
+
+    def _edit_config(self):
+        path = self.data / "server.toml"
+        lines, section, missing = [], None, set(self.config_edits)
+        for line in path.read_text().splitlines():
+            if line.startswith("["):
+                section = line.strip("[]")
+            name = line.split(" = ")[0]
+            if f"{section}.{name}" in self.config_edits:
+                line = f"{name} = {self.config_edits[f'{section}.{name}']}"
+                missing.discard(f"{section}.{name}")
+            lines.append(line)
+        if missing:
+            raise RuntimeError(f"server.toml has no {', '.join(sorted(missing))}")
+        path.write_text("\n".join(lines) + "\n")
 
     def restart(self):
         """Stops the server (SIGTERM) and runs it again on the same data and port."""

@@ -74,7 +74,11 @@ host_report describe_host(std::vector<std::string> remote_profiles) {
 result<json::value> collector_api::call(const common::http_request& request, unsigned expected) {
   last_error_.clear();
   auto response = http_.send(request);
-  if (!response) return response.error();
+  if (!response) {
+    // What the connection met (a proxy's 407 rather than its 502, say).
+    last_error_ = http_.last_error_detail();
+    return response.error();
+  }
   boost::system::error_code ec;
   auto body = response->body.empty() ? json::value() : json::parse(response->body, ec);
   if (response->status != expected) {

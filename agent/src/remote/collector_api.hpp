@@ -2,7 +2,8 @@
 // over one https_client: enrollment with a one-time token, then mutual TLS
 // for heartbeats, certificate renewal, the job long-poll and status reports.
 // Unexpected statuses are make_status_error(status); the server's own error
-// sentence is kept in last_error() for the log.
+// sentence, or what the connection met (proxy, TLS), is kept in last_error()
+// for the log.
 #pragma once
 
 #include <boost/json/fwd.hpp>

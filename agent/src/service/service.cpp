@@ -28,6 +28,9 @@ struct shared_state {
   std::atomic<int> exit_status{0};
   std::atomic<clock::rep> poller_alive{clock::now().time_since_epoch().count()};
   std::atomic<int> running{0};
+  // Counts certificate renewals: the server refuses the replaced certificate
+  // once the new one is used, so every connection must take the new one.
+  std::atomic<unsigned> certificates{0};
   // Set by the worker whenever it goes to wait: start-up, or a job step, is
   // over, and what they touched can go (release_idle_memory).
   std::atomic<bool> worker_idle{false};
@@ -78,6 +81,7 @@ void poll_loop(const agent_config& config, job_store& jobs, shared_state& shared
         if (auto r = renew_if_due(config, http); r && *r == renewal::renewed) {
           spdlog::info("certificate renewed");
           http = connect(config, io_timeout);
+          ++shared.certificates;
           continue;
         } else if (!r) {
           spdlog::warn("certificate renewal failed, will retry: {}", r.error().message());
@@ -117,11 +121,20 @@ void poll_loop(const agent_config& config, job_store& jobs, shared_state& shared
   }
 }
 
-void work_loop(const agent_config& config, job_store& jobs, shared_state& shared) {
-  auto http = connect(config, 120s);
+constexpr auto worker_io_timeout = 120s;
+
+// `http` is made before the poller starts: a renewal then cannot change the
+// key and certificate files under it.
+void work_loop(const agent_config& config, job_store& jobs, shared_state& shared,
+               common::https_client http) {
+  unsigned certificate = 0;
   job_runner runner(config, jobs, http, shared.stopping);
   auto next_housekeeping = clock::now();
   while (!shared.stopping) {
+    if (certificate != shared.certificates) {
+      certificate = shared.certificates;
+      http = connect(config, worker_io_timeout);  // the runner holds a reference to it
+    }
     if (clock::now() >= next_housekeeping) {
       runner.expire_spool();
       expire_passphrase_files(config.delivery, config.state_dir);
@@ -173,8 +186,11 @@ int run_service(const agent_config& configured) {
       --shared.running;
     };
   };
+  auto worker_http = connect(config, worker_io_timeout);
+  std::thread worker(guarded([&](const agent_config& c, job_store& j, shared_state& s) {
+    work_loop(c, j, s, std::move(worker_http));
+  }));
   std::thread poller(guarded(poll_loop));
-  std::thread worker(guarded(work_loop));
 
   sd_notify(0, "READY=1");
   spdlog::info("valise-agent {} serving {} ({} profiles, {} for remote requests)", VALISE_VERSION,

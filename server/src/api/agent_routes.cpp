@@ -90,7 +90,7 @@ outcome renew_certificate(api_context& ctx, request& req) {
   auto csr = string_field(std::get<json::object>(parsed), "csr", problem);
   if (problem) return std::move(*problem);
   if (!csr) return error_response(api_error::bad_csr, "csr is required");
-  auto issued = ctx.ca.sign_agent(*csr, req.who->id, ctx.config.agent_certificate_days);
+  auto issued = ctx.ca.sign_agent(*csr, req.who->id, ctx.config.agent_certificate_lifetime);
   if (!issued) return error_response(issued.error(), "certificate renewal");
   auto renewed = ctx.db.renew_agent_certificate(*req.who, std::string(req.peer_sha256), *issued);
   if (!renewed) return error_response(renewed.error(), subject(req.who->id));

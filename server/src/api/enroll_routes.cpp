@@ -78,11 +78,11 @@ outcome enroll(api_context& ctx, request& req) {
   // Checked first: a CSR the CA would refuse must not use up the token.
   if (auto ok = ctx.ca.check_csr(*csr); !ok)
     return error_response(api_error::bad_csr, ok.error().message());
-  const unsigned days = ctx.config.agent_certificate_days;
+  const auto lifetime = ctx.config.agent_certificate_lifetime;
   std::string certificate;
   auto agent = ctx.db.enroll_agent(std::string(bearer_token(req.head)), req.now, facts,
                                    [&](const std::string& agent_id) -> result<issued_certificate> {
-                                     auto issued = ctx.ca.sign_agent(*csr, agent_id, days);
+                                     auto issued = ctx.ca.sign_agent(*csr, agent_id, lifetime);
                                      if (issued) certificate = issued->pem;
                                      return issued;
                                    });

@@ -68,5 +68,19 @@ TEST_F(ConfigTest, ErrorsNameFileLineAndKey) {
   EXPECT_FALSE(missing);
 }
 
+TEST_F(ConfigTest, AgentCertificateLifetimeIsADurationWithinBounds) {
+  auto short_lived = load_config(write("[tls]\nagent_certificate_lifetime = \"10m\"\n"));
+  ASSERT_TRUE(short_lived) << short_lived.error();
+  EXPECT_EQ(short_lived->agent_certificate_lifetime, std::chrono::minutes(10));
+  EXPECT_EQ(server_config{}.agent_certificate_lifetime, std::chrono::days(30));
+  for (const char* value : {"\"4m\"", "\"3651d\""}) {
+    auto refused = load_config(write(std::string("[tls]\nagent_certificate_lifetime = ") + value));
+    ASSERT_FALSE(refused) << value;
+    EXPECT_NE(refused.error().find("tls.agent_certificate_lifetime must be \"5m\" to \"3650d\""),
+              std::string::npos)
+        << refused.error();
+  }
+}
+
 }  // namespace
 }  // namespace valise::server

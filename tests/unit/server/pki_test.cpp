@@ -68,7 +68,7 @@ TEST_F(AgentCertificates, TheCertificateIsTheServersChoiceNotTheCsrs) {
   key_ptr key{EVP_EC_gen("P-256")};
   const auto csr = csr_pem(key.get(), "admin.example.com");
   ASSERT_TRUE(ca_->check_csr(csr));
-  auto issued = ca_->sign_agent(csr, "agt_test", 30);
+  auto issued = ca_->sign_agent(csr, "agt_test", std::chrono::days(30));
   ASSERT_TRUE(issued) << issued.error().message();
   auto cert = parse(issued->pem);
   ASSERT_TRUE(cert);
@@ -89,7 +89,7 @@ TEST_F(AgentCertificates, TheCertificateIsTheServersChoiceNotTheCsrs) {
   const auto now = static_cast<unix_time>(std::time(nullptr));
   EXPECT_NEAR(static_cast<double>(issued->expires_at), static_cast<double>(now + 30 * 86400), 5);
   // Serials are random: two certificates for one CSR differ.
-  auto again = ca_->sign_agent(csr, "agt_test", 30);
+  auto again = ca_->sign_agent(csr, "agt_test", std::chrono::days(30));
   ASSERT_TRUE(again);
   EXPECT_NE(again->sha256, issued->sha256);
 }
@@ -102,7 +102,7 @@ TEST_F(AgentCertificates, BadCsrsAreRefusedWithTheirReason) {
   key_ptr rsa{EVP_RSA_gen(2048)};
   EXPECT_EQ(ca_->check_csr(csr_pem(rsa.get(), "h")).error(), csr_errc::unsupported_key);
   key_ptr p384{EVP_EC_gen("P-384")};
-  EXPECT_EQ(ca_->sign_agent(csr_pem(p384.get(), "h"), "agt_x", 30).error(),
+  EXPECT_EQ(ca_->sign_agent(csr_pem(p384.get(), "h"), "agt_x", std::chrono::days(30)).error(),
             csr_errc::unsupported_key);
   key_ptr p256{EVP_EC_gen("P-256")};
   EXPECT_EQ(ca_->check_csr(csr_pem(p256.get(), "h", true)).error(), csr_errc::bad_signature);

@@ -29,7 +29,7 @@ struct server_config {
   std::filesystem::path ca_certificate = "ca.pem";
   std::filesystem::path ca_key = "tls/ca.key";
   std::string min_tls_version = "1.2";
-  unsigned agent_certificate_days = 30;  // validity of the certificates agents get
+  std::chrono::seconds agent_certificate_lifetime{30 * 86400};  // of the certificates agents get
 
   // [uploads]
   std::uint64_t max_upload_bytes = 64ull << 30;
