@@ -9,6 +9,7 @@
 #include "service/bundle_maker.hpp"
 #include "valise/common/failure.hpp"
 #include "valise/common/file_io.hpp"
+#include "valise/common/progress.hpp"
 
 namespace valise::agent {
 namespace {
@@ -50,7 +51,11 @@ void run_collect(const agent_config& config, const collect_options& o) {
     fail("--passphrase-out: this agent encrypts to its pinned recipients, not with a passphrase");
 
   auto output = check(common::atomic_file::create(o.output, {.overwrite = true}), o.output);
+  // The total is known only at the end: the bar shows bytes collected and rate.
+  common::progress_bar bar("collecting", 0, common::progress_allowed(o.json));
+  request.progress = [&bar](std::uint64_t collected) { bar.update(collected); };
   const auto manifest = check(make_bundle(request, *keys, output), o.output);
+  bar.finish();
   std::optional<common::atomic_file> passphrase_file;
   if (keys->passphrase && !o.passphrase_out.empty()) {
     passphrase_file.emplace(

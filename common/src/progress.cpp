@@ -1,13 +1,11 @@
-#include "progress.hpp"
+#include "valise/common/progress.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
 
-#include "terminal.hpp"
-
-namespace valise::cli {
+namespace valise::common {
 namespace {
 
 constexpr std::uint64_t progress_threshold = 32ull << 20;  // smaller inputs finish at once
@@ -27,7 +25,7 @@ std::string human_size(std::uint64_t bytes) {
 }
 
 bool progress_allowed(bool quiet) {
-  return !quiet && is_terminal(STDERR_FILENO);
+  return !quiet && ::isatty(STDERR_FILENO) == 1;
 }
 
 bool want_progress(bool quiet, std::uint64_t total) {
@@ -96,4 +94,4 @@ result<void> counting_sink::write(crypto::bytes data) {
   return r;
 }
 
-}  // namespace valise::cli
+}  // namespace valise::common
