@@ -125,7 +125,8 @@ int run_command_line(int argc, char** argv) {
     if (!tokens) fail("cannot list tokens: " + tokens.error().message());
     for (const auto& t : *tokens)
       std::printf("%s  %-10s  %-20s  %s%s\n", t.id.c_str(), std::string(to_string(t.kind)).c_str(),
-                  t.name.c_str(), rfc3339(t.created_at).c_str(), t.revoked ? "  revoked" : "");
+                  t.name.c_str(), format_rfc3339(t.created_at).c_str(),
+                  t.revoked ? "  revoked" : "");
   });
 
   auto* enroll_cmd = app.add_subcommand("enroll-token", "One-time agent enrollment tokens");

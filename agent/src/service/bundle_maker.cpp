@@ -1,12 +1,12 @@
 #include "service/bundle_maker.hpp"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 #include "collect/collect.hpp"
+#include "valise/common/rfc3339.hpp"
 
 namespace valise::agent {
 
@@ -42,11 +42,6 @@ boost::system::result<bundle_keys, std::string> choose_keys(
   return keys;
 }
 
-std::string rfc3339(time_point t) {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
-                     std::chrono::time_point_cast<std::chrono::seconds>(t));
-}
-
 std::string host_name() {
   char name[256] = {};
   if (::gethostname(name, sizeof name - 1) != 0) return "unknown";
@@ -68,8 +63,10 @@ result<common::manifest> make_bundle(const bundle_request& request, const bundle
   header.ticket = request.ticket;
   header.host = host_name();
   header.profile = request.source.name;
-  if (request.since) header.since = rfc3339(*request.since);
-  if (request.until) header.until = rfc3339(*request.until);
+  if (request.since)
+    header.since = common::format_rfc3339(std::chrono::system_clock::to_time_t(*request.since));
+  if (request.until)
+    header.until = common::format_rfc3339(std::chrono::system_clock::to_time_t(*request.until));
   auto manifest = writer->finish(std::move(header));
   if (!manifest) return manifest.error();
   if (auto f = encryptor->finish(); !f) return f.error();

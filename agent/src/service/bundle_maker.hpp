@@ -41,7 +41,6 @@ struct bundle_request {
 result<common::manifest> make_bundle(const bundle_request& request, const bundle_keys& keys,
                                      crypto::byte_sink& out);
 
-std::string rfc3339(time_point t);
 std::string host_name();
 
 }  // namespace valise::agent

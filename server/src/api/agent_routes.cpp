@@ -79,8 +79,8 @@ outcome heartbeat(api_context& ctx, request& req) {
   auto updated = ctx.db.update_agent_facts(*req.who, facts, req.now);
   if (!updated) return error_response(updated.error(), subject(req.who->id));
   return json_response(http::status::ok,
-                       json::object{{"cert_expires_at", rfc3339(updated->cert_expires_at)},
-                                    {"server_time", rfc3339(req.now)}});
+                       json::object{{"cert_expires_at", format_rfc3339(updated->cert_expires_at)},
+                                    {"server_time", format_rfc3339(req.now)}});
 }
 
 outcome renew_certificate(api_context& ctx, request& req) {
@@ -94,9 +94,10 @@ outcome renew_certificate(api_context& ctx, request& req) {
   if (!issued) return error_response(issued.error(), "certificate renewal");
   auto renewed = ctx.db.renew_agent_certificate(*req.who, std::string(req.peer_sha256), *issued);
   if (!renewed) return error_response(renewed.error(), subject(req.who->id));
-  return json_response(http::status::ok, json::object{{"certificate", issued->pem},
-                                                      {"ca", ctx.ca.pem()},
-                                                      {"expires_at", rfc3339(issued->expires_at)}});
+  return json_response(http::status::ok,
+                       json::object{{"certificate", issued->pem},
+                                    {"ca", ctx.ca.pem()},
+                                    {"expires_at", format_rfc3339(issued->expires_at)}});
 }
 
 }  // namespace

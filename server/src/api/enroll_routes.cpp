@@ -33,7 +33,7 @@ outcome create_enroll_token(api_context& ctx, request& req) {
   return json_response(http::status::created,
                        json::object{{"id", token->info.id},
                                     {"token", token->secret},
-                                    {"expires_at", rfc3339(token->info.expires_at)}});
+                                    {"expires_at", format_rfc3339(token->info.expires_at)}});
 }
 
 outcome ca_certificate(api_context& ctx, request&) {
@@ -99,7 +99,7 @@ outcome enroll(api_context& ctx, request& req) {
                        json::object{{"agent_id", agent->id},
                                     {"certificate", certificate},
                                     {"ca", ctx.ca.pem()},
-                                    {"expires_at", rfc3339(agent->cert_expires_at)}});
+                                    {"expires_at", format_rfc3339(agent->cert_expires_at)}});
 }
 
 }  // namespace

@@ -1,23 +1,14 @@
 #include "api/json_views.hpp"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
-#include <ctime>
 
 namespace valise::server {
 
 namespace json = boost::json;
-
-std::string rfc3339(unix_time t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", tm);
-}
 
 bool valid_ticket_ref(std::string_view ref) {
   if (ref.empty() || ref.size() > 64 || ref.front() == '.') return false;
@@ -33,8 +24,9 @@ json::value to_json(const ticket& t) {
       {"title", t.title},
       {"severity", to_string(t.level)},
       {"status", to_string(t.status)},
-      {"created_at", rfc3339(t.created_at)},
-      {"resolved_at", t.resolved_at ? json::value(rfc3339(*t.resolved_at)) : json::value(nullptr)},
+      {"created_at", format_rfc3339(t.created_at)},
+      {"resolved_at",
+       t.resolved_at ? json::value(format_rfc3339(*t.resolved_at)) : json::value(nullptr)},
       {"bundles", t.bundle_count},
   };
 }
@@ -42,7 +34,7 @@ json::value to_json(const ticket& t) {
 json::value to_json(const bundle_info& b) {
   return json::object{
       {"id", b.id},         {"ticket", b.ticket_ref}, {"filename", b.filename},
-      {"size", b.size},     {"sha256", b.sha256},     {"created_at", rfc3339(b.created_at)},
+      {"size", b.size},     {"sha256", b.sha256},     {"created_at", format_rfc3339(b.created_at)},
       {"source", b.source},
   };
 }
@@ -51,8 +43,8 @@ json::value to_json(const link_info& l) {
   return json::object{
       {"id", l.id},
       {"ticket", l.ticket_ref},
-      {"created_at", rfc3339(l.created_at)},
-      {"expires_at", rfc3339(l.expires_at)},
+      {"created_at", format_rfc3339(l.created_at)},
+      {"expires_at", format_rfc3339(l.expires_at)},
       {"max_bytes", l.max_bytes},
       {"used_bytes", l.used_bytes},
       {"revoked", l.revoked},
@@ -64,7 +56,7 @@ json::value to_json(const token_info& t) {
       {"id", t.id},
       {"name", t.name},
       {"role", to_string(t.kind)},
-      {"created_at", rfc3339(t.created_at)},
+      {"created_at", format_rfc3339(t.created_at)},
       {"revoked", t.revoked},
   };
 }
@@ -75,7 +67,7 @@ json::value to_json(const audit_record& r) {
   if (ec) detail = json::object{{"unparsed", r.detail}};
   return json::object{
       {"seq", r.seq},
-      {"time", rfc3339(r.time)},
+      {"time", format_rfc3339(r.time)},
       {"actor", r.actor},
       {"action", r.action},
       {"ticket", r.ticket_ref.empty() ? json::value(nullptr) : json::value(r.ticket_ref)},
@@ -87,7 +79,7 @@ json::value to_json(const audit_record& r) {
 namespace {
 
 json::value optional_time(const std::optional<unix_time>& t) {
-  return t ? json::value(rfc3339(*t)) : json::value(nullptr);
+  return t ? json::value(format_rfc3339(*t)) : json::value(nullptr);
 }
 
 json::value optional_text(const std::string& s) {
@@ -110,9 +102,9 @@ json::value to_json(const agent_info& a) {
       {"kernel", a.facts.kernel},
       {"version", a.facts.version},
       {"profiles", string_array(a.facts.profiles)},
-      {"last_seen", rfc3339(a.last_seen)},
-      {"enrolled_at", rfc3339(a.enrolled_at)},
-      {"cert_expires_at", rfc3339(a.cert_expires_at)},
+      {"last_seen", format_rfc3339(a.last_seen)},
+      {"enrolled_at", format_rfc3339(a.enrolled_at)},
+      {"cert_expires_at", format_rfc3339(a.cert_expires_at)},
       {"revoked", a.revoked_at.has_value()},
       {"revoked_at", optional_time(a.revoked_at)},
   };
@@ -130,8 +122,8 @@ json::value to_json(const request_info& r) {
       {"state", to_string(r.state)},
       {"bundle_id", optional_text(r.bundle_id)},
       {"error", optional_text(r.error)},
-      {"created_at", rfc3339(r.created_at)},
-      {"updated_at", rfc3339(r.updated_at)},
+      {"created_at", format_rfc3339(r.created_at)},
+      {"updated_at", format_rfc3339(r.updated_at)},
   };
 }
 
@@ -144,60 +136,6 @@ json::value job_json(const request_info& r) {
       {"until", optional_time(r.until)},
       {"recipients", string_array(r.recipients)},
   };
-}
-
-std::optional<unix_time> parse_rfc3339(std::string_view text) {
-  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
-  auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
-    if (at + n > text.size()) return std::nullopt;
-    int v = 0;
-    for (std::size_t i = at; i < at + n; ++i) {
-      if (text[i] < '0' || text[i] > '9') return std::nullopt;
-      v = v * 10 + (text[i] - '0');
-    }
-    return v;
-  };
-  auto at = [&](std::size_t i, char c) { return i < text.size() && text[i] == c; };
-  auto year = digits(0, 4), month = digits(5, 2), day = digits(8, 2), hour = digits(11, 2),
-       minute = digits(14, 2), second = digits(17, 2);
-  if (!year || !month || !day || !hour || !minute || !second || !at(4, '-') || !at(7, '-') ||
-      !(at(10, 'T') || at(10, 't')) || !at(13, ':') || !at(16, ':'))
-    return std::nullopt;
-  if (*month < 1 || *month > 12 || *day < 1 || *day > 31 || *hour > 23 || *minute > 59 ||
-      *second > 60)
-    return std::nullopt;
-  std::size_t i = 19;
-  if (at(i, '.')) {
-    ++i;
-    const std::size_t start = i;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-    if (i == start) return std::nullopt;
-  }
-  long offset = 0;
-  if (at(i, 'Z') || at(i, 'z')) {
-    ++i;
-  } else if (at(i, '+') || at(i, '-')) {
-    auto oh = digits(i + 1, 2), om = digits(i + 4, 2);
-    if (!oh || !om || !at(i + 3, ':') || *oh > 23 || *om > 59) return std::nullopt;
-    offset = (text[i] == '+' ? 1 : -1) * (*oh * 3600L + *om * 60L);
-    i += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (i != text.size()) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = *year - 1900;
-  tm.tm_mon = *month - 1;
-  tm.tm_mday = *day;
-  tm.tm_hour = *hour;
-  tm.tm_min = *minute;
-  tm.tm_sec = *second;
-  const std::time_t t = timegm(&tm);
-  // timegm normalises 31 February into March: refuse what it had to move.
-  std::tm check{};
-  gmtime_r(&t, &check);
-  if (check.tm_mday != *day && *second != 60) return std::nullopt;
-  return static_cast<unix_time>(t) - offset;
 }
 
 bool valid_profile_name(std::string_view name) {

@@ -6,11 +6,13 @@
 #include <string>
 #include <string_view>
 
+#include "valise/common/rfc3339.hpp"
 #include "valise/server/store.hpp"
 
 namespace valise::server {
 
-std::string rfc3339(unix_time t);
+using common::format_rfc3339;
+using common::parse_rfc3339;
 
 boost::json::value to_json(const ticket& t);
 boost::json::value to_json(const bundle_info& b);
@@ -22,10 +24,6 @@ boost::json::value to_json(const agent_info& a);
 boost::json::value to_json(const request_info& r);
 // A request as its agent sees it in a job list: what to collect, no state.
 boost::json::value job_json(const request_info& r);
-
-// An RFC 3339 date-time ("2026-11-22T14:03:07Z", offsets and fractions
-// accepted), as UTC seconds.
-std::optional<unix_time> parse_rfc3339(std::string_view text);
 
 // A profile name: 1-64 of [A-Za-z0-9._-]. The agent decides what it means.
 bool valid_profile_name(std::string_view name);

@@ -36,7 +36,7 @@ outcome create_link(api_context& ctx, request& req) {
       {"id", link->info.id},
       {"token", link->secret},
       {"upload_url", ctx.config.upload_url()},
-      {"expires_at", rfc3339(link->info.expires_at)},
+      {"expires_at", format_rfc3339(link->info.expires_at)},
       {"max_bytes", link->info.max_bytes},
       {"ticket", link->info.ticket_ref},
   };

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "valise/common/rfc3339.hpp"  // created_at
 #include "valise/crypto/result.hpp"
 
 namespace valise::common {
@@ -48,7 +49,5 @@ result<manifest> parse_manifest(std::string_view json);
 
 // A fresh random bundle id (UUID v4 text form).
 std::string new_bundle_id();
-// Current time as RFC 3339 UTC, seconds precision.
-std::string now_rfc3339();
 
 }  // namespace valise::common
