@@ -60,6 +60,7 @@ boost::system::result<bool, std::string> gzip_reader::refill() {
 }
 
 boost::system::result<std::size_t, std::string> gzip_reader::read(std::span<std::uint8_t> out) {
+  if (!error_.empty()) return error_;
   auto& st = s_->inflate;
   while (!done_ && !out.empty()) {
     if (st.avail_in == 0 && !eof_) {
@@ -67,8 +68,16 @@ boost::system::result<std::size_t, std::string> gzip_reader::read(std::span<std:
     }
     st.next_out = out.data();
     st.avail_out = static_cast<std::uint32_t>(out.size());
-    if (const int rc = isal_inflate(&st); rc < 0) return error_text(rc);
+    const int rc = isal_inflate(&st);
     const std::size_t produced = out.size() - st.avail_out;
+    if (rc < 0) {
+      // What was inflated before the error (all of it, for a bad CRC) is
+      // returned first; the error with the next call.
+      error_ = error_text(rc);
+      done_ = true;
+      if (produced > 0) return produced;
+      return error_;
+    }
     if (st.block_state == ISAL_BLOCK_FINISH) {
       // The member ended (its CRC and length checked): another may follow.
       while (st.avail_in < 2 && !eof_) {

@@ -36,7 +36,8 @@ class gzip_reader {
   std::unique_ptr<state> s_;
   std::vector<std::uint8_t> input_;
   bool eof_ = false;   // the file has no more bytes
-  bool done_ = false;  // the last member ended
+  bool done_ = false;  // the last member ended, or an error
+  std::string error_;  // returned once the bytes before it are
 };
 
 }  // namespace valise::agent::detail

@@ -172,6 +172,10 @@ TEST_F(collect_test, gzip_members_trailing_bytes_truncation_and_a_plain_file_nam
   const auto whole = gzip("big", big);
   write("cut.log.gz", whole.substr(0, whole.size() / 2));
   write("plain.log.gz", "not compressed secret=plain\n");
+  auto bad_crc = gzip("crc", "checked password=crc\n");
+  bad_crc[bad_crc.size() - 8] ^= 0x55;  // the member's CRC-32
+  write("crc.log.gz", bad_crc);
+  fs::remove(dir_ / "src/crc.gz");
   fs::remove(dir_ / "src/one.gz");
   fs::remove(dir_ / "src/two.gz");
   fs::remove(dir_ / "src/big.gz");
@@ -188,7 +192,10 @@ TEST_F(collect_test, gzip_members_trailing_bytes_truncation_and_a_plain_file_nam
   EXPECT_EQ(cut.rfind("0 token=[REDACTED]\n", 0), 0u);
   EXPECT_NE(item(m, archive(dir_ / "src/cut.log"))->error.find("decompression failed after"),
             std::string::npos);
-  for (const char* secret : {"first", "second", "=plain", "=t1\n"})
+  // A bad CRC: everything inflated is stored (redacted), and the item says so.
+  EXPECT_EQ(stored(archive(dir_ / "src/crc.log")), "checked password=[REDACTED]\n");
+  EXPECT_NE(item(m, archive(dir_ / "src/crc.log"))->error.find("CRC"), std::string::npos);
+  for (const char* secret : {"first", "second", "=plain", "=t1\n", "=crc"})
     EXPECT_EQ(raw_.find(secret), std::string::npos) << secret << " is in the bundle";
 }
 
