@@ -3,7 +3,8 @@
 // UNIT=), or everything with `journal = true`, at journal_max_priority or more
 // urgent, within the window. One text file per unit, lines as `journalctl -o
 // short-iso-precise` prints them (times in UTC). max_file_bytes keeps the
-// first entries of the window (narrow the window to see later ones).
+// newest entries of the window, as for a log file: a first pass walks back
+// from the window's end to find where they begin.
 // Multi-line messages continue on indented lines.
 #include <systemd/sd-journal.h>
 
@@ -104,6 +105,28 @@ result<void> add_matches(sd_journal* j, const std::string* unit, int max_priorit
   return {};
 }
 
+// Calls each(line) for every entry of the window in the journal's order,
+// until each returns false. Entries out of order before `since` are skipped;
+// the first after `until` ends the walk.
+template <class Each>
+result<void> for_each_entry(sd_journal* j, const collection_window& w, std::string& line,
+                            Each each) {
+  const int seek =
+      w.since ? sd_journal_seek_realtime_usec(j, usec(*w.since)) : sd_journal_seek_head(j);
+  if (seek < 0) return std::error_code(-seek, std::generic_category());
+  for (;;) {
+    const int next = sd_journal_next(j);
+    if (next < 0) return std::error_code(-next, std::generic_category());
+    if (next == 0) return {};
+    std::uint64_t t = 0;
+    if (sd_journal_get_realtime_usec(j, &t) < 0) continue;
+    if (w.since && t < usec(*w.since)) continue;
+    if (w.until && t > usec(*w.until)) return {};
+    format_entry(j, t, line);
+    if (!each(line)) return {};
+  }
+}
+
 // One output file: the entries of `unit` (all units when null).
 result<void> collect_one(collection_run& run, const std::string* unit) {
   const std::string name = unit ? unit->empty() ? "unnamed" : *unit : "all";
@@ -125,34 +148,37 @@ result<void> collect_one(collection_run& run, const std::string* unit) {
   auto sink = item_sink::open(run, path, source, std::time(nullptr));
   if (!sink) return sink.error();
   if (!*sink) return {};
-  const auto& w = run.window;
-  const int seek = w.since ? sd_journal_seek_realtime_usec(j.get(), usec(*w.since))
-                           : sd_journal_seek_head(j.get());
-  std::string error = seek < 0 ? "cannot seek the journal: " + errno_text(seek) : "";
-  std::uint64_t written = 0;
-  bool truncated = false;
+  // Two passes, so that max_file_bytes keeps the newest entries as for a log
+  // file: the first measures the window, the second skips what does not fit.
+  // Entries written in between are left out (the count of the first pass).
   std::string line;
-  while (error.empty()) {
-    const int next = sd_journal_next(j.get());
-    if (next < 0) error = "journal read failed: " + errno_text(next);
-    if (next <= 0) break;
-    std::uint64_t t = 0;
-    if (sd_journal_get_realtime_usec(j.get(), &t) < 0) continue;
-    if (w.since && t < usec(*w.since)) continue;
-    if (w.until && t > usec(*w.until)) break;
-    format_entry(j.get(), t, line);
-    if (written + line.size() > run.p.max_file_bytes) {
-      truncated = true;
-      error = "cut at " + std::to_string(run.p.max_file_bytes) +
-              " bytes (max_file_bytes): later entries not collected";
-      break;
-    }
-    if (auto r = (*sink)->write({reinterpret_cast<const std::uint8_t*>(line.data()), line.size()});
-        !r)
-      return r;
-    written += line.size();
-    if ((*sink)->capped()) break;
+  std::uint64_t entries = 0, bytes = 0;
+  auto measured = for_each_entry(j.get(), run.window, line, [&](const std::string& l) {
+    ++entries, bytes += l.size();
+    return true;
+  });
+  std::uint64_t seen = 0, skipped = 0;
+  auto written = measured;
+  result<void> stored;  // the bundle's own failure ends the collection
+  if (written && entries > 0) {
+    written = for_each_entry(j.get(), run.window, line, [&](const std::string& l) {
+      if (++seen > entries) return false;
+      if (bytes - skipped > run.p.max_file_bytes) {
+        skipped += l.size();
+        return true;
+      }
+      stored = (*sink)->write({reinterpret_cast<const std::uint8_t*>(l.data()), l.size()});
+      return stored && !(*sink)->capped();
+    });
   }
+  if (!stored) return stored;
+  std::string error;
+  if (!written) error = "journal read failed: " + written.error().message();
+  const bool truncated = skipped > 0;
+  if (truncated)
+    error = "cut to the newest " + std::to_string(run.p.max_file_bytes) +
+            " bytes of entries (max_file_bytes): " + std::to_string(skipped) +
+            " earlier bytes not collected";
   return (*sink)->close(std::move(error), truncated);
 }
 

@@ -291,34 +291,43 @@ TEST_F(collect_test, commands_without_a_shell_with_timeout_and_caps) {
             std::string::npos);
 }
 
-TEST_F(collect_test, journal_units_priorities_and_window_from_a_real_journal) {
-  // Export format, as systemd-journal-remote reads it.
-  const auto at = [](int day, int sec) {
-    return std::to_string((1767225600ull + day * 86400ull + static_cast<unsigned>(sec)) *
-                          1000000ull);
-  };
+// A real journal file, written by systemd-journal-remote from export-format
+// entries (day after 2026-01-01, second of that day, unit, priority, message).
+struct journal_entry {
+  int day, second;
+  std::string unit;
+  int priority;
+  std::string message;
+};
+
+void write_journal(const fs::path& dir, const std::vector<journal_entry>& entries) {
   std::string export_text;
-  const auto entry = [&](const std::string& t, const std::string& unit, int prio,
-                         const std::string& msg) {
+  for (const auto& e : entries) {
+    const auto t = std::to_string(
+        (1767225600ull + e.day * 86400ull + static_cast<unsigned>(e.second)) * 1000000ull);
     export_text += "__REALTIME_TIMESTAMP=" + t + "\n__MONOTONIC_TIMESTAMP=" + t +
-                   "\n_BOOT_ID=0123456789abcdef0123456789abcdef\n_SYSTEMD_UNIT=" + unit +
-                   "\n_HOSTNAME=web01\nSYSLOG_IDENTIFIER=" + unit.substr(0, unit.find('.')) +
-                   "\n_PID=42\nPRIORITY=" + std::to_string(prio) + "\nMESSAGE=" + msg + "\n\n";
-  };
-  entry(at(0, 10), "nginx.service", 6, "too early");
-  entry(at(1, 10), "nginx.service", 6, "in window password=s3cret");
-  entry(at(1, 20), "nginx.service", 7, "debug, filtered");
-  entry(at(1, 30), "cron.service", 3, "other unit");
-  entry(at(1, 40), "nginx.service", 3, "error in window");
-  entry(at(3, 10), "nginx.service", 6, "too late");
-  const auto input = dir_ / "export.txt";
+                   "\n_BOOT_ID=0123456789abcdef0123456789abcdef\n_SYSTEMD_UNIT=" + e.unit +
+                   "\n_HOSTNAME=web01\nSYSLOG_IDENTIFIER=" + e.unit.substr(0, e.unit.find('.')) +
+                   "\n_PID=42\nPRIORITY=" + std::to_string(e.priority) + "\nMESSAGE=" + e.message +
+                   "\n\n";
+  }
+  const auto input = dir / "export.txt";
   std::ofstream(input) << export_text;
-  fs::create_directories(dir_ / "journal");
+  fs::create_directories(dir / "journal");
   ASSERT_EQ(std::system(("/lib/systemd/systemd-journal-remote --output=" +
-                         (dir_ / "journal/remote.journal").string() + " - < " + input.string() +
+                         (dir / "journal/remote.journal").string() + " - < " + input.string() +
                          " 2>/dev/null")
                             .c_str()),
             0);
+}
+
+TEST_F(collect_test, journal_units_priorities_and_window_from_a_real_journal) {
+  write_journal(dir_, {{0, 10, "nginx.service", 6, "too early"},
+                       {1, 10, "nginx.service", 6, "in window password=s3cret"},
+                       {1, 20, "nginx.service", 7, "debug, filtered"},
+                       {1, 30, "cron.service", 3, "other unit"},
+                       {1, 40, "nginx.service", 3, "error in window"},
+                       {3, 10, "nginx.service", 6, "too late"}});
   p_.journal_directory = dir_ / "journal";
   p_.journal_units = {"nginx.service", "cron.service"};
   p_.journal_max_priority = 6;
@@ -338,6 +347,38 @@ TEST_F(collect_test, journal_units_priorities_and_window_from_a_real_journal) {
   run();
   EXPECT_NE(stored("journal/all.log").find("too late"), std::string::npos);
   EXPECT_NE(stored("journal/all.log").find("debug, filtered"), std::string::npos);
+}
+
+TEST_F(collect_test, journal_over_max_file_bytes_keeps_its_newest_entries) {
+  std::vector<journal_entry> entries;
+  for (int i = 0; i < 50; ++i)
+    entries.push_back({1, i, "app.service", 6, "entry " + std::to_string(100 + i)});
+  write_journal(dir_, entries);
+  p_.journal_directory = dir_ / "journal";
+  p_.journal_units = {"app.service"};
+  // Each line is "2026-01-02T00:00:SS.000000+00:00 web01 app[42]: entry NNN\n": 58 bytes.
+  p_.max_file_bytes = 58 * 10 + 30;
+  const auto m = run();
+  const auto text = stored("journal/app.service.log");
+  EXPECT_EQ(text.size(), 58u * 10) << text;
+  EXPECT_TRUE(text.starts_with("2026-01-02T00:00:40.000000+00:00 web01 app[42]: entry 140\n"))
+      << text;
+  EXPECT_TRUE(text.ends_with("entry 149\n")) << text;
+  const auto* i = item(m, "journal/app.service.log");
+  ASSERT_TRUE(i);
+  EXPECT_TRUE(i->truncated);
+  EXPECT_NE(i->error.find("cut to the newest 610 bytes of entries (max_file_bytes): 2320 earlier"),
+            std::string::npos)
+      << i->error;
+  // Within a window, the newest of the window.
+  const auto day = clock::time_point(std::chrono::seconds(1767225600 + 86400));
+  run({.since = day, .until = day + std::chrono::seconds(29)});
+  EXPECT_TRUE(stored("journal/app.service.log").ends_with("entry 129\n"));
+  // A budget smaller than one entry keeps none, and says so.
+  p_.max_file_bytes = 10;
+  const auto none = run();
+  EXPECT_EQ(stored("journal/app.service.log"), "");
+  EXPECT_TRUE(item(none, "journal/app.service.log")->truncated);
 }
 
 TEST_F(collect_test, journal_that_cannot_be_opened_is_an_item_error) {
