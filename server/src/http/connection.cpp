@@ -4,15 +4,15 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/url/parse.hpp>
 #include <ctime>
 
 #include "api/api_error.hpp"
+#include "http/tls_stream.hpp"
 #include "pki.hpp"
 
 namespace valise::server {
@@ -20,7 +20,6 @@ namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t body_chunk = 256 * 1024;
 
@@ -30,7 +29,7 @@ unix_time wall_clock() {
 
 // Sends a response; false if the connection is gone.
 asio::awaitable<bool> send(tls_stream& stream, response& res, std::chrono::seconds timeout) {
-  beast::get_lowest_layer(stream).expires_after(timeout);
+  stream.expires_after(timeout);
   auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
   co_return !ec;
 }
@@ -43,7 +42,7 @@ asio::awaitable<bool> send_download(tls_stream& stream, download& d, std::chrono
   res.body().data = nullptr;
   res.body().more = d.length > 0;
   http::response_serializer<http::buffer_body> serializer{res};
-  beast::get_lowest_layer(stream).expires_after(timeout);
+  stream.expires_after(timeout);
   if (auto [ec, n] = co_await http::async_write_header(stream, serializer, use_tuple); ec)
     co_return false;
   std::vector<std::uint8_t> buffer(body_chunk);
@@ -60,7 +59,7 @@ asio::awaitable<bool> send_download(tls_stream& stream, download& d, std::chrono
     res.body().data = buffer.data();
     res.body().size = *got;
     res.body().more = remaining > 0;
-    beast::get_lowest_layer(stream).expires_after(timeout);
+    stream.expires_after(timeout);
     auto [ec, n] = co_await http::async_write(stream, serializer, use_tuple);
     if (ec && ec != http::error::need_buffer) co_return false;
   }
@@ -70,9 +69,9 @@ asio::awaitable<bool> send_download(tls_stream& stream, download& d, std::chrono
 using body_result = std::pair<std::optional<response>, bool>;
 
 // A body of known length (every tus client sends Content-Length) is read
-// straight into the chunk, without Beast's parser: the parser copies each TLS
-// record through the flat buffer, and at 16 KiB a record that overhead was a
-// third of the server's CPU time for an upload.
+// straight into the receiver's buffer, without Beast's parser: the parser
+// copies each TLS record through the flat buffer, and at 16 KiB a record that
+// overhead was a third of the server's CPU time for an upload.
 asio::awaitable<body_result> receive_sized_body(tls_stream& stream, beast::flat_buffer& buffer,
                                                 std::uint64_t length, body_receiver& receiver,
                                                 std::chrono::seconds timeout) {
@@ -89,24 +88,23 @@ asio::awaitable<body_result> receive_sized_body(tls_stream& stream, beast::flat_
     remaining -= n;
     if (stop) co_return body_result{std::move(stop), false};
   }
-  std::vector<std::uint8_t> chunk(body_chunk);
   while (remaining > 0) {
-    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, chunk.size()));
+    auto space = receiver.buffer();
+    auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, space.size()));
     std::size_t filled = 0;
     boost::system::error_code ec;
     // The deadline is per read, as for every other read: a slow client that
     // keeps sending is not cut.
     while (filled < want && !ec) {
-      beast::get_lowest_layer(stream).expires_after(timeout);
+      stream.expires_after(timeout);
       auto [read_ec, n] = co_await stream.async_read_some(
-          asio::buffer(chunk.data() + filled, want - filled), use_tuple);
+          asio::buffer(space.data() + filled, want - filled), use_tuple);
       ec = read_ec;
       filled += n;
     }
     // Bytes that arrived before a failure are kept (tus resumes from them).
     if (filled > 0)
-      if (auto stop = receiver.write({chunk.data(), filled}))
-        co_return body_result{std::move(stop), false};
+      if (auto stop = receiver.commit(filled)) co_return body_result{std::move(stop), false};
     if (ec) co_return body_result{std::nullopt, false};
     remaining -= filled;
   }
@@ -123,21 +121,20 @@ asio::awaitable<body_result> receive_body(tls_stream& stream, beast::flat_buffer
                                           timeout);
   http::request_parser<http::buffer_body> parser{std::move(head_parser)};
   parser.body_limit(receiver.max_body());
-  std::vector<std::uint8_t> chunk(body_chunk);
   while (!parser.is_done()) {
-    parser.get().body().data = chunk.data();
-    parser.get().body().size = chunk.size();
-    beast::get_lowest_layer(stream).expires_after(timeout);
+    auto space = receiver.buffer();
+    parser.get().body().data = space.data();
+    parser.get().body().size = space.size();
+    stream.expires_after(timeout);
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
     if (ec == http::error::body_limit)
       co_return std::pair{
           std::optional{error_response(api_error::too_large, "the body goes past Upload-Length")},
           false};
     if (ec && ec != http::error::need_buffer) co_return std::pair{std::nullopt, false};
-    std::size_t got = chunk.size() - parser.get().body().size;
+    std::size_t got = space.size() - parser.get().body().size;
     if (got == 0) continue;
-    if (auto stop = receiver.write({chunk.data(), got}))
-      co_return std::pair{std::move(stop), false};
+    if (auto stop = receiver.commit(got)) co_return std::pair{std::move(stop), false};
   }
   co_return std::pair{std::optional{receiver.finish()}, true};
 }
@@ -149,7 +146,7 @@ asio::awaitable<body_result> receive_body(tls_stream& stream, beast::flat_buffer
 asio::awaitable<void> drain(tls_stream& stream) {
   constexpr std::size_t cap = 4u << 20;
   std::vector<char> sink(64 * 1024);
-  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+  stream.expires_after(std::chrono::seconds(2));
   for (std::size_t total = 0; total < cap;) {
     auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
     if (ec) break;
@@ -198,7 +195,7 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
     }
     json_parser.emplace(std::move(parser));
     json_parser->body_limit(limits.json_limit);
-    beast::get_lowest_layer(stream).expires_after(limits.timeout);
+    stream.expires_after(limits.timeout);
     auto [ec, n] = co_await http::async_read(stream, buffer, *json_parser, use_tuple);
     if (ec == http::error::body_limit) {
       x.answer = error_response(api_error::too_large, "the request body is too large");
@@ -227,7 +224,7 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
     // a large body; sent only once the request was admitted and will be read.
     if (beast::iequals((*head)[http::field::expect], "100-continue")) {
       http::response<http::empty_body> go_on{http::status::continue_, 11};
-      beast::get_lowest_layer(stream).expires_after(limits.timeout);
+      stream.expires_after(limits.timeout);
       if (auto [ec, n] = co_await http::async_write(stream, go_on, use_tuple); ec) {
         x.lost = true;
         co_return x;
@@ -242,7 +239,7 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
   } else if (auto* later = std::get_if<deferred>(&result)) {
     // A long-poll: no socket operation is pending while it waits, and none
     // may time out under it; send() sets the deadline for the answer.
-    beast::get_lowest_layer(stream).expires_never();
+    stream.expires_never();
     x.answer = co_await later->wait();
   } else {
     x.streamed = std::move(std::get<download>(result));
@@ -254,10 +251,9 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
 
 asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, asio::ssl::context& tls,
                                        api& app, metrics& stats, connection_limits limits) {
-  tls_stream stream(beast::tcp_stream(std::move(socket)), tls);
-  beast::get_lowest_layer(stream).expires_after(limits.timeout);
-  if (auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple); ec)
-    co_return;
+  tls_stream stream(std::move(socket), tls);
+  stream.expires_after(limits.timeout);
+  if (auto [ec] = co_await stream.async_handshake(use_tuple); ec) co_return;
   // Verified against the server's CA during the handshake (or carried by a
   // resumed session); whose it is, and whether it is revoked, is looked up
   // per request.
@@ -271,7 +267,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, asio::ssl::
     // Beast checks Content-Length against this while reading the head (1 MB
     // by default for requests); each route sets its own limit on the body.
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    beast::get_lowest_layer(stream).expires_after(limits.timeout);
+    stream.expires_after(limits.timeout);
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
     auto started = std::chrono::steady_clock::now();
     exchange x;
@@ -316,15 +312,14 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, asio::ssl::
     if (!sent) co_return;
   }
   if (unread_body) co_await drain(stream);
-  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+  stream.expires_after(std::chrono::seconds(5));
   co_await stream.async_shutdown(use_tuple);
 }
 
 asio::awaitable<void> refuse_connection(asio::ip::tcp::socket socket, asio::ssl::context& tls) {
-  tls_stream stream(beast::tcp_stream(std::move(socket)), tls);
-  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
-  if (auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple); ec)
-    co_return;
+  tls_stream stream(std::move(socket), tls);
+  stream.expires_after(std::chrono::seconds(5));
+  if (auto [ec] = co_await stream.async_handshake(use_tuple); ec) co_return;
   auto res = error_response(api_error::busy, "too many connections");
   res.keep_alive(false);
   co_await send(stream, res, std::chrono::seconds(5));

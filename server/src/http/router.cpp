@@ -1,6 +1,7 @@
 #include "http/router.hpp"
 
 #include <boost/url/pct_string_view.hpp>
+#include <cstring>
 
 #include "api/api_error.hpp"
 
@@ -45,6 +46,17 @@ std::optional<std::vector<std::string>> match_pattern(std::string_view pattern,
 }
 
 }  // namespace
+
+std::optional<response> body_receiver::write(crypto::bytes data) {
+  while (!data.empty()) {
+    auto space = buffer();
+    const std::size_t n = std::min(space.size(), data.size());
+    std::memcpy(space.data(), data.data(), n);
+    if (auto stop = commit(n)) return stop;
+    data = data.subspan(n);
+  }
+  return std::nullopt;
+}
 
 void router::add(http::verb method, std::string pattern, access who, body_kind body, handler fn) {
   routes_.push_back({method, std::move(pattern), who, body, std::move(fn)});

@@ -25,8 +25,15 @@ class body_receiver {
   virtual ~body_receiver() = default;
   // Largest body accepted, checked against Content-Length before reading.
   virtual std::uint64_t max_body() const = 0;
-  // Takes the next bytes; a response means stop reading and send it now.
-  virtual std::optional<response> write(crypto::bytes data) = 0;
+  // Where the next bytes go (never empty): the connection reads into it, so
+  // that they are not copied on their way to storage. The same space until
+  // commit() took some of it.
+  virtual crypto::mutable_bytes buffer() = 0;
+  // Takes the first `n` bytes of buffer(); a response means stop reading and
+  // send it now.
+  virtual std::optional<response> commit(std::size_t n) = 0;
+  // Takes a copy of `data`, through buffer() and commit().
+  std::optional<response> write(crypto::bytes data);
   // The body ended: commits it and answers.
   virtual response finish() = 0;
   // Destroyed without finish(): the connection broke; keep what can be kept.

@@ -15,6 +15,8 @@ namespace {
 constexpr std::size_t smallest_age_file = 22;  // "age-encryption.org/v1\n"
 // How often a receiving upload asks the kernel to start writing to disk.
 constexpr std::uint64_t writeback_step = 8u << 20;
+// The unit of hashing and writing on the worker (write_behind).
+constexpr std::size_t piece_bytes = 256u << 10;
 
 response tus_error(api_error e, std::string message) {
   auto res = error_response(e, std::move(message));
@@ -112,8 +114,12 @@ class upload_receiver final : public body_receiver {
 
   std::uint64_t max_body() const override { return limit_ - start_; }
 
-  std::optional<response> write(crypto::bytes data) override {
-    if (done_) return std::nullopt;
+  crypto::mutable_bytes buffer() override { return writer_.acquire(); }
+
+  std::optional<response> commit(std::size_t n) override {
+    if (done_ || n == 0) return std::nullopt;
+    auto space = writer_.acquire();  // what buffer() gave
+    crypto::bytes data = space.first(std::min(n, space.size()));
     if (data.size() > limit_ - accepted_) {
       return stop(tus_error(api_error::too_large, "the body goes past Upload-Length"));
     }
@@ -130,7 +136,7 @@ class upload_receiver final : public body_receiver {
           return refuse();
       }
     }
-    if (auto w = writer_.push(data); !w)
+    if (auto w = writer_.submit(data.size()); !w)
       return stop(error_response(w.error(), "upload " + upload_.id));
     accepted_ += data.size();
     svc_.stats_.upload_bytes.fetch_add(data.size(), std::memory_order_relaxed);
@@ -232,7 +238,7 @@ class upload_receiver final : public body_receiver {
   std::uint64_t accepted_;      // bytes handed to writer_, whether written yet or not
   std::uint64_t written_back_;  // file offset up to which writeback was started
   // Last: its worker uses the members above and is joined first.
-  write_behind writer_{[this](crypto::bytes data) { return absorb(data); }};
+  write_behind writer_{[this](crypto::bytes data) { return absorb(data); }, piece_bytes};
 };
 
 response service::options() const {

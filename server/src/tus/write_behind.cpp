@@ -2,8 +2,11 @@
 
 namespace valise::server::tus {
 
-write_behind::write_behind(sink_fn sink, std::size_t depth)
-    : sink_(std::move(sink)), depth_(depth == 0 ? 1 : depth), worker_([this] { run(); }) {}
+write_behind::write_behind(sink_fn sink, std::size_t capacity, std::size_t depth)
+    : sink_(std::move(sink)),
+      capacity_(capacity),
+      depth_(depth == 0 ? 1 : depth),
+      worker_([this] { run(); }) {}
 
 write_behind::~write_behind() {
   {
@@ -14,17 +17,27 @@ write_behind::~write_behind() {
   worker_.join();
 }
 
-result<void> write_behind::push(crypto::bytes data) {
+crypto::mutable_bytes write_behind::acquire() {
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return queue_.size() < depth_ || failed_; });
-  if (failed_) return failed_;
-  std::vector<std::uint8_t> piece;
-  if (!spare_.empty()) {
-    piece = std::move(spare_.back());
-    spare_.pop_back();
+  if (!filling_) {
+    changed_.wait(lock, [&] { return !spare_.empty() || allocated_ < depth_ + 2; });
+    if (!spare_.empty()) {
+      filling_ = std::move(spare_.back());
+      spare_.pop_back();
+    } else {
+      // Untouched until filled: a short upload costs only the pages it uses.
+      filling_.reset(new std::uint8_t[capacity_]);
+      ++allocated_;
+    }
   }
-  piece.assign(data.begin(), data.end());
-  queue_.push_back(std::move(piece));
+  return {filling_.get(), capacity_};
+}
+
+result<void> write_behind::submit(std::size_t n) {
+  std::unique_lock lock(mutex_);
+  if (failed_) return failed_;
+  if (n == 0 || !filling_) return {};
+  queue_.push_back({std::move(filling_), n});
   lock.unlock();
   changed_.notify_all();
   return {};
@@ -42,16 +55,16 @@ void write_behind::run() {
   for (;;) {
     changed_.wait(lock, [&] { return !queue_.empty() || stopping_; });
     if (queue_.empty()) return;  // stopping, nothing left
-    auto piece = std::move(queue_.front());
+    auto next = std::move(queue_.front());
     queue_.pop_front();
     busy_ = true;
     const bool skip = static_cast<bool>(failed_);
     lock.unlock();
-    result<void> written = skip ? result<void>() : sink_(piece);
+    result<void> written = skip ? result<void>() : sink_({next.data.get(), next.size});
     lock.lock();
     busy_ = false;
     if (!written && !failed_) failed_ = written.error();
-    spare_.push_back(std::move(piece));
+    spare_.push_back(std::move(next.data));
     changed_.notify_all();
   }
 }
