@@ -1,6 +1,5 @@
 // valise pack: files -> tar -> zstd -> age -> bundle file, in one streaming pass.
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
@@ -48,12 +47,6 @@ std::uint64_t total_input_size(const std::vector<std::string>& paths) {
     }
   }
   return total;
-}
-
-std::string host_name() {
-  char name[256] = {};
-  if (gethostname(name, sizeof name - 1) != 0) return "unknown";
-  return name;
 }
 
 void print_summary(const pack_options& options, const common::manifest& m,
@@ -134,7 +127,7 @@ void run_pack(const pack_options& options) {
   }
   common::manifest header;
   header.ticket = options.ticket;
-  header.host = host_name();
+  header.host = common::local_host_name();
   const auto manifest = check(writer.finish(std::move(header)), options.output);
   check(encryptor.finish(), options.output);
   bar.finish();

@@ -1,6 +1,7 @@
 #include "valise/common/manifest.hpp"
 
 #include <openssl/rand.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -152,6 +153,12 @@ result<manifest> parse_manifest(std::string_view text) {
     m.items.push_back(std::move(item));
   }
   return m;
+}
+
+std::string local_host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "unknown";
+  return name;
 }
 
 std::string new_bundle_id() {

@@ -1,10 +1,11 @@
 #include "remote/collector_api.hpp"
 
 #include <sys/utsname.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <fstream>
+
+#include "valise/common/manifest.hpp"
 
 namespace valise::agent {
 namespace {
@@ -61,8 +62,7 @@ json::object host_json(const host_report& host) {
 
 host_report describe_host(std::vector<std::string> remote_profiles) {
   host_report host;
-  char name[256] = {};
-  host.hostname = ::gethostname(name, sizeof name - 1) == 0 ? name : "unknown";
+  host.hostname = common::local_host_name();
   struct utsname u {};
   if (::uname(&u) == 0) host.kernel = std::string(u.sysname) + " " + u.release + " " + u.machine;
   host.os = os_pretty_name();

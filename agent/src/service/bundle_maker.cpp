@@ -1,7 +1,6 @@
 #include "service/bundle_maker.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 
@@ -42,12 +41,6 @@ boost::system::result<bundle_keys, std::string> choose_keys(
   return keys;
 }
 
-std::string host_name() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return "unknown";
-  return name;
-}
-
 result<common::manifest> make_bundle(const bundle_request& request, const bundle_keys& keys,
                                      crypto::byte_sink& out) {
   const auto recipients = keys.view();
@@ -61,7 +54,7 @@ result<common::manifest> make_bundle(const bundle_request& request, const bundle
     return c.error();
   common::manifest header;
   header.ticket = request.ticket;
-  header.host = host_name();
+  header.host = common::local_host_name();
   header.profile = request.source.name;
   if (request.since)
     header.since = common::format_rfc3339(std::chrono::system_clock::to_time_t(*request.since));

@@ -41,6 +41,5 @@ struct bundle_request {
 result<common::manifest> make_bundle(const bundle_request& request, const bundle_keys& keys,
                                      crypto::byte_sink& out);
 
-std::string host_name();
 
 }  // namespace valise::agent

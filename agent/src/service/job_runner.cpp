@@ -54,7 +54,7 @@ bool is_status(std::error_code ec, unsigned status) {
 
 std::string bundle_file_name(const job_record& r) {
   return fmt::format("{}-{}-{}.age", r.request.ticket.empty() ? "bundle" : r.request.ticket,
-                     host_name(), r.request.profile);
+                     common::local_host_name(), r.request.profile);
 }
 
 }  // namespace
@@ -221,7 +221,7 @@ job_runner::outcome job_runner::collect_into_spool(job_record& r) {
     // would leave a bundle nobody can open.
     const auto problem = deliver_passphrase(
         config_.delivery, config_.state_dir, *keys->passphrase,
-        {r.request.ticket, r.request.id, manifest->bundle_id, host_name(), p.name});
+        {r.request.ticket, r.request.id, manifest->bundle_id, common::local_host_name(), p.name});
     if (!problem.empty()) {
       fail(r, problem);
       return outcome::progressed;

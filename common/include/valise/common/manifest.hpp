@@ -49,5 +49,7 @@ result<manifest> parse_manifest(std::string_view json);
 
 // A fresh random bundle id (UUID v4 text form).
 std::string new_bundle_id();
+// This machine's name, for the manifest's host ("unknown" if it has none).
+std::string local_host_name();
 
 }  // namespace valise::common
