@@ -10,6 +10,7 @@
 #include "pki_openssl.hpp"
 #include "store/secrets.hpp"
 #include "valise/common/file_io.hpp"
+#include "valise/common/https_client.hpp"
 
 namespace valise::server {
 namespace {
@@ -77,10 +78,9 @@ std::string certificate_sha256(X509* cert) {
 result<std::string> certificate_file_sha256(const std::filesystem::path& pem_file) {
   auto pem = common::read_small_file(pem_file);
   if (!pem) return pem.error();
-  bio_ptr bio{BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size()))};
-  cert_ptr cert{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)};
-  if (!cert) return openssl_error();
-  return certificate_sha256(cert.get());
+  auto sha256 = common::certificate_sha256(*pem);  // as the agent pins it
+  if (sha256.empty()) return openssl_error();
+  return sha256;
 }
 
 result<certificate_authority> certificate_authority::load(const ca_paths& paths) {
