@@ -6,6 +6,7 @@
 // turns it into a tunnel, and TLS to the server runs over it unchanged.
 #include "valise/common/https_client.hpp"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <poll.h>
@@ -21,6 +22,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
+#include <optional>
 #include <vector>
 
 #include "net/http_proxy.hpp"
@@ -84,6 +86,56 @@ bool readable_now(int fd) {
   pollfd p{fd, POLLIN, 0};
   return ::poll(&p, 1, 0) != 0;  // data, EOF or error: not an idle connection
 }
+
+// A BIO that appends what OpenSSL writes to a vector: a request body's
+// records gather there and go out in one send per chunk. Through asio's
+// stream each 16 KiB record would be copied twice (its BIO pair) and sent
+// with a system call of its own.
+int gather_write(BIO* bio, const char* data, int length) {
+  auto& out = *static_cast<std::vector<std::uint8_t>*>(BIO_get_data(bio));
+  out.insert(out.end(), data, data + length);
+  return length;
+}
+
+long gather_ctrl(BIO*, int command, long, void*) {
+  return command == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+BIO_METHOD* gather_method() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "valise-gather");
+    BIO_meth_set_write(m, gather_write);
+    BIO_meth_set_ctrl(m, gather_ctrl);
+    return m;
+  }();
+  return method;
+}
+
+// While it lives, the SSL object writes records into `out` instead of
+// asio's BIO pair (which holds nothing at that point: every asio write
+// completes once its output is sent). Reads still go through asio.
+class gathered_writes {
+ public:
+  gathered_writes(SSL* ssl, std::vector<std::uint8_t>& out)
+      : ssl_(ssl), asio_bio_(SSL_get_wbio(ssl)) {
+    BIO* gather = BIO_new(gather_method());
+    BIO_set_data(gather, &out);
+    BIO_set_init(gather, 1);
+    // Drops the SSL object's write reference to asio's BIO; its read
+    // reference keeps it alive.
+    SSL_set0_wbio(ssl_, gather);
+  }
+  gathered_writes(const gathered_writes&) = delete;
+  gathered_writes& operator=(const gathered_writes&) = delete;
+  ~gathered_writes() {
+    BIO_up_ref(asio_bio_);           // the write reference again
+    SSL_set0_wbio(ssl_, asio_bio_);  // frees the gathering BIO
+  }
+
+ private:
+  SSL* ssl_;
+  BIO* asio_bio_;
+};
 
 http_response to_response(const http::response_header<>& header, std::string body) {
   http_response out;
@@ -463,6 +515,16 @@ result<http_response> https_client::send_stream(const http_request& request,
       [&](auto handler) { http::async_write_header(*d.stream, serializer, std::move(handler)); });
 
   std::vector<std::uint8_t> chunk(stream_chunk);
+  std::vector<std::uint8_t> records;
+  records.reserve(stream_chunk + stream_chunk / 16);
+  std::optional<gathered_writes> gathering;
+  if (!ec) gathering.emplace(d.stream->native_handle(), records);
+  // Half a request was sent: the connection cannot carry another.
+  const auto fail = [&](std::error_code e) {
+    gathering.reset();  // before the SSL object goes
+    d.drop();
+    return e;
+  };
   std::uint64_t left = length;
   while (!ec && left > 0) {
     // Fill the whole chunk (a file may return less per read) before writing.
@@ -470,28 +532,28 @@ result<http_response> https_client::send_stream(const http_request& request,
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size()));
     while (filled < want) {
       auto n = body.read(crypto::mutable_bytes(chunk.data() + filled, want - filled));
-      if (!n) {
-        d.drop();  // half a request was sent: the connection cannot carry another
-        return n.error();
-      }
-      if (*n == 0) {
-        d.drop();
-        return std::make_error_code(std::errc::io_error);  // the source ended early (file shrank)
-      }
+      if (!n) return fail(n.error());
+      // The source ended early (file shrank).
+      if (*n == 0) return fail(std::make_error_code(std::errc::io_error));
       filled += *n;
     }
     left -= filled;
-    req.body().data = chunk.data();
-    req.body().size = filled;
-    req.body().more = left > 0;
+    // The head said Content-Length: the body is the bytes, written past
+    // the serializer.
+    for (std::size_t at = 0; at < filled;) {
+      std::size_t n = 0;
+      ERR_clear_error();
+      if (SSL_write_ex(d.stream->native_handle(), chunk.data() + at, filled - at, &n) != 1)
+        return fail(errc(http_errc::connection_closed));
+      at += n;
+    }
     d.tcp().expires_after(d.options.io_timeout);
-    ec = d.run([&](auto handler) { http::async_write(*d.stream, serializer, std::move(handler)); });
-    if (ec == http::error::need_buffer) ec = {};
+    ec = d.run([&](auto handler) {
+      asio::async_write(d.tcp(), asio::buffer(records), std::move(handler));
+    });
+    records.clear();
   }
-  if (!ec && length == 0) {
-    req.body().more = false;
-    ec = d.run([&](auto handler) { http::async_write(*d.stream, serializer, std::move(handler)); });
-  }
+  gathering.reset();
   if (ec) {
     // The server may have answered (and closed) before taking the whole body,
     // e.g. to refuse it: its response says why, so try to read it.
