@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <atomic>
 #include <random>
 #include <thread>
@@ -197,8 +198,10 @@ int run_service(const agent_config& configured) {
                config.server, config.profiles.size(), config.remote_profiles().size());
   std::uint64_t watchdog_usec = 0;
   const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
-  const auto ping_every = watchdog ? std::chrono::microseconds(watchdog_usec / 3)
-                                   : std::chrono::microseconds(std::chrono::seconds(5));
+  // At most 5 s, also under a long watchdog interval: idle memory is given
+  // back at the next wake-up after the worker went idle.
+  const auto ping_every = std::min<std::chrono::microseconds>(
+      watchdog ? std::chrono::microseconds(watchdog_usec / 3) : 5s, 5s);
   // The poller blocks at most one long-poll plus its I/O deadlines at a time.
   const auto poller_deadline = config.poll_timeout + 20s + 15s + 20s;
   while (!shared.stopping) {
