@@ -132,6 +132,9 @@ result<std::unique_ptr<zstd_sink>> zstd_sink::create(crypto::byte_sink& out, zst
   if (options.threads > 0) {
     // Without multi-threading support in libzstd this fails; compress inline then.
     if (!ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, options.threads))) {
+      if (options.overlap_log > 0) {
+        ZSTD_CCtx_setParameter(c, ZSTD_c_overlapLog, options.overlap_log);
+      }
       if (options.job_size > 0) {
         ZSTD_CCtx_setParameter(c, ZSTD_c_jobSize, static_cast<int>(options.job_size));
         // libzstd's pool of job outputs: 2 per worker + 3, compressBound(job) each.
