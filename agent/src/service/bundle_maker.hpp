@@ -41,5 +41,4 @@ struct bundle_request {
 result<common::manifest> make_bundle(const bundle_request& request, const bundle_keys& keys,
                                      crypto::byte_sink& out);
 
-
 }  // namespace valise::agent
