@@ -6,7 +6,6 @@
 // logs (.gz, .xz, .bz2, .zst) are stored decompressed, under their name
 // without the suffix. A file is left out when its life (birth, when the file
 // system knows it, to last change) misses the time window.
-#include <archive.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <glob.h>
@@ -21,7 +20,7 @@
 #include <span>
 
 #include "collect/collectors.hpp"
-#include "collect/gzip_reader.hpp"
+#include "collect/decoder.hpp"
 
 namespace valise::agent::detail {
 namespace {
@@ -107,50 +106,6 @@ class fd_guard {
   int fd_;
 };
 
-// The decompressed bytes of a file: gzip through gzip_reader (ISA-L), the
-// other formats through libarchive, which also passes a file that is not
-// compressed at all (a text file named .gz) through as it is.
-class decoder {
- public:
-  using read_result = boost::system::result<std::size_t, std::string>;
-
-  static boost::system::result<std::unique_ptr<decoder>, std::string> open(int fd) {
-    std::unique_ptr<decoder> d(new decoder);
-    std::uint8_t magic[2] = {};
-    if (::pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-      d->gzip_ = std::make_unique<gzip_reader>(fd);
-      return d;
-    }
-    d->archive_ = archive_read_new();
-    archive_read_support_filter_all(d->archive_);
-    archive_read_support_format_raw(d->archive_);
-    archive_entry* entry = nullptr;
-    if (archive_read_open_fd(d->archive_, fd, read_block) != ARCHIVE_OK ||
-        archive_read_next_header(d->archive_, &entry) != ARCHIVE_OK) {
-      const char* text = archive_error_string(d->archive_);
-      return std::string(text ? text : "unknown format");
-    }
-    return d;
-  }
-  ~decoder() {
-    if (archive_) archive_read_free(archive_);
-  }
-
-  // 0 at the end.
-  read_result read(std::span<std::uint8_t> out) {
-    if (gzip_) return gzip_->read(out);
-    const la_ssize_t n = archive_read_data(archive_, out.data(), out.size());
-    if (n >= 0) return static_cast<std::size_t>(n);
-    const char* text = archive_error_string(archive_);
-    return std::string(text ? text : "error");
-  }
-
- private:
-  decoder() = default;
-  std::unique_ptr<gzip_reader> gzip_;
-  archive* archive_ = nullptr;
-};
-
 struct file_collector {
   collection_run& run;
   std::vector<std::uint8_t> buffer = std::vector<std::uint8_t>(read_block);
@@ -215,7 +170,7 @@ struct file_collector {
       out.error = errno_text(errno);
       return out;
     }
-    auto in = decoder::open(fd);
+    auto in = decoder::open(fd, read_block);
     if (!in) {
       out.error = "cannot decompress: " + in.error();
       return out;
