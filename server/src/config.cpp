@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <variant>
+
+#include "valise/common/units.hpp"
 
 namespace valise::server {
 namespace {
@@ -76,31 +79,16 @@ std::string duration_text(std::chrono::seconds d) {
   return std::to_string(s) + "s";
 }
 
-std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
-  if (text.size() < 2) return std::nullopt;
-  std::int64_t unit = 0;
-  switch (text.back()) {
-    case 's':
-      unit = 1;
-      break;
-    case 'm':
-      unit = 60;
-      break;
-    case 'h':
-      unit = 3600;
-      break;
-    case 'd':
-      unit = 86400;
-      break;
-    default:
-      return std::nullopt;
-  }
-  std::int64_t n = 0;
-  for (char c : text.substr(0, text.size() - 1)) {
-    if (c < '0' || c > '9' || n > 100'000'000) return std::nullopt;
-    n = n * 10 + (c - '0');
-  }
-  return std::chrono::seconds(n * unit);
+// "90s", "15m", "12h", "30d" as everywhere in valise, and also zero ("0s"),
+// which retention.max_age gives a meaning; load_config refuses it elsewhere.
+std::optional<std::chrono::seconds> parse_setting_duration(std::string_view text) {
+  const auto zeros = std::min(text.find_first_not_of('0'), text.size());
+  const auto unit = text.substr(zeros);
+  if (zeros > 0 && (unit.empty() || unit == "s" || unit == "m" || unit == "h" || unit == "d"))
+    return std::chrono::seconds(0);
+  const auto seconds = common::parse_duration(text);
+  if (!seconds || *seconds > std::uint64_t{100'000} * 365 * 86400) return std::nullopt;
+  return std::chrono::seconds(*seconds);
 }
 
 std::string value_text(const server_config& c, const field& member) {
@@ -129,7 +117,7 @@ std::string assign(server_config& c, const field& member, const toml::node& node
           v = static_cast<value>(*n);
         } else if constexpr (std::is_same_v<value, std::chrono::seconds>) {
           auto text = node.value<std::string>();
-          auto d = text ? parse_duration(*text) : std::nullopt;
+          auto d = text ? parse_setting_duration(*text) : std::nullopt;
           if (!d) return "expected a duration such as \"90s\", \"15m\", \"12h\" or \"30d\"";
           v = *d;
         } else {
@@ -188,6 +176,14 @@ config_result load_config(const std::filesystem::path& file) {
   }
   if (config.threads == 0)
     return problem{fmt::format("{}: server.threads must be at least 1", file.string())};
+  // Zero would time every request out, expire uploads and links as they are
+  // made, or purge in a busy loop.
+  for (const auto& k : keys) {
+    const auto* member = std::get_if<std::chrono::seconds server_config::*>(&k.member);
+    if (member && *member != &server_config::retention && (config.**member).count() == 0)
+      return problem{
+          fmt::format("{}: {}.{} must be more than \"0s\"", file.string(), k.section, k.key)};
+  }
   if (config.agent_certificate_lifetime < std::chrono::minutes(5) ||
       config.agent_certificate_lifetime > std::chrono::days(3650))
     return problem{fmt::format("{}: tls.agent_certificate_lifetime must be \"5m\" to \"3650d\"",

@@ -82,5 +82,26 @@ TEST_F(ConfigTest, AgentCertificateLifetimeIsADurationWithinBounds) {
   }
 }
 
+TEST_F(ConfigTest, ZeroDurationsOnlyWhereTheyMeanSomething) {
+  auto keep = load_config(write("[retention]\nmax_age = \"0s\"\npurge_interval = \"15m\"\n"));
+  ASSERT_TRUE(keep) << keep.error();
+  EXPECT_EQ(keep->retention, std::chrono::seconds(0));
+  EXPECT_EQ(keep->purge_interval, std::chrono::minutes(15));
+  for (const char* line :
+       {"[retention]\npurge_interval = \"0s\"", "[server]\nrequest_timeout = \"0m\"",
+        "[uploads]\nexpires_after = \"0d\"", "[links]\nexpires_in = \"00h\""}) {
+    auto refused = load_config(write(line));
+    ASSERT_FALSE(refused) << line;
+    EXPECT_NE(refused.error().find("must be more than \"0s\""), std::string::npos)
+        << refused.error();
+  }
+  for (const char* value : {"\"s\"", "\"-5m\"", "\"0x\"", "\"1w\"", "\"99999999999d\"", "\"\""}) {
+    auto junk = load_config(write(std::string("[links]\nexpires_in = ") + value));
+    ASSERT_FALSE(junk) << value;
+    EXPECT_NE(junk.error().find("links.expires_in: expected a duration"), std::string::npos)
+        << junk.error();
+  }
+}
+
 }  // namespace
 }  // namespace valise::server
