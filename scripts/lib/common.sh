@@ -12,7 +12,7 @@ VALISE_BUILD_PACKAGES=(
   libsqlite3-dev libtomlplusplus-dev libsystemd-dev libre2-dev libisal-dev
 )
 VALISE_TEST_PACKAGES=(
-  libgtest-dev libgmock-dev zlib1g-dev age zstd python3 clang-format
+  libgtest-dev libgmock-dev zlib1g-dev age zstd xz-utils python3 clang-format
   systemd-journal-remote
 )
 # Node.js and npm run tus-js-client and Uppy in tests/interop. The machine's own

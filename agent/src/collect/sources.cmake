@@ -3,6 +3,7 @@ list(APPEND VALISE_AGENT_SOURCES
   src/collect/collect.cpp
   src/collect/commands.cpp
   src/collect/decoder.cpp
+  src/collect/decoder_window.cpp
   src/collect/facts.cpp
   src/collect/files.cpp
   src/collect/gzip_reader.cpp

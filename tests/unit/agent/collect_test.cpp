@@ -199,6 +199,49 @@ TEST_F(collect_test, gzip_members_trailing_bytes_truncation_and_a_plain_file_nam
     EXPECT_EQ(raw_.find(secret), std::string::npos) << secret << " is in the bundle";
 }
 
+// xz and zstd through libarchive; a stream whose decoder would need more
+// memory than the agent allows is refused before it is read, and said so.
+TEST_F(collect_test, xz_and_zstd_logs_and_windows_too_large_to_decompress) {
+  const auto compress = [&](const std::string& rel, const std::string& command) {
+    write(rel, "line one password=" + rel + "\n");
+    EXPECT_EQ(std::system((command + " " + (dir_ / "src" / rel).string()).c_str()), 0) << command;
+  };
+  compress("six.log.1", "xz -6 -f");
+  compress("nine.log.1", "xz -9 -f");
+  compress("three.log.1", "zstd -q --rm -3 -f");
+  write("long.log.1", "line one password=long.log.1\n");
+  // Through a pipe, zstd cannot shrink the window to the input's size.
+  ASSERT_EQ(std::system(("zstd -q --long=27 -c < " + (dir_ / "src/long.log.1").string() + " > " +
+                         (dir_ / "src/long.log.1.zst").string() + " && rm " +
+                         (dir_ / "src/long.log.1").string())
+                            .c_str()),
+            0);
+  p_.files = {(dir_ / "src/*.log.1.*").string()};
+  const auto m = run();
+  EXPECT_EQ(stored(archive(dir_ / "src/six.log.1")), "line one password=[REDACTED]\n");
+  EXPECT_EQ(stored(archive(dir_ / "src/three.log.1")), "line one password=[REDACTED]\n");
+  const struct {
+    const char* path;
+    const char* error;
+  } refused[] = {
+      {"src/nine.log.1.xz",
+       "cannot decompress: xz with a 64 MiB dictionary needs more memory than the agent allows "
+       "(32 MiB); recompress it with a smaller one (xz -6, zstd without --long) or send it by "
+       "hand"},
+      {"src/long.log.1.zst", "cannot decompress: zstd with a 128 MiB window needs more memory"},
+  };
+  for (const auto& r : refused) {
+    const common::manifest_item* found = nullptr;
+    for (const auto& i : m.items)
+      if (i.source == (dir_ / r.path).string()) found = &i;
+    ASSERT_TRUE(found) << r.path;
+    EXPECT_EQ(found->error.rfind(r.error, 0), 0u) << found->error;
+    EXPECT_EQ(found->size, 0u) << r.path;  // an empty entry, with the error
+  }
+  for (const char* secret : {"=six", "=nine", "=three", "=long"})
+    EXPECT_EQ(raw_.find(secret), std::string::npos) << secret << " is in the bundle";
+}
+
 TEST_F(collect_test, per_file_cap_keeps_the_newest_lines) {
   std::string text, gz;
   for (int i = 0; i < 5000; ++i)
