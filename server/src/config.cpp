@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include <algorithm>
 #include <variant>
 
 #include "valise/common/units.hpp"
@@ -79,15 +78,21 @@ std::string duration_text(std::chrono::seconds d) {
   return std::to_string(s) + "s";
 }
 
-// "90s", "15m", "12h", "30d" as everywhere in valise, and also zero ("0s"),
+constexpr std::chrono::days longest_duration{3650};
+
+// "90s", "15m", "12h", "30d" as everywhere in valise, with the unit always
+// (a bare "30" would be seconds where days were likely meant), at most
+// longest_duration (timers count in nanoseconds), and also zero ("0s"),
 // which retention.max_age gives a meaning; load_config refuses it elsewhere.
 std::optional<std::chrono::seconds> parse_setting_duration(std::string_view text) {
-  const auto zeros = std::min(text.find_first_not_of('0'), text.size());
-  const auto unit = text.substr(zeros);
-  if (zeros > 0 && (unit.empty() || unit == "s" || unit == "m" || unit == "h" || unit == "d"))
+  if (text.empty() || std::string_view("smhd").find(text.back()) == std::string_view::npos)
+    return std::nullopt;
+  if (text.find_first_not_of('0') == text.size() - 1 && text.size() > 1)
     return std::chrono::seconds(0);
   const auto seconds = common::parse_duration(text);
-  if (!seconds || *seconds > std::uint64_t{100'000} * 365 * 86400) return std::nullopt;
+  if (!seconds ||
+      *seconds > static_cast<std::uint64_t>(std::chrono::seconds(longest_duration).count()))
+    return std::nullopt;
   return std::chrono::seconds(*seconds);
 }
 
@@ -118,7 +123,11 @@ std::string assign(server_config& c, const field& member, const toml::node& node
         } else if constexpr (std::is_same_v<value, std::chrono::seconds>) {
           auto text = node.value<std::string>();
           auto d = text ? parse_setting_duration(*text) : std::nullopt;
-          if (!d) return "expected a duration such as \"90s\", \"15m\", \"12h\" or \"30d\"";
+          if (!d)
+            return fmt::format(
+                "expected a duration such as \"90s\", \"15m\", \"12h\" or \"30d\" (at most "
+                "\"{}d\")",
+                longest_duration.count());
           v = *d;
         } else {
           auto s = node.value<std::string>();
@@ -188,6 +197,9 @@ config_result load_config(const std::filesystem::path& file) {
       config.agent_certificate_lifetime > std::chrono::days(3650))
     return problem{fmt::format("{}: tls.agent_certificate_lifetime must be \"5m\" to \"3650d\"",
                                file.string())};
+  if (config.link_expires_in > max_link_lifetime)
+    return problem{fmt::format("{}: links.expires_in must be at most \"{}d\"", file.string(),
+                               max_link_lifetime.count())};
   if (config.min_tls_version != "1.2" && config.min_tls_version != "1.3")
     return problem{fmt::format("{}: tls.min_version must be \"1.2\" or \"1.3\"", file.string())};
   return config;

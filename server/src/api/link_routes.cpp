@@ -12,7 +12,8 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::uint64_t max_link_lifetime_s = 90ull * 86400;
+constexpr auto max_link_lifetime_s =
+    static_cast<std::uint64_t>(std::chrono::seconds(max_link_lifetime).count());
 
 outcome create_link(api_context& ctx, request& req) {
   auto parsed = parse_object(req.body);

@@ -73,13 +73,17 @@ TEST_F(ConfigTest, AgentCertificateLifetimeIsADurationWithinBounds) {
   ASSERT_TRUE(short_lived) << short_lived.error();
   EXPECT_EQ(short_lived->agent_certificate_lifetime, std::chrono::minutes(10));
   EXPECT_EQ(server_config{}.agent_certificate_lifetime, std::chrono::days(30));
-  for (const char* value : {"\"4m\"", "\"3651d\""}) {
-    auto refused = load_config(write(std::string("[tls]\nagent_certificate_lifetime = ") + value));
-    ASSERT_FALSE(refused) << value;
-    EXPECT_NE(refused.error().find("tls.agent_certificate_lifetime must be \"5m\" to \"3650d\""),
-              std::string::npos)
-        << refused.error();
-  }
+  auto too_short = load_config(write("[tls]\nagent_certificate_lifetime = \"4m\""));
+  ASSERT_FALSE(too_short);
+  EXPECT_NE(too_short.error().find("tls.agent_certificate_lifetime must be \"5m\" to \"3650d\""),
+            std::string::npos)
+      << too_short.error();
+  // Longer than any duration setting may be.
+  auto too_long = load_config(write("[tls]\nagent_certificate_lifetime = \"3651d\""));
+  ASSERT_FALSE(too_long);
+  EXPECT_NE(too_long.error().find("tls.agent_certificate_lifetime: expected a duration"),
+            std::string::npos)
+      << too_long.error();
 }
 
 TEST_F(ConfigTest, ZeroDurationsOnlyWhereTheyMeanSomething) {
@@ -95,12 +99,22 @@ TEST_F(ConfigTest, ZeroDurationsOnlyWhereTheyMeanSomething) {
     EXPECT_NE(refused.error().find("must be more than \"0s\""), std::string::npos)
         << refused.error();
   }
-  for (const char* value : {"\"s\"", "\"-5m\"", "\"0x\"", "\"1w\"", "\"99999999999d\"", "\"\""}) {
+  // A unit always: "30" would be seconds where days were likely meant.
+  for (const char* value : {"\"s\"", "\"-5m\"", "\"0x\"", "\"1w\"", "\"99999999999d\"", "\"\"",
+                            "\"30\"", "\"0\"", "\"3651d\""}) {
     auto junk = load_config(write(std::string("[links]\nexpires_in = ") + value));
     ASSERT_FALSE(junk) << value;
-    EXPECT_NE(junk.error().find("links.expires_in: expected a duration"), std::string::npos)
+    EXPECT_NE(junk.error().find("links.expires_in: expected a duration such as \"90s\", \"15m\", "
+                                "\"12h\" or \"30d\" (at most \"3650d\")"),
+              std::string::npos)
         << junk.error();
   }
+  // Links live at most 90 days, whatever asks for one.
+  EXPECT_TRUE(load_config(write("[links]\nexpires_in = \"90d\"\n")));
+  auto long_links = load_config(write("[links]\nexpires_in = \"91d\"\n"));
+  ASSERT_FALSE(long_links);
+  EXPECT_NE(long_links.error().find("links.expires_in must be at most \"90d\""), std::string::npos)
+      << long_links.error();
 }
 
 }  // namespace

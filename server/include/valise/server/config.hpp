@@ -12,6 +12,9 @@
 
 namespace valise::server {
 
+// The longest an upload link may live, by default or as asked for.
+inline constexpr std::chrono::days max_link_lifetime{90};
+
 struct server_config {
   std::filesystem::path data_dir;  // holds server.toml, the database, blobs
 
@@ -36,7 +39,7 @@ struct server_config {
   std::chrono::seconds upload_expires_after{7 * 86400};
 
   // [links]
-  std::chrono::seconds link_expires_in{7 * 86400};
+  std::chrono::seconds link_expires_in{7 * 86400};  // at most max_link_lifetime
   std::uint64_t link_max_bytes = 16ull << 30;
 
   // [retention]
