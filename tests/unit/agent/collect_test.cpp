@@ -199,46 +199,58 @@ TEST_F(collect_test, gzip_members_trailing_bytes_truncation_and_a_plain_file_nam
     EXPECT_EQ(raw_.find(secret), std::string::npos) << secret << " is in the bundle";
 }
 
-// xz and zstd through libarchive; a stream whose decoder would need more
-// memory than the agent allows is refused before it is read, and said so.
+// xz and zstd through libarchive. A stream whose decoder would fill more
+// memory than the agent allows is refused before it is read, and said so; a
+// large dictionary or window over little data is not.
 TEST_F(collect_test, xz_and_zstd_logs_and_windows_too_large_to_decompress) {
-  const auto compress = [&](const std::string& rel, const std::string& command) {
-    write(rel, "line one password=" + rel + "\n");
+  const auto compress = [&](const std::string& rel, const std::string& command,
+                            const std::string& text) {
+    write(rel, text);
     EXPECT_EQ(std::system((command + " " + (dir_ / "src" / rel).string()).c_str()), 0) << command;
   };
-  compress("six.log.1", "xz -6 -f");
-  compress("nine.log.1", "xz -9 -f");
-  compress("three.log.1", "zstd -q --rm -3 -f");
-  write("long.log.1", "line one password=long.log.1\n");
-  // Through a pipe, zstd cannot shrink the window to the input's size.
-  ASSERT_EQ(std::system(("zstd -q --long=27 -c < " + (dir_ / "src/long.log.1").string() + " > " +
-                         (dir_ / "src/long.log.1.zst").string() + " && rm " +
-                         (dir_ / "src/long.log.1").string())
-                            .c_str()),
-            0);
+  const auto line = [](const std::string& name) { return "line one password=" + name + "\n"; };
+  compress("six.log.1", "xz -6 -f", line("six"));
+  compress("nine.log.1", "xz -9 -f", line("nine"));
+  compress("three.log.1", "zstd -q --rm -3 -f", line("three"));
+  compress("long.log.1", "zstd -q --rm --long=27 -f", line("long"));
+  // 40 MiB under a 64 MiB dictionary: it would fill 40 MiB.
+  std::string big;
+  while (big.size() < (40u << 20)) big += "2026-12-01T10:00:00 host app: request ok password=big\n";
+  compress("big.log.1", "xz --lzma2=preset=0,dict=64MiB -f", big);
+  // Through a pipe, zstd declares the whole window and no size.
+  write("piped.log.1", line("piped"));
+  const auto piped = (dir_ / "src/piped.log.1").string();
+  ASSERT_EQ(
+      std::system(
+          ("zstd -q --long=27 -c < " + piped + " > " + piped + ".zst && rm " + piped).c_str()),
+      0);
   p_.files = {(dir_ / "src/*.log.1.*").string()};
   const auto m = run();
-  EXPECT_EQ(stored(archive(dir_ / "src/six.log.1")), "line one password=[REDACTED]\n");
-  EXPECT_EQ(stored(archive(dir_ / "src/three.log.1")), "line one password=[REDACTED]\n");
+  for (const char* name : {"six", "nine", "three", "long"}) {
+    EXPECT_EQ(stored(archive(dir_ / "src" / (std::string(name) + ".log.1"))),
+              "line one password=[REDACTED]\n")
+        << name;
+  }
   const struct {
     const char* path;
     const char* error;
   } refused[] = {
-      {"src/nine.log.1.xz",
+      {"src/big.log.1.xz",
        "cannot decompress: xz with a 64 MiB dictionary needs more memory than the agent allows "
-       "(32 MiB); recompress it with a smaller one (xz -6, zstd without --long) or send it by "
-       "hand"},
-      {"src/long.log.1.zst", "cannot decompress: zstd with a 128 MiB window needs more memory"},
+       "(32 MiB); recompress it with xz -8 or lower, or send it by hand"},
+      {"src/piped.log.1.zst",
+       "cannot decompress: zstd with a 128 MiB window needs more memory than the agent allows "
+       "(32 MiB); recompress it with zstd without --long or --ultra, or send it by hand"},
   };
   for (const auto& r : refused) {
     const common::manifest_item* found = nullptr;
     for (const auto& i : m.items)
       if (i.source == (dir_ / r.path).string()) found = &i;
     ASSERT_TRUE(found) << r.path;
-    EXPECT_EQ(found->error.rfind(r.error, 0), 0u) << found->error;
+    EXPECT_EQ(found->error, r.error);
     EXPECT_EQ(found->size, 0u) << r.path;  // an empty entry, with the error
   }
-  for (const char* secret : {"=six", "=nine", "=three", "=long"})
+  for (const char* secret : {"=six", "=nine", "=three", "=long", "=big", "=piped"})
     EXPECT_EQ(raw_.find(secret), std::string::npos) << secret << " is in the bundle";
 }
 
