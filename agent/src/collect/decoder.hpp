@@ -1,8 +1,9 @@
 // The decompressed bytes of a rotated log: gzip through gzip_reader (ISA-L),
 // the other formats (.xz, .bz2, .zst...) through libarchive, which also
 // passes a file that is not compressed at all (a text file named .gz)
-// through as it is. A stream whose dictionary or window is larger than
-// max_decoder_window is refused before anything is allocated for it.
+// through as it is. A stream whose decoder would fill more than
+// max_decoder_window (see decoder_window.hpp) is refused before anything is
+// allocated for it.
 #pragma once
 
 #include <boost/system/result.hpp>
@@ -19,7 +20,7 @@ namespace valise::agent::detail {
 
 // Collection peaks near 60 MiB without a decoder (docs/performance.md); this
 // keeps it under 96 MiB whatever it decompresses: xz -8 (32 MiB) is read,
-// xz -9 (64 MiB) and zstd --long (128 MiB) are not.
+// xz -9 (64 MiB) and zstd --long (128 MiB) over more data than this are not.
 inline constexpr std::uint64_t max_decoder_window = std::uint64_t{32} << 20;
 
 class decoder {
