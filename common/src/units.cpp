@@ -35,7 +35,7 @@ std::optional<std::uint64_t> parse_duration(std::string_view text) {
   if (suffix == "d") unit = 86400;
   if (unit == 0) return std::nullopt;
   auto value = scaled(text.substr(0, n), unit);
-  if (value == 0u) return std::nullopt;
+  if (value == 0u || value > max_duration_seconds) return std::nullopt;
   return value;
 }
 

@@ -78,11 +78,9 @@ std::string duration_text(std::chrono::seconds d) {
   return std::to_string(s) + "s";
 }
 
-constexpr std::chrono::days longest_duration{3650};
-
 // "90s", "15m", "12h", "30d" as everywhere in valise, with the unit always
 // (a bare "30" would be seconds where days were likely meant), at most
-// longest_duration (timers count in nanoseconds), and also zero ("0s"),
+// common::max_duration_seconds, and also zero ("0s"),
 // which retention.max_age gives a meaning; load_config refuses it elsewhere.
 std::optional<std::chrono::seconds> parse_setting_duration(std::string_view text) {
   if (text.empty() || std::string_view("smhd").find(text.back()) == std::string_view::npos)
@@ -90,9 +88,7 @@ std::optional<std::chrono::seconds> parse_setting_duration(std::string_view text
   if (text.find_first_not_of('0') == text.size() - 1 && text.size() > 1)
     return std::chrono::seconds(0);
   const auto seconds = common::parse_duration(text);
-  if (!seconds ||
-      *seconds > static_cast<std::uint64_t>(std::chrono::seconds(longest_duration).count()))
-    return std::nullopt;
+  if (!seconds) return std::nullopt;
   return std::chrono::seconds(*seconds);
 }
 
@@ -127,7 +123,7 @@ std::string assign(server_config& c, const field& member, const toml::node& node
             return fmt::format(
                 "expected a duration such as \"90s\", \"15m\", \"12h\" or \"30d\" (at most "
                 "\"{}d\")",
-                longest_duration.count());
+                common::max_duration_seconds / 86400);
           v = *d;
         } else {
           auto s = node.value<std::string>();

@@ -8,7 +8,13 @@
 
 namespace valise::common {
 
-// Seconds; a bare number is seconds. nullopt if malformed or zero.
+// The longest duration accepted anywhere (3650 days): timers count in
+// nanoseconds, which overflow after 292 years, and nothing in valise waits
+// or keeps data longer.
+inline constexpr std::uint64_t max_duration_seconds = 3650ull * 86400;
+
+// Seconds; a bare number is seconds. nullopt if malformed, zero or longer
+// than max_duration_seconds.
 std::optional<std::uint64_t> parse_duration(std::string_view text);
 
 // Bytes; suffixes K, M, G, T are powers of 1024 (KiB, MB... accepted too).
