@@ -104,12 +104,15 @@ maybe_problem read_duration(table_reader& r, const char* key, std::chrono::secon
   if (!node) return std::nullopt;
   std::optional<std::uint64_t> seconds;
   if (node->is_integer()) {
-    if (auto n = node->value<std::int64_t>(); n && *n > 0) seconds = *n;
+    if (auto n = node->value<std::int64_t>();
+        n && *n > 0 && static_cast<std::uint64_t>(*n) <= common::max_duration_seconds)
+      seconds = *n;
   } else if (auto text = node->value<std::string>()) {
     seconds = common::parse_duration(*text);
   }
   if (!seconds)
-    return r.wrong(*node, key, "a duration such as \"90s\", \"15m\", \"12h\" or \"7d\"");
+    return r.wrong(*node, key,
+                   "a duration such as \"90s\", \"15m\", \"12h\" or \"7d\" (at most \"3650d\")");
   out = std::chrono::seconds(*seconds);
   return std::nullopt;
 }

@@ -112,6 +112,8 @@ TEST_F(ConfigTest, RefusesMistakesWithTheKeyAndLine) {
       {"[profiles.web]\njournal_priority = \"loud\"\n", "a syslog priority"},
       {"[profiles.web]\nmax_file_bytes = \"lots\"\n", "a size such as"},
       {"poll_timeout = \"forever\"\n", "a duration such as"},
+      {"spool_max_age = \"3651d\"\n", "(at most \"3650d\")"},
+      {"spool_max_age = 315360001\n", "(at most \"3650d\")"},
       {"poll_timeout = \"5m\"\n", "at most \"60s\""},
       {"[delivery]\nrecipients = [\"age1nope\"]\n", "is not an age1... recipient"},
       {"[delivery]\nnotifier = [\"sms\"]\n", "must be an absolute path"},
