@@ -182,7 +182,7 @@ config_result load_config(const std::filesystem::path& file) {
   if (config.threads == 0)
     return problem{fmt::format("{}: server.threads must be at least 1", file.string())};
   // Zero would time every request out, expire uploads and links as they are
-  // made, or purge in a busy loop.
+  // made, or purge every second.
   for (const auto& k : keys) {
     const auto* member = std::get_if<std::chrono::seconds server_config::*>(&k.member);
     if (member && *member != &server_config::retention && (config.**member).count() == 0)
