@@ -74,7 +74,13 @@ struct bundle_writer::impl {
   struct streamed_entry final : crypto::byte_sink {
     impl& w;
     explicit streamed_entry(impl& writer) : w(writer) {}
-    result<void> write(crypto::bytes data) override { return w.entry_write(data); }
+    result<void> write(crypto::bytes data) override { return w.entry_write(data, nullptr); }
+    result<void> write_owned(std::string& data) override {
+      auto r =
+          w.entry_write({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()}, &data);
+      data.clear();  // a buffer of the hash thread's now, or unsent after an error
+      return r;
+    }
   };
   streamed_entry entry_sink{*this};
   bool entry_open = false;
@@ -156,7 +162,8 @@ struct bundle_writer::impl {
     while (done < declared) {
       auto block = hashes.take_buffer();
       const auto want =
-          static_cast<std::size_t>(std::min<std::uint64_t>(block.size(), declared - done));
+          static_cast<std::size_t>(std::min<std::uint64_t>(hashes.buffer_size(), declared - done));
+      block.resize(want);  // a pass over it only after a short block
       ssize_t n = 0;
       if (!short_at) {
         do n = ::read(fd, block.data(), want);
@@ -171,7 +178,7 @@ struct bundle_writer::impl {
         n = static_cast<ssize_t>(want);
       }
       block.resize(static_cast<std::size_t>(n));
-      auto written = write_data(block.data(), block.size());
+      auto written = write_data(reinterpret_cast<const std::uint8_t*>(block.data()), block.size());
       (void)hashes.append(std::move(block));  // only file writes fail, and there are none
       if (!written) return written;
       done += static_cast<std::uint64_t>(n);
@@ -234,14 +241,24 @@ struct bundle_writer::impl {
     return {};
   }
 
-  result<void> entry_write(crypto::bytes data) {
+  // `data`, or all of `owned` when given: then the string itself goes to the
+  // hash thread once compressed, and another of its pool takes its place.
+  result<void> entry_write(crypto::bytes data, std::string* owned) {
     if (!entry_open) return std::make_error_code(std::errc::invalid_argument);
     if (data.empty()) return {};
-    // The hash thread hashes a copy while this one compresses.
-    if (auto r = hashes.append(data); !r) return r;
     current.size += data.size();
     bytes_read += data.size();
     if (options.progress) options.progress(bytes_read);
+    auto r = stage_or_compress(data);
+    if (!owned) return r ? hashes.append(data) : r;  // the hash thread hashes a copy
+    if (r) {
+      r = hashes.append(std::move(*owned));
+      *owned = hashes.take_buffer();
+    }
+    return r;
+  }
+
+  result<void> stage_or_compress(crypto::bytes data) {
     if (!entry_framed && staged + data.size() <= stage.size()) {
       std::memcpy(stage.data() + staged, data.data(), data.size());
       staged += data.size();

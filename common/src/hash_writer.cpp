@@ -12,7 +12,7 @@
 namespace valise::common::detail {
 namespace {
 
-std::error_code write_all(int fd, const std::uint8_t* data, std::size_t size) {
+std::error_code write_all(int fd, const char* data, std::size_t size) {
   while (size > 0) {
     const ssize_t n = ::write(fd, data, size);
     if (n < 0 && errno == EINTR) continue;
@@ -29,7 +29,7 @@ hash_writer::hash_writer(std::size_t buffer_size, std::size_t buffer_count)
     : buffer_size_(buffer_size) {
   // Touched now, not when the thread first falls that far behind: peak RSS
   // does not depend on how long the input is.
-  for (std::size_t i = 0; i < buffer_count; ++i) free_.emplace_back(buffer_size);
+  for (std::size_t i = 0; i < buffer_count; ++i) free_.emplace_back(buffer_size, '\0');
   thread_ = std::thread([this] { run(); });
 }
 
@@ -63,15 +63,15 @@ result<void> hash_writer::append(crypto::bytes data) {
   while (!data.empty()) {
     auto buffer = take_buffer();
     const std::size_t n = std::min(data.size(), buffer_size_);
-    buffer.assign(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+    buffer.assign(reinterpret_cast<const char*>(data.data()), n);
     data = data.subspan(n);
     if (auto r = append(std::move(buffer)); !r) return r;
   }
   return {};
 }
 
-std::vector<std::uint8_t> hash_writer::take_buffer() {
-  std::vector<std::uint8_t> buffer;
+std::string hash_writer::take_buffer() {
+  std::string buffer;
   {
     std::unique_lock lock(mutex_);
     // After an error the thread only recycles buffers, so one comes back.
@@ -79,11 +79,12 @@ std::vector<std::uint8_t> hash_writer::take_buffer() {
     buffer = std::move(free_.back());
     free_.pop_back();
   }
-  buffer.resize(buffer_size_);
+  // Not cleared or resized here: either would cost a pass over the buffer
+  // that its next use does not need.
   return buffer;
 }
 
-result<void> hash_writer::append(std::vector<std::uint8_t> filled) {
+result<void> hash_writer::append(std::string filled) {
   {
     std::lock_guard lock(mutex_);
     if (error_) {
@@ -128,7 +129,7 @@ void hash_writer::run() {
         break;
       case task::kind::data:
         if (!error) {
-          hash->update(t.data);
+          hash->update({reinterpret_cast<const std::uint8_t*>(t.data.data()), t.data.size()});
           size += t.data.size();
           if (fd >= 0) error = write_all(fd, t.data.data(), t.data.size());
         }

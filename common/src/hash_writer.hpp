@@ -1,7 +1,8 @@
 // Hashes (and, when extracting, writes) the files of a bundle on a second
 // thread, so that decompression (open) or compression (pack) on the calling
 // thread overlaps with SHA-256 and disk writes. Memory is bounded by a small
-// pool of reused buffers.
+// pool of reused buffers. They are strings so that a producer building its
+// output in one (the agent's redactor) can hand it over without a copy.
 #pragma once
 
 #include <condition_variable>
@@ -36,10 +37,11 @@ class hash_writer {
   // Queues a copy of `data` for the current file; waits while all buffers are
   // in use. Fails with an earlier write error, if any.
   result<void> append(crypto::bytes data);
-  // The same without a copy: a free buffer of buffer_size() bytes to fill
-  // (waits while all are in use), handed back with its final size.
-  std::vector<std::uint8_t> take_buffer();
-  result<void> append(std::vector<std::uint8_t> filled);
+  // The same without a copy: a free buffer (waits while all are in use) with
+  // stale contents, to resize() or clear(), fill and hand back. Buffers keep
+  // their capacity, buffer_size() at first, from one use to the next.
+  std::string take_buffer();
+  result<void> append(std::string filled);
   std::size_t buffer_size() const { return buffer_size_; }
   void end();
   // Waits for the queued work; the entries by path, or the first write error.
@@ -50,7 +52,7 @@ class hash_writer {
     enum class kind { begin, data, end, stop } what;
     std::string path;
     int fd = -1;
-    std::vector<std::uint8_t> data;
+    std::string data;
     timespec mtime{};
   };
   void push(task t);
@@ -60,7 +62,7 @@ class hash_writer {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<task> queue_;
-  std::vector<std::vector<std::uint8_t>> free_;
+  std::vector<std::string> free_;
   std::error_code error_;
   std::map<std::string, stored_entry> done_;
   std::thread thread_;

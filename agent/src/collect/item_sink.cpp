@@ -21,17 +21,34 @@ struct item_sink::capped_output final : crypto::byte_sink {
   capped_output(collection_run& r, crypto::byte_sink& e, bool& c) : run(r), entry(e), capped(c) {}
 
   result<void> write(crypto::bytes data) override {
-    const auto left = run.budget_left();
-    if (data.size() > left) {
-      data = data.first(static_cast<std::size_t>(left));
-      capped = true;
-    }
+    data = data.first(admitted(data.size()));
     if (data.empty()) return {};
     if (auto r = entry.write(data); !r) return r;
-    stored += data.size();
-    run.collected += data.size();
-    if (run.options.progress) run.options.progress(run.collected);
+    count(data.size());
     return {};
+  }
+
+  result<void> write_owned(std::string& data) override {
+    data.resize(admitted(data.size()));
+    const auto size = data.size();
+    if (data.empty()) return {};
+    if (auto r = entry.write_owned(data); !r) return r;
+    count(size);
+    return {};
+  }
+
+  // How much of `size` bytes the bundle cap lets through.
+  std::size_t admitted(std::size_t size) {
+    const auto left = run.budget_left();
+    if (size <= left) return size;
+    capped = true;
+    return static_cast<std::size_t>(left);
+  }
+
+  void count(std::size_t size) {
+    stored += size;
+    run.collected += size;
+    if (run.options.progress) run.options.progress(run.collected);
   }
 };
 

@@ -326,9 +326,7 @@ struct redactor::state {
 
   result<void> flush(bool all) {
     if (output.empty() || (!all && output.size() < limits.flush_at)) return {};
-    auto r = out.write({reinterpret_cast<const std::uint8_t*>(output.data()), output.size()});
-    output.clear();
-    return r;
+    return out.write_owned(output);  // may swap in a buffer of the sink's
   }
 
   result<void> write(const char* p, const char* end) {

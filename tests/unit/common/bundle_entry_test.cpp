@@ -29,9 +29,19 @@ std::string text(std::size_t n) {
   return s;
 }
 
+// Every other piece is handed over in a string, as the agent's redactor does:
+// both ways must store the same bytes.
 result<void> write_in_pieces(crypto::byte_sink& sink, std::string_view data, std::size_t piece) {
-  for (std::size_t at = 0; at < data.size(); at += piece) {
-    if (auto r = sink.write(as_bytes(data.substr(at, piece))); !r) return r;
+  std::string owned;
+  for (std::size_t at = 0, i = 0; at < data.size(); at += piece, ++i) {
+    const auto part = data.substr(at, piece);
+    if (i % 2 == 0) {
+      if (auto r = sink.write(as_bytes(part)); !r) return r;
+      continue;
+    }
+    owned.assign(part);
+    if (auto r = sink.write_owned(owned); !r) return r;
+    EXPECT_TRUE(owned.empty()) << "write_owned leaves the string empty";
   }
   return {};
 }

@@ -20,6 +20,14 @@ class byte_sink {
   virtual ~byte_sink() = default;
   // Writes all of `data` or fails.
   virtual result<void> write(bytes data) = 0;
+  // The same for data built in a string, left empty on return: a sink that
+  // queues buffers may keep the string's storage, and give back another,
+  // instead of copying it.
+  virtual result<void> write_owned(std::string& data) {
+    auto r = write({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
+    data.clear();
+    return r;
+  }
 };
 
 class byte_source {
