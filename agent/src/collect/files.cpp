@@ -21,11 +21,13 @@
 
 #include "collect/collectors.hpp"
 #include "collect/decoder.hpp"
+#include "collect/read_ahead.hpp"
 
 namespace valise::agent::detail {
 namespace {
 
 constexpr std::size_t read_block = 256 * 1024;
+constexpr std::size_t read_ahead_blocks = 4;
 constexpr std::size_t listed_in_note = 10;
 
 std::string errno_text(int err) {
@@ -92,6 +94,20 @@ expansion expand(const profile& p) {
   return out;
 }
 
+// [from, to) of a file, as read_ahead takes it; a file shorter than that ends early.
+read_ahead::source file_range(int fd, std::uint64_t from, std::uint64_t to) {
+  return [fd, at = from, to](std::span<std::uint8_t> out) mutable -> read_ahead::fill_result {
+    if (at >= to) return std::size_t{0};
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), to - at));
+    ssize_t n = 0;
+    do n = ::pread(fd, out.data(), want, static_cast<off_t>(at));
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return errno_text(errno);
+    at += static_cast<std::uint64_t>(n);
+    return static_cast<std::size_t>(n);
+  };
+}
+
 class fd_guard {
  public:
   explicit fd_guard(int fd) : fd_(fd) {}
@@ -136,19 +152,18 @@ struct file_collector {
     }
     std::uint64_t done = from;
     std::string error;
+    read_ahead reader(file_range(fd, from, size), read_block, read_ahead_blocks);
     while (done < size && !sink.capped()) {
-      const auto want =
-          static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - done));
-      const ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        error = n < 0 ? "read failed after " + std::to_string(done - from) + " bytes (" +
-                            errno_text(errno) + ")"
-                      : "file shrank while read; " + std::to_string(done - from) + " bytes stored";
+      const auto block = reader.next();
+      if (block.data.empty()) {
+        error = !block.error.empty()
+                    ? "read failed after " + std::to_string(done - from) + " bytes (" +
+                          block.error + ")"
+                    : "file shrank while read; " + std::to_string(done - from) + " bytes stored";
         break;
       }
-      if (auto r = sink.write({buffer.data(), static_cast<std::size_t>(n)}); !r) return r;
-      done += static_cast<std::uint64_t>(n);
+      if (auto r = sink.write(block.data); !r) return r;
+      done += block.data.size();
     }
     std::uint8_t probe;
     if (error.empty() && !sink.capped() && ::pread(fd, &probe, 1, static_cast<off_t>(size)) == 1)
@@ -170,20 +185,23 @@ struct file_collector {
       out.error = errno_text(errno);
       return out;
     }
-    auto in = decoder::open(fd, read_block);
-    if (!in) {
-      out.error = "cannot decompress: " + in.error();
+    auto opened = decoder::open(fd, read_block);
+    if (!opened) {
+      out.error = "cannot decompress: " + opened.error();
       return out;
     }
+    std::shared_ptr<decoder> in = std::move(*opened);  // std::function copies what it holds
+    read_ahead reader([in](std::span<std::uint8_t> to) { return in->read(to); }, read_block,
+                      read_ahead_blocks);
     std::uint64_t written = 0;
     for (;;) {
-      const auto got = (*in)->read(buffer);
-      if (!got) {
+      const auto block = reader.next();
+      if (!block.error.empty()) {
         out.error =
-            "decompression failed after " + std::to_string(out.total) + " bytes: " + got.error();
+            "decompression failed after " + std::to_string(out.total) + " bytes: " + block.error;
         break;
       }
-      const std::size_t n = *got;
+      const std::size_t n = block.data.size();
       if (n == 0) break;
       const std::uint64_t start = out.total;
       out.total += n;
@@ -191,13 +209,13 @@ struct file_collector {
       std::size_t at = start < skip ? static_cast<std::size_t>(skip - start) : 0;
       if (to_line) {
         const auto* nl =
-            static_cast<const std::uint8_t*>(std::memchr(buffer.data() + at, '\n', n - at));
+            static_cast<const std::uint8_t*>(std::memchr(block.data.data() + at, '\n', n - at));
         if (!nl) continue;
-        at = static_cast<std::size_t>(nl - buffer.data()) + 1;
+        at = static_cast<std::size_t>(nl - block.data.data()) + 1;
         to_line = false;
       }
       const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(n - at, keep - written));
-      if (auto r = sink.write({buffer.data() + at, len}); !r) return r.error();
+      if (auto r = sink.write(block.data.subspan(at, len)); !r) return r.error();
       written += len;
     }
     return out;

@@ -7,6 +7,7 @@ list(APPEND VALISE_AGENT_SOURCES
   src/collect/facts.cpp
   src/collect/files.cpp
   src/collect/gzip_reader.cpp
-  src/collect/journal.cpp
   src/collect/item_sink.cpp
+  src/collect/journal.cpp
+  src/collect/read_ahead.cpp
 )
