@@ -190,8 +190,8 @@ struct file_collector {
       out.error = "cannot decompress: " + opened.error();
       return out;
     }
-    std::shared_ptr<decoder> in = std::move(*opened);  // std::function copies what it holds
-    read_ahead reader([in](std::span<std::uint8_t> to) { return in->read(to); }, read_block,
+    decoder& in = **opened;  // the reader, declared after it, is destroyed first
+    read_ahead reader([&in](std::span<std::uint8_t> to) { return in.read(to); }, read_block,
                       read_ahead_blocks);
     std::uint64_t written = 0;
     for (;;) {
