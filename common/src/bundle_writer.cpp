@@ -1,6 +1,6 @@
-// Writes a bundle: tar (pax) entries from libarchive, compressed by zstd's
-// worker threads into a byte sink, each file hashed as it streams (on a thread
-// of its own), manifest last.
+// Writes a bundle: tar (pax) entries from libarchive, compressed by zstd on
+// worker threads (a frame per chunk) into a byte sink, each file hashed as it
+// streams (on a thread of its own), manifest last.
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -84,7 +84,7 @@ struct bundle_writer::impl {
   };
   streamed_entry entry_sink{*this};
   bool entry_open = false;
-  bool entry_framed = false;  // compressed into its own frame, held in `spill`
+  bool entry_framed = false;  // compressed into frames of its own, held in `spill`
   manifest_item current;      // the open entry's item
   std::time_t entry_mtime = 0;
   std::vector<std::uint8_t> stage;  // plaintext of a short entry (capacity entry_memory)
@@ -265,8 +265,8 @@ struct bundle_writer::impl {
       return {};
     }
     if (!entry_framed) {
-      // Too long to hold: what libarchive wrote so far goes out as a
-      // complete frame, and this entry's bytes into a frame of their own.
+      // Too long to hold: what libarchive wrote so far goes out, and this
+      // entry's bytes into frames of their own.
       if (archive_write_finish_entry(a) != ARCHIVE_OK) return archive_error();
       if (auto r = out->end_frame(*spill); !r) return r;
       entry_framed = true;
@@ -311,7 +311,6 @@ struct bundle_writer::impl {
     // libarchive writes the header (into a frame of its own) and is fed
     // stand-in data, dropped, so that it counts the current as written.
     if (auto r = write_header(current.path, size, AE_IFREG, entry_mtime); !r) return r;
-    if (auto r = out->end_frame(*final_out); !r) return r;
     discarding = true;
     std::uint64_t left = size;
     bool fed = true;
@@ -323,9 +322,19 @@ struct bundle_writer::impl {
     fed = fed && archive_write_finish_entry(a) == ARCHIVE_OK;
     discarding = false;
     if (!fed) return archive_error();
-    if (auto r = spill->replay(*final_out); !r) return r;
+    // The entry's frames follow its header once the workers are done with
+    // them; meanwhile the next entries go on.
+    if (auto r = out->then([this] { return spill->replay(*final_out); }); !r) return r;
     entry_done(std::move(info));
     return {};
+  }
+
+  // Once the frames of the entry have reached the spill.
+  result<void> drop_spill() {
+    return out->then([this] {
+      spill->clear();
+      return result<void>{};
+    });
   }
 
   result<void> restart_entry() {
@@ -336,7 +345,7 @@ struct bundle_writer::impl {
     result<void> r;
     if (entry_framed) {
       r = out->end_frame(*final_out);  // dropped with the spill
-      spill->clear();
+      if (r) r = drop_spill();
       entry_framed = false;
     }
     current.size = 0;
@@ -353,7 +362,7 @@ struct bundle_writer::impl {
     result<void> r;
     if (entry_framed) {
       r = out->end_frame(*final_out);  // the frame's end goes into the spill, dropped
-      spill->clear();
+      if (r) r = drop_spill();
     }
     current.size = 0;
     current.error = std::move(error);

@@ -1,16 +1,15 @@
 #include "zstd_sink.hpp"
 
-#include <sys/mman.h>
-
-#include <cstdlib>
-#include <cstring>
-#include <map>
-#include <mutex>
-
-// ZSTD_customMem: in zstd's "experimental" section, but unchanged since 1.3 and
-// exported by Debian's libzstd1.
-#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "valise/crypto/secret.hpp"
 
 namespace valise::common::detail {
 namespace {
@@ -19,163 +18,217 @@ std::error_code zstd_error() {
   return std::make_error_code(std::errc::io_error);
 }
 
-// zstd's memory, made to cost its bound from the start. zstd fills its buffer
-// pools lazily, as jobs happen to overlap (so a long input reaches a higher
-// peak than a short one), and touches only the pages the data needs (text
-// leaves output buffers mostly untouched, rotated .gz logs fill them). This
-// allocator hands out blocks already in memory and keeps freed ones for
-// reuse, and create() stocks it with the output buffers of a full pool: RSS
-// is then the worst case from the start, the same for 100 MiB and 1 GiB.
-class block_cache {
- public:
-  block_cache() = default;
-  block_cache(const block_cache&) = delete;
-  block_cache& operator=(const block_cache&) = delete;
-  ~block_cache() {
-    for (const auto& [size, block] : free_) dispose(block);
+// One chunk: its input, then its frame. Jobs are made once and reused; their
+// buffers are touched when made (std::vector fills them), so RSS is flat.
+struct job {
+  explicit job(std::size_t size) : in(size), out(ZSTD_compressBound(size)) {}
+  std::vector<std::uint8_t> in;
+  std::size_t filled = 0;
+  std::vector<std::uint8_t> out;
+  std::size_t frame = 0;  // bytes of `out`, once compressed
+  crypto::byte_sink* sink = nullptr;
+  bool done = false;  // under the pipeline's mutex while workers run
+  bool failed = false;
+
+  void compress(ZSTD_CCtx* cctx) {
+    const std::size_t n = ZSTD_compress2(cctx, out.data(), out.size(), in.data(), filled);
+    failed = ZSTD_isError(n);
+    frame = failed ? 0 : n;
   }
-
-  ZSTD_customMem allocator() { return {&allocate, &release, this}; }
-
-  void stock(std::size_t size, std::size_t count) {
-    for (std::size_t i = 0; i < count; ++i) {
-      if (void* block = fresh(size)) release(this, block);
-    }
-  }
-
- private:
-  // Before each block: its size, and whether it was mapped (16 bytes keep
-  // malloc's alignment).
-  struct header {
-    std::size_t size;
-    std::size_t mapped;
-  };
-  static_assert(sizeof(header) == 16);
-  static constexpr std::size_t map_threshold = 64 * 1024;
-
-  static header* header_of(void* block) { return static_cast<header*>(block) - 1; }
-
-  static void* fresh(std::size_t size) {
-    const std::size_t total = sizeof(header) + size;
-    void* base = nullptr;
-    if (size >= map_threshold) {
-      // Populated in one call: faulting pages in one by one costs more
-      // (~70 ms per bundle on the benchmark machine).
-      base = ::mmap(nullptr, total, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-      if (base == MAP_FAILED) return nullptr;
-    } else {
-      base = std::malloc(total);
-      if (!base) return nullptr;
-      // One write per page, volatile: GCC turns malloc + memset(0) into calloc,
-      // which leaves fresh pages untouched.
-      for (std::size_t i = 0; i < total; i += 4096) static_cast<volatile char*>(base)[i] = 0;
-    }
-    auto* h = static_cast<header*>(base);
-    *h = {size, size >= map_threshold};
-    return h + 1;
-  }
-
-  static void dispose(void* block) {
-    header* h = header_of(block);
-    if (h->mapped) {
-      ::munmap(h, sizeof(header) + h->size);
-    } else {
-      std::free(h);
-    }
-  }
-
-  static void* allocate(void* self, std::size_t size) {
-    auto* cache = static_cast<block_cache*>(self);
-    {
-      std::lock_guard lock(cache->mutex_);
-      if (const auto it = cache->free_.find(size); it != cache->free_.end()) {
-        void* block = it->second;
-        cache->free_.erase(it);
-        return block;
-      }
-    }
-    return fresh(size);
-  }
-
-  static void release(void* self, void* block) {
-    if (!block) return;
-    auto* cache = static_cast<block_cache*>(self);
-    std::lock_guard lock(cache->mutex_);
-    cache->free_.emplace(header_of(block)->size, block);
-  }
-
-  std::mutex mutex_;
-  std::multimap<std::size_t, void*> free_;  // by size
 };
+
+// No zstd checksum: every file carries a SHA-256 and every chunk an AEAD tag.
+ZSTD_CCtx* new_context(int level) {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  if (c && ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level))) {
+    ZSTD_freeCCtx(c);
+    return nullptr;
+  }
+  return c;
+}
 
 }  // namespace
 
-struct zstd_sink::context {
-  block_cache memory;  // outlives the context that allocates from it
-  ZSTD_CCtx* cctx = ZSTD_createCCtx_advanced(memory.allocator());
-  ~context() { ZSTD_freeCCtx(cctx); }
+struct zstd_sink::pipeline {
+  const zstd_options options;
+  crypto::byte_sink* sink;  // where the chunk being filled goes
+  std::vector<std::unique_ptr<job>> jobs;
+  std::vector<job*> idle;
+  job* filling = nullptr;
+  // What is to go out, in order: a job's frame, or an action.
+  struct step {
+    job* frame = nullptr;
+    std::function<result<void>()> action;
+  };
+  std::deque<step> steps;
+  std::error_code error;             // the first one; every later call returns it
+  std::vector<ZSTD_CCtx*> contexts;  // one per worker, or the calling thread's
+
+  std::mutex mutex;  // guards the queue, stopping and each job's `done`
+  std::condition_variable queued;
+  std::condition_variable compressed;
+  std::deque<job*> queue;
+  bool stopping = false;
+  std::vector<std::thread> workers;
+
+  pipeline(crypto::byte_sink& out, zstd_options o) : options(o), sink(&out) {}
+
+  ~pipeline() {
+    {
+      std::lock_guard lock(mutex);
+      stopping = true;
+    }
+    queued.notify_all();
+    for (auto& t : workers) t.join();
+    for (auto* c : contexts) ZSTD_freeCCtx(c);
+    // The chunks held plaintext (redacted logs, or a pack's files).
+    for (auto& j : jobs) crypto::secure_zero(j->in.data(), j->in.size());
+  }
+
+  void work(ZSTD_CCtx* cctx) {
+    for (;;) {
+      job* j = nullptr;
+      {
+        std::unique_lock lock(mutex);
+        queued.wait(lock, [&] { return stopping || !queue.empty(); });
+        if (stopping) return;
+        j = queue.front();
+        queue.pop_front();
+      }
+      j->compress(cctx);
+      {
+        std::lock_guard lock(mutex);
+        j->done = true;
+      }
+      compressed.notify_one();  // only the calling thread waits
+    }
+  }
+
+  result<void> fail(std::error_code e) {
+    if (!error) error = e;
+    return error;
+  }
+
+  result<void> submit() {
+    job* j = filling;
+    filling = nullptr;
+    j->sink = sink;
+    steps.push_back({j, {}});
+    if (workers.empty()) {
+      j->compress(contexts.front());
+      j->done = true;
+    } else {
+      {
+        std::lock_guard lock(mutex);
+        j->done = false;
+        queue.push_back(j);
+      }
+      queued.notify_one();
+    }
+    return pump(until::nothing);
+  }
+
+  enum class until { nothing, a_job_is_idle, all_out };
+
+  // Writes out, in order, the frames compressed and the actions between
+  // them, waiting for the workers as `goal` needs.
+  result<void> pump(until goal) {
+    while (!steps.empty()) {
+      if (goal == until::a_job_is_idle && !idle.empty()) return {};
+      step& next = steps.front();
+      if (job* j = next.frame) {
+        std::unique_lock lock(mutex);
+        if (!j->done && goal == until::nothing) return {};
+        compressed.wait(lock, [&] { return j->done; });
+        lock.unlock();
+        steps.pop_front();
+        idle.push_back(j);
+        if (j->failed) return fail(zstd_error());
+        if (auto r = j->sink->write({j->out.data(), j->frame}); !r) return fail(r.error());
+      } else {
+        const auto action = std::move(next.action);
+        steps.pop_front();
+        if (auto r = action(); !r) return fail(r.error());
+      }
+    }
+    return {};
+  }
+
+  result<void> end_frame() {
+    if (filling && filling->filled > 0) return submit();
+    return {};
+  }
 };
 
-zstd_sink::zstd_sink(crypto::byte_sink& out)
-    : out_(&out), ctx_(std::make_unique<context>()), buffer_(ZSTD_CStreamOutSize()) {}
+zstd_sink::zstd_sink(std::unique_ptr<pipeline> p) : p_(std::move(p)) {}
 
 zstd_sink::~zstd_sink() = default;
 
 result<std::unique_ptr<zstd_sink>> zstd_sink::create(crypto::byte_sink& out, zstd_options options) {
-  std::unique_ptr<zstd_sink> sink(new zstd_sink(out));
-  ZSTD_CCtx* c = sink->ctx_->cctx;
-  // No zstd checksum: every file carries a SHA-256 and every chunk an AEAD tag.
-  if (!c || ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, options.level))) {
-    return zstd_error();
+  if (options.job_size == 0) return std::make_error_code(std::errc::invalid_argument);
+  auto p = std::make_unique<pipeline>(out, options);
+  const auto threads = static_cast<std::size_t>(std::max(options.threads, 0));
+  // Two chunks waiting per worker besides the one it compresses, so that a
+  // worker finds the next at once when the calling thread is busy elsewhere.
+  const std::size_t job_count = threads > 0 ? 3 * threads : 1;
+  for (std::size_t i = 0; i < job_count; ++i) {
+    p->jobs.push_back(std::make_unique<job>(options.job_size));
+    p->idle.push_back(p->jobs.back().get());
   }
-  if (options.threads > 0) {
-    // Without multi-threading support in libzstd this fails; compress inline then.
-    if (!ZSTD_isError(ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, options.threads))) {
-      if (options.overlap_log > 0) {
-        ZSTD_CCtx_setParameter(c, ZSTD_c_overlapLog, options.overlap_log);
-      }
-      if (options.job_size > 0) {
-        ZSTD_CCtx_setParameter(c, ZSTD_c_jobSize, static_cast<int>(options.job_size));
-        // libzstd's pool of job outputs: 2 per worker + 3, compressBound(job) each.
-        const auto outputs = 2 * static_cast<std::size_t>(options.threads) + 3;
-        sink->ctx_->memory.stock(ZSTD_compressBound(options.job_size), outputs);
-      }
-    }
+  for (std::size_t i = 0; i < std::max<std::size_t>(threads, 1); ++i) {
+    ZSTD_CCtx* c = new_context(options.level);
+    if (!c) return zstd_error();
+    p->contexts.push_back(c);
   }
-  return sink;
-}
-
-result<void> zstd_sink::compress(crypto::bytes data, bool end) {
-  ZSTD_inBuffer in{data.data(), data.size(), 0};
-  const auto mode = end ? ZSTD_e_end : ZSTD_e_continue;
-  for (;;) {
-    ZSTD_outBuffer out{buffer_.data(), buffer_.size(), 0};
-    const std::size_t remaining = ZSTD_compressStream2(ctx_->cctx, &out, &in, mode);
-    if (ZSTD_isError(remaining)) return zstd_error();
-    if (out.pos > 0) {
-      if (auto r = out_->write({buffer_.data(), out.pos}); !r) return r;
-    }
-    const bool done = end ? remaining == 0 : in.pos == in.size;
-    if (done) return {};
+  if (threads > 0) {
+    for (auto* c : p->contexts) p->workers.emplace_back([raw = p.get(), c] { raw->work(c); });
   }
+  return std::unique_ptr<zstd_sink>(new zstd_sink(std::move(p)));
 }
 
 result<void> zstd_sink::write(crypto::bytes data) {
-  in_frame_ = in_frame_ || !data.empty();
-  return compress(data, false);
-}
-
-result<void> zstd_sink::finish() {
-  return compress({}, true);
+  auto& p = *p_;
+  if (p.error) return p.error;
+  while (!data.empty()) {
+    if (!p.filling) {
+      if (auto r = p.pump(pipeline::until::a_job_is_idle); !r) return r;
+      p.filling = p.idle.back();
+      p.idle.pop_back();
+      p.filling->filled = 0;
+    }
+    job& j = *p.filling;
+    const std::size_t n = std::min(data.size(), j.in.size() - j.filled);
+    std::memcpy(j.in.data() + j.filled, data.data(), n);
+    j.filled += n;
+    data = data.subspan(n);
+    if (j.filled == j.in.size()) {
+      if (auto r = p.submit(); !r) return r;
+    }
+  }
+  return {};
 }
 
 result<void> zstd_sink::end_frame(crypto::byte_sink& next) {
-  result<void> r;
-  if (in_frame_) r = compress({}, true);  // no empty frames
-  in_frame_ = false;
-  out_ = &next;
+  auto& p = *p_;
+  if (p.error) return p.error;
+  auto r = p.end_frame();
+  p.sink = &next;
   return r;
+}
+
+result<void> zstd_sink::then(std::function<result<void>()> action) {
+  auto& p = *p_;
+  if (p.error) return p.error;
+  if (auto r = p.end_frame(); !r) return r;
+  p.steps.push_back({nullptr, std::move(action)});
+  return p.pump(pipeline::until::nothing);
+}
+
+result<void> zstd_sink::finish() {
+  auto& p = *p_;
+  if (p.error) return p.error;
+  if (auto r = p.end_frame(); !r) return r;
+  return p.pump(pipeline::until::all_out);
 }
 
 }  // namespace valise::common::detail

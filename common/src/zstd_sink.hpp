@@ -1,10 +1,15 @@
-// zstd compression as a byte sink, with libzstd's worker threads. The bundle
-// writer uses it instead of libarchive's zstd filter to choose the job size and
-// the allocator, which bound memory (RSS stays flat whatever the input size).
+// zstd compression as a byte sink, parallel at the frame level: the input is
+// cut into chunks of job_size, each compressed into a zstd frame of its own by
+// a worker thread, and the frames written out in order (decoders read
+// concatenated frames as one stream). libzstd's own workers share one frame
+// instead, so that ending one (the bundle writer does at each long entry of
+// unknown size) waits for them all to go idle, and they stay idle until the
+// next frame's first job is filled: 6% of the agent's collect time on the
+// benchmark (docs/performance.md). Here a frame's end costs nothing.
 #pragma once
 
+#include <functional>
 #include <memory>
-#include <vector>
 
 #include "valise/crypto/io.hpp"
 
@@ -13,21 +18,12 @@ namespace valise::common::detail {
 struct zstd_options {
   int level = 3;
   int threads = 2;  // 0: compress in the calling thread
-  // Per worker job, with threads > 0. Each job resets the match tables and
-  // reloads the end of the job before (overlap_log): on the 1 GiB benchmark,
-  // 512 KiB jobs make `valise pack` 1.9 s, 1 MiB 1.6 s, 2 and 4 MiB 1.4 s
-  // (with 256 KiB of history). Memory is about 12 x job_size (7 job outputs,
-  // a 5-job input ring), all of it from the start (see zstd_sink.cpp): 44 MiB
-  // peak RSS for `valise pack`. Larger jobs compress the corpus a little worse.
+  // Bytes per frame. Frames share no history: on the benchmark corpus 2 MiB
+  // frames make the bundle 0.7% larger than one frame cut into 2 MiB jobs
+  // reloading 64 KiB of history each (libzstd's multi-threading). Memory is
+  // about 2 x job_size per job in flight (3 x threads of them), all of it
+  // from the start: RSS does not depend on the input.
   std::size_t job_size = 2 << 20;
-  // History each job reloads, as libzstd's ZSTD_c_overlapLog: the window
-  // (2 MiB at level 3) >> (9 - overlap_log), so 4 is 64 KiB where libzstd's
-  // default (6) is 256 KiB. On the benchmark corpus 64 KiB compresses best
-  // (1 GiB: 113.15 MB, against 113.21 MB with 256 KiB and 113.19 MB with
-  // 32 KiB; 100 MiB: 12.31 MB, 12.32 MB) and spares each 2 MiB job hashing
-  // 192 KiB of history into its tables (about 2-4% of zstd's CPU time).
-  // 0: libzstd's default.
-  int overlap_log = 4;
 };
 
 class zstd_sink final : public crypto::byte_sink {
@@ -36,22 +32,21 @@ class zstd_sink final : public crypto::byte_sink {
   ~zstd_sink() override;
 
   result<void> write(crypto::bytes data) override;
-  // Ends the zstd frame and flushes everything to `out`.
-  result<void> finish();
-  // The same, for a stream of several frames (decoders read concatenated
-  // frames as one stream): the next write starts a new frame, into `next`.
-  // The bundle writer compresses an entry of unknown size into a frame of
-  // its own, kept aside until its tar header (which needs the size) is out.
+  // Ends the current frame; what is written from now on goes, compressed, to
+  // `next`, after everything before has gone to its own sink. The bundle
+  // writer holds an entry of unknown size aside this way until its tar
+  // header (which needs the size) is out.
   result<void> end_frame(crypto::byte_sink& next);
+  // Runs `action` (on the calling thread, during a later call) once everything
+  // written before has reached its sink, and before anything written after.
+  result<void> then(std::function<result<void>()> action);
+  // Ends the frame and writes everything out: the sink is done.
+  result<void> finish();
 
  private:
-  explicit zstd_sink(crypto::byte_sink& out);
-  result<void> compress(crypto::bytes data, bool end);
-  crypto::byte_sink* out_;
-  bool in_frame_ = false;  // bytes went in since the last frame ended
-  struct context;
-  std::unique_ptr<context> ctx_;
-  std::vector<std::uint8_t> buffer_;
+  struct pipeline;
+  explicit zstd_sink(std::unique_ptr<pipeline> p);
+  std::unique_ptr<pipeline> p_;
 };
 
 }  // namespace valise::common::detail

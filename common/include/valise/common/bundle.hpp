@@ -45,7 +45,7 @@ struct writer_options {
   int zstd_threads = 2;  // 0: compress in the calling thread
   progress_fn progress;
   // Streamed entries (begin_entry) are held in memory up to entry_memory
-  // bytes; a longer one is compressed into a zstd frame of its own, held in
+  // bytes; a longer one is compressed into zstd frames of its own, held in
   // memory up to spill_memory compressed bytes and beyond that in an unnamed
   // scratch file in scratch_dir (empty: $TMPDIR or /tmp), encrypted under a
   // key that lives only in memory. Both buffers are allocated on first use.
