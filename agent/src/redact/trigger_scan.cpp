@@ -62,6 +62,14 @@ trigger_scan::trigger_scan(std::vector<std::string> words) : words_(std::move(wo
     for (auto& c : w) c = static_cast<char>(lower(static_cast<unsigned char>(c)));
     first_byte_[static_cast<unsigned char>(w[0])] = true;
     if (w[0] >= 'a' && w[0] <= 'z') first_byte_[static_cast<unsigned char>(w[0] - 32)] = true;
+    head h;
+    for (std::size_t i = 0; i < std::min<std::size_t>(w.size(), 8); ++i) {
+      const auto c = static_cast<std::uint64_t>(static_cast<unsigned char>(w[i]));
+      h.bytes |= c << (8 * i);
+      h.mask |= std::uint64_t{0xff} << (8 * i);
+      if (c >= 'a' && c <= 'z') h.fold |= std::uint64_t{0x20} << (8 * i);
+    }
+    heads_.push_back(h);
   }
   assign_buckets();
 #if defined(__x86_64__)
@@ -130,6 +138,15 @@ bool trigger_scan::word_at(std::size_t w, const char* p, const char* end) const 
   return true;
 }
 
+bool trigger_scan::candidate_is(std::size_t w, const char* p, const char* end) const {
+  if (end - p < 8) return word_at(w, p, end);
+  std::uint64_t text;
+  std::memcpy(&text, p, 8);  // x86 is little-endian: p[0] in the low byte, as in heads_
+  const auto& h = heads_[w];
+  if (((text | h.fold) & h.mask) != h.bytes) return false;
+  return words_[w].size() <= 8 || word_at(w, p, end);
+}
+
 trigger_scan::hit trigger_scan::find_scalar(const char* p, const char* end) const {
   for (; p < end; ++p) {
     if (!first_byte_[static_cast<unsigned char>(*p)]) continue;
@@ -141,45 +158,66 @@ trigger_scan::hit trigger_scan::find_scalar(const char* p, const char* end) cons
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx2"))) trigger_scan::hit trigger_scan::find_avx2(const char* p,
-                                                                          const char* end) const {
-  const __m256i fold = _mm256_set1_epi8(0x20);
-  const __m256i nibble = _mm256_set1_epi8(0x0f);
-  __m256i low[fingerprint], high[fingerprint];
-  for (std::size_t j = 0; j < fingerprint; ++j) {
-    low[j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(low_[j]));
-    high[j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(high_[j]));
-  }
-  alignas(32) std::uint8_t found[32];
-  // Loads reach fingerprint - 1 bytes past the 32 positions being tested.
-  while (end - p >= static_cast<std::ptrdiff_t>(32 + fingerprint - 1)) {
-    __m256i in_buckets = _mm256_set1_epi8(-1);
-    for (std::size_t j = 0; j < fingerprint; ++j) {
+namespace {
+
+// The lookup: byte i of buckets(p) has a bit set for each bucket with a word
+// that may start at p + i.
+struct teddy {
+  __m256i low[trigger_scan::fingerprint], high[trigger_scan::fingerprint];
+
+  __attribute__((target("avx2"))) __m256i buckets(const char* p) const {
+    const __m256i fold = _mm256_set1_epi8(0x20);
+    const __m256i nibble = _mm256_set1_epi8(0x0f);
+    __m256i in = _mm256_set1_epi8(-1);
+    for (std::size_t j = 0; j < trigger_scan::fingerprint; ++j) {
       const __m256i v =
           _mm256_or_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + j)), fold);
       const __m256i l = _mm256_shuffle_epi8(low[j], _mm256_and_si256(v, nibble));
       const __m256i h =
           _mm256_shuffle_epi8(high[j], _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
-      in_buckets = _mm256_and_si256(in_buckets, _mm256_and_si256(l, h));
+      in = _mm256_and_si256(in, _mm256_and_si256(l, h));
     }
-    auto candidates = ~static_cast<std::uint32_t>(
-        _mm256_movemask_epi8(_mm256_cmpeq_epi8(in_buckets, _mm256_setzero_si256())));
+    return in;
+  }
+};
+
+__attribute__((target("avx2"))) std::uint32_t nonzero(__m256i v) {
+  return ~static_cast<std::uint32_t>(
+      _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256())));
+}
+
+}  // namespace
+
+__attribute__((target("avx2"))) trigger_scan::hit trigger_scan::find_avx2(const char* p,
+                                                                          const char* end) const {
+  teddy t;
+  for (std::size_t j = 0; j < fingerprint; ++j) {
+    t.low[j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(low_[j]));
+    t.high[j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(high_[j]));
+  }
+  alignas(32) std::uint8_t found[64];
+  // 64 positions per round, as two independent halves (more work in flight);
+  // loads reach fingerprint - 1 bytes past them.
+  while (end - p >= static_cast<std::ptrdiff_t>(64 + fingerprint - 1)) {
+    const __m256i first = t.buckets(p), second = t.buckets(p + 32);
+    auto candidates = std::uint64_t{nonzero(second)} << 32 | nonzero(first);
     if (candidates != 0) {
-      _mm256_store_si256(reinterpret_cast<__m256i*>(found), in_buckets);
-      while (candidates != 0) {
-        const int i = __builtin_ctz(candidates);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(found), first);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(found + 32), second);
+      do {
+        const int i = std::countr_zero(candidates);
         std::size_t best = words_.size();
         for (unsigned b = found[i]; b != 0; b &= b - 1) {
-          for (const auto w : members_[static_cast<std::size_t>(__builtin_ctz(b))]) {
+          for (const auto w : members_[static_cast<std::size_t>(std::countr_zero(b))]) {
             if (w >= best) break;
-            if (word_at(w, p + i, end)) best = w;
+            if (candidate_is(w, p + i, end)) best = w;
           }
         }
         if (best < words_.size()) return {p + i, best};
         candidates &= candidates - 1;
-      }
+      } while (candidates != 0);
     }
-    p += 32;
+    p += 64;
   }
   return find_scalar(p, end);
 }

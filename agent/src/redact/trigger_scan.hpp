@@ -35,6 +35,8 @@ class trigger_scan {
  private:
   hit find_avx2(const char* begin, const char* end) const;
   bool word_at(std::size_t w, const char* p, const char* end) const;
+  // The same for a candidate of the vector loop: its first 8 bytes at once.
+  bool candidate_is(std::size_t w, const char* p, const char* end) const;
   void assign_buckets();
 
   std::vector<std::string> words_;
@@ -44,6 +46,12 @@ class trigger_scan {
   alignas(32) std::uint8_t low_[fingerprint][32] = {};
   alignas(32) std::uint8_t high_[fingerprint][32] = {};
   bool first_byte_[256] = {};  // folded first bytes of the words
+  // By word, its first 8 bytes as one word of memory: what (text | fold) &
+  // mask must equal (fold: 0x20 where the word has a letter).
+  struct head {
+    std::uint64_t bytes = 0, fold = 0, mask = 0;
+  };
+  std::vector<head> heads_;
   bool avx2_ = false;
 };
 
