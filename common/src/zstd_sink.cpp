@@ -1,7 +1,9 @@
 #include "zstd_sink.hpp"
 
+#include <sys/resource.h>
 #include <zstd.h>
 
+#include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -86,6 +88,12 @@ struct zstd_sink::pipeline {
   }
 
   void work(ZSTD_CCtx* cctx) {
+    if (options.worker_nice > 0) {
+      errno = 0;
+      const int nice = ::getpriority(PRIO_PROCESS, 0);  // -1 is a valid value
+      if (errno == 0)
+        (void)::setpriority(PRIO_PROCESS, 0, std::min(nice + options.worker_nice, 19));
+    }
     for (;;) {
       job* j = nullptr;
       {

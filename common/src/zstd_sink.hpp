@@ -24,6 +24,13 @@ struct zstd_options {
   // about 2 x job_size per job in flight (3 x threads of them), all of it
   // from the start: RSS does not depend on the input.
   std::size_t job_size = 2 << 20;
+  // How much lower the workers' scheduling priority is than the calling
+  // thread's (nice, per thread on Linux). The calling thread makes every
+  // chunk: while it waits for a core behind a worker, the other worker runs
+  // out of work. 1 GiB collect 2.07 s against 2.19 s at the same priority,
+  // pack 1.39 s against 1.45 s. On a client's host the workers also yield to
+  // the site's own programs.
+  int worker_nice = 10;
 };
 
 class zstd_sink final : public crypto::byte_sink {
