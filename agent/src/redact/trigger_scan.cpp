@@ -71,6 +71,7 @@ trigger_scan::trigger_scan(std::vector<std::string> words) : words_(std::move(wo
     }
     heads_.push_back(h);
   }
+  word_count_ = static_cast<std::uint8_t>(words_.size());
   assign_buckets();
 #if defined(__x86_64__)
   avx2_ = __builtin_cpu_supports("avx2");
@@ -111,7 +112,8 @@ void trigger_scan::assign_buckets() {
     groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(best_b));
   }
   for (std::size_t b = 0; b < groups.size(); ++b) {
-    members_[b] = groups[b].words;
+    std::ranges::fill(members_[b], static_cast<std::uint8_t>(words_.size()));
+    std::ranges::copy(groups[b].words, members_[b].begin());
     const auto bit = static_cast<std::uint8_t>(1u << b);
     for (std::size_t j = 0; j < fingerprint; ++j) {
       for (unsigned n = 0; n < 16; ++n) {
@@ -160,28 +162,25 @@ trigger_scan::hit trigger_scan::find_scalar(const char* p, const char* end) cons
 #if defined(__x86_64__)
 namespace {
 
-// The lookup: byte i of buckets(p) has a bit set for each bucket with a word
-// that may start at p + i.
-struct teddy {
-  __m256i low[trigger_scan::fingerprint], high[trigger_scan::fingerprint];
-
-  __attribute__((target("avx2"))) __m256i buckets(const char* p) const {
-    const __m256i fold = _mm256_set1_epi8(0x20);
-    const __m256i nibble = _mm256_set1_epi8(0x0f);
-    __m256i in = _mm256_set1_epi8(-1);
-    for (std::size_t j = 0; j < trigger_scan::fingerprint; ++j) {
-      const __m256i v =
-          _mm256_or_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + j)), fold);
-      const __m256i l = _mm256_shuffle_epi8(low[j], _mm256_and_si256(v, nibble));
-      const __m256i h =
-          _mm256_shuffle_epi8(high[j], _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
-      in = _mm256_and_si256(in, _mm256_and_si256(l, h));
-    }
-    return in;
-  }
+// The tables of one fingerprint position, in registers.
+struct lookup_tables {
+  __m256i low, high;
 };
 
-__attribute__((target("avx2"))) std::uint32_t nonzero(__m256i v) {
+// Byte i: a bit for each bucket whose words may have the byte at at + j as
+// their byte j.
+__attribute__((target("avx2"), always_inline)) inline __m256i lookup(const char* at, int j,
+                                                                     lookup_tables t) {
+  const __m256i nibble = _mm256_set1_epi8(0x0f);
+  const __m256i v = _mm256_or_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(at + j)),
+                                    _mm256_set1_epi8(0x20));
+  return _mm256_and_si256(
+      _mm256_shuffle_epi8(t.low, _mm256_and_si256(v, nibble)),
+      _mm256_shuffle_epi8(t.high, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble)));
+}
+
+// Bit i: some bucket is in byte i.
+__attribute__((target("avx2"), always_inline)) inline std::uint32_t nonzero(__m256i v) {
   return ~static_cast<std::uint32_t>(
       _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_setzero_si256())));
 }
@@ -190,30 +189,37 @@ __attribute__((target("avx2"))) std::uint32_t nonzero(__m256i v) {
 
 __attribute__((target("avx2"))) trigger_scan::hit trigger_scan::find_avx2(const char* p,
                                                                           const char* end) const {
-  teddy t;
+  static_assert(fingerprint == 3);
+  lookup_tables t[fingerprint];
   for (std::size_t j = 0; j < fingerprint; ++j) {
-    t.low[j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(low_[j]));
-    t.high[j] = _mm256_load_si256(reinterpret_cast<const __m256i*>(high_[j]));
+    t[j] = {_mm256_load_si256(reinterpret_cast<const __m256i*>(low_[j])),
+            _mm256_load_si256(reinterpret_cast<const __m256i*>(high_[j]))};
   }
+  // Byte i: the buckets whose words may start at at + i.
+  const auto in_buckets = [&](const char* at) __attribute__((target("avx2"), always_inline)) {
+    return _mm256_and_si256(_mm256_and_si256(lookup(at, 0, t[0]), lookup(at, 1, t[1])),
+                            lookup(at, 2, t[2]));
+  };
   alignas(32) std::uint8_t found[64];
   // 64 positions per round, as two independent halves (more work in flight);
   // loads reach fingerprint - 1 bytes past them.
   while (end - p >= static_cast<std::ptrdiff_t>(64 + fingerprint - 1)) {
-    const __m256i first = t.buckets(p), second = t.buckets(p + 32);
+    const __m256i first = in_buckets(p), second = in_buckets(p + 32);
     auto candidates = std::uint64_t{nonzero(second)} << 32 | nonzero(first);
     if (candidates != 0) {
       _mm256_store_si256(reinterpret_cast<__m256i*>(found), first);
       _mm256_store_si256(reinterpret_cast<__m256i*>(found + 32), second);
       do {
         const int i = std::countr_zero(candidates);
-        std::size_t best = words_.size();
+        std::uint8_t best = word_count_;
         for (unsigned b = found[i]; b != 0; b &= b - 1) {
-          for (const auto w : members_[static_cast<std::size_t>(std::countr_zero(b))]) {
-            if (w >= best) break;
-            if (candidate_is(w, p + i, end)) best = w;
+          for (const std::uint8_t* w =
+                   members_[static_cast<std::size_t>(std::countr_zero(b))].data();
+               *w < best; ++w) {
+            if (candidate_is(*w, p + i, end)) best = *w;
           }
         }
-        if (best < words_.size()) return {p + i, best};
+        if (best < word_count_) return {p + i, best};
         candidates &= candidates - 1;
       } while (candidates != 0);
     }

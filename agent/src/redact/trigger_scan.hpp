@@ -40,7 +40,10 @@ class trigger_scan {
   void assign_buckets();
 
   std::vector<std::string> words_;
-  std::array<std::vector<std::uint8_t>, buckets> members_;  // word indexes, ascending
+  // Word indexes by bucket, ascending, ended by word_count_ (no vectors: the
+  // scan looks them up for every candidate).
+  std::array<std::array<std::uint8_t, 33>, buckets> members_{};
+  std::uint8_t word_count_ = 0;
   // By fingerprint position: bucket bits for the low and the high nibble of
   // the byte there (folded with | 0x20), the 16 entries twice (one per lane).
   alignas(32) std::uint8_t low_[fingerprint][32] = {};
