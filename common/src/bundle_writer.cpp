@@ -1,5 +1,5 @@
 // Writes a bundle: tar (pax) entries from libarchive, compressed by zstd on
-// worker threads (a frame per chunk) into a byte sink, each file hashed as it
+// worker threads into a byte sink, each file hashed as it
 // streams (on a thread of its own), manifest last.
 #include <archive.h>
 #include <archive_entry.h>
@@ -408,8 +408,9 @@ bundle_writer::~bundle_writer() = default;
 
 result<bundle_writer> bundle_writer::create(crypto::byte_sink& out, writer_options options) {
   auto p = std::make_unique<impl>(std::move(options));
-  auto compressor = detail::zstd_sink::create(
-      out, {.level = p->options.zstd_level, .threads = p->options.zstd_threads});
+  auto compressor = detail::zstd_sink::create(out, {.level = p->options.zstd_level,
+                                                    .threads = p->options.zstd_threads,
+                                                    .frame_per_chunk = p->options.frame_per_chunk});
   if (!compressor) return compressor.error();
   p->out = std::move(*compressor);
   p->final_out = &out;

@@ -46,8 +46,10 @@ result<common::manifest> make_bundle(const bundle_request& request, const bundle
   const auto recipients = keys.view();
   auto encryptor = crypto::encryptor::create(recipients, out);
   if (!encryptor) return encryptor.error();
+  // Most collected items are streamed (their size known only once redacted).
   auto writer = common::bundle_writer::create(
-      *encryptor, {.progress = request.progress, .scratch_dir = request.scratch_dir});
+      *encryptor,
+      {.frame_per_chunk = true, .progress = request.progress, .scratch_dir = request.scratch_dir});
   if (!writer) return writer.error();
   const collection_window window{request.since, request.until};
   if (auto c = collect(request.source, window, *writer, {.scratch_dir = request.scratch_dir}); !c)

@@ -46,7 +46,8 @@ result<void> write_in_pieces(crypto::byte_sink& sink, std::string_view data, std
   return {};
 }
 
-class bundle_entry_test : public bundle_test {
+// Both ways of compressing (writer_options::frame_per_chunk).
+class bundle_entry_test : public bundle_test, public testing::WithParamInterface<bool> {
  protected:
   // Writes `entries` (path -> content) as streamed entries with small buffers,
   // between two ordinary ones, and returns the bundle.
@@ -73,11 +74,14 @@ class bundle_entry_test : public bundle_test {
   }
 
   writer_options small_buffers() {
-    return {.scratch_dir = dir_ / "scratch", .entry_memory = 64 * 1024, .spill_memory = 32 * 1024};
+    return {.frame_per_chunk = GetParam(),
+            .scratch_dir = dir_ / "scratch",
+            .entry_memory = 64 * 1024,
+            .spill_memory = 32 * 1024};
   }
 };
 
-TEST_F(bundle_entry_test, short_and_long_entries_read_back_with_their_items) {
+TEST_P(bundle_entry_test, short_and_long_entries_read_back_with_their_items) {
   fs::create_directories(dir_ / "scratch");
   // Empty, in memory, framed in memory, framed and spilled (noise does not
   // compress), and a size that is a multiple of the tar block.
@@ -114,7 +118,7 @@ TEST_F(bundle_entry_test, short_and_long_entries_read_back_with_their_items) {
   EXPECT_TRUE(fs::is_empty(dir_ / "scratch")) << "the scratch file has no name";
 }
 
-TEST_F(bundle_entry_test, plain_zstd_reads_the_frames_as_one_tar) {
+TEST_P(bundle_entry_test, plain_zstd_reads_the_frames_as_one_tar) {
   fs::create_directories(dir_ / "scratch");
   manifest m;
   const auto data = bundle({{"c", text(1 << 20)}}, &m, small_buffers());
@@ -126,7 +130,7 @@ TEST_F(bundle_entry_test, plain_zstd_reads_the_frames_as_one_tar) {
   EXPECT_NE(tar.find(text(1 << 20)), std::string::npos);
 }
 
-TEST_F(bundle_entry_test, spilled_bytes_are_ciphertext) {
+TEST_P(bundle_entry_test, spilled_bytes_are_ciphertext) {
   // Noise that cannot compress goes to the scratch file almost as it is, if
   // not encrypted: look for it there while the entry is open.
   const std::string secret = noise(4 << 20, 7);
@@ -157,7 +161,7 @@ TEST_F(bundle_entry_test, spilled_bytes_are_ciphertext) {
   EXPECT_EQ(read_file(out() / "s"), secret);
 }
 
-TEST_F(bundle_entry_test, abandoned_entries_leave_only_their_item) {
+TEST_P(bundle_entry_test, abandoned_entries_leave_only_their_item) {
   fs::create_directories(dir_ / "scratch");
   crypto::memory_sink sink;
   auto w = bundle_writer::create(sink, small_buffers());
@@ -186,7 +190,7 @@ TEST_F(bundle_entry_test, abandoned_entries_leave_only_their_item) {
   EXPECT_TRUE(fs::is_empty(out()));
 }
 
-TEST_F(bundle_entry_test, restarted_entries_keep_only_the_last_attempt_and_notes_are_kept) {
+TEST_P(bundle_entry_test, restarted_entries_keep_only_the_last_attempt_and_notes_are_kept) {
   fs::create_directories(dir_ / "scratch");
   crypto::memory_sink sink;
   auto w = bundle_writer::create(sink, small_buffers());
@@ -213,7 +217,7 @@ TEST_F(bundle_entry_test, restarted_entries_keep_only_the_last_attempt_and_notes
   EXPECT_EQ(read->notes, m->notes);
 }
 
-TEST_F(bundle_entry_test, paths_are_checked_as_for_other_entries) {
+TEST_P(bundle_entry_test, paths_are_checked_as_for_other_entries) {
   crypto::memory_sink sink;
   auto w = bundle_writer::create(sink);
   ASSERT_TRUE(w);
@@ -222,6 +226,9 @@ TEST_F(bundle_entry_test, paths_are_checked_as_for_other_entries) {
   EXPECT_EQ(w->begin_entry("x", "src", 0).error(), bundle_errc::duplicate_path);
   EXPECT_FALSE(w->end_entry({})) << "no entry open";
 }
+
+INSTANTIATE_TEST_SUITE_P(frames, bundle_entry_test, testing::Bool(),
+                         [](const auto& p) { return p.param ? "frame_per_chunk" : "one_frame"; });
 
 }  // namespace
 }  // namespace valise::common::test

@@ -1,12 +1,13 @@
-// The frame-parallel zstd sink: frames come out in the order their bytes went
-// in, each to the sink it was meant for, with actions in between; errors stop
-// it cleanly.
+// The zstd sinks, both ways: frames come out in the order their bytes went in,
+// each to the sink it was meant for, with actions in between; errors stop them
+// cleanly.
 #include "zstd_sink.hpp"
 
 #include <gtest/gtest.h>
 #include <zstd.h>
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace valise::common::detail {
@@ -32,16 +33,23 @@ std::string text(std::size_t n, unsigned seed) {
 std::string decode(const std::vector<std::uint8_t>& in, std::size_t* frames = nullptr) {
   std::string out;
   std::size_t count = 0;
+  ZSTD_DCtx* d = ZSTD_createDCtx();
   for (std::size_t at = 0; at < in.size(); ++count) {
     const std::size_t size = ZSTD_findFrameCompressedSize(in.data() + at, in.size() - at);
     EXPECT_FALSE(ZSTD_isError(size)) << "a broken frame at " << at;
     if (ZSTD_isError(size)) break;
-    const auto content = ZSTD_getFrameContentSize(in.data() + at, size);
-    std::string frame(content, '\0');
-    EXPECT_EQ(ZSTD_decompress(frame.data(), frame.size(), in.data() + at, size), content);
-    out += frame;
+    ZSTD_inBuffer src{in.data() + at, size, 0};
+    std::string piece(64 * 1024, '\0');
+    while (src.pos < src.size) {
+      ZSTD_outBuffer dst{piece.data(), piece.size(), 0};
+      const std::size_t r = ZSTD_decompressStream(d, &dst, &src);
+      EXPECT_FALSE(ZSTD_isError(r));
+      if (ZSTD_isError(r)) break;
+      out.append(piece.data(), dst.pos);
+    }
     at += size;
   }
+  ZSTD_freeDCtx(d);
   if (frames) *frames = count;
   return out;
 }
@@ -61,17 +69,22 @@ struct failing_sink final : crypto::byte_sink {
   }
 };
 
-class zstd_sink_test : public testing::TestWithParam<int> {
+// Both ways (one frame, a frame per chunk), compressing inline or on 1-3 workers.
+class zstd_sink_test : public testing::TestWithParam<std::tuple<bool, int>> {
  protected:
-  // Small frames, so that a few KB make many.
+  static bool frame_per_chunk() { return std::get<0>(GetParam()); }
+  // Small jobs, so that a few KB make many.
   static std::unique_ptr<zstd_sink> open(crypto::byte_sink& out) {
-    auto sink = zstd_sink::create(out, {.level = 3, .threads = GetParam(), .job_size = 4096});
+    auto sink = zstd_sink::create(out, {.level = 3,
+                                        .threads = std::get<1>(GetParam()),
+                                        .frame_per_chunk = frame_per_chunk(),
+                                        .job_size = 4096});
     EXPECT_TRUE(sink);
     return sink ? std::move(*sink) : nullptr;
   }
 };
 
-TEST_P(zstd_sink_test, round_trips_in_frames_of_job_size) {
+TEST_P(zstd_sink_test, round_trips_in_one_frame_or_in_frames_of_job_size) {
   const auto input = text(100'000, 1);
   crypto::memory_sink out;
   auto sink = open(out);
@@ -80,7 +93,7 @@ TEST_P(zstd_sink_test, round_trips_in_frames_of_job_size) {
   ASSERT_TRUE(sink->finish());
   std::size_t frames = 0;
   EXPECT_EQ(decode(out.data(), &frames), input);
-  EXPECT_EQ(frames, (input.size() + 4095) / 4096);
+  EXPECT_EQ(frames, frame_per_chunk() ? (input.size() + 4095) / 4096 : 1);
 }
 
 // The bundle writer's pattern: a long entry held aside while its frames are
@@ -121,7 +134,7 @@ TEST_P(zstd_sink_test, an_empty_frame_is_not_written) {
 }
 
 TEST_P(zstd_sink_test, a_failing_sink_fails_every_later_call) {
-  failing_sink out(2);
+  failing_sink out(frame_per_chunk() ? 2 : 0);  // one frame writes it all at the end
   auto sink = open(out);
   ASSERT_TRUE(sink);
   const auto input = text(200'000, 5);
@@ -160,8 +173,13 @@ TEST_P(zstd_sink_test, can_be_dropped_unfinished) {
   EXPECT_EQ(written, input.substr(0, written.size()));
 }
 
-INSTANTIATE_TEST_SUITE_P(threads, zstd_sink_test, testing::Values(0, 1, 2, 3),
-                         [](const auto& p) { return "threads_" + std::to_string(p.param); });
+INSTANTIATE_TEST_SUITE_P(ways, zstd_sink_test,
+                         testing::Combine(testing::Bool(), testing::Values(0, 1, 2, 3)),
+                         [](const auto& p) {
+                           return std::string(std::get<0>(p.param) ? "frame_per_chunk"
+                                                                   : "one_frame") +
+                                  "_threads_" + std::to_string(std::get<1>(p.param));
+                         });
 
 }  // namespace
 }  // namespace valise::common::detail

@@ -43,6 +43,11 @@ using progress_fn = std::function<void(std::uint64_t)>;
 struct writer_options {
   int zstd_level = 3;
   int zstd_threads = 2;  // 0: compress in the calling thread
+  // Each 2 MiB in a zstd frame of its own instead of one frame for all: the
+  // end of a streamed entry (see below) costs nothing, where one frame must
+  // wait for the workers at each; the bundle is 0.4-0.6% larger (frames share
+  // no history). For a writer of mostly streamed entries, the agent's.
+  bool frame_per_chunk = false;
   progress_fn progress;
   // Streamed entries (begin_entry) are held in memory up to entry_memory
   // bytes; a longer one is compressed into zstd frames of its own, held in

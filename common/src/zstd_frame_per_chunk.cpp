@@ -1,9 +1,6 @@
-#include "zstd_sink.hpp"
-
-#include <sys/resource.h>
+// A frame per chunk: see zstd_sink.hpp.
 #include <zstd.h>
 
-#include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -12,13 +9,10 @@
 #include <vector>
 
 #include "valise/crypto/secret.hpp"
+#include "zstd_sink.hpp"
 
 namespace valise::common::detail {
 namespace {
-
-std::error_code zstd_error() {
-  return std::make_error_code(std::errc::io_error);
-}
 
 // One chunk: its input, then its frame. Jobs are made once and reused; their
 // buffers are touched when made (std::vector fills them), so RSS is flat.
@@ -29,7 +23,7 @@ struct job {
   std::vector<std::uint8_t> out;
   std::size_t frame = 0;  // bytes of `out`, once compressed
   crypto::byte_sink* sink = nullptr;
-  bool done = false;  // under the pipeline's mutex while workers run
+  bool done = false;  // under the sink's mutex while workers run
   bool failed = false;
 
   void compress(ZSTD_CCtx* cctx) {
@@ -49,9 +43,18 @@ ZSTD_CCtx* new_context(int level) {
   return c;
 }
 
-}  // namespace
+class frame_per_chunk_sink final : public zstd_sink {
+ public:
+  frame_per_chunk_sink(crypto::byte_sink& out, const zstd_options& o) : options(o), sink(&out) {}
+  ~frame_per_chunk_sink() override;
+  result<void> start();
 
-struct zstd_sink::pipeline {
+  result<void> write(crypto::bytes data) override;
+  result<void> end_frame(crypto::byte_sink& next) override;
+  result<void> then(std::function<result<void>()> action) override;
+  result<void> finish() override;
+
+ private:
   const zstd_options options;
   crypto::byte_sink* sink;  // where the chunk being filled goes
   std::vector<std::unique_ptr<job>> jobs;
@@ -73,27 +76,8 @@ struct zstd_sink::pipeline {
   bool stopping = false;
   std::vector<std::thread> workers;
 
-  pipeline(crypto::byte_sink& out, zstd_options o) : options(o), sink(&out) {}
-
-  ~pipeline() {
-    {
-      std::lock_guard lock(mutex);
-      stopping = true;
-    }
-    queued.notify_all();
-    for (auto& t : workers) t.join();
-    for (auto* c : contexts) ZSTD_freeCCtx(c);
-    // The chunks held plaintext (redacted logs, or a pack's files).
-    for (auto& j : jobs) crypto::secure_zero(j->in.data(), j->in.size());
-  }
-
   void work(ZSTD_CCtx* cctx) {
-    if (options.worker_nice > 0) {
-      errno = 0;
-      const int nice = ::getpriority(PRIO_PROCESS, 0);  // -1 is a valid value
-      if (errno == 0)
-        (void)::setpriority(PRIO_PROCESS, 0, std::min(nice + options.worker_nice, 19));
-    }
+    lower_own_priority(options.worker_nice);
     for (;;) {
       job* j = nullptr;
       {
@@ -162,81 +146,93 @@ struct zstd_sink::pipeline {
     return {};
   }
 
-  result<void> end_frame() {
+  result<void> submit_filling() {
     if (filling && filling->filled > 0) return submit();
     return {};
   }
 };
 
-zstd_sink::zstd_sink(std::unique_ptr<pipeline> p) : p_(std::move(p)) {}
+frame_per_chunk_sink::~frame_per_chunk_sink() {
+  {
+    std::lock_guard lock(mutex);
+    stopping = true;
+  }
+  queued.notify_all();
+  for (auto& t : workers) t.join();
+  for (auto* c : contexts) ZSTD_freeCCtx(c);
+  // The chunks held plaintext (redacted logs, or a pack's files).
+  for (auto& j : jobs) crypto::secure_zero(j->in.data(), j->in.size());
+}
 
-zstd_sink::~zstd_sink() = default;
-
-result<std::unique_ptr<zstd_sink>> zstd_sink::create(crypto::byte_sink& out, zstd_options options) {
+result<void> frame_per_chunk_sink::start() {
   if (options.job_size == 0) return std::make_error_code(std::errc::invalid_argument);
-  auto p = std::make_unique<pipeline>(out, options);
   const auto threads = static_cast<std::size_t>(std::max(options.threads, 0));
   // Two chunks waiting per worker besides the one it compresses, so that a
   // worker finds the next at once when the calling thread is busy elsewhere.
   const std::size_t job_count = threads > 0 ? 3 * threads : 1;
   for (std::size_t i = 0; i < job_count; ++i) {
-    p->jobs.push_back(std::make_unique<job>(options.job_size));
-    p->idle.push_back(p->jobs.back().get());
+    jobs.push_back(std::make_unique<job>(options.job_size));
+    idle.push_back(jobs.back().get());
   }
   for (std::size_t i = 0; i < std::max<std::size_t>(threads, 1); ++i) {
     ZSTD_CCtx* c = new_context(options.level);
     if (!c) return zstd_error();
-    p->contexts.push_back(c);
+    contexts.push_back(c);
   }
   if (threads > 0) {
-    for (auto* c : p->contexts) p->workers.emplace_back([raw = p.get(), c] { raw->work(c); });
+    for (auto* c : contexts) workers.emplace_back([this, c] { work(c); });
   }
-  return std::unique_ptr<zstd_sink>(new zstd_sink(std::move(p)));
+  return {};
 }
 
-result<void> zstd_sink::write(crypto::bytes data) {
-  auto& p = *p_;
-  if (p.error) return p.error;
+result<void> frame_per_chunk_sink::write(crypto::bytes data) {
+  if (error) return error;
   while (!data.empty()) {
-    if (!p.filling) {
-      if (auto r = p.pump(pipeline::until::a_job_is_idle); !r) return r;
-      p.filling = p.idle.back();
-      p.idle.pop_back();
-      p.filling->filled = 0;
+    if (!filling) {
+      if (auto r = pump(until::a_job_is_idle); !r) return r;
+      filling = idle.back();
+      idle.pop_back();
+      filling->filled = 0;
     }
-    job& j = *p.filling;
+    job& j = *filling;
     const std::size_t n = std::min(data.size(), j.in.size() - j.filled);
     std::memcpy(j.in.data() + j.filled, data.data(), n);
     j.filled += n;
     data = data.subspan(n);
     if (j.filled == j.in.size()) {
-      if (auto r = p.submit(); !r) return r;
+      if (auto r = submit(); !r) return r;
     }
   }
   return {};
 }
 
-result<void> zstd_sink::end_frame(crypto::byte_sink& next) {
-  auto& p = *p_;
-  if (p.error) return p.error;
-  auto r = p.end_frame();
-  p.sink = &next;
+result<void> frame_per_chunk_sink::end_frame(crypto::byte_sink& next) {
+  if (error) return error;
+  auto r = submit_filling();
+  sink = &next;
   return r;
 }
 
-result<void> zstd_sink::then(std::function<result<void>()> action) {
-  auto& p = *p_;
-  if (p.error) return p.error;
-  if (auto r = p.end_frame(); !r) return r;
-  p.steps.push_back({nullptr, std::move(action)});
-  return p.pump(pipeline::until::nothing);
+result<void> frame_per_chunk_sink::then(std::function<result<void>()> action) {
+  if (error) return error;
+  if (auto r = submit_filling(); !r) return r;
+  steps.push_back({nullptr, std::move(action)});
+  return pump(until::nothing);
 }
 
-result<void> zstd_sink::finish() {
-  auto& p = *p_;
-  if (p.error) return p.error;
-  if (auto r = p.end_frame(); !r) return r;
-  return p.pump(pipeline::until::all_out);
+result<void> frame_per_chunk_sink::finish() {
+  if (error) return error;
+  if (auto r = submit_filling(); !r) return r;
+  return pump(until::all_out);
+}
+
+}  // namespace
+
+result<std::unique_ptr<zstd_sink>> make_frame_per_chunk_sink(crypto::byte_sink& out,
+                                                             const zstd_options& options) {
+  auto sink = std::make_unique<frame_per_chunk_sink>(out, options);
+  if (auto r = sink->start(); !r) return r.error();
+  return std::unique_ptr<zstd_sink>(std::move(sink));
 }
 
 }  // namespace valise::common::detail
