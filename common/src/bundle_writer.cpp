@@ -242,7 +242,8 @@ struct bundle_writer::impl {
   }
 
   // `data`, or all of `owned` when given: then the string itself goes to the
-  // hash thread once compressed, and another of its pool takes its place.
+  // hash thread once zstd has copied it, and another of its pool takes its
+  // place.
   result<void> entry_write(crypto::bytes data, std::string* owned) {
     if (!entry_open) return std::make_error_code(std::errc::invalid_argument);
     if (data.empty()) return {};
@@ -302,7 +303,7 @@ struct bundle_writer::impl {
       entry_done(std::move(info));
       return {};
     }
-    // The frame ends with the tar padding, as if libarchive had written it.
+    // The entry's frames end with the tar padding, as if libarchive had written it.
     static constexpr std::uint8_t zeros[512] = {};
     if (const auto pad = (512 - size % 512) % 512; pad > 0) {
       if (auto r = out->write({zeros, pad}); !r) return r;

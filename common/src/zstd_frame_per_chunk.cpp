@@ -56,13 +56,13 @@ class frame_per_chunk_sink final : public zstd_sink {
 
  private:
   const zstd_options options;
-  crypto::byte_sink* sink;  // where the chunk being filled goes
+  crypto::byte_sink* sink;  // where the next chunk submitted goes
   std::vector<std::unique_ptr<job>> jobs;
   std::vector<job*> idle;
   job* filling = nullptr;
   // What is to go out, in order: a job's frame, or an action.
   struct step {
-    job* frame = nullptr;
+    job* chunk = nullptr;  // its frame, once compressed
     std::function<result<void>()> action;
   };
   std::deque<step> steps;
@@ -103,24 +103,23 @@ class frame_per_chunk_sink final : public zstd_sink {
 
   result<void> submit() {
     job* j = filling;
-    filling = nullptr;
     j->sink = sink;
-    steps.push_back({j, {}});
+    j->done = workers.empty();  // no worker reads it before it is queued
+    steps.push_back({j, {}});   // may throw: `filling` still owns the job
+    filling = nullptr;
     if (workers.empty()) {
       j->compress(contexts.front());
-      j->done = true;
     } else {
       {
         std::lock_guard lock(mutex);
-        j->done = false;
         queue.push_back(j);
       }
       queued.notify_one();
     }
-    return pump(until::nothing);
+    return pump(until::no_wait);
   }
 
-  enum class until { nothing, a_job_is_idle, all_out };
+  enum class until { no_wait, a_job_is_idle, all_out };
 
   // Writes out, in order, the frames compressed and the actions between
   // them, waiting for the workers as `goal` needs.
@@ -128,9 +127,9 @@ class frame_per_chunk_sink final : public zstd_sink {
     while (!steps.empty()) {
       if (goal == until::a_job_is_idle && !idle.empty()) return {};
       step& next = steps.front();
-      if (job* j = next.frame) {
+      if (job* j = next.chunk) {
         std::unique_lock lock(mutex);
-        if (!j->done && goal == until::nothing) return {};
+        if (!j->done && goal == until::no_wait) return {};
         compressed.wait(lock, [&] { return j->done; });
         lock.unlock();
         steps.pop_front();
@@ -160,8 +159,12 @@ frame_per_chunk_sink::~frame_per_chunk_sink() {
   queued.notify_all();
   for (auto& t : workers) t.join();
   for (auto* c : contexts) ZSTD_freeCCtx(c);
-  // The chunks held plaintext (redacted logs, or a pack's files).
-  for (auto& j : jobs) crypto::secure_zero(j->in.data(), j->in.size());
+  // The chunks held plaintext (redacted logs), their frames the same
+  // compressed: readable without a key.
+  for (auto& j : jobs) {
+    crypto::secure_zero(j->in.data(), j->in.size());
+    crypto::secure_zero(j->out.data(), j->out.size());
+  }
 }
 
 result<void> frame_per_chunk_sink::start() {
@@ -217,7 +220,7 @@ result<void> frame_per_chunk_sink::then(std::function<result<void>()> action) {
   if (error) return error;
   if (auto r = submit_filling(); !r) return r;
   steps.push_back({nullptr, std::move(action)});
-  return pump(until::nothing);
+  return pump(until::no_wait);
 }
 
 result<void> frame_per_chunk_sink::finish() {

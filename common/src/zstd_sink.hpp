@@ -35,8 +35,10 @@ struct zstd_options {
   // resets the match tables and reloads the end of the job before
   // (overlap_log); on the 1 GiB benchmark, 512 KiB jobs make `valise pack`
   // 1.9 s, 1 MiB 1.6 s, 2 and 4 MiB 1.4 s (with 256 KiB of history). Memory
-  // is about 12 x job_size either way (one frame: 7 job outputs and a 5-job
-  // input ring; a frame per chunk: input and output of 3 jobs per worker).
+  // with two workers is about 12 x job_size either way (one frame: 7 job
+  // outputs and a 5-job input ring; a frame per chunk: input and output of 3
+  // jobs per worker). libzstd raises jobs under 512 KiB to 512 KiB; 0 is its
+  // default for one frame, and refused for a frame per chunk.
   std::size_t job_size = 2 << 20;
   // One frame: the history each job reloads, as libzstd's ZSTD_c_overlapLog:
   // the window (2 MiB at level 3) >> (9 - overlap_log), so 4 is 64 KiB where
@@ -47,7 +49,8 @@ struct zstd_options {
   // time). 0: libzstd's default.
   int overlap_log = 4;
   // A frame per chunk: how much lower the workers' scheduling priority is
-  // than the calling thread's (nice, per thread on Linux). The calling thread
+  // than that of the thread creating the sink (nice, per thread on Linux),
+  // which is the one feeding it in valise. The feeding thread
   // makes every chunk: while it waits for a core behind a worker, the other
   // worker runs out of work. 1 GiB collect: 2.07 s against 2.19 s at the same
   // priority. On a client's host the workers also yield to the site's own
@@ -67,7 +70,8 @@ class zstd_sink : public crypto::byte_sink {
   virtual result<void> end_frame(crypto::byte_sink& next) = 0;
   // Ends the frame and runs `action` (on the calling thread, now or during a
   // later call) once everything written before has reached its sink, and
-  // before anything written after.
+  // before anything written after. The action must not call this sink; its
+  // error is returned by the call that runs it, and by every call after.
   virtual result<void> then(std::function<result<void>()> action) = 0;
   // Ends the frame and writes everything out: the sink is done.
   virtual result<void> finish() = 0;

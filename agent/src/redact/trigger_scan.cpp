@@ -11,9 +11,10 @@
 namespace valise::agent::redact::detail {
 namespace {
 
-// ASCII letters to lower case; other bytes as they are (word_at compares
-// exactly; the vector lookup folds every byte with | 0x20 and lets word_at
-// sort out the few that it folds wrongly, such as '\r' to '-').
+// ASCII letters to lower case; other bytes as they are (word_at and
+// candidate_is compare exactly; the vector lookup folds every byte with | 0x20
+// and lets candidate_is sort out the few that it folds wrongly, such as '\r'
+// to '-').
 inline unsigned char lower(unsigned char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c | 0x20) : c;
 }
@@ -111,8 +112,8 @@ void trigger_scan::assign_buckets() {
     std::sort(into.words.begin(), into.words.end());
     groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(best_b));
   }
+  for (auto& m : members_) std::ranges::fill(m, word_count_);
   for (std::size_t b = 0; b < groups.size(); ++b) {
-    std::ranges::fill(members_[b], static_cast<std::uint8_t>(words_.size()));
     std::ranges::copy(groups[b].words, members_[b].begin());
     const auto bit = static_cast<std::uint8_t>(1u << b);
     for (std::size_t j = 0; j < fingerprint; ++j) {
@@ -141,9 +142,10 @@ bool trigger_scan::word_at(std::size_t w, const char* p, const char* end) const 
 }
 
 bool trigger_scan::candidate_is(std::size_t w, const char* p, const char* end) const {
-  if (end - p < 8) return word_at(w, p, end);
+  // heads_ hold p[0] in the low byte.
+  if (std::endian::native != std::endian::little || end - p < 8) return word_at(w, p, end);
   std::uint64_t text;
-  std::memcpy(&text, p, 8);  // x86 is little-endian: p[0] in the low byte, as in heads_
+  std::memcpy(&text, p, 8);
   const auto& h = heads_[w];
   if (((text | h.fold) & h.mask) != h.bytes) return false;
   return words_[w].size() <= 8 || word_at(w, p, end);

@@ -1,7 +1,7 @@
 // Finds the first place where any of a few short words starts, ignoring ASCII
 // case: the prefilter that lets the default redaction rules skip lines that
-// cannot match. With AVX2, Teddy (Hyperscan's literal matcher): each of 32
-// positions at once is looked up by the nibbles of its first three bytes in
+// cannot match. With AVX2, Teddy (Hyperscan's literal matcher): each of 64
+// positions per round is looked up by the nibbles of its first three bytes in
 // tables that say which of 8 buckets of words could start there; only the
 // candidates are compared with the words. A byte loop otherwise.
 #pragma once
@@ -40,8 +40,8 @@ class trigger_scan {
   void assign_buckets();
 
   std::vector<std::string> words_;
-  // Word indexes by bucket, ascending, ended by word_count_ (no vectors: the
-  // scan looks them up for every candidate).
+  // Word indexes by bucket, ascending, then word_count_ to the end (no
+  // vectors: the scan looks them up for every candidate).
   std::array<std::array<std::uint8_t, 33>, buckets> members_{};
   std::uint8_t word_count_ = 0;
   // By fingerprint position: bucket bits for the low and the high nibble of

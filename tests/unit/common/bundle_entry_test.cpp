@@ -1,5 +1,5 @@
 // Streamed entries (begin_entry .. end_entry): short ones held in memory, long
-// ones in a zstd frame of their own and an encrypted scratch file; all read
+// ones in zstd frames of their own and an encrypted scratch file; all read
 // back by the ordinary reader and by the stock tools' way (zstd frames in a row).
 #include <zstd.h>
 
@@ -174,20 +174,26 @@ TEST_P(bundle_entry_test, abandoned_entries_leave_only_their_item) {
     EXPECT_EQ(w->add_bytes("x", as_bytes("x"), "x").error(), std::errc::operation_in_progress);
     ASSERT_TRUE(w->abandon_entry("vanished"));
   }
-  auto kept = w->begin_entry("kept", "src", 0);
-  ASSERT_TRUE(kept);
-  ASSERT_TRUE((*kept)->write(as_bytes(text(200000))));
+  // A long entry ended after them: what they held aside is dropped, not its.
+  auto stored = w->begin_entry("stored", "src", 0);
+  ASSERT_TRUE(stored);
+  ASSERT_TRUE(write_in_pieces(**stored, text(1 << 20), 100000));
+  ASSERT_TRUE(w->end_entry({}));
+  auto open = w->begin_entry("open", "src", 0);
+  ASSERT_TRUE(open);
+  ASSERT_TRUE((*open)->write(as_bytes(text(200000))));
   EXPECT_EQ(w->begin_entry("again", "src", 0).error(), std::errc::operation_in_progress);
   auto m = w->finish({});  // the open entry is abandoned, not stored
   ASSERT_TRUE(m) << m.error().message();
-  ASSERT_EQ(m->items.size(), 3u);
+  ASSERT_EQ(m->items.size(), 4u);
   EXPECT_EQ(m->items[0].error, "vanished");
   EXPECT_TRUE(m->items[0].sha256.empty());
-  EXPECT_EQ(m->items[2].error, "not finished");
+  EXPECT_EQ(m->items[3].error, "not finished");
   crypto::memory_source in(sink.data());
   auto read = extract_bundle(in, out());
   ASSERT_TRUE(read) << read.error().message();
-  EXPECT_TRUE(fs::is_empty(out()));
+  EXPECT_EQ(read_file(out() / "stored"), text(1 << 20));
+  EXPECT_EQ(std::distance(fs::directory_iterator(out()), fs::directory_iterator()), 1);
 }
 
 TEST_P(bundle_entry_test, restarted_entries_keep_only_the_last_attempt_and_notes_are_kept) {
@@ -219,7 +225,7 @@ TEST_P(bundle_entry_test, restarted_entries_keep_only_the_last_attempt_and_notes
 
 TEST_P(bundle_entry_test, paths_are_checked_as_for_other_entries) {
   crypto::memory_sink sink;
-  auto w = bundle_writer::create(sink);
+  auto w = bundle_writer::create(sink, small_buffers());
   ASSERT_TRUE(w);
   EXPECT_EQ(w->begin_entry("../x", "src", 0).error(), bundle_errc::unsafe_path);
   ASSERT_TRUE(w->add_bytes("x", as_bytes("x"), "x"));

@@ -88,6 +88,9 @@ class bundle_writer {
   // in between. Nothing reaches the archive before end_entry(): an abandoned
   // entry is only an item with `error` in the manifest. The sink is valid
   // until then; its write() fails only when the output or scratch file does.
+  // With frame_per_chunk the entry goes out later, while the next ones are
+  // written: an error writing it out is returned by a later call (finish()
+  // at the latest), which fails the whole bundle.
   result<crypto::byte_sink*> begin_entry(std::string archive_path, std::string source,
                                          std::time_t mtime);
   result<void> end_entry(entry_info info);
