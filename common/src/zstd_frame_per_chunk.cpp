@@ -1,6 +1,9 @@
 // A frame per chunk: see zstd_sink.hpp.
+#include <sys/resource.h>
 #include <zstd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -41,6 +44,14 @@ ZSTD_CCtx* new_context(int level) {
     return nullptr;
   }
   return c;
+}
+
+// Threads have their own nice value on Linux: this lowers the calling one's.
+void lower_own_priority(int nice) {
+  if (nice <= 0) return;
+  errno = 0;
+  const int now = ::getpriority(PRIO_PROCESS, 0);  // -1 is a valid value
+  if (errno == 0) (void)::setpriority(PRIO_PROCESS, 0, std::min(now + nice, 19));
 }
 
 class frame_per_chunk_sink final : public zstd_sink {

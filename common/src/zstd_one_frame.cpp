@@ -21,7 +21,7 @@ namespace {
 // peak than a short one), and touches only the pages the data needs (text
 // leaves output buffers mostly untouched, rotated .gz logs fill them). This
 // allocator hands out blocks already in memory and keeps freed ones for
-// reuse, and create() stocks it with the output buffers of a full pool: RSS
+// reuse, and start() stocks it with the output buffers of a full pool: RSS
 // is then the worst case from the start, the same for 100 MiB and 1 GiB.
 class block_cache {
  public:

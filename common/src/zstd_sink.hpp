@@ -16,10 +16,6 @@
 // Both bound memory: RSS is the same whatever the input size.
 #pragma once
 
-#include <sys/resource.h>
-
-#include <algorithm>
-#include <cerrno>
 #include <functional>
 #include <memory>
 
@@ -82,15 +78,9 @@ result<std::unique_ptr<zstd_sink>> make_one_frame_sink(crypto::byte_sink& out,
 result<std::unique_ptr<zstd_sink>> make_frame_per_chunk_sink(crypto::byte_sink& out,
                                                              const zstd_options& options);
 
-// For both: the error of a failed zstd call; a worker lowering its priority.
+// For both: the error of a failed zstd call.
 inline std::error_code zstd_error() {
   return std::make_error_code(std::errc::io_error);
-}
-inline void lower_own_priority(int nice) {
-  if (nice <= 0) return;
-  errno = 0;
-  const int now = ::getpriority(PRIO_PROCESS, 0);  // this thread; -1 is a valid value
-  if (errno == 0) (void)::setpriority(PRIO_PROCESS, 0, std::min(now + nice, 19));
 }
 
 inline result<std::unique_ptr<zstd_sink>> zstd_sink::create(crypto::byte_sink& out,

@@ -69,6 +69,14 @@ struct failing_sink final : crypto::byte_sink {
   }
 };
 
+// `r` failed with `e`, and so does every call after it.
+void expect_failed_for_good(zstd_sink& sink, const result<void>& r, std::errc e) {
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), e);
+  EXPECT_EQ(sink.write(as_bytes("more")).error(), e);
+  EXPECT_EQ(sink.finish().error(), e);
+}
+
 // Both ways (one frame, a frame per chunk), compressing inline or on 1-3 workers.
 class zstd_sink_test : public testing::TestWithParam<std::tuple<bool, int>> {
  protected:
@@ -143,10 +151,7 @@ TEST_P(zstd_sink_test, a_failing_sink_fails_every_later_call) {
   for (std::size_t at = 0; r && at < input.size(); at += 1000)
     r = sink->write(as_bytes(std::string_view(input).substr(at, 1000)));
   if (r) r = sink->finish();
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error(), std::errc::no_space_on_device);
-  EXPECT_EQ(sink->write(as_bytes("more")).error(), std::errc::no_space_on_device);
-  EXPECT_EQ(sink->finish().error(), std::errc::no_space_on_device);
+  expect_failed_for_good(*sink, r, std::errc::no_space_on_device);
 }
 
 TEST_P(zstd_sink_test, a_failing_action_fails_the_sink) {
@@ -156,10 +161,7 @@ TEST_P(zstd_sink_test, a_failing_action_fails_the_sink) {
   write_in_pieces(*sink, text(20'000, 6));
   auto r = sink->then([]() -> result<void> { return std::make_error_code(std::errc::io_error); });
   if (r) r = sink->finish();
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error(), std::errc::io_error);
-  EXPECT_EQ(sink->write(as_bytes("more")).error(), std::errc::io_error);
-  EXPECT_EQ(sink->finish().error(), std::errc::io_error);
+  expect_failed_for_good(*sink, r, std::errc::io_error);
 }
 
 // Abandoned with frames in flight: the workers stop, nothing hangs, and what
