@@ -5,14 +5,16 @@
 
 #include <variant>
 
+#include "http/client_address.hpp"
 #include "valise/common/units.hpp"
 
 namespace valise::server {
 namespace {
 
-using field = std::variant<std::string server_config::*, std::filesystem::path server_config::*,
-                           unsigned server_config::*, std::uint64_t server_config::*,
-                           std::chrono::seconds server_config::*>;
+using field =
+    std::variant<std::string server_config::*, std::filesystem::path server_config::*,
+                 unsigned server_config::*, std::uint64_t server_config::*,
+                 std::chrono::seconds server_config::*, std::vector<std::string> server_config::*>;
 
 struct key_spec {
   const char* section;
@@ -31,9 +33,24 @@ const key_spec keys[] = {
      "Base URL clients see, if a proxy sits in front (default https://HOSTNAME:PORT)."},
     {"server", "threads", &server_config::threads, "Worker threads serving connections."},
     {"server", "max_connections", &server_config::max_connections,
-     "Connections served at once; more are answered 503 and closed."},
+     "Connections served at once, each waiting agent holding one. When they are all taken, "
+     "the oldest unauthenticated one is closed for a newcomer; if every one is an agent's or a "
+     "technician's, newcomers are answered 503. Keep it under the unit's LimitNOFILE."},
+    {"server", "max_anonymous_connections", &server_config::max_anonymous_connections,
+     "Connections not yet authenticated (TLS handshake, a request without a valid token or "
+     "agent certificate yet); over it, the oldest of them is closed."},
+    {"server", "max_connections_per_address", &server_config::max_connections_per_address,
+     "Unauthenticated connections from one client address (an IPv6 /64); over it, that "
+     "address's oldest is closed. Agents and technicians are not counted once authenticated."},
     {"server", "request_timeout", &server_config::request_timeout,
      "How long a client may stay silent while sending a request."},
+    {"server", "handshake_timeout", &server_config::handshake_timeout,
+     "Time for the TLS handshake, and for each request head until the connection has "
+     "authenticated (idle connections are cut after it)."},
+    {"server", "trusted_proxies", &server_config::trusted_proxies,
+     "Addresses or prefixes of load balancers (\"10.0.0.0/8\", \"::1\") whose connections "
+     "begin with a PROXY protocol v1/v2 header naming the real client (HAProxy: send-proxy or "
+     "send-proxy-v2). Their connections must send one; nobody else may."},
     {"tls", "certificate", &server_config::certificate,
      "Server certificate chain (PEM). Relative paths are under the data directory."},
     {"tls", "private_key", &server_config::private_key, "Server private key (PEM)."},
@@ -52,6 +69,14 @@ const key_spec keys[] = {
     {"links", "expires_in", &server_config::link_expires_in, "Default lifetime of an upload link."},
     {"links", "max_bytes", &server_config::link_max_bytes,
      "Default byte budget of an upload link."},
+    {"auth", "failure_burst", &server_config::auth_failure_burst,
+     "Failed authentications a client address may make at once; then it is answered 429 "
+     "with Retry-After until its allowance refills."},
+    {"auth", "failure_window", &server_config::auth_failure_window,
+     "Time in which an address's allowance of failed authentications refills."},
+    {"audit", "refusal_interval", &server_config::refusal_interval,
+     "Refused requests are recorded once per source and interval, then counted: one record "
+     "with the count when the interval ends."},
     {"retention", "max_age", &server_config::retention,
      "Bundles older than this are purged whatever their ticket (\"0s\": only on resolution)."},
     {"retention", "purge_interval", &server_config::purge_interval,
@@ -100,6 +125,11 @@ std::string value_text(const server_config& c, const field& member) {
         if constexpr (std::is_same_v<value, std::string>) return quoted(v);
         if constexpr (std::is_same_v<value, std::filesystem::path>) return quoted(v.string());
         if constexpr (std::is_integral_v<value>) return std::to_string(v);
+        if constexpr (std::is_same_v<value, std::vector<std::string>>) {
+          std::string list;
+          for (const auto& item : v) list += (list.empty() ? "" : ", ") + quoted(item);
+          return "[" + list + "]";
+        }
         if constexpr (std::is_same_v<value, std::chrono::seconds>) return quoted(duration_text(v));
       },
       member);
@@ -125,6 +155,15 @@ std::string assign(server_config& c, const field& member, const toml::node& node
                 "\"{}d\")",
                 common::max_duration_seconds / 86400);
           v = *d;
+        } else if constexpr (std::is_same_v<value, std::vector<std::string>>) {
+          const auto* list = node.as_array();
+          if (!list) return "expected a list of strings";
+          v.clear();
+          for (const auto& item : *list) {
+            auto s = item.value<std::string>();
+            if (!s) return "expected a list of strings";
+            v.push_back(*s);
+          }
         } else {
           auto s = node.value<std::string>();
           if (!s) return "expected a string";
@@ -179,6 +218,17 @@ config_result load_config(const std::filesystem::path& file) {
                                    spec->key, wrong)};
     }
   }
+  if (config.max_connections == 0 || config.max_anonymous_connections == 0 ||
+      config.max_connections_per_address == 0 || config.auth_failure_burst == 0)
+    return problem{
+        fmt::format("{}: server.max_connections, server.max_anonymous_connections, "
+                    "server.max_connections_per_address and auth.failure_burst must be at least 1",
+                    file.string())};
+  if (!address_set::parse(config.trusted_proxies))
+    return problem{
+        fmt::format("{}: server.trusted_proxies: each entry is an address or a prefix such as "
+                    "\"10.0.0.0/8\" or \"::1\"",
+                    file.string())};
   if (config.threads == 0)
     return problem{fmt::format("{}: server.threads must be at least 1", file.string())};
   // Zero would time every request out, expire uploads and links as they are

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace valise::server {
 
 void metrics::observe_request(unsigned status, double seconds) {
@@ -29,8 +31,23 @@ std::string metrics::render(const store::totals& stored) const {
   counter("valise_upload_bytes_total", "Upload bytes written.", upload_bytes.load());
   counter("valise_purged_bundles_total", "Bundles destroyed by resolution, deletion or retention.",
           purged_bundles.load());
-  counter("valise_connections_refused_total", "Connections refused at the connection limit.",
+  counter("valise_connections_refused_total",
+          "Connections refused because authenticated ones held every place.",
           connections_refused.load());
+  counter("valise_connections_shed_total",
+          "Unauthenticated connections closed to make room (per-address or anonymous cap).",
+          connections_shed.load());
+  counter("valise_requests_throttled_total",
+          "Requests answered 429 after too many failed authentications from their address.",
+          requests_throttled.load());
+  auto open = [](const std::atomic<std::int64_t>& n) {
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, n.load()));
+  };
+  gauge("valise_connections_anonymous", "Open connections not yet authenticated.",
+        open(connections_anonymous));
+  gauge("valise_connections_authenticated",
+        "Open connections of agents (certificate) and token holders.",
+        open(connections_authenticated));
   gauge("valise_bundles_stored", "Bundles stored now.", stored.bundles);
   gauge("valise_bundle_bytes_stored", "Bytes of bundles stored now.", stored.bundle_bytes);
 

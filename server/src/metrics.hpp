@@ -19,6 +19,11 @@ class metrics {
   std::atomic<std::uint64_t> upload_bytes{0};
   std::atomic<std::uint64_t> purged_bundles{0};
   std::atomic<std::uint64_t> connections_refused{0};
+  std::atomic<std::uint64_t> connections_shed{0};
+  std::atomic<std::uint64_t> requests_throttled{0};
+  // Open connections by whether they have authenticated yet.
+  std::atomic<std::int64_t> connections_anonymous{0};
+  std::atomic<std::int64_t> connections_authenticated{0};
 
   void observe_request(unsigned status, double seconds);
   std::string render(const store::totals& stored) const;

@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 
 #include <atomic>
@@ -82,11 +83,8 @@ boost::system::result<void, std::string> configure_tls(asio::ssl::context& tls,
   return {};
 }
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, asio::ssl::context& tls, api& app,
-                                  metrics& stats, const server_config& config,
-                                  std::shared_ptr<std::atomic<unsigned>> active) {
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, connection_context& ctx) {
   auto& ioc = static_cast<asio::io_context&>(acceptor.get_executor().context());
-  connection_limits limits{.timeout = config.request_timeout};
   for (;;) {
     auto [ec, socket] =
         co_await acceptor.async_accept(asio::make_strand(ioc), asio::as_tuple(asio::use_awaitable));
@@ -100,23 +98,43 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, asio::ssl::context& t
     }
     socket.set_option(tcp::no_delay(true), ec);
     auto executor = socket.get_executor();
-    if (active->load() >= config.max_connections) {
-      stats.connections_refused.fetch_add(1, std::memory_order_relaxed);
-      asio::co_spawn(executor, refuse_connection(std::move(socket), tls), asio::detached);
-      continue;
-    }
-    active->fetch_add(1);
-    asio::co_spawn(executor, serve_connection(std::move(socket), tls, app, stats, limits),
-                   [active](std::exception_ptr e) {
-                     active->fetch_sub(1);
-                     if (e) {
-                       try {
-                         std::rethrow_exception(e);
-                       } catch (const std::exception& ex) {
-                         spdlog::error("connection ended by an exception: {}", ex.what());
-                       }
-                     }
-                   });
+    asio::co_spawn(executor, serve_connection(std::move(socket), ctx), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("connection ended by an exception: {}", ex.what());
+      }
+    });
+  }
+}
+
+// Each waiting agent holds a descriptor: take the hard limit, and say so if
+// even that is below what max_connections needs.
+void raise_descriptor_limit(unsigned max_connections) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  // Each connection: a socket, and a file while it uploads or downloads.
+  const rlim_t needed = 2 * static_cast<rlim_t>(max_connections) + 64;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed)
+    spdlog::warn(
+        "open-file limit {} is below the {} that server.max_connections = {} may need: raise "
+        "LimitNOFILE in the unit, or lower max_connections",
+        limit.rlim_cur, needed, max_connections);
+}
+
+// Writes the audit summaries of folded refusals once their interval ended.
+asio::awaitable<void> refusal_loop(api& app, std::chrono::seconds interval) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(std::max(std::chrono::seconds(1), interval / 4));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    app.flush_refusals(static_cast<unix_time>(std::time(nullptr)));
   }
 }
 
@@ -165,6 +183,18 @@ boost::system::result<void, std::string> run(const server_config& config) {
     return problem{"cannot load the CA (" + config.resolve(config.ca_certificate).string() + ", " +
                    config.resolve(config.ca_key).string() + "): " + ca.error().message()};
   api app(**db, config, stats, *ca);
+  raise_descriptor_limit(config.max_connections);
+  connection_budget budget({.max_connections = config.max_connections,
+                            .max_anonymous = config.max_anonymous_connections,
+                            .max_per_address = config.max_connections_per_address});
+  const auto trusted_proxies = address_set::parse(config.trusted_proxies).value_or(address_set{});
+  connection_context ctx{tls,
+                         app,
+                         stats,
+                         budget,
+                         trusted_proxies,
+                         connection_limits{.timeout = config.request_timeout,
+                                           .handshake_timeout = config.handshake_timeout}};
 
   asio::io_context ioc(static_cast<int>(config.threads));
   tcp::acceptor acceptor(ioc);
@@ -174,9 +204,9 @@ boost::system::result<void, std::string> run(const server_config& config) {
   if (!ec) acceptor.bind(*endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return problem{"cannot listen on " + config.listen + ": " + ec.message()};
-  auto active = std::make_shared<std::atomic<unsigned>>(0);
-  asio::co_spawn(ioc, accept_loop(acceptor, tls, app, stats, config, active), asio::detached);
+  asio::co_spawn(ioc, accept_loop(acceptor, ctx), asio::detached);
   asio::co_spawn(ioc, retention_loop(**db, stats, config), asio::detached);
+  asio::co_spawn(ioc, refusal_loop(app, config.refusal_interval), asio::detached);
   asio::signal_set signals(ioc, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code&, int signal) {
     spdlog::info("signal {}: stopping", signal);
@@ -194,6 +224,7 @@ boost::system::result<void, std::string> run(const server_config& config) {
   for (unsigned i = 1; i < config.threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& w : workers) w.join();
+  app.flush_refusals(static_cast<unix_time>(std::time(nullptr)), true);  // counted, then recorded
   spdlog::info("valise-server stopped");
   return {};
 }

@@ -39,6 +39,8 @@ api::api(store& db, const server_config& config, metrics& stats, const certifica
            {.max_upload_bytes = config.max_upload_bytes,
             .expires_after = config.upload_expires_after},
            stats),
+      throttle_({.burst = config.auth_failure_burst, .window = config.auth_failure_window}),
+      refusals_(config.refusal_interval.count()),
       context_{db, config, stats, tus_, ca, wakeups_} {
   add_ticket_routes(router_, context_);
   add_link_routes(router_, context_);
@@ -51,19 +53,41 @@ api::api(store& db, const server_config& config, metrics& stats, const certifica
   add_job_routes(router_, context_);
 }
 
+void api::audit_refusal(const refusal& r, unix_time now) {
+  if (auto first = refusals_.record(r, now))
+    (void)context_.db.audit(actor::system(), first->action, "", first->detail);
+}
+
+void api::flush_refusals(unix_time now, bool all) {
+  for (const auto& summary : refusals_.flush(now, all))
+    (void)context_.db.audit(actor::system(), summary.action, "", summary.detail);
+}
+
 std::variant<actor, response> api::admit_agent(const std::string& route_text,
-                                               const std::string& peer_sha256, unix_time now) {
+                                               const std::string& peer_sha256, unix_time now,
+                                               const client_info& from) {
+  auto refuse = [&](const std::string& reason, const std::string& agent_id) {
+    audit_refusal({.action = "agent.refused",
+                   .source = from.key,
+                   .address = from.address.to_string(),
+                   .by = agent_id.empty() ? "anonymous" : agent_id,
+                   .reason = reason,
+                   .route = route_text,
+                   .cert_sha256 = peer_sha256,
+                   .agent = agent_id},
+                  now);
+  };
   auto found = context_.db.authenticate_agent(peer_sha256, now);
   if (!found) {
     if (found.error() != store_errc::not_found)
       return error_response(found.error(), "agent credentials");
-    audit_agent_refusal(context_.db, route_text, "unknown or expired certificate", peer_sha256, {});
+    refuse("unknown or expired certificate", {});
     return error_response(api_error::unauthorized,
                           "the client certificate is not an enrolled agent's, or it expired",
                           "enroll the agent again with a new enrollment token");
   }
   if (found->revoked_at) {
-    audit_agent_refusal(context_.db, route_text, "agent revoked", peer_sha256, found->id);
+    refuse("agent revoked", found->id);
     return error_response(api_error::certificate_revoked, "agent " + found->id + " is revoked");
   }
   actor a;
@@ -74,7 +98,8 @@ std::variant<actor, response> api::admit_agent(const std::string& route_text,
 }
 
 std::variant<api::admitted, response> api::admit(const request_head& head, unix_time now,
-                                                 const std::string& peer_sha256) {
+                                                 const std::string& peer_sha256,
+                                                 const client_info& from) {
   auto target = boost::urls::parse_origin_form(head.target());
   if (!target) return error_response(api_error::bad_request, "the request target is not a path");
   auto method = effective_method(head);
@@ -87,12 +112,38 @@ std::variant<api::admitted, response> api::admit(const request_head& head, unix_
 
   const std::string route_text =
       std::string(http::to_string(method)) + " " + std::string(target->encoded_path());
+  auto record = [&](const std::string& reason, const std::string& by) {
+    audit_refusal({.action = "auth.refused",
+                   .source = from.key,
+                   .address = from.address.to_string(),
+                   .by = by,
+                   .reason = reason,
+                   .route = route_text},
+                  now);
+  };
   auto refuse = [&](api_error e, const std::string& reason, const std::string& by) {
-    boost::json::object detail{{"by", by}, {"route", route_text}, {"reason", reason}};
-    (void)context_.db.audit(actor::system(), "auth.refused", "", boost::json::serialize(detail));
+    record(reason, by);
+    // A guess (no credential, or a wrong one) spends the address's allowance;
+    // a valid token on the wrong route does not.
+    if (e != api_error::forbidden) throttle_.failed(from.key, auth_throttle::clock::now());
     return error_response(e, reason);
   };
   auto token = bearer_token(head);
+  // An enrolled agent's certificate cannot be guessed: it is never throttled,
+  // so agents behind one address with a prober are not locked out.
+  const bool by_certificate = !peer_sha256.empty() && token.empty() &&
+                              (needed == access::agent || needed == access::uploader);
+  if (!by_certificate) {
+    if (auto wait = throttle_.retry_after(from.key, auth_throttle::clock::now());
+        wait.count() > 0) {
+      record("too many failed authentications from this address", "anonymous");
+      context_.stats.requests_throttled.fetch_add(1, std::memory_order_relaxed);
+      auto res = error_response(api_error::too_many_failures,
+                                "too many failed authentications from this address");
+      res.set(http::field::retry_after, std::to_string(wait.count()));
+      return res;
+    }
+  }
   if (needed == access::enrollment) {
     if (token.empty()) return refuse(api_error::unauthorized, "no enrollment token", "anonymous");
     if (auto ok = context_.db.check_enroll_token(std::string(token), now); !ok) {
@@ -114,7 +165,7 @@ std::variant<api::admitted, response> api::admit(const request_head& head, unix_
       return refuse(api_error::agent_certificate_required,
                     "this route needs an enrolled agent's client certificate", "anonymous");
     }
-    auto agent = admit_agent(route_text, peer_sha256, now);
+    auto agent = admit_agent(route_text, peer_sha256, now, from);
     if (auto* res = std::get_if<response>(&agent)) return std::move(*res);
     out.who = std::move(std::get<actor>(agent));
     return out;

@@ -7,6 +7,9 @@
 #include <variant>
 
 #include "api/agent_wakeups.hpp"
+#include "api/auth_throttle.hpp"
+#include "api/refusal_log.hpp"
+#include "http/client_address.hpp"
 #include "http/router.hpp"
 #include "metrics.hpp"
 #include "pki.hpp"
@@ -58,16 +61,27 @@ class api {
     boost::urls::url_view target;  // views the request head
   };
   // Routes the request and checks its token, or the client certificate
-  // whose fingerprint is `peer_sha256` (empty: none); a refusal is audited.
+  // whose fingerprint is `peer_sha256` (empty: none); a refusal is audited
+  // (folded per source, refusal_log.hpp), and an address that failed too
+  // often is answered 429 before its token is looked at.
   std::variant<admitted, response> admit(const request_head& head, unix_time now,
-                                         const std::string& peer_sha256);
+                                         const std::string& peer_sha256, const client_info& from);
+
+  // Writes the summaries of refusals whose interval ended; called on a
+  // timer, and with `all` at shutdown.
+  void flush_refusals(unix_time now, bool all = false);
 
  private:
   std::variant<actor, response> admit_agent(const std::string& route_text,
-                                            const std::string& peer_sha256, unix_time now);
+                                            const std::string& peer_sha256, unix_time now,
+                                            const client_info& from);
+  // Audits a refusal through refusal_log.
+  void audit_refusal(const refusal& r, unix_time now);
 
   tus::service tus_;
   agent_wakeups wakeups_;
+  auth_throttle throttle_;
+  refusal_log refusals_;
   api_context context_;
   router router_;
 };

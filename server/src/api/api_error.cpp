@@ -79,6 +79,12 @@ entry describe(api_error e) {
       return {"range_not_satisfiable", s::range_not_satisfiable, ""};
     case api_error::busy:
       return {"busy", s::service_unavailable, "the server is at its connection limit: retry"};
+    case api_error::too_many_failures:
+      return {"too_many_failures", s::too_many_requests,
+              "check the token, then wait the Retry-After seconds before trying again"};
+    case api_error::transfer_coding:
+      return {"transfer_coding", s::not_implemented,
+              "send the body with Content-Length, or Transfer-Encoding: chunked alone"};
     case api_error::storage_full:
       return {"storage_full", s::insufficient_storage,
               "the server's disk is full: tell its operator"};

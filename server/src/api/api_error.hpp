@@ -40,6 +40,8 @@ enum class api_error {
   tus_version,
   range_not_satisfiable,
   busy,
+  too_many_failures,
+  transfer_coding,
   storage_full,
   agent_not_found,
   agent_revoked,

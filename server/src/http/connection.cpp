@@ -12,6 +12,8 @@
 #include <ctime>
 
 #include "api/api_error.hpp"
+#include "http/head_check.hpp"
+#include "http/proxy_protocol.hpp"
 #include "http/tls_stream.hpp"
 #include "pki.hpp"
 
@@ -166,18 +168,25 @@ struct exchange {
 // wants, and runs the handler.
 asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
                                  http::request_parser<http::empty_body>& parser, api& app,
-                                 const connection_limits& limits, const std::string& peer_sha256) {
+                                 const connection_limits& limits, const std::string& peer_sha256,
+                                 const client_info& from, connection_budget::slot& slot,
+                                 metrics& stats) {
   exchange x;
   const bool has_body =
       (parser.content_length() && *parser.content_length() > 0) || parser.chunked();
   const auto now = wall_clock();
-  auto admitted = app.admit(parser.get().base(), now, peer_sha256);
+  auto admitted = app.admit(parser.get().base(), now, peer_sha256, from);
   if (auto* refusal = std::get_if<response>(&admitted)) {
     x.answer = std::move(*refusal);
     x.body_read = !has_body;
     co_return x;
   }
   auto& a = std::get<api::admitted>(admitted);
+  if (a.who && !slot.is_authenticated()) {
+    slot.authenticated();
+    stats.connections_anonymous.fetch_sub(1, std::memory_order_relaxed);
+    stats.connections_authenticated.fetch_add(1, std::memory_order_relaxed);
+  }
   const route& target_route = *a.target_route;
 
   // Small JSON bodies are read whole; the message moves into another parser,
@@ -238,8 +247,10 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
     x.body_read = complete;
   } else if (auto* later = std::get_if<deferred>(&result)) {
     // A long-poll: no socket operation is pending while it waits, and none
-    // may time out under it; send() sets the deadline for the answer.
+    // may time out under it; send() sets the deadline for the answer. Its
+    // I/O buffers go back meanwhile: thousands of agents wait at once.
     stream.expires_never();
+    stream.release_buffers();
     x.answer = co_await later->wait();
   } else {
     x.streamed = std::move(std::get<download>(result));
@@ -247,18 +258,110 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
   co_return x;
 }
 
+// Lets the connection budget end a connection from another thread: the cut
+// runs on the connection's strand, and only while its stream exists.
+struct shed_handle {
+  asio::any_io_executor executor;
+  tls_stream* stream = nullptr;  // null once the connection ended
+};
+
+// The response to a head that failed to parse or frames its body ambiguously.
+response head_error(const head_refusal& r) {
+  switch (r.status) {
+    case http::status::request_header_fields_too_large:
+      return error_response(api_error::headers_too_large, r.message);
+    case http::status::not_implemented:
+      return error_response(api_error::transfer_coding, r.message);
+    default:
+      return error_response(api_error::bad_request, r.message);
+  }
+}
+
+// Reads a PROXY protocol header from a trusted proxy's connection, before
+// the TLS bytes (anything read past it goes back to the stream). The client
+// it names, or the proxy itself for its own health checks; nullopt: no
+// valid header, close.
+asio::awaitable<std::optional<asio::ip::address>> read_proxy_header(
+    tls_stream& stream, const asio::ip::address& proxy) {
+  std::array<std::uint8_t, proxy_protocol::max_header> header;
+  std::size_t filled = 0;
+  for (;;) {
+    auto [ec, n] = co_await stream.next_layer().async_read_some(
+        asio::buffer(header.data() + filled, header.size() - filled), use_tuple);
+    if (ec) co_return std::nullopt;
+    filled += n;
+    auto parsed = proxy_protocol::parse({header.data(), filled});
+    if (parsed.outcome == proxy_protocol::state::need_more && filled < header.size()) continue;
+    if (parsed.outcome != proxy_protocol::state::complete) {
+      spdlog::warn("connection from trusted proxy {} closed: {}", proxy.to_string(),
+                   parsed.outcome == proxy_protocol::state::invalid ? parsed.problem
+                                                                    : "PROXY header too long");
+      co_return std::nullopt;
+    }
+    stream.preload({header.data() + parsed.length, filled - parsed.length});
+    co_return parsed.source.value_or(proxy);
+  }
+}
+
 }  // namespace
 
-asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, asio::ssl::context& tls,
-                                       api& app, metrics& stats, connection_limits limits) {
-  tls_stream stream(std::move(socket), tls);
-  stream.expires_after(limits.timeout);
+asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_context& ctx) {
+  boost::system::error_code peer_ec;
+  const auto peer = socket.remote_endpoint(peer_ec);
+  if (peer_ec) co_return;
+  client_info from{peer.address(), address_key(peer.address())};
+  const auto& limits = ctx.limits;
+  tls_stream stream(std::move(socket), ctx.tls);
+  auto handle_ = std::make_shared<shed_handle>(shed_handle{stream.get_executor(), &stream});
+  // Runs on this coroutine's strand, as does the shed below.
+  struct detach {
+    std::shared_ptr<shed_handle> h;
+    ~detach() { h->stream = nullptr; }
+  } detached_at_end{handle_};
+  auto slot = ctx.budget.admit(from.key, [h = handle_, &stats = ctx.stats] {
+    stats.connections_shed.fetch_add(1, std::memory_order_relaxed);
+    asio::post(h->executor, [h] {
+      if (h->stream) h->stream->cancel_now();
+    });
+  });
+  stream.expires_after(limits.handshake_timeout);
+  if (!slot) {
+    // Every place is held by an authenticated connection.
+    ctx.stats.connections_refused.fetch_add(1, std::memory_order_relaxed);
+    if (auto [ec] = co_await stream.async_handshake(use_tuple); ec) co_return;
+    auto res = error_response(api_error::busy, "too many connections");
+    res.keep_alive(false);
+    co_await send(stream, res, limits.handshake_timeout);
+    co_await stream.async_shutdown(use_tuple);
+    co_return;
+  }
+  ctx.stats.connections_anonymous.fetch_add(1, std::memory_order_relaxed);
+  struct count_down {
+    connection_budget::slot& slot;
+    metrics& stats;
+    ~count_down() {
+      (slot.is_authenticated() ? stats.connections_authenticated : stats.connections_anonymous)
+          .fetch_sub(1, std::memory_order_relaxed);
+    }
+  } counted{*slot, ctx.stats};
+
+  if (ctx.trusted_proxies.contains(from.address)) {
+    auto client = co_await read_proxy_header(stream, from.address);
+    if (!client) co_return;
+    from = {*client, address_key(*client)};
+    slot->move_to(from.key);
+  }
   if (auto [ec] = co_await stream.async_handshake(use_tuple); ec) co_return;
   // Verified against the server's CA during the handshake (or carried by a
-  // resumed session); whose it is, and whether it is revoked, is looked up
-  // per request.
+  // resumed session): an enrolled agent's, though whether it is revoked is
+  // looked up per request.
   const std::string peer_sha256 =
       certificate_sha256(SSL_get0_peer_certificate(stream.native_handle()));
+  if (!peer_sha256.empty()) {
+    slot->authenticated();
+    ctx.stats.connections_anonymous.fetch_sub(1, std::memory_order_relaxed);
+    ctx.stats.connections_authenticated.fetch_add(1, std::memory_order_relaxed);
+  }
   beast::flat_buffer buffer;
   bool unread_body = false;
   for (bool open = true; open;) {
@@ -267,26 +370,25 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, asio::ssl::
     // Beast checks Content-Length against this while reading the head (1 MB
     // by default for requests); each route sets its own limit on the body.
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    stream.expires_after(limits.timeout);
+    stream.expires_after(slot->is_authenticated() ? limits.timeout : limits.handshake_timeout);
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
     auto started = std::chrono::steady_clock::now();
     exchange x;
     bool head_request = false;
-    if (ec == http::error::header_limit) {
-      x.answer = error_response(api_error::headers_too_large, "the request head is too large");
+    if (ec) {
+      auto refusal = parse_refusal(ec);
+      if (!refusal) break;  // closed, timed out, reset: nobody to answer
+      x.answer = head_error(*refusal);
       x.body_read = false;
-    } else if (ec == http::error::bad_target || ec == http::error::bad_method ||
-               ec == http::error::bad_field || ec == http::error::bad_value ||
-               ec == http::error::bad_version || ec == http::error::bad_content_length ||
-               ec == http::error::bad_transfer_encoding || ec == http::error::bad_line_ending) {
-      x.answer = error_response(api_error::bad_request, "malformed request: " + ec.message());
+    } else if (auto refusal = check_framing(parser.get())) {
+      // Where this body ends is in doubt: answer, and trust nothing after.
+      x.answer = head_error(*refusal);
       x.body_read = false;
-    } else if (ec) {
-      break;  // closed, timed out, reset: nobody to answer
     } else {
       open = parser.get().keep_alive();
       head_request = parser.get().method() == http::verb::head;
-      x = co_await handle(stream, buffer, parser, app, limits, peer_sha256);
+      x = co_await handle(stream, buffer, parser, ctx.app, limits, peer_sha256, from, *slot,
+                          ctx.stats);
       if (x.lost) co_return;
     }
     bool sent = false;
@@ -307,22 +409,12 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, asio::ssl::
       status = x.answer->result_int();
       sent = co_await send(stream, *x.answer, limits.timeout);
     }
-    stats.observe_request(
+    ctx.stats.observe_request(
         status, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!sent) co_return;
   }
   if (unread_body) co_await drain(stream);
   stream.expires_after(std::chrono::seconds(5));
-  co_await stream.async_shutdown(use_tuple);
-}
-
-asio::awaitable<void> refuse_connection(asio::ip::tcp::socket socket, asio::ssl::context& tls) {
-  tls_stream stream(std::move(socket), tls);
-  stream.expires_after(std::chrono::seconds(5));
-  if (auto [ec] = co_await stream.async_handshake(use_tuple); ec) co_return;
-  auto res = error_response(api_error::busy, "too many connections");
-  res.keep_alive(false);
-  co_await send(stream, res, std::chrono::seconds(5));
   co_await stream.async_shutdown(use_tuple);
 }
 

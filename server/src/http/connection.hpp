@@ -1,6 +1,8 @@
-// One client connection: TLS handshake, then requests one after another
-// (keep-alive), each read head first, checked, and only then its body. Every
-// read and write has a deadline, so a silent client cannot hold a slot.
+// One client connection: a PROXY header if it comes from a trusted proxy,
+// the TLS handshake, then requests one after another (keep-alive), each read
+// head first, checked, and only then its body. Every read and write has a
+// deadline, a short one until the connection has authenticated, so a silent
+// client cannot hold a place; connection_budget decides who keeps one.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -9,22 +11,32 @@
 #include <chrono>
 
 #include "api/api.hpp"
+#include "http/client_address.hpp"
+#include "http/connection_budget.hpp"
 #include "metrics.hpp"
 
 namespace valise::server {
 
 struct connection_limits {
-  std::chrono::seconds timeout{30};
+  std::chrono::seconds timeout{30};            // per read or write once authenticated
+  std::chrono::seconds handshake_timeout{10};  // PROXY header, TLS, heads before that
   std::uint32_t header_limit = 16 * 1024;
   std::uint64_t json_limit = 64 * 1024;
 };
 
-boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socket,
-                                              boost::asio::ssl::context& tls, api& app,
-                                              metrics& stats, connection_limits limits);
+// What every connection shares.
+struct connection_context {
+  boost::asio::ssl::context& tls;
+  api& app;
+  metrics& stats;
+  connection_budget& budget;
+  const address_set& trusted_proxies;
+  connection_limits limits;
+};
 
-// Over the connection cap: answer 503 after the handshake and close.
-boost::asio::awaitable<void> refuse_connection(boost::asio::ip::tcp::socket socket,
-                                               boost::asio::ssl::context& tls);
+// Serves one accepted connection until it closes; when the budget has no
+// place for it, answers 503 after the handshake and closes.
+boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socket,
+                                              connection_context& ctx);
 
 }  // namespace valise::server

@@ -76,6 +76,27 @@ void tls_stream::expires_never() {
   deadline_->at = clock_type::time_point::max();
 }
 
+void tls_stream::cancel_now() {
+  deadline_->expired = true;
+  error_code ignored;
+  socket_.cancel(ignored);
+}
+
+void tls_stream::preload(std::span<const std::uint8_t> ciphertext) {
+  auto space = input_space();
+  const auto n = std::min(space.size(), ciphertext.size());
+  std::memcpy(space.data(), ciphertext.data(), n);
+  in_end_ += n;
+}
+
+void tls_stream::release_buffers() {
+  if (in_pos_ == in_end_) {
+    in_.reset();
+    in_pos_ = in_end_ = 0;
+  }
+  if (out_size_ == 0) out_.reset();
+}
+
 bool tls_stream::expired() const {
   return deadline_->expired;
 }

@@ -28,6 +28,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 namespace valise::server {
@@ -44,10 +45,21 @@ class tls_stream {
 
   executor_type get_executor() { return socket_.get_executor(); }
   SSL* native_handle() const { return ssl_; }
+  // The TCP socket, for what comes before TLS (a PROXY protocol header).
+  boost::asio::ip::tcp::socket& next_layer() { return socket_; }
+  // Bytes read from next_layer() past what came before TLS: the handshake
+  // reads them first.
+  void preload(std::span<const std::uint8_t> ciphertext);
 
   // The deadline for the operations from now on.
   void expires_after(std::chrono::steady_clock::duration d);
   void expires_never();
+  // Ends the pending operation and every later one (beast::error::timeout):
+  // the connection is being shed.
+  void cancel_now();
+  // Gives back the input and output buffers while the connection waits
+  // with nothing pending (a long-poll); they come back on the next use.
+  void release_buffers();
 
   // void(error_code)
   template <class Token>

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace valise::server {
 
@@ -23,8 +24,14 @@ struct server_config {
   std::string hostname = "localhost";  // in the certificate and in upload URLs
   std::string public_url;              // default: https://HOSTNAME:PORT
   unsigned threads = 2;
-  unsigned max_connections = 256;
+  // Each waiting agent holds a connection: sized for thousands of agents
+  // (LimitNOFILE in the unit is above it; docs/operations.md).
+  unsigned max_connections = 10000;
+  unsigned max_anonymous_connections = 1000;  // not yet authenticated; oldest shed first
+  unsigned max_connections_per_address = 32;  // anonymous ones from one address (IPv6: /64)
   std::chrono::seconds request_timeout{30};
+  std::chrono::seconds handshake_timeout{10};  // TLS handshake, and heads before authentication
+  std::vector<std::string> trusted_proxies;    // their connections begin with a PROXY header
 
   // [tls] (relative paths are under data_dir)
   std::filesystem::path certificate = "tls/server.pem";
@@ -41,6 +48,13 @@ struct server_config {
   // [links]
   std::chrono::seconds link_expires_in{7 * 86400};  // at most max_link_lifetime
   std::uint64_t link_max_bytes = 16ull << 30;
+
+  // [auth]
+  unsigned auth_failure_burst = 20;  // failed authentications an address may make at once
+  std::chrono::seconds auth_failure_window{60};  // ... and again per this much time
+
+  // [audit]
+  std::chrono::seconds refusal_interval{60};  // refusals per source folded per interval
 
   // [retention]
   std::chrono::seconds retention{30 * 86400};  // 0: keep until resolved

@@ -1,0 +1,116 @@
+#include "http/connection_budget.hpp"
+
+namespace valise::server {
+
+void connection_budget::forget_anonymous(entry& e) {
+  anonymous_.erase(e.where);
+  if (auto it = per_address_.find(e.key); it != per_address_.end() && --it->second == 0)
+    per_address_.erase(it);
+}
+
+std::function<void()> connection_budget::pick_victim(const std::string& key, const entry* spare) {
+  for (const auto& candidate : anonymous_) {
+    if (candidate.get() == spare || (!key.empty() && candidate->key != key)) continue;
+    auto victim = candidate;  // the list's copy goes with its node
+    forget_anonymous(*victim);
+    victim->now = entry::state::shed;
+    ++shed_;
+    return std::move(victim->shed);
+  }
+  return {};
+}
+
+std::vector<std::function<void()>> connection_budget::make_room(const std::string& key,
+                                                                const entry* spare) {
+  std::vector<std::function<void()>> victims;
+  auto take = [&](const std::string& of) {
+    auto victim = pick_victim(of, spare);
+    if (!victim) return false;
+    victims.push_back(std::move(victim));
+    return true;
+  };
+  auto here = [&] {
+    auto it = per_address_.find(key);
+    return it == per_address_.end() ? 0u : it->second;
+  };
+  while (here() >= policy_.max_per_address && take(key)) {
+  }
+  while (anonymous_.size() >= policy_.max_anonymous && take({})) {
+  }
+  while (anonymous_.size() + authenticated_ >= policy_.max_connections && take({})) {
+  }
+  return victims;
+}
+
+std::optional<connection_budget::slot> connection_budget::admit(std::string key,
+                                                                std::function<void()> shed) {
+  std::vector<std::function<void()>> victims;
+  auto e = std::make_shared<entry>();
+  e->key = std::move(key);
+  e->shed = std::move(shed);
+  {
+    std::lock_guard lock(mutex_);
+    victims = make_room(e->key, nullptr);
+    if (anonymous_.size() + authenticated_ >= policy_.max_connections) return std::nullopt;
+    e->where = anonymous_.insert(anonymous_.end(), e);
+    ++per_address_[e->key];
+  }
+  for (auto& v : victims) v();
+  return slot(*this, std::move(e));
+}
+
+void connection_budget::release(entry& e) {
+  std::lock_guard lock(mutex_);
+  if (e.now == entry::state::anonymous) forget_anonymous(e);
+  if (e.now == entry::state::authenticated) --authenticated_;
+  e.now = entry::state::released;
+  e.shed = nullptr;
+}
+
+connection_budget::counts connection_budget::current() const {
+  std::lock_guard lock(mutex_);
+  return {static_cast<unsigned>(anonymous_.size()), authenticated_, shed_};
+}
+
+connection_budget::slot::~slot() {
+  if (entry_) budget_->release(*entry_);
+}
+
+void connection_budget::slot::move_to(std::string key) {
+  std::vector<std::function<void()>> victims;
+  {
+    std::lock_guard lock(budget_->mutex_);
+    auto& e = *entry_;
+    if (e.now != entry::state::anonymous || e.key == key) return;
+    if (auto it = budget_->per_address_.find(e.key);
+        it != budget_->per_address_.end() && --it->second == 0)
+      budget_->per_address_.erase(it);
+    e.key = std::move(key);
+    while (true) {
+      auto it = budget_->per_address_.find(e.key);
+      if (it == budget_->per_address_.end() || it->second < budget_->policy_.max_per_address) break;
+      auto victim = budget_->pick_victim(e.key, &e);
+      if (!victim) break;
+      victims.push_back(std::move(victim));
+    }
+    ++budget_->per_address_[e.key];
+  }
+  for (auto& v : victims) v();
+}
+
+void connection_budget::slot::authenticated() {
+  std::lock_guard lock(budget_->mutex_);
+  auto& e = *entry_;
+  if (e.now != entry::state::anonymous) return;
+  budget_->forget_anonymous(e);
+  e.now = entry::state::authenticated;
+  e.shed = nullptr;
+  ++budget_->authenticated_;
+}
+
+bool connection_budget::slot::is_authenticated() const {
+  std::lock_guard lock(budget_->mutex_);
+  return entry_->now == entry::state::authenticated;
+}
+
+}  // namespace valise::server

@@ -1,0 +1,77 @@
+#include "http/connection_budget.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace valise::server {
+namespace {
+
+struct harness {
+  connection_budget budget;
+  std::vector<int> shed;  // ids shed, in order
+  std::optional<connection_budget::slot> admit(const std::string& key, int id) {
+    return budget.admit(key, [this, id] { shed.push_back(id); });
+  }
+};
+
+TEST(ConnectionBudget, PerAddressCapShedsThatAddressesOldest) {
+  harness h{connection_budget({.max_connections = 100, .max_anonymous = 50, .max_per_address = 3})};
+  std::vector<connection_budget::slot> held;
+  for (int i = 0; i < 3; ++i) held.push_back(*h.admit("a", i));
+  held.push_back(*h.admit("b", 10));
+  EXPECT_TRUE(h.shed.empty());
+  held.push_back(*h.admit("a", 3));
+  EXPECT_EQ(h.shed, std::vector<int>{0});
+  held.push_back(*h.admit("a", 4));
+  EXPECT_EQ(h.shed, (std::vector<int>{0, 1}));
+  EXPECT_EQ(h.budget.current().anonymous, 4u);  // a: 2, 3, 4; b: 10
+}
+
+TEST(ConnectionBudget, AuthenticatedConnectionsAreNeverShed) {
+  harness h{connection_budget({.max_connections = 4, .max_anonymous = 4, .max_per_address = 2})};
+  std::vector<connection_budget::slot> agents;
+  for (int i = 0; i < 3; ++i) {
+    agents.push_back(*h.admit("site", i));
+    agents.back().authenticated();  // many agents behind one address
+  }
+  EXPECT_EQ(h.budget.current().authenticated, 3u);
+  // An idle prober takes the last place, then a newcomer needs it.
+  auto prober = h.admit("site", 100);
+  ASSERT_TRUE(prober);
+  auto newcomer = h.admit("elsewhere", 101);
+  ASSERT_TRUE(newcomer);
+  EXPECT_EQ(h.shed, std::vector<int>{100});
+  // Authenticated ones hold every place but one; once that is theirs too,
+  // newcomers are refused.
+  newcomer->authenticated();
+  EXPECT_FALSE(h.admit("late", 102));
+  EXPECT_EQ(h.shed, std::vector<int>{100});
+}
+
+TEST(ConnectionBudget, AnonymousBudgetShedsGloballyOldestAndReleasesOnDestruction) {
+  harness h{connection_budget({.max_connections = 100, .max_anonymous = 2, .max_per_address = 9})};
+  {
+    auto a = h.admit("a", 1);
+    auto b = h.admit("b", 2);
+    auto c = h.admit("c", 3);
+    EXPECT_EQ(h.shed, std::vector<int>{1});
+    EXPECT_EQ(h.budget.current().anonymous, 2u);
+  }
+  EXPECT_EQ(h.budget.current().anonymous, 0u);
+  EXPECT_EQ(h.budget.current().shed, 1u);
+}
+
+TEST(ConnectionBudget, MovingToTheRealAddressCountsThere) {
+  harness h{connection_budget({.max_connections = 100, .max_anonymous = 50, .max_per_address = 2})};
+  auto x = h.admit("client", 1);
+  auto y = h.admit("client", 2);
+  auto proxied = h.admit("proxy", 3);
+  proxied->move_to("client");
+  EXPECT_EQ(h.shed, std::vector<int>{1});
+  auto z = h.admit("proxy", 4);
+  EXPECT_EQ(h.shed, std::vector<int>{1});  // the proxy's address holds only z now
+}
+
+}  // namespace
+}  // namespace valise::server
