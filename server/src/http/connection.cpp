@@ -1,5 +1,6 @@
 #include "http/connection.hpp"
 
+#include <fmt/format.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
@@ -309,7 +310,12 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
   boost::system::error_code peer_ec;
   const auto peer = socket.remote_endpoint(peer_ec);
   if (peer_ec) co_return;
-  client_info from{peer.address(), address_key(peer.address())};
+  const bool proxied = ctx.trusted_proxies.contains(peer.address());
+  // A proxy's connections share its address until their PROXY header names
+  // the client: counted apart meanwhile, so a burst of them is not capped.
+  client_info from{peer.address(),
+                   proxied ? fmt::format("proxied {}:{}", peer.address().to_string(), peer.port())
+                           : address_key(peer.address())};
   const auto& limits = ctx.limits;
   tls_stream stream(std::move(socket), ctx.tls);
   auto handle_ = std::make_shared<shed_handle>(shed_handle{stream.get_executor(), &stream});
@@ -345,7 +351,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
     }
   } counted{*slot, ctx.stats};
 
-  if (ctx.trusted_proxies.contains(from.address)) {
+  if (proxied) {
     auto client = co_await read_proxy_header(stream, from.address);
     if (!client) co_return;
     from = {*client, address_key(*client)};
