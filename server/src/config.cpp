@@ -66,6 +66,16 @@ const key_spec keys[] = {
      "Largest upload accepted, in bytes."},
     {"uploads", "expires_after", &server_config::upload_expires_after,
      "How long an unfinished upload is kept before it is deleted."},
+    {"uploads", "min_free_bytes", &server_config::min_free_bytes,
+     "Bytes kept free on the data directory's disk: under it, new uploads are refused and "
+     "uploads stop (507), keeping what they verified."},
+    {"uploads", "technician_max_bytes", &server_config::technician_max_bytes,
+     "Bytes one technician or admin token may hold in unfinished and stored uploads (an upload "
+     "without a length counts as max_upload_bytes, or this if lower); over it, 413."},
+    {"uploads", "agent_max_bytes", &server_config::agent_max_bytes,
+     "Largest upload of an agent that does not declare its own cap (agents declare their "
+     "spool_max_bytes at each heartbeat). An agent has one upload per request: a new one "
+     "replaces the unfinished one."},
     {"links", "expires_in", &server_config::link_expires_in, "Default lifetime of an upload link."},
     {"links", "max_bytes", &server_config::link_max_bytes,
      "Default byte budget of an upload link."},

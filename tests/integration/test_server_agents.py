@@ -383,8 +383,8 @@ class MutualTls(AgentTest):
                          ("db1-renamed", "0.2.0", ["base", "web-logs"]))
         listed = {a["id"]: a for a in self.server.api("GET", "/api/v1/agents", expect=200)}
         self.assertEqual(set(listed[agent.id]), {
-            "id", "hostname", "os", "kernel", "version", "profiles", "last_seen", "enrolled_at",
-            "cert_expires_at", "revoked", "revoked_at"})
+            "id", "hostname", "os", "kernel", "version", "profiles", "max_upload_bytes",
+            "last_seen", "enrolled_at", "cert_expires_at", "revoked", "revoked_at"})
         for bad in ({"profiles": ["../etc"]}, {"profiles": "base"}, {"hostname": "x" * 300}):
             status, _, answer = agent.request("POST", "/api/v1/agent/heartbeat", bad)
             self.assertEqual(status, 400, (bad, answer))

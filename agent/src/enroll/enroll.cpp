@@ -93,7 +93,8 @@ agent_identity enroll(const agent_config& config, const enroll_options& options)
   options_with_ca.proxy = mtls_options(config, server).proxy;
   auto http = check(common::https_client::create(std::move(options_with_ca)), server);
   collector_api api(http);
-  auto enrolled = api.enroll(options.token, csr, describe_host(config.remote_profiles()));
+  auto enrolled = api.enroll(options.token, csr,
+                             describe_host(config.remote_profiles(), config.spool_max_bytes));
   if (!enrolled) {
     fs::remove(pending(files.key), ec);
     fs::remove(pending(files.ca), ec);

@@ -51,16 +51,15 @@ std::string os_pretty_name() {
 json::object host_json(const host_report& host) {
   json::array profiles;
   for (const auto& p : host.profiles) profiles.emplace_back(p);
-  return {{"hostname", host.hostname},
-          {"os", host.os},
-          {"kernel", host.kernel},
-          {"version", host.version},
-          {"profiles", std::move(profiles)}};
+  return {{"hostname", host.hostname},       {"os", host.os},
+          {"kernel", host.kernel},           {"version", host.version},
+          {"profiles", std::move(profiles)}, {"max_upload_bytes", host.max_upload_bytes}};
 }
 
 }  // namespace
 
-host_report describe_host(std::vector<std::string> remote_profiles) {
+host_report describe_host(std::vector<std::string> remote_profiles,
+                          std::uint64_t max_upload_bytes) {
   host_report host;
   host.hostname = common::local_host_name();
   struct utsname u {};
@@ -68,6 +67,7 @@ host_report describe_host(std::vector<std::string> remote_profiles) {
   host.os = os_pretty_name();
   host.version = VALISE_VERSION;
   host.profiles = std::move(remote_profiles);
+  host.max_upload_bytes = max_upload_bytes;
   return host;
 }
 

@@ -8,6 +8,7 @@
 
 #include <boost/json/fwd.hpp>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,8 +21,11 @@ namespace valise::agent {
 struct host_report {
   std::string hostname, os, kernel, version;
   std::vector<std::string> profiles;  // those remote requests may use
+  // The largest bundle this agent can upload (its spool_max_bytes): the
+  // server refuses an upload over it.
+  std::uint64_t max_upload_bytes = 0;
 };
-host_report describe_host(std::vector<std::string> remote_profiles);
+host_report describe_host(std::vector<std::string> remote_profiles, std::uint64_t max_upload_bytes);
 
 struct enrollment {
   std::string agent_id;

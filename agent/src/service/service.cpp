@@ -65,7 +65,7 @@ bool refused(std::error_code ec) {
 void poll_loop(const agent_config& config, job_store& jobs, shared_state& shared) {
   const auto io_timeout = config.poll_timeout + 20s;
   auto http = connect(config, io_timeout);
-  const auto host = describe_host(config.remote_profiles());
+  const auto host = describe_host(config.remote_profiles(), config.spool_max_bytes);
   std::mt19937 random{std::random_device{}()};
   unsigned failures = 0;
   auto next_heartbeat = clock::now();

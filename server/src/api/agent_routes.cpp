@@ -2,6 +2,7 @@
 // (heartbeat) and renews its certificate, authenticated by that certificate.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <limits>
 
 #include "api/api.hpp"
 #include "api/api_error.hpp"
@@ -54,6 +55,14 @@ std::optional<response> read_facts(const json::object& body, agent_facts& facts)
       return error_response(api_error::bad_request,
                             std::string(key) + " must be at most 255 characters");
     facts.*field = std::move(*value);
+  }
+  if (auto* cap = body.if_contains("max_upload_bytes"); cap && !cap->is_null()) {
+    // The agent's spool_max_bytes; 0 from an agent that has no cap to tell.
+    boost::system::error_code ec;
+    auto bytes = cap->to_number<std::uint64_t>(ec);
+    if (ec || bytes > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+      return error_response(api_error::bad_request, "max_upload_bytes must be a byte count");
+    facts.max_upload_bytes = bytes == 0 ? std::nullopt : std::optional(bytes);
   }
   if (auto* listed = body.if_contains("profiles"); listed && !listed->is_null()) {
     if (!listed->is_array() || listed->as_array().size() > max_profiles)

@@ -37,7 +37,10 @@ void audit_agent_refusal(store& db, const std::string& route, const std::string&
 api::api(store& db, const server_config& config, metrics& stats, const certificate_authority& ca)
     : tus_(db,
            {.max_upload_bytes = config.max_upload_bytes,
-            .expires_after = config.upload_expires_after},
+            .expires_after = config.upload_expires_after,
+            .technician_max_bytes = config.technician_max_bytes,
+            .agent_max_bytes = config.agent_max_bytes,
+            .min_free_bytes = config.min_free_bytes},
            stats),
       throttle_({.burst = config.auth_failure_burst, .window = config.auth_failure_window}),
       refusals_(config.refusal_interval.count()),

@@ -60,6 +60,10 @@ entry describe(api_error e) {
     case api_error::budget_exceeded:
       return {"budget_exceeded", s::payload_too_large,
               "ask the technician for a link with a larger byte budget"};
+    case api_error::quota_exceeded:
+      return {"quota_exceeded", s::payload_too_large,
+              "finish or terminate this token's unfinished uploads, or delete bundles no longer "
+              "needed; the server's operator sets uploads.technician_max_bytes"};
     case api_error::headers_too_large:
       return {"headers_too_large", s::request_header_fields_too_large, ""};
     case api_error::wrong_content_type:
@@ -157,6 +161,9 @@ response error_response(std::error_code ec, const std::string& subject, api_erro
   if (ec == store_errc::budget_exceeded)
     return error_response(api_error::budget_exceeded,
                           "the upload link's byte budget would be exceeded");
+  if (ec == store_errc::quota_exceeded)
+    return error_response(api_error::quota_exceeded,
+                          subject + ": this token's upload budget would be exceeded");
   if (ec == std::errc::no_space_on_device)
     return error_response(api_error::storage_full, "no space left on the server");
   return error_response(api_error::internal, "internal error on " + subject);

@@ -32,6 +32,7 @@ enum class api_error {
   token_not_found,
   too_large,
   budget_exceeded,
+  quota_exceeded,
   headers_too_large,
   wrong_content_type,
   not_age_encrypted,

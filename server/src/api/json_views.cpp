@@ -102,6 +102,8 @@ json::value to_json(const agent_info& a) {
       {"kernel", a.facts.kernel},
       {"version", a.facts.version},
       {"profiles", string_array(a.facts.profiles)},
+      {"max_upload_bytes",
+       a.facts.max_upload_bytes ? json::value(*a.facts.max_upload_bytes) : json::value(nullptr)},
       {"last_seen", format_rfc3339(a.last_seen)},
       {"enrolled_at", format_rfc3339(a.enrolled_at)},
       {"cert_expires_at", format_rfc3339(a.cert_expires_at)},

@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <vector>
 
 namespace valise::server {
 namespace {
@@ -37,6 +39,12 @@ result<sized_fd> open_sized(const std::filesystem::path& path, int flags) {
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return last_error();
   return sized_fd{std::move(fd), static_cast<std::uint64_t>(st.st_size)};
+}
+
+result<std::uint64_t> available(int fd) {
+  struct statvfs st {};
+  if (::fstatvfs(fd, &st) != 0) return last_error();
+  return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
 std::set<std::string> list(const std::filesystem::path& dir) {
@@ -72,6 +80,39 @@ result<void> upload_file::append(crypto::bytes data) {
     data = data.subspan(static_cast<std::size_t>(n));
   }
   return {};
+}
+
+result<void> upload_file::append_file(const upload_file& other) {
+  off_t from = 0;
+  auto to = static_cast<off_t>(size_);
+  while (static_cast<std::uint64_t>(from) < other.size_) {
+    ssize_t n = ::copy_file_range(other.fd_.get(), &from, fd_.get(), &to,
+                                  other.size_ - static_cast<std::uint64_t>(from), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == ENOSYS || errno == EXDEV || errno == EOPNOTSUPP || errno == EINVAL))
+      return append_copy(other, static_cast<std::uint64_t>(from));
+    if (n < 0) return last_error();
+    if (n == 0) return std::make_error_code(std::errc::io_error);  // `other` is shorter than it was
+    size_ = static_cast<std::uint64_t>(to);
+  }
+  return {};
+}
+
+// For filesystems without copy_file_range: through a buffer.
+result<void> upload_file::append_copy(const upload_file& other, std::uint64_t from) {
+  std::vector<std::uint8_t> buffer(256u << 10);
+  while (from < other.size_) {
+    auto n = other.read_at(from, buffer);
+    if (!n) return n.error();
+    if (*n == 0) return std::make_error_code(std::errc::io_error);
+    if (auto w = append({buffer.data(), *n}); !w) return w;
+    from += *n;
+  }
+  return {};
+}
+
+result<std::uint64_t> upload_file::free_bytes() const {
+  return available(fd_.get());
 }
 
 result<std::size_t> upload_file::read_at(std::uint64_t offset, crypto::mutable_bytes out) const {
@@ -127,6 +168,24 @@ result<upload_file> blob_dir::open_upload(const std::string& upload_id) {
   auto opened = open_sized(uploads_ / upload_id, O_RDWR);
   if (!opened) return opened.error();
   return upload_file(std::move(opened->fd), opened->size);
+}
+
+result<upload_file> blob_dir::create_scratch(const std::string& upload_id) {
+  owned_fd fd(::open(uploads_.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (fd.get() < 0) {
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return last_error();
+    const auto named = uploads_ / (upload_id + ".scratch");
+    fd = owned_fd(::open(named.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (fd.get() < 0) return last_error();
+    ::unlink(named.c_str());
+  }
+  return upload_file(std::move(fd), 0);
+}
+
+result<std::uint64_t> blob_dir::free_bytes() const {
+  owned_fd fd(::open(uploads_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0) return last_error();
+  return available(fd.get());
 }
 
 std::uint64_t blob_dir::upload_size(const std::string& upload_id) const {

@@ -20,6 +20,11 @@ class blob_dir {
 
   result<void> create_upload(const std::string& upload_id);
   result<upload_file> open_upload(const std::string& upload_id);
+  // An unnamed file in uploads/ (O_TMPFILE; else named UPLOAD.scratch and
+  // unlinked at once, which start-up removes if a crash came between).
+  result<upload_file> create_scratch(const std::string& upload_id);
+  // Bytes free for this process on the data directory's filesystem.
+  result<std::uint64_t> free_bytes() const;
   // Bytes durably received, or 0 if the partial file is gone.
   std::uint64_t upload_size(const std::string& upload_id) const;
   // fsyncs the partial file and returns its size.

@@ -138,6 +138,11 @@ CREATE INDEX requests_agent_state ON requests (agent_id, state);
 
 ALTER TABLE uploads ADD COLUMN request_id TEXT;
 )sql",
+    // 3: the largest upload an agent declares it can make (issue 13); NULL
+    // for agents that declared nothing (uploads.agent_max_bytes applies).
+    R"sql(
+ALTER TABLE agents ADD COLUMN max_upload_bytes INTEGER;
+)sql",
 };
 
 result<int> user_version(connection& db) {

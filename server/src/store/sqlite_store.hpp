@@ -42,9 +42,12 @@ class sqlite_store final : public store {
   result<std::vector<link_info>> list_links(const std::string& ticket_ref) override;
   result<void> revoke_link(const actor& by, const std::string& id) override;
 
-  result<upload_info> create_upload(const actor& by, upload_info u) override;
+  result<upload_info> create_upload(const actor& by, upload_info u,
+                                    const upload_quota& quota) override;
   result<upload_info> get_upload(const std::string& id) override;
+  result<std::vector<std::string>> receiving_uploads(const std::string& request_id) override;
   result<upload_file> open_upload_file(const std::string& id) override;
+  result<upload_file> open_upload_scratch(const std::string& id) override;
   result<void> set_upload_length(const actor& by, const std::string& id,
                                  std::uint64_t length) override;
   result<bundle_info> complete_upload(const actor& by, const std::string& id,
@@ -100,6 +103,15 @@ class sqlite_store final : public store {
       std::string_view where, const std::function<void(sqlite::statement&)>& bind);
   // Charges a link's byte budget (no-op for other actors).
   result<void> charge_link(const actor& by, std::uint64_t bytes);
+  // Bytes `owner_id` holds in uploads (upload_quota says which count).
+  result<std::uint64_t> owner_upload_bytes(const std::string& owner_id,
+                                           std::uint64_t deferred_bytes, unix_time now);
+  // The owner's budget and the disk's reserve, for the new upload `u`.
+  result<void> check_quota(const actor& by, const upload_info& u, const upload_quota& quota);
+  // Deletes the records of the unfinished uploads of u's request, audited;
+  // their ids go to `replaced`, whose files the caller removes after commit.
+  result<void> replace_request_uploads(const actor& by, const upload_info& u,
+                                       std::vector<std::string>& replaced);
   struct doomed_bundle {
     std::string ticket_ref;
     purged_bundle bundle;

@@ -8,11 +8,11 @@
 namespace valise::server {
 namespace {
 
-// Columns 0-10 are read_agent's; the previous certificate follows.
+// Columns 0-10 and 13 are read_agent's; the previous certificate is 11-12.
 constexpr std::string_view agent_columns =
     "SELECT id, hostname, os, kernel, version, profiles, cert_sha256, cert_expires_at, "
-    "enrolled_at, last_seen, revoked_at, previous_cert_sha256, previous_cert_expires_at "
-    "FROM agents ";
+    "enrolled_at, last_seen, revoked_at, previous_cert_sha256, previous_cert_expires_at, "
+    "max_upload_bytes FROM agents ";
 
 // last_seen is written at most this often per agent: a long-polling agent
 // authenticates every request, and each write would be an fsync.
@@ -27,6 +27,7 @@ agent_info read_agent(const sqlite::statement& s) {
   a.enrolled_at = s.integer(8);
   a.last_seen = s.integer(9);
   if (!s.is_null(10)) a.revoked_at = s.integer(10);
+  if (!s.is_null(13)) a.facts.max_upload_bytes = s.size(13);
   return a;
 }
 
@@ -212,13 +213,14 @@ result<agent_info> sqlite_store::update_agent_facts(const actor& agent, const ag
   std::lock_guard lock(mutex_);
   auto update = db_.prepare(
       "UPDATE agents SET hostname = ?, os = ?, kernel = ?, version = ?, profiles = ?, "
-      "last_seen = ? WHERE id = ? AND revoked_at IS NULL");
+      "max_upload_bytes = ?, last_seen = ? WHERE id = ? AND revoked_at IS NULL");
   if (!update) return update.error();
   if (auto r = update->bind(facts.hostname)
                    .bind(facts.os)
                    .bind(facts.kernel)
                    .bind(facts.version)
                    .bind(to_json_text(facts.profiles))
+                   .bind(facts.max_upload_bytes)
                    .bind(now)
                    .bind(agent.id)
                    .run();

@@ -83,7 +83,64 @@ result<bundle_info> sqlite_store::find_bundle(const std::string& id) {
   return std::move(found->front());
 }
 
-result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u) {
+result<std::uint64_t> sqlite_store::owner_upload_bytes(const std::string& owner_id,
+                                                       std::uint64_t deferred_bytes,
+                                                       unix_time now) {
+  // Expired uploads no longer count: the purge deletes them within the hour.
+  auto stmt = db_.prepare(
+      "SELECT COALESCE(SUM(COALESCE(length, ?1)), 0) FROM uploads WHERE owner_id = ?2 "
+      "AND (state = 'completed' OR (state = 'receiving' AND expires_at > ?3))");
+  if (!stmt) return stmt.error();
+  auto row = stmt->bind(deferred_bytes).bind(owner_id).bind(now).step();
+  if (!row) return row.error();
+  return *row ? stmt->size(0) : 0;
+}
+
+result<void> sqlite_store::check_quota(const actor& by, const upload_info& u,
+                                       const upload_quota& quota) {
+  const std::uint64_t want = u.length.value_or(quota.deferred_bytes);
+  if (quota.owner_max_bytes != 0) {
+    auto held = owner_upload_bytes(by.id, quota.deferred_bytes, u.created_at);
+    if (!held) return held.error();
+    if (want > quota.owner_max_bytes || *held > quota.owner_max_bytes - want)
+      return store_errc::quota_exceeded;
+  }
+  if (quota.min_free_bytes != 0) {
+    // A deferred upload is bounded by its cap, not refused for it: it is
+    // checked again as its bytes arrive.
+    auto free = blobs_.free_bytes();
+    if (!free) return free.error();
+    const std::uint64_t need = quota.min_free_bytes + u.length.value_or(0);
+    if (*free < need) return std::make_error_code(std::errc::no_space_on_device);
+  }
+  return {};
+}
+
+result<void> sqlite_store::replace_request_uploads(const actor& by, const upload_info& u,
+                                                   std::vector<std::string>& replaced) {
+  auto stmt = db_.prepare(
+      "SELECT id FROM uploads WHERE request_id = ? AND state = 'receiving' ORDER BY id");
+  if (!stmt) return stmt.error();
+  stmt->bind(u.request_id);
+  if (auto r = stmt->each([&] { replaced.push_back(stmt->text(0)); }); !r) return r;
+  for (const auto& id : replaced) {
+    auto del = db_.prepare("DELETE FROM uploads WHERE id = ?");
+    if (!del) return del.error();
+    if (auto r = del->bind(id).run(); !r) return r;
+    boost::json::object detail{{"upload", id},
+                               {"offset", blobs_.upload_size(id)},
+                               {"request", u.request_id},
+                               {"replaced_by", u.id}};
+    if (auto r = append_audit(by.label(), "upload.replaced", u.ticket_ref,
+                              boost::json::serialize(detail));
+        !r)
+      return r;
+  }
+  return {};
+}
+
+result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u,
+                                                const upload_quota& quota) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -92,9 +149,14 @@ result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u) 
   if (t->status == ticket_status::resolved) return store_errc::ticket_resolved;
   if (by.kind == role::agent || !u.request_id.empty())
     if (auto r = check_upload_request(by, u); !r) return r.error();
+  u.id = random_id("upl_");
+  // One upload per request: a retry takes the place of the unfinished one.
+  std::vector<std::string> replaced;
+  if (!u.request_id.empty())
+    if (auto r = replace_request_uploads(by, u, replaced); !r) return r.error();
+  if (auto r = check_quota(by, u, quota); !r) return r.error();
   if (u.length)
     if (auto r = charge_link(by, *u.length); !r) return r.error();
-  u.id = random_id("upl_");
   u.state = upload_state::receiving;
   u.offset = 0;
   u.bundle_id.clear();
@@ -125,10 +187,21 @@ result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u) 
       !r)
     return r.error();
   if (auto r = tx->commit(); !r) return r.error();
+  for (const auto& id : replaced) blobs_.remove_upload(id);
   // After the commit: a crash in between leaves a record without its file
   // (open_upload_file creates it), never a file without a record.
   if (auto r = blobs_.create_upload(u.id); !r) return r.error();
   return u;
+}
+
+result<std::vector<std::string>> sqlite_store::receiving_uploads(const std::string& request_id) {
+  std::lock_guard lock(mutex_);
+  auto stmt = db_.prepare("SELECT id FROM uploads WHERE request_id = ? AND state = 'receiving'");
+  if (!stmt) return stmt.error();
+  stmt->bind(request_id);
+  std::vector<std::string> ids;
+  if (auto r = stmt->each([&] { ids.push_back(stmt->text(0)); }); !r) return r.error();
+  return ids;
 }
 
 result<upload_info> sqlite_store::get_upload(const std::string& id) {
@@ -147,6 +220,13 @@ result<upload_file> sqlite_store::open_upload_file(const std::string& id) {
     file = blobs_.open_upload(id);
   }
   return file;
+}
+
+result<upload_file> sqlite_store::open_upload_scratch(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto u = find_receiving(id);
+  if (!u) return u.error();
+  return blobs_.create_scratch(id);
 }
 
 result<void> sqlite_store::set_upload_length(const actor& by, const std::string& id,

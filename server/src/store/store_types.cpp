@@ -135,6 +135,8 @@ class store_error_category final : public std::error_category {
         return "not possible in the upload's current state";
       case store_errc::budget_exceeded:
         return "over the upload link's byte budget";
+      case store_errc::quota_exceeded:
+        return "over the owner's upload budget";
       case store_errc::corrupt:
         return "the data directory is inconsistent (a file or record is missing)";
       case store_errc::schema_too_new:

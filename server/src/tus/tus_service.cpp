@@ -18,8 +18,8 @@ constexpr std::uint64_t writeback_step = 8u << 20;
 // The unit of hashing and writing on the worker (write_behind).
 constexpr std::size_t piece_bytes = 256u << 10;
 
-response tus_error(api_error e, std::string message) {
-  auto res = error_response(e, std::move(message));
+response tus_error(api_error e, std::string message, std::string hint = {}) {
+  auto res = error_response(e, std::move(message), std::move(hint));
   res.set("Tus-Resumable", version);
   return res;
 }
@@ -66,6 +66,11 @@ std::string clean_filename(std::string name) {
   return name.empty() ? "upload.age" : name;
 }
 
+response over_cap_response(std::uint64_t bytes, const std::string& what) {
+  return tus_error(api_error::too_large,
+                   fmt::format("Upload-Length is over {} of {} bytes", what, bytes));
+}
+
 void set_progress_headers(response& res, const upload_info& u) {
   res.set("Upload-Offset", std::to_string(u.offset));
   if (u.state == upload_state::receiving) res.set("Upload-Expires", http_date(u.expires_at));
@@ -78,20 +83,25 @@ void set_progress_headers(response& res, const upload_info& u) {
 }  // namespace
 
 // Streams one request body into a partial upload, checking on the way that it
-// is an age file, that it stays within Upload-Length, and (with
-// Upload-Checksum) that it arrived intact.
+// is an age file, that it stays within Upload-Length and above the disk's
+// reserve, and (with Upload-Checksum) that it arrived intact. A checksummed
+// body goes to a scratch file, appended to the upload once its digest
+// matched: all or nothing, even across a crash. A plain body goes straight
+// into the upload.
 class upload_receiver final : public body_receiver {
  public:
   // `prefix`: the upload's first bytes so far, or nullopt once they were
-  // seen to be an age header.
+  // seen to be an age header. `scratch`: with `expected` only.
   upload_receiver(service& svc, actor who, upload_info upload, upload_registry::lease lease,
-                  upload_file file, std::optional<checksum> expected, std::uint64_t max_body,
-                  bool creating, std::optional<std::string> prefix)
+                  upload_file file, std::optional<upload_file> scratch,
+                  std::optional<checksum> expected, std::uint64_t max_body, bool creating,
+                  std::optional<std::string> prefix)
       : svc_(svc),
         who_(std::move(who)),
         upload_(std::move(upload)),
         lease_(std::move(lease)),
         file_(std::move(file)),
+        scratch_(std::move(scratch)),
         expected_(std::move(expected)),
         rollback_(lease_->sha256),
         start_(file_.size()),
@@ -136,8 +146,7 @@ class upload_receiver final : public body_receiver {
           return refuse();
       }
     }
-    if (auto w = writer_.submit(data.size()); !w)
-      return stop(error_response(w.error(), "upload " + upload_.id));
+    if (auto w = writer_.submit(data.size()); !w) return fail(w.error());
     accepted_ += data.size();
     svc_.stats_.upload_bytes.fetch_add(data.size(), std::memory_order_relaxed);
     return std::nullopt;
@@ -145,14 +154,16 @@ class upload_receiver final : public body_receiver {
 
   response finish() override {
     done_ = true;
-    if (auto w = writer_.drain(); !w) {
-      if (expected_) roll_back();
-      return tus_error_for(w.error());
-    }
+    if (auto w = writer_.drain(); !w) return fail(w.error());
     if (expected_ && chunk_->final() != expected_->digest) {
       roll_back();
       return tus_error(api_error::checksum_mismatch,
                        "Upload-Checksum does not match the bytes received; they were dropped");
+    }
+    if (scratch_) {
+      if (auto merged = file_.append_file(*scratch_); !merged) return fail(merged.error());
+      lease_->hashed = file_.size();
+      file_.start_writeback(start_, file_.size());
     }
     upload_.offset = file_.size();
     if (upload_.length && upload_.offset == *upload_.length) {
@@ -180,19 +191,50 @@ class upload_receiver final : public body_receiver {
 
   // On the worker thread (write_behind): stores and hashes one piece.
   result<void> absorb(crypto::bytes data) {
-    auto before = file_.size();
-    if (auto w = file_.append(data); !w) {
-      (void)file_.truncate(before);
+    if (auto room = check_room(data.size()); !room) return room;
+    upload_file& out = scratch_ ? *scratch_ : file_;
+    auto before = out.size();
+    if (auto w = out.append(data); !w) {
+      (void)out.truncate(before);
       return w;
     }
-    lease_->sha256.update(data);
-    lease_->hashed = file_.size();
+    lease_->sha256.update(data);  // restored by roll_back if the checksum fails
     if (chunk_) chunk_->update(data);
+    if (scratch_) return {};
+    lease_->hashed = file_.size();
     if (file_.size() - written_back_ >= writeback_step) {
       file_.start_writeback(written_back_, file_.size());
       written_back_ = file_.size();
     }
     return {};
+  }
+
+  // Whether `n` more bytes leave the disk above the server's reserve.
+  result<void> check_room(std::size_t n) const {
+    const auto reserve = svc_.limits_.min_free_bytes;
+    if (reserve == 0) return {};
+    auto free = file_.free_bytes();
+    if (!free) return free.error();
+    if (*free < reserve || *free - reserve < n)
+      return std::make_error_code(std::errc::no_space_on_device);
+    return {};
+  }
+
+  // A write failed: the bytes of a plain PATCH stay, a checksummed one's go.
+  response fail(std::error_code ec) {
+    (void)writer_.drain();
+    if (expected_) roll_back();
+    done_ = true;
+    if (ec != std::errc::no_space_on_device) return tus_error_for(ec);
+    auto res = error_response(
+        api_error::storage_full,
+        fmt::format("the server is low on disk space: upload {} stopped at byte {}", upload_.id,
+                    file_.size()),
+        "resume from Upload-Offset later; the server's operator frees space or lowers "
+        "uploads.min_free_bytes");
+    res.set("Tus-Resumable", version);
+    res.set("Upload-Offset", std::to_string(file_.size()));
+    return res;
   }
 
   response stop(response res) {
@@ -215,6 +257,7 @@ class upload_receiver final : public body_receiver {
   // After writer_ drained.
   void roll_back() {
     (void)file_.truncate(start_);
+    if (scratch_) (void)scratch_->truncate(0);
     accepted_ = start_;
     written_back_ = std::min(written_back_, start_);
     lease_->sha256 = rollback_;
@@ -226,6 +269,7 @@ class upload_receiver final : public body_receiver {
   upload_info upload_;
   upload_registry::lease lease_;
   upload_file file_;
+  std::optional<upload_file> scratch_;
   std::optional<checksum> expected_;
   std::optional<digest> chunk_;
   digest rollback_;
@@ -257,13 +301,12 @@ outcome service::create(const request_head& head, const actor& who, unix_time no
   upload_info u;
   if (!length_text.empty() && !defer_text.empty())
     return tus_error(api_error::bad_request, "send Upload-Length or Upload-Defer-Length, not both");
+  auto cap = cap_for(who);
+  if (!cap) return tus_error(api_error::internal, "could not read agent " + who.id);
   if (!length_text.empty()) {
     u.length = parse_size(length_text);
     if (!u.length) return tus_error(api_error::bad_request, "Upload-Length is not a size");
-    if (*u.length > limits_.max_upload_bytes)
-      return tus_error(api_error::too_large,
-                       fmt::format("Upload-Length is over this server's limit of {} bytes",
-                                   limits_.max_upload_bytes));
+    if (*u.length > cap->bytes) return over_cap_response(cap->bytes, cap->what);
     if (*u.length < smallest_age_file)
       return tus_error(api_error::not_age_encrypted, "the file is too small to be an age file");
   } else if (defer_text != "1") {
@@ -302,7 +345,22 @@ outcome service::create(const request_head& head, const actor& who, unix_time no
   u.created_at = now;
   u.expires_at = now + limits_.expires_after.count();
   const std::string request_id = u.request_id;
-  auto created = db_.create_upload(who, std::move(u));
+  std::vector<upload_registry::lease> replaced;
+  if (!request_id.empty()) {
+    auto leased = lease_replaced(request_id);
+    if (auto* res = std::get_if<response>(&leased)) return std::move(*res);
+    replaced = std::move(std::get<std::vector<upload_registry::lease>>(leased));
+  }
+  auto created = db_.create_upload(who, std::move(u), quota_for(who, cap->bytes));
+  if (!created && created.error() == std::errc::no_space_on_device)
+    return tus_error(api_error::storage_full,
+                     "the server is low on disk space: it takes no new uploads until its "
+                     "operator frees some (uploads.min_free_bytes)");
+  if (!created && created.error() == store_errc::quota_exceeded)
+    return tus_error(api_error::quota_exceeded,
+                     fmt::format("this token's unfinished and stored uploads would pass its "
+                                 "budget of {} bytes",
+                                 limits_.technician_max_bytes));
   if (!created) {
     // The request changed since bind_to_request looked: say how it is now.
     if (!request_id.empty() && created.error() != store_errc::ticket_resolved) {
@@ -315,10 +373,11 @@ outcome service::create(const request_head& head, const actor& who, unix_time no
     res.set("Tus-Resumable", version);
     return res;
   }
+  for (auto& gone : replaced) gone.forget();
   stats_.uploads_started.fetch_add(1, std::memory_order_relaxed);
   if (body) {
     auto lease = registry_.acquire(created->id);  // a new upload: nobody else holds it
-    return receive(head, who, std::move(*created), std::move(lease), 0, true);
+    return receive(head, who, std::move(*created), std::move(lease), 0, cap->bytes, true);
   }
   auto res = tus_response(http::status::created);
   res.set(http::field::location, limits_.base_path + "/" + created->id);
@@ -423,8 +482,15 @@ outcome service::patch(const request_head& head, const actor& who, const std::st
     if (u.length && *u.length != *length)
       return tus_error(api_error::bad_request, "Upload-Length cannot change once set");
     if (!u.length) {
-      if (*length > limits_.max_upload_bytes || *length < u.offset)
-        return tus_error(api_error::too_large, "Upload-Length is over this server's limit");
+      if (*length < u.offset)
+        return tus_error(
+            api_error::bad_request,
+            fmt::format("Upload-Length {} is less than the {} bytes this upload already has",
+                        *length, u.offset),
+            "send the whole file's size as Upload-Length");
+      auto cap = cap_for(who);
+      if (!cap) return tus_error(api_error::internal, "could not read agent " + who.id);
+      if (*length > cap->bytes) return over_cap_response(cap->bytes, cap->what);
       if (auto set = db_.set_upload_length(who, id, *length); !set) {
         auto res = error_response(set.error(), "upload " + id, api_error::upload_not_found);
         res.set("Tus-Resumable", version);
@@ -433,11 +499,18 @@ outcome service::patch(const request_head& head, const actor& who, const std::st
       u.length = length;
     }
   }
-  return receive(head, who, std::move(u), std::move(lease), *offset, false);
+  std::uint64_t cap = u.length.value_or(0);
+  if (!u.length) {  // deferred: the body stops at the owner's cap
+    auto found_cap = cap_for(who);
+    if (!found_cap) return tus_error(api_error::internal, "could not read agent " + who.id);
+    cap = found_cap->bytes;
+  }
+  return receive(head, who, std::move(u), std::move(lease), *offset, cap, false);
 }
 
 outcome service::receive(const request_head& head, const actor& who, upload_info upload,
-                         upload_registry::lease lease, std::uint64_t offset, bool creating) {
+                         upload_registry::lease lease, std::uint64_t offset, std::uint64_t cap,
+                         bool creating) {
   auto file = db_.open_upload_file(upload.id);
   if (!file) return tus_error(api_error::internal, "could not open upload " + upload.id);
   if (file->size() != offset) {
@@ -457,10 +530,14 @@ outcome service::receive(const request_head& head, const actor& who, upload_info
                        "Upload-Checksum: \"" + text + "\" is not usable");
     expected = std::move(parsed);
   }
-  std::uint64_t end = upload.length.value_or(limits_.max_upload_bytes);
+  std::uint64_t end = upload.length.value_or(cap);
   std::uint64_t max_body = end > offset ? end - offset : 0;
   if (auto declared = content_length(head); declared && *declared > max_body)
-    return tus_error(api_error::too_large, "the body goes past Upload-Length");
+    return tus_error(api_error::too_large,
+                     upload.length ? std::string("the body goes past Upload-Length")
+                                   : fmt::format("the body goes past {} bytes, the most this "
+                                                 "upload may hold",
+                                                 end));
 
   // After a restart (or a rolled-back PATCH) the running hash is rebuilt from
   // the bytes already stored.
@@ -486,9 +563,61 @@ outcome service::receive(const request_head& head, const actor& who, upload_info
     if (!n || *n != offset)
       return tus_error(api_error::internal, "could not read upload " + upload.id);
   }
-  return std::make_unique<upload_receiver>(*this, who, std::move(upload), std::move(lease),
-                                           std::move(*file), std::move(expected), max_body,
-                                           creating, std::move(prefix));
+  std::optional<upload_file> scratch;
+  if (expected) {
+    auto opened = db_.open_upload_scratch(upload.id);
+    if (!opened) {
+      auto res = error_response(opened.error(), "upload " + upload.id, api_error::upload_not_found);
+      res.set("Tus-Resumable", version);
+      return res;
+    }
+    scratch.emplace(std::move(*opened));
+  }
+  return std::make_unique<upload_receiver>(
+      *this, who, std::move(upload), std::move(lease), std::move(*file), std::move(scratch),
+      std::move(expected), max_body, creating, std::move(prefix));
+}
+
+result<service::upload_cap> service::cap_for(const actor& who) {
+  upload_cap cap{limits_.max_upload_bytes, "this server's limit"};
+  auto lower = [&](std::uint64_t bytes, std::string what) {
+    if (bytes != 0 && bytes < cap.bytes) cap = {bytes, std::move(what)};
+  };
+  if (who.kind == role::technician || who.kind == role::admin)
+    lower(limits_.technician_max_bytes, "this token's upload budget");
+  if (who.kind == role::agent) {
+    auto agent = db_.get_agent(who.id);
+    if (!agent) return agent.error();
+    if (agent->facts.max_upload_bytes)
+      lower(*agent->facts.max_upload_bytes, "this agent's cap (its spool_max_bytes)");
+    else
+      lower(limits_.agent_max_bytes,
+            "the server's cap for agents that declare none (uploads.agent_max_bytes)");
+  }
+  return cap;
+}
+
+upload_quota service::quota_for(const actor& who, std::uint64_t cap) const {
+  const bool token = who.kind == role::technician || who.kind == role::admin;
+  return {.deferred_bytes = cap,
+          .owner_max_bytes = token ? limits_.technician_max_bytes : 0,
+          .min_free_bytes = limits_.min_free_bytes};
+}
+
+std::variant<std::vector<upload_registry::lease>, response> service::lease_replaced(
+    const std::string& request_id) {
+  auto ids = db_.receiving_uploads(request_id);
+  if (!ids) return tus_error(api_error::internal, "could not read request " + request_id);
+  std::vector<upload_registry::lease> leases;
+  for (const auto& id : *ids) {
+    auto lease = registry_.acquire(id);
+    if (!lease)
+      return tus_error(api_error::upload_locked,
+                       "upload " + id + " for request " + request_id +
+                           " is still being written; a new upload replaces it once that stops");
+    leases.push_back(std::move(lease));
+  }
+  return leases;
 }
 
 response service::terminate(const request_head& head, const actor& who, const std::string& id) {

@@ -44,6 +44,9 @@ struct server_config {
   // [uploads]
   std::uint64_t max_upload_bytes = 64ull << 30;
   std::chrono::seconds upload_expires_after{7 * 86400};
+  std::uint64_t min_free_bytes = 2ull << 30;          // on the data directory's disk
+  std::uint64_t technician_max_bytes = 256ull << 30;  // per technician or admin token
+  std::uint64_t agent_max_bytes = 4ull << 30;         // agents that declare no cap
 
   // [links]
   std::chrono::seconds link_expires_in{7 * 86400};  // at most max_link_lifetime

@@ -117,6 +117,9 @@ struct agent_facts {
   std::string kernel;
   std::string version;
   std::vector<std::string> profiles;  // the profiles remote requests may use
+  // The largest upload the agent can make (its spool_max_bytes); agents
+  // before this field declare nothing and get the server's default.
+  std::optional<std::uint64_t> max_upload_bytes;
 };
 
 struct agent_info {
@@ -196,6 +199,15 @@ struct upload_info {
   std::string request_id;  // agent uploads: the request it answers
 };
 
+// What create_upload checks besides the ticket and the request. Bytes an
+// owner holds are the lengths of its unfinished (unexpired) and completed
+// uploads, an upload without a length counting as `deferred_bytes`.
+struct upload_quota {
+  std::uint64_t deferred_bytes = 0;   // what a deferred-length upload may grow to
+  std::uint64_t owner_max_bytes = 0;  // 0: no budget for this owner
+  std::uint64_t min_free_bytes = 0;   // left free on the data directory's disk
+};
+
 struct bundle_info {
   std::string id;
   std::string ticket_ref;
@@ -253,8 +265,13 @@ class upload_file {
   result<void> append(crypto::bytes data);
   // Reads from `offset`, for rehashing a partial upload after a restart.
   result<std::size_t> read_at(std::uint64_t offset, crypto::mutable_bytes out) const;
+  // Appends every byte of `other` (a checksummed PATCH's verified body), by
+  // copy_file_range: in the kernel, without a pass through this process.
+  result<void> append_file(const upload_file& other);
   // Drops bytes after `size` (a PATCH whose checksum failed).
   result<void> truncate(std::uint64_t size);
+  // Bytes free for this process on the file's filesystem.
+  result<std::uint64_t> free_bytes() const;
   // Starts writing [from, to) to disk without waiting for it, so that the
   // fsync at completion has little left to do.
   void start_writeback(std::uint64_t from, std::uint64_t to);
@@ -263,6 +280,7 @@ class upload_file {
  private:
   friend class blob_dir;
   upload_file(owned_fd fd, std::uint64_t size) : fd_(std::move(fd)), size_(size) {}
+  result<void> append_copy(const upload_file& other, std::uint64_t from);
   owned_fd fd_;
   std::uint64_t size_ = 0;
 };
@@ -290,6 +308,7 @@ enum class store_errc {
   ticket_open,       // reopen of an open ticket
   bad_state,         // e.g. append to a completed upload
   budget_exceeded,   // link byte budget
+  quota_exceeded,    // an owner's upload budget (upload_quota)
   corrupt,           // the database or a blob disagrees with itself
   schema_too_new,    // database written by a newer valise-server
   locked,            // another valise-server serves this data directory
@@ -335,12 +354,21 @@ class store {
   virtual result<std::vector<link_info>> list_links(const std::string& ticket_ref) = 0;
   virtual result<void> revoke_link(const actor& by, const std::string& id) = 0;
 
-  // Uploads. create_upload charges a link's budget with `length` (if known);
-  // an agent's upload names its request, which must be the agent's, not
-  // finished and without a bundle yet; completion links the bundle to it.
-  virtual result<upload_info> create_upload(const actor& by, upload_info u) = 0;
+  // Uploads. create_upload charges a link's budget with `length` (if known),
+  // checks `quota` (quota_exceeded; no_space_on_device when the disk would
+  // go under its reserve); an agent's upload names its request, which must
+  // be the agent's, not finished and without a bundle yet; it replaces the
+  // request's unfinished uploads (their bytes deleted, audited as
+  // upload.replaced); completion links the bundle to it.
+  virtual result<upload_info> create_upload(const actor& by, upload_info u,
+                                            const upload_quota& quota) = 0;
   virtual result<upload_info> get_upload(const std::string& id) = 0;
+  // The unfinished uploads answering a request (those create_upload replaces).
+  virtual result<std::vector<std::string>> receiving_uploads(const std::string& request_id) = 0;
   virtual result<upload_file> open_upload_file(const std::string& id) = 0;
+  // A file without a name beside the upload's, for a checksummed PATCH's
+  // body until its digest matched: a crash mid-PATCH leaves nothing.
+  virtual result<upload_file> open_upload_scratch(const std::string& id) = 0;
   // Sets a deferred length (charging a link's budget).
   virtual result<void> set_upload_length(const actor& by, const std::string& id,
                                          std::uint64_t length) = 0;

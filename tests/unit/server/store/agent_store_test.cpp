@@ -62,7 +62,7 @@ class Agents : public Store {
                   .length = 4,
                   .expires_at = now + 3600,
                   .request_id = request_id};
-    auto created = db_->create_upload(by, u);
+    auto created = db_->create_upload(by, u, {});
     if (!created) return created.error();
     EXPECT_TRUE(db_->open_upload_file(created->id)->append(std::vector<std::uint8_t>(4, 'a')));
     return db_->complete_upload(by, created->id, std::string(64, 'e'));

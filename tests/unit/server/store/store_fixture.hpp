@@ -52,7 +52,7 @@ class Store : public ::testing::Test {
     u.filename = "b.age";
     u.length = size;
     u.expires_at = now + 3600;
-    auto created = db_->create_upload(by, u);
+    auto created = db_->create_upload(by, u, {});
     EXPECT_TRUE(created) << created.error().message();
     auto file = db_->open_upload_file(created->id);
     EXPECT_TRUE(file);

@@ -37,7 +37,7 @@ TEST_F(Store, LinksSpendTheirBudgetAndDieWithTheirTicket) {
   EXPECT_EQ(db_->authenticate(link->secret, now + 60).error(), store_errc::not_found);
   upload_bundle(100, *by);
   upload_info u{.ticket_ref = "T-1", .owner_id = by->id, .length = 100};
-  EXPECT_EQ(db_->create_upload(*by, u).error(), store_errc::budget_exceeded);
+  EXPECT_EQ(db_->create_upload(*by, u, {}).error(), store_errc::budget_exceeded);
   ASSERT_TRUE(db_->resolve_ticket(alice_, "T-1"));
   EXPECT_EQ(db_->authenticate(link->secret, now).error(), store_errc::not_found);
   ASSERT_TRUE(db_->reopen_ticket(alice_, "T-1"));
@@ -47,7 +47,7 @@ TEST_F(Store, LinksSpendTheirBudgetAndDieWithTheirTicket) {
 TEST_F(Store, ResolveDestroysBundlesAndPartialUploadsBeforeReturning) {
   auto b = upload_bundle(10, alice_);
   upload_info partial{.ticket_ref = "T-1", .owner_id = alice_.id, .length = 50};
-  auto p = db_->create_upload(alice_, partial);
+  auto p = db_->create_upload(alice_, partial, {});
   ASSERT_TRUE(p);
   ASSERT_TRUE(db_->open_upload_file(p->id)->append(std::vector<std::uint8_t>(7, 'x')));
   auto report = db_->resolve_ticket(alice_, "T-1");
@@ -62,7 +62,7 @@ TEST_F(Store, ResolveDestroysBundlesAndPartialUploadsBeforeReturning) {
   EXPECT_EQ(db_->get_bundle(b.id).error(), store_errc::not_found);
   EXPECT_EQ(db_->resolve_ticket(alice_, "T-1").error(), store_errc::ticket_resolved);
   upload_info late{.ticket_ref = "T-1", .owner_id = alice_.id, .length = 50};
-  EXPECT_EQ(db_->create_upload(alice_, late).error(), store_errc::ticket_resolved);
+  EXPECT_EQ(db_->create_upload(alice_, late, {}).error(), store_errc::ticket_resolved);
   std::vector<std::string> actions;
   for (const auto& r : *db_->audit_trail("T-1")) actions.push_back(r.action);
   EXPECT_NE(std::find(actions.begin(), actions.end(), "purge.resolved"), actions.end());
@@ -72,7 +72,7 @@ TEST_F(Store, RetentionPurgesOldBundlesAndExpiredUploads) {
   auto b = upload_bundle(10, alice_);
   upload_info partial{
       .ticket_ref = "T-1", .owner_id = alice_.id, .length = 50, .expires_at = now - 1};
-  ASSERT_TRUE(db_->create_upload(alice_, partial));
+  ASSERT_TRUE(db_->create_upload(alice_, partial, {}));
   auto report = db_->purge_expired(b.created_at + 1, now);
   ASSERT_TRUE(report);
   EXPECT_EQ(report->bundles.size(), 1u);
