@@ -138,6 +138,14 @@ CREATE INDEX requests_agent_state ON requests (agent_id, state);
 
 ALTER TABLE uploads ADD COLUMN request_id TEXT;
 )sql",
+    // 3: the audit key (issue 13): records from keyed_from on are HMAC'd
+    // with DATA/audit.key; those before keep their SHA-256 (v1) hashes. The
+    // key file records the same point; this copy only tells a new
+    // installation (no keyed record yet: make a key) from a lost key.
+    R"sql(
+CREATE TABLE audit_keyed (keyed_from INTEGER NOT NULL);
+INSERT INTO audit_keyed SELECT COALESCE(MAX(seq), 0) + 1 FROM audit;
+)sql",
 };
 
 result<int> user_version(connection& db) {
