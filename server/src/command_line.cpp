@@ -6,8 +6,11 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
+#include <iostream>
 
 #include "api/json_views.hpp"
+#include "audit_report.hpp"
 #include "pki.hpp"
 #include "valise/server/server.hpp"
 #include "valise/server/store.hpp"
@@ -40,6 +43,29 @@ std::unique_ptr<store> open_store(const server_config& config) {
   if (!db)
     fail("cannot open the store in " + config.data_dir.string() + ": " + db.error().message());
   return std::move(*db);
+}
+
+// The checkpoint lines of `file` ("-": standard input), e.g. a journal
+// export; other lines are skipped. Each line's name goes to `sources`.
+void read_checkpoint_lines(const std::string& file, std::vector<std::string>& lines,
+                           std::vector<std::string>& sources) {
+  std::ifstream stream;
+  if (file != "-") {
+    stream.open(file);
+    if (!stream) fail("cannot read " + file, "give a file of lines copied from the journal");
+  }
+  std::istream& in = file == "-" ? std::cin : stream;
+  std::size_t number = 0, found = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    if (line.find("valise-audit-checkpoint") == std::string::npos) continue;
+    lines.push_back(line);
+    sources.push_back(file + ":" + std::to_string(number));
+    ++found;
+  }
+  if (found == 0)
+    fail(file + " holds no valise-audit-checkpoint line",
+         "export them with: journalctl -u valise-server -g valise-audit-checkpoint > FILE");
 }
 
 void setup_logging(const std::string& level) {
@@ -161,18 +187,35 @@ int run_command_line(int argc, char** argv) {
 
   auto* audit_cmd = app.add_subcommand("audit", "Audit trail");
   audit_cmd->require_subcommand(1);
-  auto* verify_cmd = audit_cmd->add_subcommand("verify", "Recompute the audit hash chain");
+  auto* verify_cmd = audit_cmd->add_subcommand(
+      "verify", "Recompute the audit chain and check it against its checkpoints");
   verify_cmd->add_option("--data", data_dir, "Data directory")->required();
+  std::vector<std::string> checkpoint_lines, checkpoint_files;
+  verify_cmd->add_option("--checkpoint", checkpoint_lines,
+                         "A valise-audit-checkpoint line copied from the server's journal");
+  verify_cmd->add_option("--checkpoints", checkpoint_files,
+                         "A file of journal lines (- for stdin); lines without a checkpoint are "
+                         "skipped");
   verify_cmd->callback([&] {
-    auto db = open_store(load(data_dir, {}));
-    auto report = db->verify_audit();
+    auto config = load(data_dir, {});
+    std::vector<std::string> sources{(config.data_dir / "audit.head").string()};
+    for (std::size_t i = 0; i < checkpoint_lines.size(); ++i)
+      sources.push_back("--checkpoint " + std::to_string(i + 1));
+    for (const auto& file : checkpoint_files)
+      read_checkpoint_lines(file, checkpoint_lines, sources);
+    auto db = open_store(config);
+    auto report = db->verify_audit(checkpoint_lines);
     if (!report) fail("cannot read the audit trail: " + report.error().message());
-    if (report->first_bad_seq)
-      fail("audit chain broken at record " + std::to_string(*report->first_bad_seq) + " of " +
-               std::to_string(report->records),
-           "records from there on were altered or removed: restore the database from a backup "
-           "and investigate");
-    std::printf("audit chain intact: %lld records\n", static_cast<long long>(report->records));
+    auto findings = describe(*report, sources);
+    if (!findings.lines.empty()) {
+      std::string all = findings.lines.front();
+      for (std::size_t i = 1; i < findings.lines.size(); ++i)
+        all += "\nvalise-server: " + findings.lines[i];
+      fail(all, findings.hint);
+    }
+    std::printf("audit chain intact: %lld records; checkpoints that match: %lld\n",
+                static_cast<long long>(report->records),
+                static_cast<long long>(report->checkpoints));
   });
 
   try {

@@ -153,6 +153,31 @@ void purge_now(store& db, metrics& stats, const server_config& config) {
                  report->uploads.size());
 }
 
+// How often the server writes a checkpoint of the audit trail, if records
+// were added: removing records newer than the last checkpoint goes unseen
+// (docs/security.md), and each checkpoint costs a small file's fsync.
+constexpr std::chrono::seconds audit_checkpoint_interval{60};
+
+// A checkpoint to audit.head, and its line to the journal (no secret in it).
+void checkpoint_now(store& db, bool always_log) {
+  auto report = db.checkpoint_audit();
+  if (!report) {
+    spdlog::error("audit checkpoint not written: {}", report.error().message());
+    return;
+  }
+  if (report->written || always_log) spdlog::info("audit checkpoint: {}", report->line);
+}
+
+asio::awaitable<void> checkpoint_loop(store& db) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(audit_checkpoint_interval);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    checkpoint_now(db, false);
+  }
+}
+
 asio::awaitable<void> retention_loop(store& db, metrics& stats, const server_config& config) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
@@ -172,6 +197,24 @@ boost::system::result<void, std::string> run(const server_config& config) {
   if (!db)
     return problem{"cannot open the store in " + config.data_dir.string() + ": " +
                    db.error().message()};
+  // Before anything is written: a trail that no longer matches audit.head
+  // was tampered with while the server was stopped, and the evidence stays.
+  auto head = (*db)->checkpoint_audit();
+  if (!head && head.error() == store_errc::audit_mismatch)
+    return problem{"the audit trail does not match " + (config.data_dir / "audit.head").string() +
+                   " (records removed or rewritten): run `valise-server audit verify --data " +
+                   config.data_dir.string() +
+                   "`; after restoring valise.db from a backup on purpose, move audit.head aside "
+                   "and start again"};
+  if (!head)
+    return problem{"cannot write " + (config.data_dir / "audit.head").string() + ": " +
+                   head.error().message()};
+  if (head->head_was_missing)
+    spdlog::warn(
+        "audit.head was missing: checkpoints start again from here; compare the trail "
+        "with the journal's earlier checkpoints (valise-server audit verify "
+        "--checkpoints FILE)");
+  spdlog::info("audit checkpoint: {}", head->line);
   metrics stats;
   purge_now(**db, stats, config);  // at start-up, as well as on the timer
 
@@ -207,6 +250,7 @@ boost::system::result<void, std::string> run(const server_config& config) {
   asio::co_spawn(ioc, accept_loop(acceptor, ctx), asio::detached);
   asio::co_spawn(ioc, retention_loop(**db, stats, config), asio::detached);
   asio::co_spawn(ioc, refusal_loop(app, config.refusal_interval), asio::detached);
+  asio::co_spawn(ioc, checkpoint_loop(**db), asio::detached);
   asio::signal_set signals(ioc, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code&, int signal) {
     spdlog::info("signal {}: stopping", signal);
@@ -225,6 +269,7 @@ boost::system::result<void, std::string> run(const server_config& config) {
   ioc.run();
   for (auto& w : workers) w.join();
   app.flush_refusals(static_cast<unix_time>(std::time(nullptr)), true);  // counted, then recorded
+  checkpoint_now(**db, false);  // after the last records
   spdlog::info("valise-server stopped");
   return {};
 }

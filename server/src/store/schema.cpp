@@ -143,6 +143,14 @@ ALTER TABLE uploads ADD COLUMN request_id TEXT;
     R"sql(
 ALTER TABLE agents ADD COLUMN max_upload_bytes INTEGER;
 )sql",
+    // 4: the audit key (issue 13): records from keyed_from on are HMAC'd
+    // with DATA/audit.key; those before keep their SHA-256 (v1) hashes. The
+    // key file records the same point; this copy only tells a new
+    // installation (no keyed record yet: make a key) from a lost key.
+    R"sql(
+CREATE TABLE audit_keyed (keyed_from INTEGER NOT NULL);
+INSERT INTO audit_keyed SELECT COALESCE(MAX(seq), 0) + 1 FROM audit;
+)sql",
 };
 
 result<int> user_version(connection& db) {

@@ -14,7 +14,6 @@
 #include <limits>
 #include <map>
 
-#include "store/audit_chain.hpp"
 #include "store/schema.hpp"
 
 namespace valise::server {
@@ -53,9 +52,11 @@ result<std::unique_ptr<store>> store::open_sqlite(const std::filesystem::path& d
       !r)
     return r.error();
   if (auto r = sqlite::migrate(*db); !r) return r.error();
+  auto key = open_audit_key(*db, data_dir);
+  if (!key) return key.error();
   if (mode == open_mode::tool)
-    return std::unique_ptr<store>(
-        std::make_unique<sqlite_store>(std::move(*db), std::move(*blobs), -1));
+    return std::unique_ptr<store>(std::make_unique<sqlite_store>(std::move(*db), std::move(*blobs),
+                                                                 -1, data_dir, std::move(*key)));
   // Two servers on one directory would each repair what the other is doing.
   int lock_fd = ::open((data_dir / "valise.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0) return std::error_code(errno, std::generic_category());
@@ -63,15 +64,26 @@ result<std::unique_ptr<store>> store::open_sqlite(const std::filesystem::path& d
     ::close(lock_fd);
     return store_errc::locked;
   }
-  auto s = std::make_unique<sqlite_store>(std::move(*db), std::move(*blobs), lock_fd);
+  auto s = std::make_unique<sqlite_store>(std::move(*db), std::move(*blobs), lock_fd, data_dir,
+                                          std::move(*key));
   if (auto r = s->reconcile(); !r) return r.error();
   return std::unique_ptr<store>(std::move(s));
 }
 
-sqlite_store::sqlite_store(sqlite::connection db, blob_dir blobs, int lock_fd)
-    : db_(std::move(db)), blobs_(std::move(blobs)), lock_fd_(lock_fd) {}
+sqlite_store::sqlite_store(sqlite::connection db, blob_dir blobs, int lock_fd,
+                           std::filesystem::path data_dir, audit_key key)
+    : db_(std::move(db)),
+      blobs_(std::move(blobs)),
+      lock_fd_(lock_fd),
+      data_dir_(std::move(data_dir)),
+      key_(std::move(key)) {}
 
 sqlite_store::~sqlite_store() {
+  // A tool (`token create`) leaves audit.head covering what it wrote.
+  if (appended_) {
+    std::lock_guard lock(mutex_);
+    (void)write_checkpoint();
+  }
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
@@ -109,99 +121,6 @@ result<void> sqlite_store::reconcile() {
     if (!recorded_bundles.contains(name)) blobs_.remove_bundle(name);
   blobs_.sync_dirs();
   return {};
-}
-
-result<void> sqlite_store::append_audit(const std::string& actor_label, const std::string& action,
-                                        const std::string& ticket_ref,
-                                        const std::string& detail_json) {
-  std::string previous = audit_genesis;
-  std::int64_t seq = 1;
-  {
-    auto last = db_.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
-    if (!last) return last.error();
-    auto row = last->step();
-    if (!row) return row.error();
-    if (*row) {
-      seq = last->integer(0) + 1;
-      previous = last->text(1);
-    }
-  }
-  audit_record r{seq, now_utc(), actor_label, action, ticket_ref, detail_json, {}};
-  r.hash = audit_hash(previous, r);
-  auto insert = db_.prepare(
-      "INSERT INTO audit (seq, time, actor, action, ticket_ref, detail, hash) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?)");
-  if (!insert) return insert.error();
-  return insert->bind(r.seq)
-      .bind(r.time)
-      .bind(r.actor)
-      .bind(r.action)
-      .bind(r.ticket_ref)
-      .bind(r.detail)
-      .bind(r.hash)
-      .run();
-}
-
-result<void> sqlite_store::audit(const actor& by, const std::string& action,
-                                 const std::string& ticket_ref, const std::string& detail_json) {
-  std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
-  if (!tx) return tx.error();
-  if (auto r = append_audit(by.label(), action, ticket_ref, detail_json); !r) return r;
-  return tx->commit();
-}
-
-result<std::vector<audit_record>> sqlite_store::select_audit(
-    std::string_view where, const std::function<void(sqlite::statement&)>& bind) {
-  std::string sql = "SELECT seq, time, actor, action, ticket_ref, detail, hash FROM audit ";
-  sql += where;
-  auto stmt = db_.prepare(sql);
-  if (!stmt) return stmt.error();
-  bind(*stmt);
-  std::vector<audit_record> out;
-  if (auto r = stmt->each([&] {
-        out.push_back({stmt->integer(0), stmt->integer(1), stmt->text(2), stmt->text(3),
-                       stmt->text(4), stmt->text(5), stmt->text(6)});
-      });
-      !r)
-    return r.error();
-  return out;
-}
-
-result<std::vector<audit_record>> sqlite_store::audit_trail(const std::string& ticket_ref) {
-  std::lock_guard lock(mutex_);
-  return select_audit("WHERE ticket_ref = ? ORDER BY seq",
-                      [&](sqlite::statement& s) { s.bind(ticket_ref); });
-}
-
-result<std::vector<audit_record>> sqlite_store::audit_since(std::int64_t seq, std::size_t limit) {
-  std::lock_guard lock(mutex_);
-  return select_audit("WHERE seq > ? ORDER BY seq LIMIT ?", [&](sqlite::statement& s) {
-    s.bind(seq).bind(static_cast<std::int64_t>(limit));
-  });
-}
-
-result<store::verify_report> sqlite_store::verify_audit() {
-  std::lock_guard lock(mutex_);
-  auto stmt = db_.prepare(
-      "SELECT seq, time, actor, action, ticket_ref, detail, hash FROM audit ORDER BY seq");
-  if (!stmt) return stmt.error();
-  verify_report report;
-  std::string previous = audit_genesis;
-  std::int64_t expected_seq = 1;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) return report;
-    audit_record r{stmt->integer(0), stmt->integer(1), stmt->text(2), stmt->text(3),
-                   stmt->text(4),    stmt->text(5),    stmt->text(6)};
-    ++report.records;
-    // A gap in seq is a removed record, even if the rest was rehashed.
-    if (!report.first_bad_seq && (r.seq != expected_seq || audit_hash(previous, r) != r.hash))
-      report.first_bad_seq = r.seq;
-    previous = r.hash;
-    expected_seq = r.seq + 1;
-  }
 }
 
 result<store::totals> sqlite_store::count() {

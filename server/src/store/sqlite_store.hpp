@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 
+#include "store/audit_chain.hpp"
 #include "store/blob_dir.hpp"
 #include "store/sqlite.hpp"
 #include "valise/server/store.hpp"
@@ -17,7 +18,8 @@ namespace valise::server {
 
 class sqlite_store final : public store {
  public:
-  sqlite_store(sqlite::connection db, blob_dir blobs, int lock_fd);
+  sqlite_store(sqlite::connection db, blob_dir blobs, int lock_fd, std::filesystem::path data_dir,
+               audit_key key);
   ~sqlite_store() override;
 
   // Finishes what a crash interrupted: moves files of recorded bundles out of
@@ -87,7 +89,8 @@ class sqlite_store final : public store {
                      const std::string& detail_json) override;
   result<std::vector<audit_record>> audit_trail(const std::string& ticket_ref) override;
   result<std::vector<audit_record>> audit_since(std::int64_t seq, std::size_t limit) override;
-  result<verify_report> verify_audit() override;
+  result<verify_report> verify_audit(const std::vector<std::string>& checkpoint_lines) override;
+  result<checkpoint_report> checkpoint_audit() override;
   result<totals> count() override;
 
  private:
@@ -142,12 +145,20 @@ class sqlite_store final : public store {
   result<void> check_upload_request(const actor& by, const upload_info& u);
   result<std::vector<audit_record>> select_audit(
       std::string_view where, const std::function<void(sqlite::statement&)>& bind);
+  result<checkpoint_report> write_checkpoint();
 
   std::mutex mutex_;
   sqlite::connection db_;
   blob_dir blobs_;
   int lock_fd_ = -1;
+  std::filesystem::path data_dir_;
+  audit_key key_;
+  bool appended_ = false;  // records written since the last checkpoint
 };
+
+// The data directory's audit key; a new one (and the first checkpoint) if
+// the trail has no keyed record yet, audit_key_missing if it has.
+result<audit_key> open_audit_key(sqlite::connection& db, const std::filesystem::path& data_dir);
 
 unix_time now_utc();
 

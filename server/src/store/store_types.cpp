@@ -149,6 +149,11 @@ class store_error_category final : public std::error_category {
         return "the request is already done or failed";
       case store_errc::has_bundle:
         return "the request already has its bundle";
+      case store_errc::audit_key_missing:
+        return "audit.key is missing but the audit trail has records signed with it: restore it "
+               "from a backup of the data directory";
+      case store_errc::audit_mismatch:
+        return "the audit trail does not match audit.head: records were removed or rewritten";
     }
     return "store error";
   }

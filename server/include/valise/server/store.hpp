@@ -239,7 +239,9 @@ struct audit_record {
   std::string action;      // "ticket.created", … (docs/api.md)
   std::string ticket_ref;  // may be empty
   std::string detail;      // a JSON object
-  std::string hash;        // hex SHA-256 chaining this record to the previous one
+  // hex SHA-256 (records before the audit key) or HMAC-SHA256 chaining this
+  // record to the previous one
+  std::string hash;
 };
 
 // A file descriptor that closes itself; movable, not copyable.
@@ -302,19 +304,21 @@ class bundle_file final : public crypto::byte_source {
 };
 
 enum class store_errc {
-  not_found = 1,     // no such ticket / upload / bundle / token / link
-  already_exists,    // ticket ref taken
-  ticket_resolved,   // the ticket is resolved: no uploads, links, bundles
-  ticket_open,       // reopen of an open ticket
-  bad_state,         // e.g. append to a completed upload
-  budget_exceeded,   // link byte budget
-  quota_exceeded,    // an owner's upload budget (upload_quota)
-  corrupt,           // the database or a blob disagrees with itself
-  schema_too_new,    // database written by a newer valise-server
-  locked,            // another valise-server serves this data directory
-  revoked,           // the agent is revoked
-  request_finished,  // the request is done or failed
-  has_bundle,        // the request already has its bundle
+  not_found = 1,      // no such ticket / upload / bundle / token / link
+  already_exists,     // ticket ref taken
+  ticket_resolved,    // the ticket is resolved: no uploads, links, bundles
+  ticket_open,        // reopen of an open ticket
+  bad_state,          // e.g. append to a completed upload
+  budget_exceeded,    // link byte budget
+  quota_exceeded,     // an owner's upload budget (upload_quota)
+  corrupt,            // the database or a blob disagrees with itself
+  schema_too_new,     // database written by a newer valise-server
+  locked,             // another valise-server serves this data directory
+  revoked,            // the agent is revoked
+  request_finished,   // the request is done or failed
+  has_bundle,         // the request already has its bundle
+  audit_key_missing,  // audit.key is gone while the trail has records it signed
+  audit_mismatch,     // audit.head does not match the trail (records removed or rewritten)
 };
 const std::error_category& store_category();
 std::error_code make_error_code(store_errc e);
@@ -434,12 +438,42 @@ class store {
                              const std::string& ticket_ref, const std::string& detail_json) = 0;
   virtual result<std::vector<audit_record>> audit_trail(const std::string& ticket_ref) = 0;
   virtual result<std::vector<audit_record>> audit_since(std::int64_t seq, std::size_t limit) = 0;
-  // Recomputes the chain; the error names the first record that does not match.
+  // A checkpoint (audit.head, or a line copied from the journal) that the
+  // trail does not match.
+  struct checkpoint_problem {
+    enum class kind {
+      missing,        // audit.head does not exist
+      unreadable,     // no checkpoint in it
+      other_key,      // made with another audit key
+      not_authentic,  // its MAC is not the key's: forged or edited
+      truncated,      // it counts more records than there are
+      diverged,       // the record it counts is not the one it names
+    };
+    kind what;
+    std::size_t source = 0;  // 0: audit.head; i: the i-th of the lines given
+    std::int64_t records = 0;
+    unix_time time = 0;
+    std::string key_id;
+  };
   struct verify_report {
     std::int64_t records = 0;
+    std::int64_t last_seq = 0;
     std::optional<std::int64_t> first_bad_seq;
+    std::int64_t checkpoints = 0;  // checkpoints that match
+    std::vector<checkpoint_problem> problems;
   };
-  virtual result<verify_report> verify_audit() = 0;
+  // Recomputes the chain (first_bad_seq: the first record that does not
+  // follow) and checks it against audit.head and `checkpoint_lines`.
+  virtual result<verify_report> verify_audit(const std::vector<std::string>& checkpoint_lines) = 0;
+  // Writes a checkpoint of the trail as it is now to audit.head, unless
+  // audit.head already holds it; never replaces one the trail does not match
+  // (audit_mismatch). `line` is the checkpoint, for the journal.
+  struct checkpoint_report {
+    std::string line;
+    bool written = false;
+    bool head_was_missing = false;
+  };
+  virtual result<checkpoint_report> checkpoint_audit() = 0;
 
   // Gauges for /metrics.
   struct totals {

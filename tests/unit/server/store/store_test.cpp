@@ -116,29 +116,29 @@ TEST_F(Store, StartUpFinishesACompletionCutBeforeItsFileMoved) {
 
 TEST_F(Store, AuditVerifyFindsAnEditedOrRemovedRecord) {
   upload_bundle(10, alice_);
-  auto clean = db_->verify_audit();
+  auto clean = db_->verify_audit({});
   ASSERT_TRUE(clean);
   EXPECT_FALSE(clean->first_bad_seq);
   EXPECT_GE(clean->records, 4);
   db_.reset();
   sql("UPDATE audit SET actor = 'technician:mallory' WHERE seq = 3");
   reopen();
-  auto edited = db_->verify_audit();
+  auto edited = db_->verify_audit({});
   ASSERT_TRUE(edited);
   EXPECT_EQ(edited->first_bad_seq, 3);
   db_.reset();
   sql("DELETE FROM audit WHERE seq <= 3");
   reopen();
-  EXPECT_EQ(db_->verify_audit()->first_bad_seq, 4);
+  EXPECT_EQ(db_->verify_audit({})->first_bad_seq, 4);
 }
 
 TEST_F(Store, AuditHashCoversEveryField) {
   audit_record r{1, now, "system", "ticket.created", "T-1", "{}", {}};
-  const auto h = audit_hash(audit_genesis, r);
+  const auto h = audit_hash_v1(audit_genesis, r);
   auto changed = [&](auto edit) {
     audit_record copy = r;
     edit(copy);
-    return audit_hash(audit_genesis, copy) != h;
+    return audit_hash_v1(audit_genesis, copy) != h;
   };
   EXPECT_TRUE(changed([](audit_record& c) { c.seq = 2; }));
   EXPECT_TRUE(changed([](audit_record& c) { c.time += 1; }));

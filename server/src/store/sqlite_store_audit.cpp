@@ -1,0 +1,231 @@
+// The audit trail: appending records (HMAC-chained under the audit key),
+// reading them, checkpoints to audit.head, and verification.
+#include <map>
+
+#include "store/audit_files.hpp"
+#include "store/sqlite_store.hpp"
+
+namespace valise::server {
+namespace {
+
+using finding = store::checkpoint_problem;
+
+// The newest record's seq and hash (0 and audit_genesis when there is none).
+result<std::pair<std::int64_t, std::string>> chain_head(sqlite::connection& db) {
+  auto last = db.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+  if (!last) return last.error();
+  auto row = last->step();
+  if (!row) return row.error();
+  if (!*row) return std::pair<std::int64_t, std::string>{0, audit_genesis};
+  return std::pair<std::int64_t, std::string>{last->integer(0), last->text(1)};
+}
+
+// The stored hash of record `seq` (audit_genesis for 0), nullopt if absent.
+result<std::optional<std::string>> hash_of(sqlite::connection& db, std::int64_t seq) {
+  if (seq == 0) return std::optional<std::string>{audit_genesis};
+  auto stmt = db.prepare("SELECT hash FROM audit WHERE seq = ?");
+  if (!stmt) return stmt.error();
+  stmt->bind(seq);
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::string>{};
+  return std::optional<std::string>{stmt->text(0)};
+}
+
+// Whether `c`, as the key sees it, may be trusted: nullopt if so.
+std::optional<finding::kind> authenticity(const audit_key& key, const audit_checkpoint& c) {
+  if (c.key_id != audit_key_id(key)) return finding::kind::other_key;
+  if (!checkpoint_authentic(key, c)) return finding::kind::not_authentic;
+  return std::nullopt;
+}
+
+}  // namespace
+
+result<audit_key> open_audit_key(sqlite::connection& db, const std::filesystem::path& data_dir) {
+  auto key = read_audit_key(data_dir);
+  if (key || key.error() != std::errc::no_such_file_or_directory) return key;
+  // Under the write lock: no record is appended between the count and the key.
+  auto tx = sqlite::transaction::begin(db);
+  if (!tx) return tx.error();
+  auto stmt = db.prepare("SELECT keyed_from FROM audit_keyed");
+  if (!stmt) return stmt.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return store_errc::corrupt;
+  const std::int64_t keyed_from = stmt->integer(0);
+  auto head = chain_head(db);
+  if (!head) return head.error();
+  // A key made now could not verify records signed by the lost one, and
+  // would hide whatever was done to them.
+  if (head->first >= keyed_from) return store_errc::audit_key_missing;
+  auto created = create_audit_key(data_dir, keyed_from);
+  if (!created && created.error() == std::errc::file_exists) return read_audit_key(data_dir);
+  if (!created) return created.error();
+  // audit.head exists whenever the key does: its absence is then a sign.
+  if (auto r = write_audit_head(
+          data_dir, sign_checkpoint(*created, head->first, std::move(head->second), now_utc()));
+      !r)
+    return r.error();
+  return created;
+}
+
+result<void> sqlite_store::append_audit(const std::string& actor_label, const std::string& action,
+                                        const std::string& ticket_ref,
+                                        const std::string& detail_json) {
+  auto head = chain_head(db_);
+  if (!head) return head.error();
+  audit_record r{head->first + 1, now_utc(), actor_label, action, ticket_ref, detail_json, {}};
+  r.hash = audit_hash(key_, head->second, r);
+  auto insert = db_.prepare(
+      "INSERT INTO audit (seq, time, actor, action, ticket_ref, detail, hash) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  if (!insert) return insert.error();
+  appended_ = true;
+  return insert->bind(r.seq)
+      .bind(r.time)
+      .bind(r.actor)
+      .bind(r.action)
+      .bind(r.ticket_ref)
+      .bind(r.detail)
+      .bind(r.hash)
+      .run();
+}
+
+result<void> sqlite_store::audit(const actor& by, const std::string& action,
+                                 const std::string& ticket_ref, const std::string& detail_json) {
+  std::lock_guard lock(mutex_);
+  auto tx = sqlite::transaction::begin(db_);
+  if (!tx) return tx.error();
+  if (auto r = append_audit(by.label(), action, ticket_ref, detail_json); !r) return r;
+  return tx->commit();
+}
+
+result<std::vector<audit_record>> sqlite_store::select_audit(
+    std::string_view where, const std::function<void(sqlite::statement&)>& bind) {
+  std::string sql = "SELECT seq, time, actor, action, ticket_ref, detail, hash FROM audit ";
+  sql += where;
+  auto stmt = db_.prepare(sql);
+  if (!stmt) return stmt.error();
+  bind(*stmt);
+  std::vector<audit_record> out;
+  if (auto r = stmt->each([&] {
+        out.push_back({stmt->integer(0), stmt->integer(1), stmt->text(2), stmt->text(3),
+                       stmt->text(4), stmt->text(5), stmt->text(6)});
+      });
+      !r)
+    return r.error();
+  return out;
+}
+
+result<std::vector<audit_record>> sqlite_store::audit_trail(const std::string& ticket_ref) {
+  std::lock_guard lock(mutex_);
+  return select_audit("WHERE ticket_ref = ? ORDER BY seq",
+                      [&](sqlite::statement& s) { s.bind(ticket_ref); });
+}
+
+result<std::vector<audit_record>> sqlite_store::audit_since(std::int64_t seq, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  return select_audit("WHERE seq > ? ORDER BY seq LIMIT ?", [&](sqlite::statement& s) {
+    s.bind(seq).bind(static_cast<std::int64_t>(limit));
+  });
+}
+
+result<store::checkpoint_report> sqlite_store::checkpoint_audit() {
+  std::lock_guard lock(mutex_);
+  return write_checkpoint();
+}
+
+result<store::checkpoint_report> sqlite_store::write_checkpoint() {
+  // Under the write lock: the file moves with the records it counts, and
+  // the server and a tool beside it write it in turn, never backwards.
+  auto tx = sqlite::transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto head = chain_head(db_);
+  if (!head) return head.error();
+  auto old = read_audit_head(data_dir_);
+  if (!old && old.error() == store_errc::corrupt) return store_errc::audit_mismatch;
+  if (!old) return old.error();
+  checkpoint_report report;
+  report.head_was_missing = !*old;
+  if (*old) {
+    // The evidence of a removal or a rewrite is kept, never replaced.
+    if (authenticity(key_, **old) || (*old)->records > head->first)
+      return store_errc::audit_mismatch;
+    auto then = hash_of(db_, (*old)->records);
+    if (!then) return then.error();
+    if (*then != (*old)->head) return store_errc::audit_mismatch;
+  }
+  auto checkpoint = *old && (*old)->records == head->first
+                        ? **old
+                        : sign_checkpoint(key_, head->first, head->second, now_utc());
+  if (!*old || (*old)->records != head->first) {
+    if (auto r = write_audit_head(data_dir_, checkpoint); !r) return r.error();
+    report.written = true;
+  }
+  report.line = format_checkpoint(checkpoint);
+  appended_ = false;
+  return report;
+}
+
+result<store::verify_report> sqlite_store::verify_audit(
+    const std::vector<std::string>& checkpoint_lines) {
+  std::lock_guard lock(mutex_);
+  verify_report report;
+  // audit.head before the records: it only ever counts committed records, so
+  // the chain read next holds all it counts.
+  std::vector<std::pair<std::size_t, audit_checkpoint>> checkpoints;
+  auto add = [&](std::size_t source, const std::optional<audit_checkpoint>& c) {
+    if (!c)
+      report.problems.push_back({finding::kind::unreadable, source});
+    else if (auto bad = authenticity(key_, *c))
+      report.problems.push_back({*bad, source, c->records, c->time, c->key_id});
+    else
+      checkpoints.emplace_back(source, *c);
+  };
+  auto head = read_audit_head(data_dir_);
+  if (!head && head.error() == store_errc::corrupt)
+    add(0, std::nullopt);
+  else if (!head)
+    return head.error();
+  else if (!*head)
+    report.problems.push_back({finding::kind::missing, 0});
+  else
+    add(0, *head);
+  for (std::size_t i = 0; i < checkpoint_lines.size(); ++i)
+    add(i + 1, parse_checkpoint(checkpoint_lines[i]));
+
+  std::map<std::int64_t, std::string> counted;  // seq -> hash, for the checkpoints
+  for (const auto& [source, c] : checkpoints) counted.emplace(c.records, std::string());
+  counted[0] = audit_genesis;
+  auto stmt = db_.prepare(
+      "SELECT seq, time, actor, action, ticket_ref, detail, hash FROM audit ORDER BY seq");
+  if (!stmt) return stmt.error();
+  std::string previous = audit_genesis;
+  std::int64_t expected_seq = 1;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    audit_record r{stmt->integer(0), stmt->integer(1), stmt->text(2), stmt->text(3),
+                   stmt->text(4),    stmt->text(5),    stmt->text(6)};
+    ++report.records;
+    // A gap in seq is a removed record, even if the rest was rehashed.
+    if (!report.first_bad_seq && (r.seq != expected_seq || audit_hash(key_, previous, r) != r.hash))
+      report.first_bad_seq = r.seq;
+    if (auto at = counted.find(r.seq); at != counted.end()) at->second = r.hash;
+    previous = r.hash;
+    expected_seq = r.seq + 1;
+    report.last_seq = r.seq;
+  }
+  for (const auto& [source, c] : checkpoints) {
+    if (c.records > report.last_seq)
+      report.problems.push_back({finding::kind::truncated, source, c.records, c.time});
+    else if (counted[c.records] != c.head)
+      report.problems.push_back({finding::kind::diverged, source, c.records, c.time});
+    else
+      ++report.checkpoints;
+  }
+  return report;
+}
+
+}  // namespace valise::server
