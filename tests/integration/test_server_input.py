@@ -201,5 +201,51 @@ class ControlCharacters(InputTest):
         self.assertEqual(token["name"], "J\u00fcrgen's laptop")
 
 
+class Errors(InputTest):
+    """Error codes that say what happened, and 500s whose cause is logged."""
+
+    def test_a_duplicate_token_name_has_its_own_code_and_hint(self):
+        admin = self.server.admin_token
+        body = {"role": "technician", "name": f"laptop-{self.ref}"}
+        self.server.api("POST", "/api/v1/tokens", body, token=admin, expect=201)
+        status, _, answer = self.call("POST", "/api/v1/tokens", body, admin)
+        self.assertEqual(status, 409, answer)
+        self.assertEqual(answer["error"], "token_exists")
+        self.assertIn(body["name"], answer["message"])
+        self.assertNotIn("ticket", answer["message"] + answer["hint"])
+        self.assertIn("name", answer["hint"])
+
+    def test_a_500_is_logged_with_its_cause(self):
+        # Root ignores permissions: a file where the uploads directory was makes
+        # creating an upload's file fail (ENOTDIR) on any filesystem.
+        uploads = self.server.data / "uploads"
+        self.assertTrue(uploads.is_dir(), list(self.server.data.iterdir()))
+        saved = self.server.data / "uploads.saved"
+        uploads.rename(saved)
+        try:
+            uploads.write_text("not a directory\n")
+            before = self.server.log_path.read_text(errors="replace")
+            status, _, answer = self.call("POST", "/api/v1/uploads", headers={
+                "Tus-Resumable": "1.0.0", "Upload-Length": "100",
+                "Upload-Metadata": metadata(filename="a.age", ticket=self.ref)})
+        finally:
+            uploads.unlink()
+            saved.rename(uploads)
+        self.assertEqual(status, 500, answer)
+        self.assertEqual(answer["error"], "internal")
+        self.assertIn("logged", answer["hint"])
+        # The server's log gained an error line with the cause, after a moment.
+        deadline = time.monotonic() + 5
+        while True:
+            new = self.server.log_path.read_text(errors="replace")[len(before):]
+            lines = [line for line in new.splitlines() if "[error]" in line]
+            if lines or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertTrue(any("Not a directory" in line for line in lines), new)
+        self.assertTrue(any(self.ref in line for line in lines), new)
+        self.assertNotIn(self.server.technician_token, new)
+
+
 if __name__ == "__main__":
     unittest.main()

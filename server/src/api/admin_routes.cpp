@@ -39,6 +39,8 @@ outcome create_token(api_context& ctx, request& req) {
     return error_response(api_error::bad_request, "role must be admin or technician");
   if (!name) return error_response(api_error::bad_request, "name must be 1 to 64 characters");
   auto token = ctx.db.create_token(*req.who, *parsed_role, *name);
+  if (!token && token.error() == store_errc::already_exists)
+    return error_response(api_error::token_exists, "a token named \"" + *name + "\" exists");
   if (!token) return error_response(token.error(), "token \"" + *name + "\"");
   auto out = to_json(token->info).as_object();
   out["token"] = token->secret;
