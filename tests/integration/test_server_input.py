@@ -137,6 +137,83 @@ class NumericFields(InputTest):
         self.assertEqual(status, 200, answer)
 
 
+class MethodOverride(InputTest):
+    """X-HTTP-Method-Override is honoured on the tus upload URLs only (PATCH,
+    DELETE, HEAD), as docs/api.md says; elsewhere it is refused, not ignored."""
+
+    def test_an_override_cannot_delete_a_bundle(self):
+        bundle = self.upload(self.server.technician_token, age_like(300))
+        status, _, answer = self.call("POST", f"/api/v1/bundles/{bundle}",
+                                      headers={"X-HTTP-Method-Override": "DELETE"})
+        self.assertEqual(status, 400, answer)
+        self.assertEqual(answer["error"], "bad_request")
+        self.assertIn("X-HTTP-Method-Override", answer["message"])
+        self.server.api("GET", f"/api/v1/bundles/{bundle}", expect=200)
+        actions = [r["action"] for r in
+                   self.server.api("GET", f"/api/v1/tickets/{self.ref}/audit", expect=200)]
+        self.assertNotIn("bundle.deleted", actions)
+
+    def test_an_override_is_refused_on_every_route_but_tus_uploads(self):
+        bundle = self.upload(self.server.technician_token, age_like(300))
+        cases = [("POST", f"/api/v1/tickets/{self.ref}/resolve", "GET"),
+                 ("POST", f"/api/v1/tickets/{self.ref}/links", "GET"),
+                 ("POST", "/api/v1/tickets", "DELETE"),
+                 ("POST", "/api/v1/uploads", "DELETE"),
+                 ("GET", f"/api/v1/bundles/{bundle}", "DELETE"),
+                 ("POST", "/api/v1/tokens", "GET")]
+        for method, path, verb in cases:
+            with self.subTest(route=f"{method} {path}", override=verb):
+                status, _, answer = self.call(method, path, {} if method == "POST" else None,
+                                              headers={"X-HTTP-Method-Override": verb})
+                self.assertEqual(status, 400, answer)
+                self.assertIn("X-HTTP-Method-Override", answer["message"])
+        ticket = self.server.api("GET", f"/api/v1/tickets/{self.ref}", expect=200)
+        self.assertEqual((ticket["status"], ticket["bundles"]), ("open", 1))
+
+    def test_tus_clients_behind_proxies_still_patch_head_and_delete(self):
+        token = self.server.technician_token
+        tus = {"Tus-Resumable": "1.0.0"}
+        data = age_like(500)
+        status, h, body = self.call("POST", "/api/v1/uploads", token=token, headers={
+            **tus, "Upload-Length": str(len(data)),
+            "Upload-Metadata": metadata(filename="a.age", ticket=self.ref)})
+        self.assertEqual(status, 201, body)
+        location = h["location"]
+        status, h, body = self.call("POST", location, data[:100], token, {
+            **tus, "X-HTTP-Method-Override": "PATCH", "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream"})
+        self.assertEqual((status, h.get("upload-offset")), (204, "100"), body)
+        status, h, body = self.call("POST", location, None, token,
+                                    {**tus, "X-HTTP-Method-Override": "HEAD"})
+        self.assertEqual((status, h.get("upload-offset")), (200, "100"), body)
+        status, _, body = self.call("POST", location, None, token,
+                                    {**tus, "X-HTTP-Method-Override": "DELETE"})
+        self.assertEqual(status, 204, body)
+        status, _, _ = self.call("HEAD", location, None, token, tus)
+        self.assertIn(status, (404, 410))
+
+    def test_an_unknown_or_misplaced_override_is_refused(self):
+        token = self.server.technician_token
+        data = age_like(100)
+        tus = {"Tus-Resumable": "1.0.0"}
+        status, h, body = self.call("POST", "/api/v1/uploads", token=token, headers={
+            **tus, "Upload-Length": str(len(data)),
+            "Upload-Metadata": metadata(filename="a.age", ticket=self.ref)})
+        self.assertEqual(status, 201, body)
+        location = h["location"]
+        for method, verb in (("POST", "FROB"), ("POST", "GET"), ("POST", "POST"),
+                             ("PATCH", "DELETE"), ("HEAD", "DELETE")):
+            with self.subTest(method=method, override=verb):
+                status, _, answer = self.call(method, location, None, token,
+                                              {**tus, "X-HTTP-Method-Override": verb,
+                                               "Content-Type": "application/offset+octet-stream",
+                                               "Upload-Offset": "0"})
+                self.assertEqual(status, 400, answer)
+        # The upload is untouched: still there, at offset 0.
+        status, h, _ = self.call("HEAD", location, None, token, tus)
+        self.assertEqual((status, h.get("upload-offset")), (200, "0"))
+
+
 # Control characters a free-text field refuses: C0 (tab included), DEL, C1.
 CONTROLS = {"NUL": "\x00", "ESC": "\x1b[31m", "newline": "a\nb", "CR": "a\rb", "tab": "a\tb",
             "DEL": "a\x7fb", "C1 NEL": "a\x85b", "C1 CSI": "a\x9b31m"}

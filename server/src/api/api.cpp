@@ -77,10 +77,10 @@ std::variant<api::admitted, response> api::admit(const request_head& head, unix_
                                                  const std::string& peer_sha256) {
   auto target = boost::urls::parse_origin_form(head.target());
   if (!target) return error_response(api_error::bad_request, "the request target is not a path");
-  auto method = effective_method(head);
-  auto found = router_.find(method, target->encoded_path());
+  auto found = router_.find(head, target->encoded_path());
   if (auto* res = std::get_if<response>(&found)) return std::move(*res);
   auto& match = std::get<router::match>(found);
+  const auto method = match.method;
   admitted out{match.found, std::move(match.params), std::nullopt, method, *target};
   const access needed = match.found->who;
   if (needed == access::anyone) return out;
