@@ -19,6 +19,8 @@ from server_process import ServerProcess  # noqa: E402
 from test_server_agents import Agent, AgentTest, age_like, metadata  # noqa: E402
 
 INT64_MAX = 2**63 - 1
+ORIGIN = "https://helpdesk.example"
+
 
 class InputTest(AgentTest):
     """One server per class; each test its own ticket (self.ref) and folder (self.work)."""
@@ -322,6 +324,118 @@ class Errors(InputTest):
         self.assertTrue(any("Not a directory" in line for line in lines), new)
         self.assertTrue(any(self.ref in line for line in lines), new)
         self.assertNotIn(self.server.technician_token, new)
+
+
+TUS_EXPOSED = ["Location", "Upload-Offset", "Upload-Length", "Tus-Version", "Tus-Resumable",
+               "Tus-Max-Size", "Tus-Extension", "Upload-Metadata", "Upload-Defer-Length",
+               "Upload-Expires", "Upload-Concat", "Tus-Checksum-Algorithm", "Valise-Bundle-Id",
+               "Valise-Bundle-Sha256"]
+TUS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Tus-Resumable", "Upload-Length",
+                       "Upload-Offset", "Upload-Metadata", "Upload-Defer-Length",
+                       "Upload-Checksum", "Upload-Concat", "X-HTTP-Method-Override",
+                       "X-Requested-With"]
+
+
+def listed(value):
+    return {v.strip().lower() for v in (value or "").split(",") if v.strip()}
+
+
+class CrossOrigin(InputTest):
+    """A browser upload widget on an allowed origin can upload with a link; any
+    other origin gets no CORS header at all; other routes never get them."""
+    config_edits = {"cors.allowed_origins": f'["{ORIGIN}", "http://localhost:8080"]'}
+
+    def preflight(self, path, origin=ORIGIN, method="PATCH"):
+        # Browsers send no credential on a preflight.
+        return self.server.request("OPTIONS", path, headers={
+            "Origin": origin, "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "authorization,tus-resumable,upload-offset,"
+                                              "content-type,upload-length,upload-metadata"})
+
+    def assert_cors(self, headers, origin=ORIGIN):
+        self.assertEqual(headers.get("access-control-allow-origin"), origin, headers)
+        self.assertIn("origin", listed(headers.get("vary")))
+        self.assertNotIn("access-control-allow-credentials", headers)
+
+    def assert_no_cors(self, headers):
+        self.assertEqual([k for k in headers if k.startswith("access-control-")], [], headers)
+
+    def test_preflight_on_the_endpoint_and_an_upload_url(self):
+        link = self.server.create_link(self.ref)["token"]
+        status, h, _ = self.call("POST", "/api/v1/uploads", token=link, headers={
+            "Tus-Resumable": "1.0.0", "Upload-Length": "100"})
+        self.assertEqual(status, 201)
+        for path, method in (("/api/v1/uploads", "POST"), (h["location"], "PATCH"),
+                             (h["location"], "HEAD"), (h["location"], "DELETE"),
+                             ("/api/v1/uploads/upl_unknown", "PATCH")):
+            with self.subTest(path=path, method=method):
+                status, headers, body = self.preflight(path, method=method)
+                self.assertEqual(status, 204, body)
+                self.assert_cors(headers)
+                self.assertEqual(listed(headers.get("access-control-allow-methods")),
+                                 {"post", "patch", "head", "delete", "options"})
+                self.assertEqual(listed(headers.get("access-control-allow-headers")),
+                                 {x.lower() for x in TUS_REQUEST_HEADERS})
+                self.assertGreater(int(headers.get("access-control-max-age", "0")), 0)
+        status, headers, _ = self.preflight("/api/v1/uploads", origin="http://localhost:8080")
+        self.assertEqual(status, 204)
+        self.assert_cors(headers, "http://localhost:8080")
+
+    def test_an_upload_from_an_allowed_origin_reads_every_tus_header(self):
+        link = self.server.create_link(self.ref)["token"]
+        data = age_like(300)
+        cors = {"Origin": ORIGIN, "Tus-Resumable": "1.0.0"}
+        status, h, body = self.call("POST", "/api/v1/uploads", token=link, headers={
+            **cors, "Upload-Length": str(len(data)), "Upload-Metadata": metadata(filename="a.age")})
+        self.assertEqual(status, 201, body)
+        self.assert_cors(h)
+        self.assertEqual(listed(h.get("access-control-expose-headers")),
+                         {x.lower() for x in TUS_EXPOSED})
+        status, h, body = self.call("PATCH", h["location"], data, link, {
+            **cors, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"})
+        self.assertEqual(status, 204, body)
+        self.assert_cors(h)
+        self.assertIn("valise-bundle-sha256", listed(h.get("access-control-expose-headers")))
+        # Errors too, so that the widget can show them: a wrong token, a missing version.
+        for token, headers in (("vsl_wrong", {**cors, "Upload-Length": "1"}),
+                               (link, {"Origin": ORIGIN, "Upload-Length": "1"})):
+            status, h, body = self.call("POST", "/api/v1/uploads", token=token, headers=headers)
+            self.assertIn(status, (401, 412), body)
+            self.assert_cors(h)
+
+    def test_a_foreign_origin_gets_no_cors_headers(self):
+        link = self.server.create_link(self.ref)["token"]
+        for origin in ("https://evil.example", "https://helpdesk.example.evil.example",
+                       "https://HELPDESK.example.", "null", ORIGIN + ":443", ORIGIN + "/"):
+            with self.subTest(origin=origin):
+                status, headers, _ = self.preflight("/api/v1/uploads", origin=origin)
+                self.assert_no_cors(headers)
+                status, headers, _ = self.call("POST", "/api/v1/uploads", token=link, headers={
+                    "Origin": origin, "Tus-Resumable": "1.0.0", "Upload-Length": "100"})
+                self.assertEqual(status, 201)
+                self.assert_no_cors(headers)
+
+    def test_technician_routes_never_answer_cross_origin(self):
+        for method, path in (("GET", "/api/v1/tickets"), ("OPTIONS", "/api/v1/tickets"),
+                             ("GET", f"/api/v1/tickets/{self.ref}/bundles"),
+                             ("GET", "/healthz")):
+            with self.subTest(method=method, path=path):
+                _, headers, _ = self.call(method, path, headers={
+                    "Origin": ORIGIN, "Access-Control-Request-Method": "GET"})
+                self.assert_no_cors(headers)
+
+
+class CrossOriginOff(InputTest):
+    """Without allowed origins (the default), no CORS header anywhere."""
+
+    def test_the_default_allows_no_origin(self):
+        status, headers, _ = self.server.request("OPTIONS", "/api/v1/uploads", headers={
+            "Origin": ORIGIN, "Access-Control-Request-Method": "POST"})
+        self.assertEqual(status, 204)
+        self.assertEqual([k for k in headers if k.startswith("access-control-")], [])
+        text = (self.server.data / "server.toml").read_text()
+        self.assertIn("[cors]\n", text)
+        self.assertIn("allowed_origins = []", text)
 
 
 if __name__ == "__main__":

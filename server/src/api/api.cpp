@@ -131,4 +131,10 @@ std::variant<api::admitted, response> api::admit(const request_head& head, unix_
   return out;
 }
 
+cross_origin api::cross_origin_for(const request_head& head) const {
+  auto target = boost::urls::parse_origin_form(head.target());
+  if (!target) return {};
+  return {head, router_.cross_origin(target->encoded_path()), context_.config.cors_allowed_origins};
+}
+
 }  // namespace valise::server

@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "api/agent_wakeups.hpp"
+#include "api/cross_origin.hpp"
 #include "http/router.hpp"
 #include "metrics.hpp"
 #include "pki.hpp"
@@ -61,6 +62,10 @@ class api {
   // whose fingerprint is `peer_sha256` (empty: none); a refusal is audited.
   std::variant<admitted, response> admit(const request_head& head, unix_time now,
                                          const std::string& peer_sha256);
+
+  // The CORS headers a response to this request gets ([cors] allowed_origins
+  // and the routes that take cross-origin requests), errors included.
+  cross_origin cross_origin_for(const request_head& head) const;
 
  private:
   std::variant<actor, response> admit_agent(const std::string& route_text,

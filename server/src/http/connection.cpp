@@ -286,8 +286,10 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, asio::ssl::
     } else {
       open = parser.get().keep_alive();
       head_request = parser.get().method() == http::verb::head;
+      const auto cors = app.cross_origin_for(parser.get().base());
       x = co_await handle(stream, buffer, parser, app, limits, peer_sha256);
       if (x.lost) co_return;
+      if (x.answer) cors.apply(*x.answer);
     }
     bool sent = false;
     unsigned status = 0;

@@ -98,4 +98,10 @@ std::variant<router::match, response> router::find(const request_head& head,
   return found;
 }
 
+bool router::cross_origin(std::string_view path) const {
+  for (const auto& r : routes_)
+    if (r.options.cross_origin && match_pattern(r.pattern, path)) return true;
+  return false;
+}
+
 }  // namespace valise::server

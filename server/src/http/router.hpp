@@ -79,11 +79,14 @@ struct request {
 
 using handler = std::function<outcome(request&)>;
 
-// What a route allows beyond its method and path; off by default.
+// What a route allows beyond its method and path; both off by default.
 struct route_options {
   // Reached by a POST with X-HTTP-Method-Override naming this route's method
   // (tus clients behind proxies that pass only GET and POST).
   bool method_override = false;
+  // Browsers on the origins of [cors] allowed_origins may call it (upload
+  // widgets on a helpdesk portal).
+  bool cross_origin = false;
 };
 
 struct route {
@@ -113,6 +116,8 @@ class router {
   // 400, not ignored: a client that sends it means another method than the
   // one it would get.
   std::variant<match, response> find(const request_head& head, std::string_view path) const;
+  // Whether some route at `path` takes cross-origin requests.
+  bool cross_origin(std::string_view path) const;
 
  private:
   std::vector<route> routes_;
