@@ -93,6 +93,9 @@ const key_spec keys[] = {
      "Time between retention purges (one also runs at start-up)."},
     {"log", "level", &server_config::log_level,
      "trace, debug, info, warn or error. Secrets are never logged at any level."},
+    {"cors", "allowed_origins", &server_config::cors_allowed_origins,
+     "Origins whose web pages may upload with a link (tus routes only), as browsers send "
+     "them: [\"https://helpdesk.example.com\"]."},
 };
 
 std::string quoted(const std::string& s) {
@@ -184,6 +187,38 @@ std::string assign(server_config& c, const field& member, const toml::node& node
       member);
 }
 
+// An origin as browsers serialise it (RFC 6454): scheme, lowercase host, a
+// port only if not the scheme's default; anything else would never match.
+bool valid_origin(std::string_view origin) {
+  std::string_view rest;
+  std::string_view default_port;
+  if (origin.starts_with("https://")) {
+    rest = origin.substr(8);
+    default_port = "443";
+  } else if (origin.starts_with("http://")) {
+    rest = origin.substr(7);
+    default_port = "80";
+  } else {
+    return false;
+  }
+  std::string_view host = rest;
+  std::string_view port;
+  const auto colon = rest.rfind(':');
+  if (colon != std::string_view::npos && rest.find(']', colon) == std::string_view::npos) {
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || port == default_port || port.front() == '0' ||
+        port.find_first_not_of("0123456789") != std::string_view::npos ||
+        std::stoul(std::string(port)) > 65535)
+      return false;
+  }
+  if (host.empty() || host.front() == '.' || host.back() == '.') return false;
+  if (host.front() == '[')
+    return host.back() == ']' && host.size() > 2 &&
+           host.find_first_not_of("[]0123456789abcdef:.") == std::string_view::npos;
+  return host.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") == std::string_view::npos;
+}
+
 std::string where(const std::filesystem::path& file, const toml::source_region& at) {
   return fmt::format("{}:{}", file.string(), at.begin.line);
 }
@@ -256,6 +291,13 @@ config_result load_config(const std::filesystem::path& file) {
   if (config.link_expires_in > max_link_lifetime)
     return problem{fmt::format("{}: links.expires_in must be at most \"{}d\"", file.string(),
                                max_link_lifetime.count())};
+  for (const auto& origin : config.cors_allowed_origins)
+    if (!valid_origin(origin))
+      return problem{fmt::format(
+          "{}: cors.allowed_origins: \"{}\" is not an origin as browsers send it: "
+          "http:// or https://, a lowercase host, a port only if not the default, no path "
+          "(\"https://helpdesk.example.com\")",
+          file.string(), origin)};
   if (config.min_tls_version != "1.2" && config.min_tls_version != "1.3")
     return problem{fmt::format("{}: tls.min_version must be \"1.2\" or \"1.3\"", file.string())};
   return config;

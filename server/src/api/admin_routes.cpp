@@ -32,14 +32,15 @@ outcome create_token(api_context& ctx, request& req) {
   auto& body = std::get<json::object>(parsed);
   std::optional<response> problem;
   auto kind = string_field(body, "role", problem);
-  auto name = string_field(body, "name", problem);
+  auto name = text_field(body, "name", {1, 64}, problem);
   if (problem) return std::move(*problem);
   auto parsed_role = kind ? parse_role(*kind) : std::nullopt;
   if (!parsed_role)
     return error_response(api_error::bad_request, "role must be admin or technician");
-  if (!name || name->empty() || name->size() > 64)
-    return error_response(api_error::bad_request, "name must be 1-64 characters");
+  if (!name) return error_response(api_error::bad_request, "name must be 1 to 64 characters");
   auto token = ctx.db.create_token(*req.who, *parsed_role, *name);
+  if (!token && token.error() == store_errc::already_exists)
+    return error_response(api_error::token_exists, "a token named \"" + *name + "\" exists");
   if (!token) return error_response(token.error(), "token \"" + *name + "\"");
   auto out = to_json(token->info).as_object();
   out["token"] = token->secret;
@@ -61,18 +62,13 @@ outcome revoke_token(api_context& ctx, request& req) {
 }
 
 outcome audit_all(api_context& ctx, request& req) {
-  std::int64_t since = 0;
-  std::size_t limit = 1000;
+  std::optional<response> problem;
   auto params = req.target.params();
-  try {
-    if (auto it = params.find("since_seq"); it != params.end()) since = std::stoll((*it).value);
-    if (auto it = params.find("limit"); it != params.end()) limit = std::stoul((*it).value);
-  } catch (const std::exception&) {
-    return error_response(api_error::bad_request, "since_seq and limit must be numbers");
-  }
-  if (limit == 0 || limit > 10000)
-    return error_response(api_error::bad_request, "limit must be 1-10000");
-  auto records = ctx.db.audit_since(since, limit);
+  auto since = number_param(params, "since_seq", {}, problem);
+  auto limit = number_param(params, "limit", {1, 10000}, problem);
+  if (problem) return std::move(*problem);
+  auto records = ctx.db.audit_since(static_cast<std::int64_t>(since.value_or(0)),
+                                    static_cast<std::size_t>(limit.value_or(1000)));
   if (!records) return error_response(records.error(), "audit trail");
   json::array out;
   for (const auto& r : *records) out.push_back(to_json(r));

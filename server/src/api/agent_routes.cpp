@@ -15,6 +15,7 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::size_t max_profiles = 256;
+constexpr std::size_t max_fact_length = 255;
 
 std::string subject(const std::string& id) {
   return "agent " + id;
@@ -48,13 +49,11 @@ std::optional<response> read_facts(const json::object& body, agent_facts& facts)
   for (auto [key, field] :
        {std::pair{"hostname", &agent_facts::hostname}, std::pair{"os", &agent_facts::os},
         std::pair{"kernel", &agent_facts::kernel}, std::pair{"version", &agent_facts::version}}) {
-    auto value = string_field(body, key, problem);
+    // A hostname may not be emptied; the other facts may.
+    const text_length length{std::string_view(key) == "hostname" ? 1u : 0u, max_fact_length};
+    auto value = text_field(body, key, length, problem);
     if (problem) return problem;
-    if (!value) continue;
-    if (value->size() > 255 || (std::string_view(key) == "hostname" && value->empty()))
-      return error_response(api_error::bad_request,
-                            std::string(key) + " must be at most 255 characters");
-    facts.*field = std::move(*value);
+    if (value) facts.*field = std::move(*value);
   }
   if (auto* cap = body.if_contains("max_upload_bytes"); cap && !cap->is_null()) {
     // The agent's spool_max_bytes; 0 from an agent that has no cap to tell.
@@ -96,7 +95,7 @@ outcome renew_certificate(api_context& ctx, request& req) {
   auto parsed = parse_object(req.body);
   if (auto* res = std::get_if<response>(&parsed)) return std::move(*res);
   std::optional<response> problem;
-  auto csr = string_field(std::get<json::object>(parsed), "csr", problem);
+  auto csr = pem_field(std::get<json::object>(parsed), "csr", problem);
   if (problem) return std::move(*problem);
   if (!csr) return error_response(api_error::bad_csr, "csr is required");
   auto issued = ctx.ca.sign_agent(*csr, req.who->id, ctx.config.agent_certificate_lifetime);

@@ -105,10 +105,10 @@ std::variant<api::admitted, response> api::admit(const request_head& head, unix_
                                                  const client_info& from) {
   auto target = boost::urls::parse_origin_form(head.target());
   if (!target) return error_response(api_error::bad_request, "the request target is not a path");
-  auto method = effective_method(head);
-  auto found = router_.find(method, target->encoded_path());
+  auto found = router_.find(head, target->encoded_path());
   if (auto* res = std::get_if<response>(&found)) return std::move(*res);
   auto& match = std::get<router::match>(found);
+  const auto method = match.method;
   admitted out{match.found, std::move(match.params), std::nullopt, method, *target};
   const access needed = match.found->who;
   if (needed == access::anyone) return out;
@@ -183,6 +183,12 @@ std::variant<api::admitted, response> api::admit(const request_head& head, unix_
     return refuse(api_error::forbidden, "this token's role may not use this route", who->label());
   out.who = std::move(*who);
   return out;
+}
+
+cross_origin api::cross_origin_for(const request_head& head) const {
+  auto target = boost::urls::parse_origin_form(head.target());
+  if (!target) return {};
+  return {head, router_.cross_origin(target->encoded_path()), context_.config.cors_allowed_origins};
 }
 
 }  // namespace valise::server

@@ -8,6 +8,7 @@
 
 #include "api/agent_wakeups.hpp"
 #include "api/auth_throttle.hpp"
+#include "api/cross_origin.hpp"
 #include "api/refusal_log.hpp"
 #include "http/client_address.hpp"
 #include "http/router.hpp"
@@ -70,6 +71,10 @@ class api {
   // Writes the summaries of refusals whose interval ended; called on a
   // timer, and with `all` at shutdown.
   void flush_refusals(unix_time now, bool all = false);
+
+  // The CORS headers a response to this request gets ([cors] allowed_origins
+  // and the routes that take cross-origin requests), errors included.
+  cross_origin cross_origin_for(const request_head& head) const;
 
  private:
   std::variant<actor, response> admit_agent(const std::string& route_text,

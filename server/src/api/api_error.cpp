@@ -1,5 +1,7 @@
 #include "api/api_error.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/json/object.hpp>
 
 #include "pki.hpp"
@@ -119,20 +121,47 @@ entry describe(api_error e) {
     case api_error::bundle_mismatch:
       return {"bundle_mismatch", s::conflict,
               "report done with the bundle id of the request's own completed upload"};
+    case api_error::token_exists:
+      return {"token_exists", s::conflict,
+              "pick another name, or revoke the token of that name first"};
     case api_error::internal:
       return {"internal", s::internal_server_error, "the server logged the cause"};
   }
   return {"internal", s::internal_server_error, ""};
 }
 
-}  // namespace
-
-response error_response(api_error error, std::string message, std::string hint) {
-  entry e = describe(error);
+response make_error(const entry& e, std::string message, std::string hint) {
   boost::json::object body{{"error", e.code}, {"message", std::move(message)}};
   if (hint.empty()) hint = e.hint;
   if (!hint.empty()) body["hint"] = std::move(hint);
   return json_response(e.status, body);
+}
+
+// For the log: a message may quote the client's input (a path parameter).
+std::string escaped(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f)
+      out += fmt::format("\\x{:02x}", u);
+    else
+      out += c;
+  }
+  return out;
+}
+
+// The errors an operator must hear of: the client is told the cause is logged
+// (internal), or to tell the operator (storage_full). A busy server (503) is
+// not logged per refused connection.
+bool operator_error(api_error e) {
+  return e == api_error::internal || e == api_error::storage_full;
+}
+
+}  // namespace
+
+response error_response(api_error error, std::string message, std::string hint) {
+  if (operator_error(error)) spdlog::error("{}: {}", describe(error).code, escaped(message));
+  return make_error(describe(error), std::move(message), std::move(hint));
 }
 
 response error_response_with(api_error error, std::string message, boost::json::object fields) {
@@ -164,9 +193,15 @@ response error_response(std::error_code ec, const std::string& subject, api_erro
   if (ec == store_errc::quota_exceeded)
     return error_response(api_error::quota_exceeded,
                           subject + ": this token's upload budget would be exceeded");
-  if (ec == std::errc::no_space_on_device)
-    return error_response(api_error::storage_full, "no space left on the server");
-  return error_response(api_error::internal, "internal error on " + subject);
+  // The cause goes to the log only: it may name files and SQL.
+  const api_error e =
+      ec == std::errc::no_space_on_device ? api_error::storage_full : api_error::internal;
+  spdlog::error("{} on {}: {} ({} {})", describe(e).code, escaped(subject), ec.message(),
+                ec.category().name(), ec.value());
+  return make_error(
+      describe(e),
+      e == api_error::storage_full ? "no space left on the server" : "internal error on " + subject,
+      {});
 }
 
 }  // namespace valise::server

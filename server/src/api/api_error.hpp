@@ -54,9 +54,12 @@ enum class api_error {
   bad_transition,
   request_has_bundle,
   bundle_mismatch,
+  token_exists,
   internal,
 };
 
+// A 5xx is logged (spdlog::error) with its message: its hint tells the
+// client that the server logged the cause.
 response error_response(api_error error, std::string message, std::string hint = {});
 
 // With fields beyond error/message/hint that a client acts on: the request's
@@ -65,7 +68,8 @@ response error_response_with(api_error error, std::string message, boost::json::
 
 // Store and system errors seen while serving a request, as the client sees
 // them; `subject` names the object ("ticket \"T-1\""), `missing` is the error
-// for store_errc::not_found.
+// for store_errc::not_found. An unexpected error is a 500 whose cause (the
+// code's category, value and message) is logged, not sent.
 response error_response(std::error_code ec, const std::string& subject,
                         api_error missing = api_error::not_found);
 

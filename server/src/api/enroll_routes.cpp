@@ -23,11 +23,10 @@ outcome create_enroll_token(api_context& ctx, request& req) {
   auto parsed = parse_object(req.body);
   if (auto* res = std::get_if<response>(&parsed)) return std::move(*res);
   std::optional<response> problem;
-  auto expires_in = size_field(std::get<json::object>(parsed), "expires_in_s", problem);
+  auto expires_in = number_field(std::get<json::object>(parsed), "expires_in_s",
+                                 {1, max_token_lifetime_s}, problem);
   if (problem) return std::move(*problem);
   const std::uint64_t lifetime = expires_in.value_or(default_token_lifetime_s);
-  if (lifetime < 1 || lifetime > max_token_lifetime_s)
-    return error_response(api_error::bad_request, "expires_in_s must be 1 to 604800 (7 days)");
   auto token = ctx.db.create_enroll_token(*req.who, req.now + static_cast<unix_time>(lifetime));
   if (!token) return error_response(token.error(), "enrollment token");
   return json_response(http::status::created,
@@ -44,36 +43,20 @@ outcome ca_certificate(api_context& ctx, request&) {
   return res;
 }
 
-// A host fact: optional unless `required`, printable, at most 255 bytes.
-std::optional<std::string> fact(const json::object& body, const char* key, bool required,
-                                std::optional<response>& problem) {
-  auto value = string_field(body, key, problem);
-  if (problem) return std::nullopt;
-  bool printable = true;
-  for (unsigned char c : value.value_or(""))
-    if (c < 0x20 || c == 0x7f) printable = false;
-  if ((required && (!value || value->empty())) || (value && value->size() > max_fact_length) ||
-      !printable) {
-    problem = error_response(api_error::bad_request,
-                             std::string(key) + (required ? " is required and" : "") +
-                                 " must be at most 255 printable characters");
-    return std::nullopt;
-  }
-  return value.value_or("");
-}
-
 outcome enroll(api_context& ctx, request& req) {
   auto parsed = parse_object(req.body);
   if (auto* res = std::get_if<response>(&parsed)) return std::move(*res);
   auto& body = std::get<json::object>(parsed);
   std::optional<response> problem;
-  auto csr = string_field(body, "csr", problem);
+  auto csr = pem_field(body, "csr", problem);
   agent_facts facts;
-  facts.hostname = fact(body, "hostname", true, problem).value_or("");
-  if (!problem) facts.os = fact(body, "os", false, problem).value_or("");
-  if (!problem) facts.kernel = fact(body, "kernel", false, problem).value_or("");
-  if (!problem) facts.version = fact(body, "version", false, problem).value_or("");
+  auto hostname = text_field(body, "hostname", {1, max_fact_length}, problem);
+  facts.os = text_field(body, "os", {0, max_fact_length}, problem).value_or("");
+  facts.kernel = text_field(body, "kernel", {0, max_fact_length}, problem).value_or("");
+  facts.version = text_field(body, "version", {0, max_fact_length}, problem).value_or("");
   if (problem) return std::move(*problem);
+  if (!hostname) return error_response(api_error::bad_request, "hostname is required");
+  facts.hostname = std::move(*hostname);
   if (!csr) return error_response(api_error::bad_csr, "csr is required");
   // Checked first: a CSR the CA would refuse must not use up the token.
   if (auto ok = ctx.ca.check_csr(*csr); !ok)

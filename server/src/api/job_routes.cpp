@@ -57,20 +57,9 @@ asio::awaitable<response> wait_for_jobs(api_context& ctx, actor agent, std::chro
 }
 
 outcome agent_jobs(api_context& ctx, request& req) {
-  unsigned wait = 0;
-  auto params = req.target.params();
-  if (auto it = params.find("wait"); it != params.end()) {
-    try {
-      std::size_t used = 0;
-      const std::string text = (*it).value;
-      wait = static_cast<unsigned>(std::stoul(text, &used));
-      if (used != text.size()) wait = max_wait_s + 1;
-    } catch (const std::exception&) {
-      wait = max_wait_s + 1;
-    }
-    if (wait > max_wait_s)
-      return error_response(api_error::bad_request, "wait must be 0 to 60 seconds");
-  }
+  std::optional<response> problem;
+  const auto wait = number_param(req.target.params(), "wait", {0, max_wait_s}, problem).value_or(0);
+  if (problem) return std::move(*problem);
   if (wait == 0) return std::move(jobs_now(ctx, *req.who).res);
   return deferred{[&ctx, agent = *req.who, wait] {
     return wait_for_jobs(ctx, agent, std::chrono::seconds(wait));

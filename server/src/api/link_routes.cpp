@@ -20,13 +20,12 @@ outcome create_link(api_context& ctx, request& req) {
   if (auto* res = std::get_if<response>(&parsed)) return std::move(*res);
   auto& body = std::get<json::object>(parsed);
   std::optional<response> problem;
-  auto expires_in = size_field(body, "expires_in_s", problem);
-  auto max_bytes = size_field(body, "max_bytes", problem);
+  auto expires_in = number_field(body, "expires_in_s", {1, max_link_lifetime_s}, problem);
+  auto max_bytes = number_field(body, "max_bytes", {.min = 1}, problem);
   if (problem) return std::move(*problem);
+  // The default is at most max_link_lifetime (load_config checks it).
   std::uint64_t lifetime =
       expires_in.value_or(static_cast<std::uint64_t>(ctx.config.link_expires_in.count()));
-  if (lifetime < 1 || lifetime > max_link_lifetime_s)
-    return error_response(api_error::bad_request, "expires_in_s must be 1 to 7776000 (90 days)");
   std::uint64_t budget = max_bytes.value_or(ctx.config.link_max_bytes);
   if (budget == 0) return error_response(api_error::bad_request, "max_bytes must be positive");
   const auto& ref = req.params[0];

@@ -55,10 +55,10 @@ outcome create_request(api_context& ctx, request& req) {
   if (auto* res = std::get_if<response>(&parsed)) return std::move(*res);
   auto& body = std::get<json::object>(parsed);
   std::optional<response> problem;
-  auto agent = string_field(body, "agent", problem);
+  auto agent = text_field(body, "agent", {1, 64}, problem);
   auto profile = string_field(body, "profile", problem);
   if (problem) return std::move(*problem);
-  if (!agent || agent->empty()) return error_response(api_error::bad_request, "agent is required");
+  if (!agent) return error_response(api_error::bad_request, "agent is required");
   if (!profile || !valid_profile_name(*profile))
     return error_response(api_error::bad_request,
                           "profile must be 1-64 letters, digits, '.', '_' or '-'");
@@ -108,15 +108,9 @@ outcome all_requests(api_context& ctx, request& req) {
                             "state must be queued, awaiting_approval, collecting, uploading, "
                             "done or failed");
   }
-  if (auto it = params.find("limit"); it != params.end()) {
-    try {
-      filter.limit = std::stoul((*it).value);
-    } catch (const std::exception&) {
-      filter.limit = 0;
-    }
-    if (filter.limit == 0 || filter.limit > 1000)
-      return error_response(api_error::bad_request, "limit must be 1-1000");
-  }
+  std::optional<response> problem;
+  if (auto limit = number_param(params, "limit", {1, 1000}, problem)) filter.limit = *limit;
+  if (problem) return std::move(*problem);
   return list_requests(ctx, filter);
 }
 

@@ -21,14 +21,13 @@ outcome create_ticket(api_context& ctx, request& req) {
   auto& body = std::get<json::object>(parsed);
   std::optional<response> problem;
   auto ref = string_field(body, "ref", problem);
-  auto title = string_field(body, "title", problem);
+  auto title = text_field(body, "title", {1, 500}, problem);
   auto level = string_field(body, "severity", problem);
   if (problem) return std::move(*problem);
   if (!ref || !valid_ticket_ref(*ref))
     return error_response(api_error::bad_request,
                           "ref must be 1-64 characters of A-Z a-z 0-9 . _ - (not starting with .)");
-  if (!title || title->empty() || title->size() > 500)
-    return error_response(api_error::bad_request, "title must be 1-500 characters");
+  if (!title) return error_response(api_error::bad_request, "title must be 1 to 500 characters");
   ticket t{.ref = *ref, .title = *title};
   if (level) {
     auto parsed_level = parse_severity(*level);
@@ -59,15 +58,9 @@ outcome list_tickets(api_context& ctx, request& req) {
       return error_response(api_error::bad_request,
                             "severity must be blocking, semi-blocking or non-blocking");
   }
-  if (auto it = params.find("limit"); it != params.end()) {
-    try {
-      filter.limit = std::stoul((*it).value);
-    } catch (const std::exception&) {
-      return error_response(api_error::bad_request, "limit must be a number");
-    }
-    if (filter.limit == 0 || filter.limit > 1000)
-      return error_response(api_error::bad_request, "limit must be 1-1000");
-  }
+  std::optional<response> problem;
+  if (auto limit = number_param(params, "limit", {1, 1000}, problem)) filter.limit = *limit;
+  if (problem) return std::move(*problem);
   auto tickets = ctx.db.list_tickets(filter);
   if (!tickets) return error_response(tickets.error(), "tickets");
   json::array out;

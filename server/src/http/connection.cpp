@@ -393,9 +393,11 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
     } else {
       open = parser.get().keep_alive();
       head_request = parser.get().method() == http::verb::head;
+      const auto cors = ctx.app.cross_origin_for(parser.get().base());
       x = co_await handle(stream, buffer, parser, ctx.app, limits, peer_sha256, from, *slot,
                           ctx.stats);
       if (x.lost) co_return;
+      if (x.answer) cors.apply(*x.answer);
     }
     bool sent = false;
     unsigned status = 0;

@@ -33,12 +33,4 @@ std::string_view bearer_token(const request_head& head) {
   return {token.data(), token.size()};
 }
 
-http::verb effective_method(const request_head& head) {
-  if (head.method() != http::verb::post) return head.method();
-  auto override_to = head["X-HTTP-Method-Override"];
-  if (override_to.empty()) return head.method();
-  auto verb = http::string_to_verb(override_to);
-  return verb == http::verb::unknown ? head.method() : verb;
-}
-
 }  // namespace valise::server

@@ -19,8 +19,4 @@ response empty_response(http::status status);
 // The value of the bearer token in `Authorization`, or empty.
 std::string_view bearer_token(const request_head& head);
 
-// The method the client means: X-HTTP-Method-Override on a POST (tus clients
-// behind proxies that only pass GET and POST), else the request's own.
-http::verb effective_method(const request_head& head);
-
 }  // namespace valise::server

@@ -58,8 +58,9 @@ std::optional<response> body_receiver::write(crypto::bytes data) {
   return std::nullopt;
 }
 
-void router::add(http::verb method, std::string pattern, access who, body_kind body, handler fn) {
-  routes_.push_back({method, std::move(pattern), who, body, std::move(fn)});
+void router::add(http::verb method, std::string pattern, access who, body_kind body, handler fn,
+                 route_options options) {
+  routes_.push_back({method, std::move(pattern), who, body, std::move(fn), options});
 }
 
 std::variant<router::match, response> router::find(http::verb method, std::string_view path) const {
@@ -67,7 +68,7 @@ std::variant<router::match, response> router::find(http::verb method, std::strin
   for (const auto& r : routes_) {
     auto params = match_pattern(r.pattern, path);
     if (!params) continue;
-    if (r.method == method) return match{&r, std::move(*params)};
+    if (r.method == method) return match{&r, std::move(*params), method};
     if (!allowed.empty()) allowed += ", ";
     allowed += std::string(http::to_string(r.method));
   }
@@ -77,6 +78,30 @@ std::variant<router::match, response> router::find(http::verb method, std::strin
                             std::string(http::to_string(method)) + " is not allowed here");
   res.set(http::field::allow, allowed);
   return res;
+}
+
+std::variant<router::match, response> router::find(const request_head& head,
+                                                   std::string_view path) const {
+  auto header = head.find("X-HTTP-Method-Override");
+  if (header == head.end()) return find(head.method(), path);
+  auto refuse = [&](const std::string& why) {
+    return error_response(api_error::bad_request,
+                          "X-HTTP-Method-Override " + why +
+                              ": it is honoured only on a POST to a tus upload URL, for PATCH, "
+                              "DELETE or HEAD");
+  };
+  if (head.method() != http::verb::post)
+    return refuse("came with " + std::string(http::to_string(head.method())));
+  auto found = find(http::string_to_verb(header->value()), path);
+  auto* m = std::get_if<match>(&found);
+  if (!m || !m->found->options.method_override) return refuse("is not taken by this route");
+  return found;
+}
+
+bool router::cross_origin(std::string_view path) const {
+  for (const auto& r : routes_)
+    if (r.options.cross_origin && match_pattern(r.pattern, path)) return true;
+  return false;
 }
 
 }  // namespace valise::server

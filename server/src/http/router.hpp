@@ -79,25 +79,45 @@ struct request {
 
 using handler = std::function<outcome(request&)>;
 
+// What a route allows beyond its method and path; both off by default.
+struct route_options {
+  // Reached by a POST with X-HTTP-Method-Override naming this route's method
+  // (tus clients behind proxies that pass only GET and POST).
+  bool method_override = false;
+  // Browsers on the origins of [cors] allowed_origins may call it (upload
+  // widgets on a helpdesk portal).
+  bool cross_origin = false;
+};
+
 struct route {
   http::verb method;
   std::string pattern;
   access who;
   body_kind body;
   handler fn;
+  route_options options;
 };
 
 class router {
  public:
-  void add(http::verb method, std::string pattern, access who, body_kind body, handler fn);
+  void add(http::verb method, std::string pattern, access who, body_kind body, handler fn,
+           route_options options = {});
 
   struct match {
     const route* found = nullptr;
     std::vector<std::string> params;
+    http::verb method = http::verb::unknown;  // the route's: after X-HTTP-Method-Override
   };
   // The route for a method and path; on no match, the error response
   // (404, or 405 with Allow when the path exists for other methods).
   std::variant<match, response> find(http::verb method, std::string_view path) const;
+  // The route for a request: its method, or the one X-HTTP-Method-Override
+  // names on a POST to a route that takes it. The header anywhere else is a
+  // 400, not ignored: a client that sends it means another method than the
+  // one it would get.
+  std::variant<match, response> find(const request_head& head, std::string_view path) const;
+  // Whether some route at `path` takes cross-origin requests.
+  bool cross_origin(std::string_view path) const;
 
  private:
   std::vector<route> routes_;

@@ -117,5 +117,46 @@ TEST_F(ConfigTest, ZeroDurationsOnlyWhereTheyMeanSomething) {
       << long_links.error();
 }
 
+// [cors] allowed_origins: a string list, each an origin as browsers send it.
+std::string cors(const std::string& list) {
+  return "[cors]\nallowed_origins = " + list + "\n";
+}
+
+TEST_F(ConfigTest, CorsNoneByDefaultAndDocumented) {
+  EXPECT_TRUE(server_config{}.cors_allowed_origins.empty());
+  EXPECT_NE(format_config(server_config{}).find("[cors]\n"), std::string::npos);
+  EXPECT_NE(format_config(server_config{}).find("allowed_origins = []"), std::string::npos);
+}
+
+TEST_F(ConfigTest, CorsOriginsAsBrowsersSendThemReadBack) {
+  auto loaded = load_config(write(
+      cors(R"(["https://helpdesk.example.com", "http://localhost:8080", "https://[::1]:9000"])")));
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_EQ(loaded->cors_allowed_origins,
+            (std::vector<std::string>{"https://helpdesk.example.com", "http://localhost:8080",
+                                      "https://[::1]:9000"}));
+  server_config c;
+  c.cors_allowed_origins = {"https://a.example", "https://b.example"};
+  auto again = load_config(write(format_config(c)));
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_EQ(again->cors_allowed_origins, c.cors_allowed_origins);
+}
+
+TEST_F(ConfigTest, CorsWhatNoBrowserSendsIsRefusedWithTheReason) {
+  for (const char* bad :
+       {R"(["*"])", R"(["https://helpdesk.example/"])", R"(["https://helpdesk.example/upload"])",
+        R"(["HTTPS://x.example"])", R"(["https://X.example"])", R"(["https://x.example:443"])",
+        R"(["http://x.example:80"])", R"(["https://x.example:99999"])", R"(["helpdesk.example"])",
+        R"(["null"])", R"([""])", R"(["https://"])"}) {
+    auto loaded = load_config(write(cors(bad)));
+    ASSERT_FALSE(loaded) << bad;
+    EXPECT_NE(loaded.error().find("cors.allowed_origins"), std::string::npos) << loaded.error();
+    EXPECT_NE(loaded.error().find("not an origin"), std::string::npos) << loaded.error();
+  }
+  auto wrong_type = load_config(write(cors(R"("https://x.example")")));
+  ASSERT_FALSE(wrong_type);
+  EXPECT_NE(wrong_type.error().find("expected a list of strings"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace valise::server

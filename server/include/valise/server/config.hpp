@@ -66,6 +66,10 @@ struct server_config {
   // [log]
   std::string log_level = "info";
 
+  // [cors] origins whose pages may upload (tus routes only), exactly as
+  // browsers send Origin: "https://helpdesk.example.com"
+  std::vector<std::string> cors_allowed_origins;
+
   std::filesystem::path resolve(const std::filesystem::path& p) const {
     return p.is_absolute() ? p : data_dir / p;
   }
