@@ -269,7 +269,7 @@ boost::system::result<void, std::string> run(const server_config& config) {
   ioc.run();
   for (auto& w : workers) w.join();
   app.flush_refusals(static_cast<unix_time>(std::time(nullptr)), true);  // counted, then recorded
-  checkpoint_now(**db, false);  // after the last records
+  checkpoint_now(**db, false);                                           // after the last records
   spdlog::info("valise-server stopped");
   return {};
 }
