@@ -12,6 +12,7 @@
 #include "archive_path.hpp"
 #include "extract_dir.hpp"
 #include "hash_writer.hpp"
+#include "utf8_names.hpp"
 #include "valise/common/bundle.hpp"
 
 namespace valise::common {
@@ -84,7 +85,7 @@ class archive_reader {
     std::optional<manifest> found;
     for (bool first = true;; first = false) {
       archive_entry* entry = nullptr;
-      const int rc = archive_read_next_header(a_, &entry);
+      const int rc = next_header(&entry);
       if (rc != ARCHIVE_OK && rc != ARCHIVE_EOF) return failure();
       // libarchive always reads uncompressed input too: a bundle is zstd.
       if (first && archive_filter_code(a_, 0) != ARCHIVE_FILTER_ZSTD) {
@@ -124,6 +125,12 @@ class archive_reader {
     if (!found) return error(bundle_errc::manifest_missing);
     if (auto r = compare(*found, *stored); !r) return r.error();
     return std::move(*found);
+  }
+
+  // Names are UTF-8 in pax headers: read them as they are, whatever the locale.
+  int next_header(archive_entry** entry) {
+    const detail::utf8_locale_scope utf8;
+    return archive_read_next_header(a_, entry);
   }
 
   static la_ssize_t read_callback(archive*, void* client, const void** buffer) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -222,6 +223,44 @@ TEST(archive_path, relative_kept_absolute_stripped_escapes_rooted) {
   ASSERT_TRUE(up);
   EXPECT_EQ(up->find(".."), std::string::npos);
   EXPECT_EQ(archive_path_for("manifest.json").error(), bundle_errc::unsafe_path);
+}
+
+// Names in the archive and the manifest are UTF-8 (pax headers and JSON): a
+// UTF-8 name comes back exact, one with other bytes under an escaped name
+// (tested below), unless that equals a UTF-8 name already stored.
+TEST_F(bundle_test, a_utf8_name_is_exact_and_an_escaped_one_never_replaces_another) {
+  const std::string utf8 = "\u00fcn\u00efc\u00f6de \u65e5\u672c.log";
+  const std::string latin1 = "caf\xe9.log";
+  write_file("src/" + utf8, "utf8");
+  write_file("src/" + latin1, "latin1");
+  write_file("src/caf\\xe9.log", "a literal backslash");  // what latin1 escapes to
+  const auto data = pack(dir_ / "src", "src");
+  crypto::memory_source in(data);
+  auto m = extract_bundle(in, out());
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_EQ(read_file(out() / "src" / utf8), "utf8");
+  EXPECT_EQ(read_file(out() / "src/caf\\xe9.log"), "a literal backslash");
+  ASSERT_EQ(m->items.size(), 3u);
+  const auto skipped = std::find_if(m->items.begin(), m->items.end(),
+                                    [](const auto& item) { return !item.error.empty(); });
+  ASSERT_NE(skipped, m->items.end());
+  EXPECT_EQ(skipped->path, "src/caf\\xe9.log");
+  EXPECT_TRUE(skipped->sha256.empty());
+  EXPECT_NE(skipped->error.find("not UTF-8"), std::string::npos) << skipped->error;
+}
+
+TEST_F(bundle_test, a_name_not_in_utf8_is_stored_escaped) {
+  write_file("src/caf\xe9.log", "latin1");
+  manifest written;
+  const auto data = pack(dir_ / "src", "src", &written);
+  ASSERT_EQ(written.items.size(), 1u);
+  EXPECT_EQ(written.items[0].path, "src/caf\\xe9.log");
+  crypto::memory_source in(data);
+  auto m = extract_bundle(in, out());
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_EQ(read_file(out() / "src/caf\\xe9.log"), "latin1");
+  // The manifest is JSON, so UTF-8: the source is escaped there too.
+  EXPECT_EQ(m->items[0].source, (dir_ / "src/caf\\xe9.log").string());
 }
 
 }  // namespace
