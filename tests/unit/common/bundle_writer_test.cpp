@@ -78,7 +78,10 @@ TEST_F(bundle_test, round_trip_keeps_every_byte_and_lists_problems) {
   EXPECT_TRUE(fs::is_regular_file(out() / "logs/empty"));
   EXPECT_FALSE(fs::exists(fs::symlink_status(out() / "logs/link")));
   EXPECT_FALSE(fs::exists(fs::symlink_status(out() / "logs/fifo")));
-  EXPECT_FALSE(fs::exists(out() / "manifest.json")) << "the manifest is returned, not written";
+  // The record is left beside the files, as stored.
+  auto record = parse_manifest(read_file(out() / "manifest.json"));
+  ASSERT_TRUE(record) << "no manifest.json beside the files";
+  EXPECT_EQ(to_json(*record), to_json(*m));
   EXPECT_EQ(fs::status(out()).permissions() & fs::perms::all, fs::perms::owner_all);
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_ / "work"), {}), 1) << "no temporary left";
 }
@@ -145,8 +148,8 @@ TEST_F(bundle_test, writer_refuses_unsafe_archive_paths) {
   crypto::memory_sink sink;
   auto w = bundle_writer::create(sink);
   ASSERT_TRUE(w);
-  for (const char* path :
-       {"", "/etc/a", "../a", "a/../../b", "a//b", "./a", "a/", "manifest.json"}) {
+  for (const char* path : {"", "/etc/a", "../a", "a/../../b", "a//b", "./a", "a/", "manifest.json",
+                           "manifest.json/a"}) {
     EXPECT_EQ(w->add_path(dir_ / "src/a", path).error(), bundle_errc::unsafe_path) << path;
     EXPECT_EQ(w->add_bytes(path, as_bytes("x"), "x").error(), bundle_errc::unsafe_path) << path;
   }
@@ -222,7 +225,12 @@ TEST(archive_path, relative_kept_absolute_stripped_escapes_rooted) {
   const auto up = archive_path_for("../x");
   ASSERT_TRUE(up);
   EXPECT_EQ(up->find(".."), std::string::npos);
-  EXPECT_EQ(archive_path_for("manifest.json").error(), bundle_errc::unsafe_path);
+  // The manifest's name is reserved: such paths are stored from the root.
+  for (const char* reserved : {"manifest.json", "manifest.json/x.log"}) {
+    const auto rooted = archive_path_for(reserved);
+    ASSERT_TRUE(rooted) << reserved;
+    EXPECT_EQ(*rooted, (fs::current_path() / reserved).relative_path().generic_string());
+  }
 }
 
 // Names in the archive and the manifest are UTF-8 (pax headers and JSON): a

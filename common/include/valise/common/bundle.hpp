@@ -133,6 +133,7 @@ result<manifest> verify_bundle(crypto::byte_source& plaintext, read_options opti
 // Extracts into `destination`, which must not exist. Files are written into a
 // private sibling directory and renamed into place only after every entry
 // matched the manifest; on any failure `destination` does not exist afterwards.
+// manifest.json, as stored, is written at its top (no entry may take that name).
 result<manifest> extract_bundle(crypto::byte_source& plaintext,
                                 const std::filesystem::path& destination,
                                 read_options options = {});
