@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -96,10 +97,16 @@ void run_open(const open_options& options) {
     fail("give either -d DIR to extract or --check to verify only", "see valise open --help");
   }
   const auto manifest = read_bundle(options, options.destination);
+  // extract_bundle leaves the collection record at the top of DIR.
+  const auto record =
+      (std::filesystem::path(options.destination) / common::manifest_entry_name).string();
   if (options.json) {
     boost::json::object out{
         {"bundle", options.bundle}, {"verified", true}, {"manifest", manifest_json(manifest)}};
-    if (!options.check_only) out["destination"] = options.destination;
+    if (!options.check_only) {
+      out["destination"] = options.destination;
+      out["manifest_file"] = record;
+    }
     std::printf("%s\n", boost::json::serialize(out).c_str());
     return;
   }
@@ -113,9 +120,12 @@ void run_open(const open_options& options) {
   } else {
     std::printf("%s: verified and extracted %zu files into %s\n", options.bundle.c_str(), files,
                 options.destination.c_str());
+    std::printf("the collection record (errors, cut files, redactions, window) is in %s\n",
+                record.c_str());
   }
   if (failed > 0) {
-    std::printf("%zu item(s) were not collected in full when packed; see valise inspect\n", failed);
+    std::printf("%zu item(s) were not collected in full when packed; see %s\n", failed,
+                options.check_only ? "valise inspect" : record.c_str());
   }
 }
 

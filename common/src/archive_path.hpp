@@ -1,5 +1,6 @@
 // Archive paths that are safe to write and to extract: relative, no "." or
-// ".." components, no empty components, not the reserved manifest name.
+// ".." components, no empty components, neither the reserved manifest name
+// nor under it.
 #pragma once
 
 #include <string_view>

@@ -73,9 +73,10 @@ std::string_view hint(bundle_errc e) noexcept {
 namespace detail {
 
 bool is_safe_archive_path(std::string_view path) {
-  if (path.empty() || path.size() > 4096 || path.front() == '/' || path == manifest_entry_name) {
-    return false;
-  }
+  if (path.empty() || path.size() > 4096 || path.front() == '/') return false;
+  // manifest.json is the record, and `open` writes it at the top of DIR: no
+  // collected file may be it or be under it.
+  if (path.substr(0, path.find('/')) == manifest_entry_name) return false;
   std::size_t start = 0;
   for (;;) {
     const auto slash = path.find('/', start);
@@ -93,8 +94,9 @@ result<std::string> archive_path_for(const std::filesystem::path& source) {
   std::string text = normal.generic_string();
   while (text.size() > 1 && text.back() == '/') text.pop_back();
   const bool escapes = text == ".." || text.rfind("../", 0) == 0;
-  if (normal.is_absolute() || escapes || text == ".") {
-    // Absolute (or leaving the current directory): store it like tar, from the root.
+  if (normal.is_absolute() || escapes || text == "." || !detail::is_safe_archive_path(text)) {
+    // Absolute (or leaving the current directory, or under the manifest's
+    // name): store it like tar, from the root.
     std::error_code ec;
     auto absolute = std::filesystem::absolute(source, ec).lexically_normal().generic_string();
     if (ec) return ec;

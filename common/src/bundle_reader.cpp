@@ -12,6 +12,7 @@
 #include "archive_path.hpp"
 #include "extract_dir.hpp"
 #include "hash_writer.hpp"
+#include "utf8_names.hpp"
 #include "valise/common/bundle.hpp"
 
 namespace valise::common {
@@ -71,6 +72,9 @@ class archive_reader {
     return m;
   }
 
+  // manifest.json as stored, once run() read it.
+  const std::string& manifest_text() const { return manifest_text_; }
+
  private:
   result<manifest> read_all(detail::extract_dir* out) {
     if (archive_read_support_filter_zstd(a_) != ARCHIVE_OK ||
@@ -84,7 +88,7 @@ class archive_reader {
     std::optional<manifest> found;
     for (bool first = true;; first = false) {
       archive_entry* entry = nullptr;
-      const int rc = archive_read_next_header(a_, &entry);
+      const int rc = next_header(&entry);
       if (rc != ARCHIVE_OK && rc != ARCHIVE_EOF) return failure();
       // libarchive always reads uncompressed input too: a bundle is zstd.
       if (first && archive_filter_code(a_, 0) != ARCHIVE_FILTER_ZSTD) {
@@ -126,6 +130,12 @@ class archive_reader {
     return std::move(*found);
   }
 
+  // Names are UTF-8 in pax headers: read them as they are, whatever the locale.
+  int next_header(archive_entry** entry) {
+    const detail::utf8_locale_scope utf8;
+    return archive_read_next_header(a_, entry);
+  }
+
   static la_ssize_t read_callback(archive*, void* client, const void** buffer) {
     auto* self = static_cast<archive_reader*>(client);
     auto n = self->in_.read(self->buffer_);
@@ -151,7 +161,7 @@ class archive_reader {
   }
 
   result<manifest> read_manifest() {
-    std::string json;
+    std::string& json = manifest_text_;
     const void* block = nullptr;
     size_t size = 0;
     la_int64_t offset = 0;
@@ -226,7 +236,8 @@ class archive_reader {
   archive* a_;
   std::vector<std::uint8_t> buffer_ = std::vector<std::uint8_t>(read_block);
   std::error_code source_error_;
-  std::string entry_;  // the entry being read, or the one compare() refused
+  std::string entry_;          // the entry being read, or the one compare() refused
+  std::string manifest_text_;  // manifest.json as stored
 };
 
 }  // namespace
@@ -243,6 +254,13 @@ result<manifest> extract_bundle(crypto::byte_source& plaintext,
   archive_reader reader(plaintext, std::move(options));
   auto m = reader.run(&*dir);
   if (!m) return m.error();  // `dir` removes everything written so far
+  // The record beside the files, under the name no entry may take.
+  const auto& text = reader.manifest_text();
+  if (auto r = dir->write_file(manifest_entry_name,
+                               {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+      !r) {
+    return r.error();
+  }
   if (auto r = dir->commit(); !r) return r.error();
   return m;
 }

@@ -16,6 +16,7 @@
 #include "hash_writer.hpp"
 #include "sealed_buffer.hpp"
 #include "sha256.hpp"
+#include "utf8_names.hpp"
 #include "valise/common/bundle.hpp"
 #include "zstd_sink.hpp"
 
@@ -120,10 +121,12 @@ struct bundle_writer::impl {
     return {err > 0 ? err : EIO, std::generic_category()};
   }
 
-  result<void> claim_path(const std::string& path) {
-    if (!detail::is_safe_archive_path(path)) return make_error_code(bundle_errc::unsafe_path);
-    if (!paths.insert(path).second) return make_error_code(bundle_errc::duplicate_path);
-    return {};
+  // The path as stored: UTF-8 (see utf8_names.hpp), safe, and not taken yet.
+  result<std::string> claim_path(std::string_view path) {
+    auto stored = detail::utf8_or_escaped(path);
+    if (!detail::is_safe_archive_path(stored)) return make_error_code(bundle_errc::unsafe_path);
+    if (!paths.insert(stored).second) return make_error_code(bundle_errc::duplicate_path);
+    return stored;
   }
 
   result<void> write_header(const std::string& path, std::uint64_t size, mode_t type,
@@ -134,6 +137,7 @@ struct bundle_writer::impl {
     archive_entry_set_perm(entry, type == AE_IFDIR ? 0755 : 0644);
     archive_entry_set_size(entry, static_cast<la_int64_t>(size));
     archive_entry_set_mtime(entry, mtime, 0);
+    const detail::utf8_locale_scope utf8;
     const int rc = archive_write_header(a, entry);
     archive_entry_free(entry);
     if (rc != ARCHIVE_OK) return archive_error();
@@ -225,14 +229,15 @@ struct bundle_writer::impl {
     return r;
   }
 
-  result<void> begin_entry(std::string path, std::string source, std::time_t mtime) {
+  result<void> begin_entry(std::string_view name, std::string source, std::time_t mtime) {
     if (entry_open) return std::make_error_code(std::errc::operation_in_progress);
-    if (auto r = claim_path(path); !r) return r;
+    auto path = claim_path(name);
+    if (!path) return path.error();
     if (stage.empty()) {
       stage.resize(std::max<std::size_t>(options.entry_memory, 1));  // touched now: flat RSS
       spill = std::make_unique<detail::sealed_buffer>(options.scratch_dir, options.spill_memory);
     }
-    current = failed_item(std::move(path), std::move(source), {});
+    current = failed_item(std::move(*path), std::move(source), {});
     entry_mtime = mtime;
     entry_open = true;
     entry_framed = false;
@@ -371,8 +376,16 @@ struct bundle_writer::impl {
     return r;
   }
 
-  result<void> add_tree(const std::string& path, const std::filesystem::path& source, bool top) {
-    if (auto r = claim_path(path); !r) return r;
+  result<void> add_tree(std::string_view name, const std::filesystem::path& source, bool top) {
+    auto claimed = claim_path(name);
+    if (!claimed && claimed.error() == bundle_errc::duplicate_path && !detail::is_utf8(name)) {
+      // Escaped, a name that is not UTF-8 may equal one that is (a\xff).
+      items.push_back(failed_item(detail::utf8_or_escaped(name), source.string(),
+                                  "name not UTF-8 and, escaped, the same as another; skipped"));
+      return {};
+    }
+    if (!claimed) return claimed.error();
+    const std::string& path = *claimed;
     struct stat st {};
     if ((top ? ::stat(source.c_str(), &st) : ::lstat(source.c_str(), &st)) != 0) {
       items.push_back(failed_item(path, source.string(), lowercase_first(errno_text(errno))));
@@ -417,8 +430,6 @@ result<bundle_writer> bundle_writer::create(crypto::byte_sink& out, writer_optio
   p->final_out = &out;
   p->a = archive_write_new();
   if (!p->a || archive_write_set_format_pax_restricted(p->a) != ARCHIVE_OK ||
-      // File names are bytes on Linux: store them as they are, whatever the locale.
-      archive_write_set_format_option(p->a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
       archive_write_set_bytes_per_block(p->a, 0) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(p->a, 1) != ARCHIVE_OK ||
       archive_write_open2(p->a, p.get(), nullptr, &impl::write_callback, nullptr, nullptr) !=
@@ -437,13 +448,13 @@ result<void> bundle_writer::add_path(const std::filesystem::path& source,
 result<void> bundle_writer::add_bytes(std::string archive_path, crypto::bytes data,
                                       std::string source) {
   if (impl_->entry_open) return std::make_error_code(std::errc::operation_in_progress);
-  if (auto r = impl_->claim_path(archive_path); !r) return r;
-  if (auto r = impl_->write_header(archive_path, data.size(), AE_IFREG, std::time(nullptr)); !r)
-    return r;
+  auto path = impl_->claim_path(archive_path);
+  if (!path) return path.error();
+  if (auto r = impl_->write_header(*path, data.size(), AE_IFREG, std::time(nullptr)); !r) return r;
   if (auto r = impl_->write_data(data.data(), data.size()); !r) return r;
   detail::sha256 hash;
   hash.update(data);
-  auto item = failed_item(std::move(archive_path), std::move(source), {});
+  auto item = failed_item(std::move(*path), std::move(source), {});
   item.size = data.size();
   item.sha256 = hash.hex_digest();
   impl_->items.push_back(std::move(item));
@@ -451,13 +462,13 @@ result<void> bundle_writer::add_bytes(std::string archive_path, crypto::bytes da
 }
 
 void bundle_writer::add_failure(std::string archive_path, std::string source, std::string error) {
-  impl_->items.push_back(failed_item(std::move(archive_path), std::move(source), std::move(error)));
+  impl_->items.push_back(
+      failed_item(detail::utf8_or_escaped(archive_path), std::move(source), std::move(error)));
 }
 
 result<crypto::byte_sink*> bundle_writer::begin_entry(std::string archive_path, std::string source,
                                                       std::time_t mtime) {
-  if (auto r = impl_->begin_entry(std::move(archive_path), std::move(source), mtime); !r)
-    return r.error();
+  if (auto r = impl_->begin_entry(archive_path, std::move(source), mtime); !r) return r.error();
   return &impl_->entry_sink;
 }
 

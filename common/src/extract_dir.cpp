@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "file_write.hpp"
 #include "valise/common/bundle.hpp"
 
 namespace valise::common::detail {
@@ -118,6 +119,14 @@ result<int> extract_dir::create_file(std::string_view path) {
   ::close(*parent);
   if (fd < 0) return ec;
   return fd;
+}
+
+result<void> extract_dir::write_file(std::string_view path, crypto::bytes data) {
+  auto fd = create_file(path);
+  if (!fd) return fd.error();
+  auto written = write_all(*fd, data);
+  if (::close(*fd) != 0 && written) return last_error();
+  return written;
 }
 
 result<void> extract_dir::commit() {

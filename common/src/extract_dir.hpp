@@ -21,6 +21,8 @@ class extract_dir {
   result<void> make_directory(std::string_view path);
   // Opens a new file for writing; returns its descriptor (caller closes).
   result<int> create_file(std::string_view path);
+  // A new file holding `data`.
+  result<void> write_file(std::string_view path, crypto::bytes data);
   result<void> commit();
 
  private:

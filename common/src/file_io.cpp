@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <random>
 
+#include "file_write.hpp"
 #include "valise/crypto/secret.hpp"
 
 namespace valise::common {
@@ -76,9 +77,7 @@ std::optional<std::uint64_t> file_source::size() const {
 
 // ---- stdout_sink ------------------------------------------------------------
 
-namespace {
-
-result<void> write_all(int fd, crypto::bytes data) {
+result<void> detail::write_all(int fd, crypto::bytes data) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
@@ -90,10 +89,8 @@ result<void> write_all(int fd, crypto::bytes data) {
   return {};
 }
 
-}  // namespace
-
 result<void> stdout_sink::write(crypto::bytes data) {
-  return write_all(STDOUT_FILENO, data);
+  return detail::write_all(STDOUT_FILENO, data);
 }
 
 // ---- atomic_file ------------------------------------------------------------
@@ -160,7 +157,7 @@ void atomic_file::discard() noexcept {
 }
 
 result<void> atomic_file::write(crypto::bytes data) {
-  return write_all(fd_, data);
+  return detail::write_all(fd_, data);
 }
 
 result<void> atomic_file::commit() {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "utf8_names.hpp"
 #include "valise/common/bundle.hpp"
 
 namespace valise::common {
@@ -85,26 +86,28 @@ bool is_sha256_hex_or_empty(std::string_view text) {
 }  // namespace
 
 std::string to_json(const manifest& m) {
+  // JSON is UTF-8; names and paths from the machine are bytes (see utf8_names.hpp).
+  const auto text = [](std::string_view s) { return detail::utf8_or_escaped(s); };
   json::array items;
   for (const auto& item : m.items) {
     json::object by_rule;
-    for (const auto& [rule, count] : item.redactions_by_rule) by_rule[rule] = count;
-    items.push_back(json::object{{"path", item.path},
-                                 {"source", item.source},
+    for (const auto& [rule, count] : item.redactions_by_rule) by_rule[text(rule)] = count;
+    items.push_back(json::object{{"path", text(item.path)},
+                                 {"source", text(item.source)},
                                  {"size", item.size},
                                  {"sha256", item.sha256},
-                                 {"error", item.error},
+                                 {"error", text(item.error)},
                                  {"truncated", item.truncated},
                                  {"redactions", item.redactions},
                                  {"redactions_by_rule", std::move(by_rule)}});
   }
   json::array notes;
-  for (const auto& note : m.notes) notes.push_back(json::value(note));
+  for (const auto& note : m.notes) notes.push_back(json::value(text(note)));
   const json::object root{{"format", m.format},
                           {"bundle_id", m.bundle_id},
-                          {"ticket", m.ticket},
-                          {"host", m.host},
-                          {"profile", m.profile},
+                          {"ticket", text(m.ticket)},
+                          {"host", text(m.host)},
+                          {"profile", text(m.profile)},
                           {"created_at", m.created_at},
                           {"since", optional_string(m.since)},
                           {"until", optional_string(m.until)},

@@ -13,7 +13,7 @@ VALISE_BUILD_PACKAGES=(
 )
 VALISE_TEST_PACKAGES=(
   libgtest-dev libgmock-dev zlib1g-dev age zstd xz-utils python3 clang-format
-  systemd-journal-remote haproxy
+  systemd-journal-remote haproxy libarchive-tools
 )
 # Node.js and npm run tus-js-client and Uppy in tests/interop. The machine's own
 # Node.js 20 (NodeSource's nodejs, npm included) is used when there is one;

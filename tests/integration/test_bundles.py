@@ -321,5 +321,70 @@ class HostileBundles(BundleTest):
                 self.assertEqual(list((self.tmp / case).rglob("*evil*")), [])
 
 
+
+class OpenKeepsManifest(BundleTest):
+    """open -d DIR leaves the collection record (manifest.json) beside the
+    files, under the one name no collected file can take, and says where."""
+
+    def setUp(self):
+        super().setUp()
+        # An item that is recorded but not stored: its error is in the record only.
+        os.symlink("/nonexistent/target", self.tree / "app" / "link.log")
+
+    def test_manifest_beside_the_files_and_named_in_the_output(self):
+        self.assert_ok(self.pack("-r", self.recipient, "--ticket", "T-7"))
+        opened = self.assert_ok(self.open("b.vls", "-i", self.key))
+        record = self.tmp / "out" / "manifest.json"
+        self.assertTrue(record.is_file(), "no manifest.json in DIR")
+        inspected = self.assert_ok(run([valise(), "inspect", "b.vls", "-i", self.key, "--json"],
+                                       cwd=self.tmp)).stdout
+        self.assertEqual(json.loads(record.read_bytes()), json.loads(inspected))
+        items = {item["path"]: item for item in json.loads(record.read_bytes())["items"]}
+        self.assertIn("not followed", items["tree/app/link.log"]["error"])
+        self.assertIn("out/manifest.json", opened.stdout.decode())
+        self.assert_same_tree(self.tmp / "out")
+
+    def test_json_output_names_the_manifest(self):
+        self.assert_ok(self.pack("-r", self.recipient))
+        out = json.loads(self.assert_ok(run([valise(), "open", "b.vls", "-i", self.key,
+                                             "-d", "out", "--json"], cwd=self.tmp)).stdout)
+        self.assertEqual(out["manifest_file"], os.path.join("out", "manifest.json"))
+        self.assertEqual(json.loads((self.tmp / out["manifest_file"]).read_bytes()),
+                         out["manifest"])
+
+    def test_a_collected_folder_named_manifest_json_cannot_take_its_place(self):
+        folder = self.tmp / "manifest.json"
+        folder.mkdir()
+        (folder / "x.log").write_text("a log in an oddly named folder\n")
+        self.assert_ok(run([valise(), "pack", "manifest.json/x.log", "tree", "-r",
+                            self.recipient, "-o", "b.vls"], cwd=self.tmp))
+        self.assert_ok(self.open("b.vls", "-i", self.key))
+        out = self.tmp / "out"
+        self.assertTrue((out / "manifest.json").is_file(), "manifest.json is not the record")
+        json.loads((out / "manifest.json").read_bytes())
+        stored = [p for p in out.rglob("x.log")]
+        self.assertEqual([p.read_text() for p in stored], ["a log in an oddly named folder\n"])
+
+    def test_a_bundle_with_an_entry_under_manifest_json_is_refused(self):
+        # Hand-made (tarfile, zstd, stock age): valise never writes one.
+        data = b"pwned\n"
+        manifest = {"format": 1, "bundle_id": "b", "ticket": "", "host": "h", "profile": "",
+                    "created_at": "2026-01-01T00:00:00Z", "since": None, "until": None,
+                    "redactions": 0, "notes": [],
+                    "items": [{"path": "manifest.json/evil", "source": "x", "size": len(data),
+                               "sha256": hashlib.sha256(data).hexdigest(), "error": "",
+                               "truncated": False, "redactions": 0, "redactions_by_rule": {}}]}
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+            for name, content in (("manifest.json/evil", data),
+                                  ("manifest.json", json.dumps(manifest).encode())):
+                info = tarfile.TarInfo(name)
+                info.size = len(content)
+                archive.addfile(info, io.BytesIO(content))
+        zst = self.assert_ok(run([binary("ZSTD", "zstd"), "-c"], input=buffer.getvalue())).stdout
+        self.assert_ok(run([age(), "-r", self.recipient, "-o", self.tmp / "x.vls"], input=zst))
+        self.assert_open_fails("x.vls", r"unsafe|reserved")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -193,7 +193,9 @@ TEST_P(bundle_entry_test, abandoned_entries_leave_only_their_item) {
   auto read = extract_bundle(in, out());
   ASSERT_TRUE(read) << read.error().message();
   EXPECT_EQ(read_file(out() / "stored"), text(1 << 20));
-  EXPECT_EQ(std::distance(fs::directory_iterator(out()), fs::directory_iterator()), 1);
+  // The stored entry and the manifest beside it.
+  EXPECT_EQ(std::distance(fs::directory_iterator(out()), fs::directory_iterator()), 2);
+  EXPECT_TRUE(fs::is_regular_file(out() / "manifest.json"));
 }
 
 TEST_P(bundle_entry_test, restarted_entries_keep_only_the_last_attempt_and_notes_are_kept) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 
@@ -77,7 +78,10 @@ TEST_F(bundle_test, round_trip_keeps_every_byte_and_lists_problems) {
   EXPECT_TRUE(fs::is_regular_file(out() / "logs/empty"));
   EXPECT_FALSE(fs::exists(fs::symlink_status(out() / "logs/link")));
   EXPECT_FALSE(fs::exists(fs::symlink_status(out() / "logs/fifo")));
-  EXPECT_FALSE(fs::exists(out() / "manifest.json")) << "the manifest is returned, not written";
+  // The record is left beside the files, as stored.
+  auto record = parse_manifest(read_file(out() / "manifest.json"));
+  ASSERT_TRUE(record) << "no manifest.json beside the files";
+  EXPECT_EQ(to_json(*record), to_json(*m));
   EXPECT_EQ(fs::status(out()).permissions() & fs::perms::all, fs::perms::owner_all);
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_ / "work"), {}), 1) << "no temporary left";
 }
@@ -144,8 +148,8 @@ TEST_F(bundle_test, writer_refuses_unsafe_archive_paths) {
   crypto::memory_sink sink;
   auto w = bundle_writer::create(sink);
   ASSERT_TRUE(w);
-  for (const char* path :
-       {"", "/etc/a", "../a", "a/../../b", "a//b", "./a", "a/", "manifest.json"}) {
+  for (const char* path : {"", "/etc/a", "../a", "a/../../b", "a//b", "./a", "a/", "manifest.json",
+                           "manifest.json/a"}) {
     EXPECT_EQ(w->add_path(dir_ / "src/a", path).error(), bundle_errc::unsafe_path) << path;
     EXPECT_EQ(w->add_bytes(path, as_bytes("x"), "x").error(), bundle_errc::unsafe_path) << path;
   }
@@ -221,7 +225,50 @@ TEST(archive_path, relative_kept_absolute_stripped_escapes_rooted) {
   const auto up = archive_path_for("../x");
   ASSERT_TRUE(up);
   EXPECT_EQ(up->find(".."), std::string::npos);
-  EXPECT_EQ(archive_path_for("manifest.json").error(), bundle_errc::unsafe_path);
+  // The manifest's name is reserved: such paths are stored from the root.
+  for (const char* reserved : {"manifest.json", "manifest.json/x.log"}) {
+    const auto rooted = archive_path_for(reserved);
+    ASSERT_TRUE(rooted) << reserved;
+    EXPECT_EQ(*rooted, (fs::current_path() / reserved).relative_path().generic_string());
+  }
+}
+
+// Names in the archive and the manifest are UTF-8 (pax headers and JSON): a
+// UTF-8 name comes back exact, one with other bytes under an escaped name
+// (tested below), unless that equals a UTF-8 name already stored.
+TEST_F(bundle_test, a_utf8_name_is_exact_and_an_escaped_one_never_replaces_another) {
+  const std::string utf8 = "\u00fcn\u00efc\u00f6de \u65e5\u672c.log";
+  const std::string latin1 = "caf\xe9.log";
+  write_file("src/" + utf8, "utf8");
+  write_file("src/" + latin1, "latin1");
+  write_file("src/caf\\xe9.log", "a literal backslash");  // what latin1 escapes to
+  const auto data = pack(dir_ / "src", "src");
+  crypto::memory_source in(data);
+  auto m = extract_bundle(in, out());
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_EQ(read_file(out() / "src" / utf8), "utf8");
+  EXPECT_EQ(read_file(out() / "src/caf\\xe9.log"), "a literal backslash");
+  ASSERT_EQ(m->items.size(), 3u);
+  const auto skipped = std::find_if(m->items.begin(), m->items.end(),
+                                    [](const auto& item) { return !item.error.empty(); });
+  ASSERT_NE(skipped, m->items.end());
+  EXPECT_EQ(skipped->path, "src/caf\\xe9.log");
+  EXPECT_TRUE(skipped->sha256.empty());
+  EXPECT_NE(skipped->error.find("not UTF-8"), std::string::npos) << skipped->error;
+}
+
+TEST_F(bundle_test, a_name_not_in_utf8_is_stored_escaped) {
+  write_file("src/caf\xe9.log", "latin1");
+  manifest written;
+  const auto data = pack(dir_ / "src", "src", &written);
+  ASSERT_EQ(written.items.size(), 1u);
+  EXPECT_EQ(written.items[0].path, "src/caf\\xe9.log");
+  crypto::memory_source in(data);
+  auto m = extract_bundle(in, out());
+  ASSERT_TRUE(m) << m.error().message();
+  EXPECT_EQ(read_file(out() / "src/caf\\xe9.log"), "latin1");
+  // The manifest is JSON, so UTF-8: the source is escaped there too.
+  EXPECT_EQ(m->items[0].source, (dir_ / "src/caf\\xe9.log").string());
 }
 
 }  // namespace

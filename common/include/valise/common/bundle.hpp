@@ -77,6 +77,7 @@ class bundle_writer {
   // files are listed in the manifest as skipped). Problems reading a source
   // (permission denied, vanished) are recorded in the manifest, not returned;
   // only failures of the output (and invalid archive paths) are errors.
+  // Archive paths are stored in UTF-8, a name's other bytes as \xNN.
   result<void> add_path(const std::filesystem::path& source, std::string archive_path);
   result<void> add_bytes(std::string archive_path, crypto::bytes data, std::string source);
   // Records an item that could not be collected at all.
@@ -132,6 +133,7 @@ result<manifest> verify_bundle(crypto::byte_source& plaintext, read_options opti
 // Extracts into `destination`, which must not exist. Files are written into a
 // private sibling directory and renamed into place only after every entry
 // matched the manifest; on any failure `destination` does not exist afterwards.
+// manifest.json, as stored, is written at its top (no entry may take that name).
 result<manifest> extract_bundle(crypto::byte_source& plaintext,
                                 const std::filesystem::path& destination,
                                 read_options options = {});
