@@ -42,6 +42,9 @@ const key_spec keys[] = {
     {"server", "max_connections_per_address", &server_config::max_connections_per_address,
      "Unauthenticated connections from one client address (an IPv6 /64); over it, that "
      "address's oldest is closed. Agents and technicians are not counted once authenticated."},
+    {"server", "max_connections_per_credential", &server_config::max_connections_per_credential,
+     "Authenticated connections of one agent or one token; over it, that credential's oldest "
+     "is closed (an agent needs three, a leaked token must not take every place)."},
     {"server", "request_timeout", &server_config::request_timeout,
      "How long a client may stay silent while sending a request."},
     {"server", "handshake_timeout", &server_config::handshake_timeout,
@@ -264,10 +267,12 @@ config_result load_config(const std::filesystem::path& file) {
     }
   }
   if (config.max_connections == 0 || config.max_anonymous_connections == 0 ||
-      config.max_connections_per_address == 0 || config.auth_failure_burst == 0)
+      config.max_connections_per_address == 0 || config.max_connections_per_credential == 0 ||
+      config.auth_failure_burst == 0)
     return problem{
         fmt::format("{}: server.max_connections, server.max_anonymous_connections, "
-                    "server.max_connections_per_address and auth.failure_burst must be at least 1",
+                    "server.max_connections_per_address, server.max_connections_per_credential "
+                    "and auth.failure_burst must be at least 1",
                     file.string())};
   if (!address_set::parse(config.trusted_proxies))
     return problem{

@@ -229,7 +229,8 @@ boost::system::result<void, std::string> run(const server_config& config) {
   raise_descriptor_limit(config.max_connections);
   connection_budget budget({.max_connections = config.max_connections,
                             .max_anonymous = config.max_anonymous_connections,
-                            .max_per_address = config.max_connections_per_address});
+                            .max_per_address = config.max_connections_per_address,
+                            .max_per_credential = config.max_connections_per_credential});
   const auto trusted_proxies = address_set::parse(config.trusted_proxies).value_or(address_set{});
   connection_context ctx{tls,
                          app,

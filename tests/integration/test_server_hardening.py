@@ -225,7 +225,8 @@ class IdleConnections(HardeningTest):
     """300 connections that never send a byte no longer lock anyone out: the
     per-address cap sheds their oldest, and each is cut after the handshake
     timeout; authenticated agents are not counted against their address."""
-    config_edits = {"server.handshake_timeout": '"3s"', "server.max_connections_per_address": "8"}
+    config_edits = {"server.handshake_timeout": '"3s"', "server.max_connections_per_address": "8",
+                    "server.max_connections_per_credential": "4"}
 
     def test_an_idle_flood_from_one_address_does_not_lock_others_out(self):
         flood = []
@@ -286,6 +287,57 @@ class IdleConnections(HardeningTest):
         for s in flood:
             s.close()
         self.assertEqual(sorted(answers.values()), [200] * 12, answers)
+
+
+    def keep(self, count, request, context=None, source="127.0.0.24"):
+        """`count` connections, each having sent `request` and read its answer;
+        returns them with their statuses."""
+        held, statuses = [], []
+        for _ in range(count):
+            conn = raw_tls(self.server, source=source, context=context)
+            conn.sendall(request)
+            got, _ = read_responses(conn, limit=1)
+            statuses.append(got[0][0] if got else None)
+            held.append(conn)
+            time.sleep(0.02)
+        return held, statuses
+
+    def test_a_revoked_agent_holds_no_place(self):
+        agent = Agent(self.server, self.tmp.name, "revoked-holder").enrolled()
+        self.server.api("POST", f"/api/v1/agents/{agent.id}/revoke", expect=200)
+        held, statuses = self.keep(
+            12, b"GET /api/v1/agent/jobs HTTP/1.1\r\nHost: localhost\r\n\r\n", agent.context())
+        try:
+            self.assertEqual(statuses, [403] * 12)
+            # Its certificate passed the handshake, but it authenticates nobody:
+            # the connections stay anonymous, capped per address (8).
+            closed = sum(closed_within(c, 0.5) for c in held[:4])
+            self.assertEqual(closed, 4)
+        finally:
+            for c in held:
+                c.close()
+
+    def test_one_credential_cannot_hold_every_place(self):
+        ref = f"T-cred-{time.monotonic_ns() % 100000}"
+        self.server.create_ticket(ref)
+        link = self.server.create_link(ref)["token"]
+        status, headers, _ = self.server.request(
+            "POST", "/api/v1/uploads", token=link,
+            headers={"Tus-Resumable": "1.0.0", "Upload-Length": "100"})
+        self.assertEqual(status, 201)
+        head = (f"HEAD {headers['location']} HTTP/1.1\r\nHost: localhost\r\n"
+                f"Tus-Resumable: 1.0.0\r\nAuthorization: Bearer {link}\r\n\r\n").encode()
+        held, statuses = self.keep(10, head, source="127.0.0.25")
+        try:
+            self.assertEqual(statuses, [200] * 10)
+            closed = [closed_within(c, 0.5) for c in held]
+            self.assertEqual(closed, [True] * 6 + [False] * 4)  # that link's oldest went
+            # Another credential from the same address is not affected.
+            self.assertEqual(self.server.request("GET", "/api/v1/tickets",
+                                                 token=self.server.technician_token)[0], 200)
+        finally:
+            for c in held:
+                c.close()
 
 
 HAPROXY_CONFIG = """

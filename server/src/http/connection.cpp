@@ -10,6 +10,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
+#include <atomic>
 #include <ctime>
 
 #include "api/api_error.hpp"
@@ -157,6 +158,31 @@ asio::awaitable<void> drain(tls_stream& stream) {
   }
 }
 
+// A connection in the open-connection gauges of /metrics: anonymous until
+// promoted, taken out of whichever it is in when it ends.
+class connection_gauge {
+ public:
+  explicit connection_gauge(metrics& stats) : stats_(stats) {
+    stats_.connections_anonymous.fetch_add(1, std::memory_order_relaxed);
+  }
+  connection_gauge(const connection_gauge&) = delete;
+  connection_gauge& operator=(const connection_gauge&) = delete;
+  ~connection_gauge() { current().fetch_sub(1, std::memory_order_relaxed); }
+  void authenticated() {
+    if (authenticated_) return;
+    stats_.connections_anonymous.fetch_sub(1, std::memory_order_relaxed);
+    stats_.connections_authenticated.fetch_add(1, std::memory_order_relaxed);
+    authenticated_ = true;
+  }
+
+ private:
+  std::atomic<std::int64_t>& current() {
+    return authenticated_ ? stats_.connections_authenticated : stats_.connections_anonymous;
+  }
+  metrics& stats_;
+  bool authenticated_ = false;
+};
+
 // What one request came to.
 struct exchange {
   std::optional<response> answer;
@@ -171,7 +197,7 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
                                  http::request_parser<http::empty_body>& parser, api& app,
                                  const connection_limits& limits, const std::string& peer_sha256,
                                  const client_info& from, connection_budget::slot& slot,
-                                 metrics& stats) {
+                                 connection_gauge& gauge) {
   exchange x;
   const bool has_body =
       (parser.content_length() && *parser.content_length() > 0) || parser.chunked();
@@ -183,10 +209,10 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
     co_return x;
   }
   auto& a = std::get<api::admitted>(admitted);
-  if (a.who && !slot.is_authenticated()) {
-    slot.authenticated();
-    stats.connections_anonymous.fetch_sub(1, std::memory_order_relaxed);
-    stats.connections_authenticated.fetch_add(1, std::memory_order_relaxed);
+  // Credentials shown: the connection leaves the anonymous budget (an
+  // agent's certificate counts only once the store knows it unrevoked).
+  if (a.who && slot.authenticated(fmt::format("{}:{}", static_cast<int>(a.who->kind), a.who->id))) {
+    gauge.authenticated();
   }
   const route& target_route = *a.target_route;
 
@@ -341,15 +367,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
     co_await stream.async_shutdown(use_tuple);
     co_return;
   }
-  ctx.stats.connections_anonymous.fetch_add(1, std::memory_order_relaxed);
-  struct count_down {
-    connection_budget::slot& slot;
-    metrics& stats;
-    ~count_down() {
-      (slot.is_authenticated() ? stats.connections_authenticated : stats.connections_anonymous)
-          .fetch_sub(1, std::memory_order_relaxed);
-    }
-  } counted{*slot, ctx.stats};
+  connection_gauge gauge(ctx.stats);
 
   if (proxied) {
     auto client = co_await read_proxy_header(stream, from.address);
@@ -359,15 +377,10 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
   }
   if (auto [ec] = co_await stream.async_handshake(use_tuple); ec) co_return;
   // Verified against the server's CA during the handshake (or carried by a
-  // resumed session): an enrolled agent's, though whether it is revoked is
-  // looked up per request.
+  // resumed session); whose it is, and whether it is revoked, is looked up
+  // per request: a revoked agent's connection stays anonymous.
   const std::string peer_sha256 =
       certificate_sha256(SSL_get0_peer_certificate(stream.native_handle()));
-  if (!peer_sha256.empty()) {
-    slot->authenticated();
-    ctx.stats.connections_anonymous.fetch_sub(1, std::memory_order_relaxed);
-    ctx.stats.connections_authenticated.fetch_add(1, std::memory_order_relaxed);
-  }
   beast::flat_buffer buffer;
   bool unread_body = false;
   for (bool open = true; open;) {
@@ -394,8 +407,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
       open = parser.get().keep_alive();
       head_request = parser.get().method() == http::verb::head;
       const auto cors = ctx.app.cross_origin_for(parser.get().base());
-      x = co_await handle(stream, buffer, parser, ctx.app, limits, peer_sha256, from, *slot,
-                          ctx.stats);
+      x = co_await handle(stream, buffer, parser, ctx.app, limits, peer_sha256, from, *slot, gauge);
       if (x.lost) co_return;
       if (x.answer) cors.apply(*x.answer);
     }

@@ -2,17 +2,26 @@
 
 namespace valise::server {
 
-void connection_budget::forget_anonymous(entry& e) {
-  anonymous_.erase(e.where);
-  if (auto it = per_address_.find(e.key); it != per_address_.end() && --it->second == 0)
-    per_address_.erase(it);
+void connection_budget::forget(entry& e) {
+  if (!e.list) return;
+  e.list->erase(e.where);
+  e.list = nullptr;
+  if (e.now == entry::state::anonymous) {
+    if (auto it = per_address_.find(e.key); it != per_address_.end() && --it->second == 0)
+      per_address_.erase(it);
+  } else if (e.now == entry::state::authenticated) {
+    --authenticated_;
+    if (auto it = by_credential_.find(e.key); it != by_credential_.end() && it->second.empty())
+      by_credential_.erase(it);
+  }
 }
 
-std::function<void()> connection_budget::pick_victim(const std::string& key, const entry* spare) {
-  for (const auto& candidate : anonymous_) {
+std::function<void()> connection_budget::pick_victim(entry_list& list, const std::string& key,
+                                                     const entry* spare) {
+  for (const auto& candidate : list) {
     if (candidate.get() == spare || (!key.empty() && candidate->key != key)) continue;
     auto victim = candidate;  // the list's copy goes with its node
-    forget_anonymous(*victim);
+    forget(*victim);
     victim->now = entry::state::shed;
     ++shed_;
     return std::move(victim->shed);
@@ -24,7 +33,7 @@ std::vector<std::function<void()>> connection_budget::make_room(const std::strin
                                                                 const entry* spare) {
   std::vector<std::function<void()>> victims;
   auto take = [&](const std::string& of) {
-    auto victim = pick_victim(of, spare);
+    auto victim = pick_victim(anonymous_, of, spare);
     if (!victim) return false;
     victims.push_back(std::move(victim));
     return true;
@@ -52,6 +61,7 @@ std::optional<connection_budget::slot> connection_budget::admit(std::string key,
     std::lock_guard lock(mutex_);
     victims = make_room(e->key, nullptr);
     if (anonymous_.size() + authenticated_ >= policy_.max_connections) return std::nullopt;
+    e->list = &anonymous_;
     e->where = anonymous_.insert(anonymous_.end(), e);
     ++per_address_[e->key];
   }
@@ -61,8 +71,7 @@ std::optional<connection_budget::slot> connection_budget::admit(std::string key,
 
 void connection_budget::release(entry& e) {
   std::lock_guard lock(mutex_);
-  if (e.now == entry::state::anonymous) forget_anonymous(e);
-  if (e.now == entry::state::authenticated) --authenticated_;
+  forget(e);
   e.now = entry::state::released;
   e.shed = nullptr;
 }
@@ -86,10 +95,10 @@ void connection_budget::slot::move_to(std::string key) {
         it != budget_->per_address_.end() && --it->second == 0)
       budget_->per_address_.erase(it);
     e.key = std::move(key);
-    while (true) {
+    for (;;) {
       auto it = budget_->per_address_.find(e.key);
       if (it == budget_->per_address_.end() || it->second < budget_->policy_.max_per_address) break;
-      auto victim = budget_->pick_victim(e.key, &e);
+      auto victim = budget_->pick_victim(budget_->anonymous_, e.key, &e);
       if (!victim) break;
       victims.push_back(std::move(victim));
     }
@@ -98,14 +107,24 @@ void connection_budget::slot::move_to(std::string key) {
   for (auto& v : victims) v();
 }
 
-void connection_budget::slot::authenticated() {
-  std::lock_guard lock(budget_->mutex_);
-  auto& e = *entry_;
-  if (e.now != entry::state::anonymous) return;
-  budget_->forget_anonymous(e);
-  e.now = entry::state::authenticated;
-  e.shed = nullptr;
-  ++budget_->authenticated_;
+bool connection_budget::slot::authenticated(const std::string& credential) {
+  std::function<void()> victim;
+  {
+    std::lock_guard lock(budget_->mutex_);
+    auto& e = *entry_;
+    if (e.now != entry::state::anonymous) return false;
+    budget_->forget(e);
+    auto& mine = budget_->by_credential_[credential];
+    if (mine.size() >= budget_->policy_.max_per_credential)
+      victim = budget_->pick_victim(mine, {}, &e);
+    e.now = entry::state::authenticated;
+    e.key = credential;
+    e.list = &budget_->by_credential_[credential];  // pick_victim may have erased `mine`
+    e.where = e.list->insert(e.list->end(), entry_);
+    ++budget_->authenticated_;
+  }
+  if (victim) victim();
+  return true;
 }
 
 bool connection_budget::slot::is_authenticated() const {

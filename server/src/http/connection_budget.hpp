@@ -1,11 +1,14 @@
 // Who may hold the server's connections. A connection starts anonymous (TLS
-// handshake, a first request not yet authenticated) and becomes
-// authenticated once it shows an enrolled agent's certificate or a valid
-// token. Anonymous connections have a budget of their own and a cap per
-// client address; when either is full, the oldest anonymous connection is
-// shed to make room, so a flood of idle connections ends its own members,
-// never an agent or a technician. Only when authenticated connections alone
-// fill max_connections is a newcomer refused (503).
+// handshake, requests not yet authenticated) and becomes authenticated once
+// a request shows valid credentials: an enrolled, unrevoked agent's
+// certificate or a valid token. Anonymous connections have a budget of their
+// own and a cap per client address; when either is full, the oldest
+// anonymous connection is shed to make room, so a flood of idle connections
+// ends its own members, never an agent or a technician. Authenticated
+// connections are capped per credential instead (one agent or token needs a
+// few; a leaked one must not take every place): over it, that credential's
+// oldest is shed. Only when authenticated connections fill max_connections is
+// a newcomer refused (503).
 #pragma once
 
 #include <functional>
@@ -23,6 +26,7 @@ struct connection_policy {
   unsigned max_connections = 10000;  // every connection
   unsigned max_anonymous = 1000;     // not yet authenticated
   unsigned max_per_address = 32;     // anonymous ones from one address_key
+  unsigned max_per_credential = 32;  // authenticated ones of one agent or token
 };
 
 class connection_budget {
@@ -41,8 +45,11 @@ class connection_budget {
     // Counts the connection under the client's real address (from a PROXY
     // header); may shed an older connection of that address.
     void move_to(std::string key);
-    // An agent's certificate or a valid token: never shed from now on.
-    void authenticated();
+    // A request showed valid credentials (`credential` names them: one agent,
+    // one token): no longer counted per address, and shed only for a newer
+    // connection of the same credential. False if the connection was shed
+    // meanwhile (it ends anyway) or was authenticated already.
+    bool authenticated(const std::string& credential);
     bool is_authenticated() const;
 
    private:
@@ -68,17 +75,18 @@ class connection_budget {
  private:
   using entry_list = std::list<std::shared_ptr<entry>>;
   struct entry {
-    std::string key;
+    std::string key;  // address_key, or the credential once authenticated
     std::function<void()> shed;
     enum class state { anonymous, authenticated, shed, released } now = state::anonymous;
-    entry_list::iterator where;  // in anonymous_, while anonymous
+    entry_list* list = nullptr;  // anonymous_ or its credential's list, while in one
+    entry_list::iterator where;
   };
 
-  // Under the lock: takes `e` out of the anonymous accounting.
-  void forget_anonymous(entry& e);
-  // Under the lock: marks the oldest anonymous entry (of `key`, or of all
-  // if empty) shed, and returns its callback.
-  std::function<void()> pick_victim(const std::string& key, const entry* spare);
+  // Under the lock: takes `e` out of whatever it is counted in.
+  void forget(entry& e);
+  // Under the lock: marks the oldest entry of `list` (of `key` if not empty,
+  // other than `spare`) shed; returns its callback, or nothing.
+  std::function<void()> pick_victim(entry_list& list, const std::string& key, const entry* spare);
   // Under the lock: what must be shed for one more anonymous entry of `key`.
   std::vector<std::function<void()>> make_room(const std::string& key, const entry* spare);
   void release(entry& e);
@@ -87,6 +95,7 @@ class connection_budget {
   mutable std::mutex mutex_;
   entry_list anonymous_;  // oldest first
   std::unordered_map<std::string, unsigned> per_address_;
+  std::unordered_map<std::string, entry_list> by_credential_;  // oldest first in each
   unsigned authenticated_ = 0;
   unsigned long long shed_ = 0;
 };

@@ -33,7 +33,7 @@ TEST(ConnectionBudget, AuthenticatedConnectionsAreNeverShed) {
   std::vector<connection_budget::slot> agents;
   for (int i = 0; i < 3; ++i) {
     agents.push_back(*h.admit("site", i));
-    agents.back().authenticated();  // many agents behind one address
+    EXPECT_TRUE(agents.back().authenticated("agent:" + std::to_string(i)));  // one NAT
   }
   EXPECT_EQ(h.budget.current().authenticated, 3u);
   // An idle prober takes the last place, then a newcomer needs it.
@@ -44,9 +44,37 @@ TEST(ConnectionBudget, AuthenticatedConnectionsAreNeverShed) {
   EXPECT_EQ(h.shed, std::vector<int>{100});
   // Authenticated ones hold every place but one; once that is theirs too,
   // newcomers are refused.
-  newcomer->authenticated();
+  EXPECT_TRUE(newcomer->authenticated("technician:alice"));
+  EXPECT_FALSE(newcomer->authenticated("technician:alice"));  // once
   EXPECT_FALSE(h.admit("late", 102));
   EXPECT_EQ(h.shed, std::vector<int>{100});
+}
+
+TEST(ConnectionBudget, OneCredentialCannotTakeEveryPlace) {
+  harness h{connection_budget({.max_connections = 100,
+                               .max_anonymous = 50,
+                               .max_per_address = 50,
+                               .max_per_credential = 2})};
+  std::vector<connection_budget::slot> held;
+  for (int i = 0; i < 4; ++i) {
+    held.push_back(*h.admit("a" + std::to_string(i), i));
+    EXPECT_TRUE(held.back().authenticated("link:lnk_leaked"));
+  }
+  EXPECT_EQ(h.shed, (std::vector<int>{0, 1}));  // that credential's oldest
+  EXPECT_EQ(h.budget.current().authenticated, 2u);
+  held.push_back(*h.admit("b", 10));
+  EXPECT_TRUE(held.back().authenticated("agent:agt_1"));
+  EXPECT_EQ(h.budget.current().authenticated, 3u);
+}
+
+TEST(ConnectionBudget, AShedConnectionDoesNotAuthenticate) {
+  harness h{connection_budget({.max_connections = 100, .max_anonymous = 1, .max_per_address = 9})};
+  auto first = h.admit("a", 1);
+  auto second = h.admit("b", 2);  // sheds the first
+  EXPECT_EQ(h.shed, std::vector<int>{1});
+  EXPECT_FALSE(first->authenticated("agent:agt_1"));
+  EXPECT_FALSE(first->is_authenticated());
+  EXPECT_EQ(h.budget.current().authenticated, 0u);
 }
 
 TEST(ConnectionBudget, AnonymousBudgetShedsGloballyOldestAndReleasesOnDestruction) {

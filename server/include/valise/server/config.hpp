@@ -27,8 +27,9 @@ struct server_config {
   // Each waiting agent holds a connection: sized for thousands of agents
   // (LimitNOFILE in the unit is above it; docs/operations.md).
   unsigned max_connections = 10000;
-  unsigned max_anonymous_connections = 1000;  // not yet authenticated; oldest shed first
-  unsigned max_connections_per_address = 32;  // anonymous ones from one address (IPv6: /64)
+  unsigned max_anonymous_connections = 1000;     // not yet authenticated; oldest shed first
+  unsigned max_connections_per_address = 32;     // anonymous ones from one address (IPv6: /64)
+  unsigned max_connections_per_credential = 32;  // authenticated ones of one agent or token
   std::chrono::seconds request_timeout{30};
   std::chrono::seconds handshake_timeout{10};  // TLS handshake, and heads before authentication
   std::vector<std::string> trusted_proxies;    // their connections begin with a PROXY header
