@@ -120,6 +120,14 @@ result<atomic_file> atomic_file::create(const std::filesystem::path& path, optio
       return last_error();
     }
   }
+  // Before it has a name: never visible with root's ownership (SQLite does
+  // the same for the -wal and -shm files it creates as root).
+  if (opts.directory_owner && ::geteuid() == 0) {
+    struct stat dir_stat {};
+    if (::fstat(file.dir_fd_, &dir_stat) != 0 ||
+        ::fchown(file.fd_, dir_stat.st_uid, dir_stat.st_gid) != 0)
+      return last_error();
+  }
   return file;
 }
 

@@ -8,6 +8,7 @@ a missing binary is an error, never a skip."""
 import http.client
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -44,13 +45,16 @@ class ApiError(AssertionError):
 class ServerProcess:
     """Usage: `with ServerProcess(workdir) as server: server.api("GET", "/healthz")`.
     `config_edits` ({"section.key": "TOML value"}) replace keys of the
-    server.toml that init writes. Attributes once started: url, port, data,
-    ca (path), admin_token, technician_token, pid."""
+    server.toml that init writes. `run_as` (a user name; the tests run as
+    root): `run` as that user, the data directory given to them after init
+    (workdir must be theirs to traverse). Attributes once started: url, port,
+    data, ca (path), admin_token, technician_token, pid."""
 
-    def __init__(self, workdir, binary=None, config_edits=None):
+    def __init__(self, workdir, binary=None, config_edits=None, run_as=None):
         self.workdir = Path(workdir)
         self.binary = binary or server_binary()
         self.config_edits = dict(config_edits or {})
+        self.run_as = run_as
         self.data = self.workdir / "server-data"
         self.log_path = self.workdir / "server.log"
         self.port = None
@@ -92,6 +96,8 @@ class ServerProcess:
         self.technician_token = self._command(
             "token", "create", "--data", str(self.data), "--role", "technician",
             "--name", "interop").strip()
+        if self.run_as:
+            self._give_data_to(self.run_as)
         self._ssl = ssl.create_default_context(cafile=str(self.ca))
         self.run()
 
@@ -110,6 +116,11 @@ class ServerProcess:
             raise RuntimeError(f"server.toml has no {', '.join(sorted(missing))}")
         path.write_text("\n".join(lines) + "\n")
 
+    def _give_data_to(self, user):
+        entry = pwd.getpwnam(user)
+        for path in [self.data, *self.data.rglob("*")]:
+            os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+
     def restart(self):
         """Stops the server (SIGTERM) and runs it again on the same data and port."""
         self.stop()
@@ -120,7 +131,8 @@ class ServerProcess:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen([self.binary, "run", "--data", str(self.data)],
                                         stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+                                        stdin=subprocess.DEVNULL, start_new_session=True,
+                                        user=self.run_as)
         log.close()
         self.pid = self.process.pid
         deadline = time.monotonic() + START_TIMEOUT

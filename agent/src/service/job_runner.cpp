@@ -8,6 +8,7 @@
 
 #include "delivery/passphrase_delivery.hpp"
 #include "service/bundle_maker.hpp"
+#include "service/job_report.hpp"
 #include "valise/common/file_io.hpp"
 #include "valise/common/tus_client.hpp"
 
@@ -117,8 +118,11 @@ job_runner::outcome job_runner::sync_report(job_record& r) {
     jobs_.put(r);
     return outcome::progressed;
   }
-  if (is_status(sent.error(), 409) || is_status(sent.error(), 404)) {
-    drop(r, api.last_error().empty() ? "the server closed the request" : api.last_error());
+  // A refused report stays refused: retried, it held the job (and the
+  // server's request) in its state forever.
+  if (report_refused_for_good(sent.error())) {
+    drop(r, fmt::format("the server refused the `{}` report: {}", state,
+                        api.last_error().empty() ? sent.error().message() : api.last_error()));
     return outcome::waiting;
   }
   spdlog::warn("job {}: cannot report `{}` to the server yet: {}{}", r.request.id, state,
@@ -300,12 +304,11 @@ job_runner::outcome job_runner::upload(job_record& r) {
   return outcome::progressed;
 }
 
-void job_runner::fail(job_record& r, std::string reason) {
+void job_runner::fail(job_record& r, const std::string& reason) {
   spdlog::error("job {}: failed: {}", r.request.id, reason);
   std::error_code ec;
   fs::remove(jobs_.spool_file(r.request.id, config_.spool()), ec);
-  r.error = std::move(reason);
-  if (r.error.size() > 1000) r.error.resize(1000);
+  r.error = report_error(reason);
   r.state = job_state::failed;
   jobs_.put(r);
 }
@@ -316,7 +319,7 @@ void job_runner::drop(job_record& r, const std::string& why) {
   fs::remove(jobs_.spool_file(r.request.id, config_.spool()), ec);
   if (!is_terminal(r.state)) {
     r.state = job_state::failed;
-    r.error = why;
+    r.error = report_error(why);
   }
   r.dropped = true;
   jobs_.put(r);
@@ -346,8 +349,8 @@ std::string job_runner::decide(job_store& jobs, const std::string& id, bool appr
   } else {
     spdlog::info("job {}: denied by the local operator", id);
     r->state = job_state::failed;
-    r->error = reason.empty() ? "denied by the site's operator"
-                              : "denied by the site's operator: " + reason.substr(0, 500);
+    r->error = report_error(reason.empty() ? "denied by the site's operator"
+                                           : "denied by the site's operator: " + reason);
   }
   jobs.put(*r);
   return {};

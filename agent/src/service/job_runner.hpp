@@ -44,7 +44,7 @@ class job_runner {
   outcome upload(job_record& r);
   // Tells the server the record's state if it does not know it yet.
   outcome sync_report(job_record& r);
-  void fail(job_record& r, std::string reason);
+  void fail(job_record& r, const std::string& reason);
   void drop(job_record& r, const std::string& why);
   std::uint64_t spool_usage() const;
 

@@ -4,6 +4,7 @@ list(APPEND VALISE_AGENT_SOURCES
   src/delivery/passphrase_delivery.cpp
   src/service/bundle_maker.cpp
   src/service/control_socket.cpp
+  src/service/job_report.cpp
   src/service/job_runner.cpp
   src/service/job_store.cpp
   src/service/service.cpp

@@ -66,15 +66,6 @@ outcome agent_jobs(api_context& ctx, request& req) {
   }};
 }
 
-// At most `limit` bytes, not cutting a UTF-8 sequence.
-std::string clip(std::string text, std::size_t limit) {
-  if (text.size() <= limit) return text;
-  std::size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) --end;
-  text.resize(end);
-  return text;
-}
-
 response state_conflict(api_error e, const std::string& message, const request_info& r) {
   json::object fields{{"state", to_string(r.state)}};
   if (!r.bundle_id.empty()) fields["bundle_id"] = r.bundle_id;
@@ -90,12 +81,16 @@ outcome report_status(api_context& ctx, request& req) {
       return error_response(api_error::request_not_found, "no request " + id + " for this agent");
     return error_response(current.error(), "request " + id);
   }
-  auto parsed = parse_object(req.body);
+  // Invalid UTF-8 allowed: older agents cut `error` at a byte count. The
+  // other fields must match a state or the request's bundle.
+  json::parse_options lenient;
+  lenient.allow_invalid_utf8 = true;
+  auto parsed = parse_object(req.body, lenient);
   if (auto* res = std::get_if<response>(&parsed)) return std::move(*res);
   auto& body = std::get<json::object>(parsed);
   std::optional<response> problem;
   auto state_text = string_field(body, "state", problem);
-  auto error = string_field(body, "error", problem);
+  auto error = cleaned_field(body, "error", max_error_bytes, problem);
   auto bundle_id = string_field(body, "bundle_id", problem);
   if (problem) return std::move(*problem);
   auto state = state_text ? parse_request_state(*state_text) : std::nullopt;
@@ -115,7 +110,7 @@ outcome report_status(api_context& ctx, request& req) {
                               ? "no upload for request " + id + " has completed"
                               : "request " + id + "'s bundle is " + current->bundle_id,
                           *current);
-  request_update update{*state, clip(error.value_or(""), max_error_bytes), bundle_id.value_or("")};
+  request_update update{*state, error.value_or(""), bundle_id.value_or("")};
   auto updated = ctx.db.update_request(*req.who, id, update);
   if (!updated) {
     auto now = ctx.db.get_request(id);

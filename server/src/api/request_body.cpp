@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 
 #include "api/api_error.hpp"
+#include "valise/common/printable_text.hpp"
 
 namespace valise::server {
 
@@ -60,10 +61,11 @@ std::optional<std::string> checked_string(const json::object& o, const char* key
 
 }  // namespace
 
-std::variant<json::object, response> parse_object(const std::string& body) {
+std::variant<json::object, response> parse_object(const std::string& body,
+                                                  const json::parse_options& options) {
   if (body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object{};
   boost::system::error_code ec;
-  json::value v = json::parse(body, ec);
+  json::value v = json::parse(body, ec, {}, options);
   if (ec) return error_response(api_error::bad_json, "the body is not JSON: " + ec.message());
   if (!v.is_object()) return error_response(api_error::bad_json, "the body must be a JSON object");
   return std::move(v.as_object());
@@ -104,6 +106,17 @@ std::optional<std::string> text_field(const json::object& o, const char* key, te
     return std::nullopt;
   }
   return text;
+}
+
+std::optional<std::string> cleaned_field(const json::object& o, const char* key,
+                                         std::size_t max_bytes, std::optional<response>& problem) {
+  auto* v = o.if_contains(key);
+  if (!v || v->is_null()) return std::nullopt;
+  if (!v->is_string()) {
+    refuse(problem, key, "must be a string");
+    return std::nullopt;
+  }
+  return common::printable_text(v->as_string(), max_bytes);
 }
 
 std::optional<std::string> pem_field(const json::object& o, const char* key,

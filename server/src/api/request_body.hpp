@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <boost/json/parse_options.hpp>
 #include <boost/url/params_view.hpp>
 #include <cstdint>
 #include <limits>
@@ -17,7 +18,9 @@
 namespace valise::server {
 
 // An empty body reads as an empty object (every field optional).
-std::variant<boost::json::object, response> parse_object(const std::string& body);
+// `options`: an agent's report allows invalid UTF-8 (see cleaned_field).
+std::variant<boost::json::object, response> parse_object(
+    const std::string& body, const boost::json::parse_options& options = {});
 
 // The values an integer field may take. SQLite stores signed 64-bit
 // integers: nothing above INT64_MAX may reach it, or it is stored wrapped.
@@ -49,6 +52,12 @@ std::optional<std::string> string_field(const boost::json::object& o, const char
 // A string without control characters, of `length` characters.
 std::optional<std::string> text_field(const boost::json::object& o, const char* key,
                                       text_length length, std::optional<response>& problem);
+// Text the sender may not control (an agent's `error`: an operator's words,
+// a program's message): cleaned, never refused (common::printable_text), at
+// most `max_bytes`. Refusing it left requests stuck: the agent retried the
+// same report forever.
+std::optional<std::string> cleaned_field(const boost::json::object& o, const char* key,
+                                         std::size_t max_bytes, std::optional<response>& problem);
 // PEM text: lines of printable characters (CR and LF allowed).
 std::optional<std::string> pem_field(const boost::json::object& o, const char* key,
                                      std::optional<response>& problem);

@@ -10,7 +10,10 @@ namespace {
 
 result<void> write_file(const std::filesystem::path& path, const std::string& text,
                         bool overwrite) {
-  auto file = common::atomic_file::create(path, {.overwrite = overwrite, .durable = true});
+  // directory_owner: `sudo valise-server token create` beside a server run as
+  // another user left it an audit.head (or audit.key) it could not read.
+  auto file = common::atomic_file::create(
+      path, {.overwrite = overwrite, .durable = true, .directory_owner = true});
   if (!file) return file.error();
   if (auto w = file->write({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}); !w)
     return w;

@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -68,6 +70,29 @@ TEST_F(atomic_file_test, refuses_existing_unless_overwrite) {
   std::string content((std::istreambuf_iterator<char>(in)), {});
   EXPECT_EQ(content, "new");
   EXPECT_EQ(entries(), 1u);
+}
+
+// Run as root (as the tests are here), the file goes to the directory's
+// owner; run as anyone else, it is the caller's as always.
+TEST_F(atomic_file_test, directory_owner_gets_the_file_when_root_writes_it) {
+  const bool root = ::geteuid() == 0;
+  const uid_t owner = root ? 65534 : ::geteuid();  // nobody
+  const gid_t group = root ? 65534 : ::getegid();
+  if (root) {
+    ASSERT_EQ(::chown(dir_.c_str(), owner, group), 0);
+  }
+  for (bool overwrite : {false, true}) {
+    auto f =
+        atomic_file::create(dir_ / "audit.head", {.overwrite = overwrite, .directory_owner = true});
+    ASSERT_TRUE(f);
+    ASSERT_TRUE(f->write(text("checkpoint")));
+    ASSERT_TRUE(f->commit());
+    struct stat st {};
+    ASSERT_EQ(::stat((dir_ / "audit.head").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, owner);
+    EXPECT_EQ(st.st_gid, group);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+  }
 }
 
 TEST_F(atomic_file_test, missing_directory_is_an_error) {

@@ -45,6 +45,10 @@ class atomic_file final : public crypto::byte_sink {
     // others rely on after a crash (spool, server). Command-line outputs skip
     // it, like cp or age, since the user can run the command again.
     bool durable = false;
+    // Run as root, give the file to the directory's owner and group: a tool
+    // run with sudo in a service's directory must not leave it files the
+    // service cannot read or replace.
+    bool directory_owner = false;
   };
   static result<atomic_file> create(const std::filesystem::path& path, options opts);
   atomic_file(atomic_file&& other) noexcept;
