@@ -4,13 +4,13 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
-#include <atomic>
 #include <ctime>
 
 #include "api/api_error.hpp"
