@@ -351,7 +351,13 @@ outcome service::create(const request_head& head, const actor& who, unix_time no
     if (auto* res = std::get_if<response>(&leased)) return std::move(*res);
     replaced = std::move(std::get<std::vector<upload_registry::lease>>(leased));
   }
-  auto created = db_.create_upload(who, std::move(u), quota_for(who, cap->bytes));
+  auto quota = quota_for(who, cap->bytes);
+  for (const auto& gone : replaced) quota.replaces.push_back(gone.id());
+  auto created = db_.create_upload(who, std::move(u), quota);
+  if (!created && created.error() == store_errc::busy)
+    return tus_error(api_error::upload_locked,
+                     "another upload for request " + request_id +
+                         " began at the same time and is being written; retry once it stops");
   if (!created && created.error() == std::errc::no_space_on_device)
     return tus_error(api_error::storage_full,
                      "the server is low on disk space: it takes no new uploads until its "
