@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstring>
+#include <memory>
 
 #include "api/api_error.hpp"
 #include "tus/tus_headers.hpp"
@@ -152,8 +156,28 @@ class upload_receiver final : public body_receiver {
     return std::nullopt;
   }
 
-  response finish() override {
+  // On the worker, after the pieces queued: the merge copies the whole body
+  // and completion fsyncs the upload, each as long as the disk takes, while
+  // the io thread serves other connections.
+  boost::asio::awaitable<response> finish() override {
+    namespace asio = boost::asio;
     done_ = true;
+    std::optional<response> answer;
+    co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(
+        [&](auto handler) {
+          // std::function copies what it holds; the handler only moves.
+          auto resume = std::make_shared<decltype(handler)>(std::move(handler));
+          writer_.post([this, &answer, resume] {
+            answer = conclude();
+            asio::post(std::move(*resume));
+          });
+        },
+        asio::use_awaitable);
+    co_return std::move(*answer);
+  }
+
+ private:
+  response conclude() {
     if (auto w = writer_.drain(); !w) return fail(w.error());
     if (expected_ && chunk_->final() != expected_->digest) {
       roll_back();
@@ -161,6 +185,8 @@ class upload_receiver final : public body_receiver {
                        "Upload-Checksum does not match the bytes received; they were dropped");
     }
     if (scratch_) {
+      // Until the scratch file is dropped the body is on disk twice.
+      if (auto room = check_room(scratch_->size()); !room) return fail(room.error());
       if (auto merged = file_.append_file(*scratch_); !merged) return fail(merged.error());
       lease_->hashed = file_.size();
       file_.start_writeback(start_, file_.size());
@@ -182,7 +208,6 @@ class upload_receiver final : public body_receiver {
     return res;
   }
 
- private:
   response tus_error_for(std::error_code ec) {
     auto res = error_response(ec, "upload " + upload_.id, api_error::upload_not_found);
     res.set("Tus-Resumable", version);
@@ -191,7 +216,10 @@ class upload_receiver final : public body_receiver {
 
   // On the worker thread (write_behind): stores and hashes one piece.
   result<void> absorb(crypto::bytes data) {
-    if (auto room = check_room(data.size()); !room) return room;
+    // A checksummed body is copied into the upload once it matched: it will
+    // need its size again, so stop as soon as that cannot fit.
+    const std::uint64_t need = scratch_ ? scratch_->size() + 2 * data.size() : data.size();
+    if (auto room = check_room(need); !room) return room;
     upload_file& out = scratch_ ? *scratch_ : file_;
     auto before = out.size();
     if (auto w = out.append(data); !w) {
@@ -210,7 +238,7 @@ class upload_receiver final : public body_receiver {
   }
 
   // Whether `n` more bytes leave the disk above the server's reserve.
-  result<void> check_room(std::size_t n) const {
+  result<void> check_room(std::uint64_t n) const {
     const auto reserve = svc_.limits_.min_free_bytes;
     if (reserve == 0) return {};
     auto free = file_.free_bytes();
