@@ -3,11 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/post.hpp>
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <cstring>
-#include <memory>
 
 #include "api/api_error.hpp"
 #include "tus/tus_headers.hpp"
@@ -158,22 +159,24 @@ class upload_receiver final : public body_receiver {
 
   // On the worker, after the pieces queued: the merge copies the whole body
   // and completion fsyncs the upload, each as long as the disk takes, while
-  // the io thread serves other connections.
+  // the io thread serves other connections. Awaited by a timer, not a
+  // handler the worker would post: a server stopping meanwhile destroys this
+  // coroutine with its io_context, and the receiver's destructor then waits
+  // for the worker, instead of the worker posting to a destroyed context.
   boost::asio::awaitable<response> finish() override {
     namespace asio = boost::asio;
     done_ = true;
-    std::optional<response> answer;
-    co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(
-        [&](auto handler) {
-          // std::function copies what it holds; the handler only moves.
-          auto resume = std::make_shared<decltype(handler)>(std::move(handler));
-          writer_.post([this, &answer, resume] {
-            answer = conclude();
-            asio::post(std::move(*resume));
-          });
-        },
-        asio::use_awaitable);
-    co_return std::move(*answer);
+    writer_.post([this] {
+      answer_ = conclude();
+      concluded_.store(true, std::memory_order_release);
+    });
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (auto wait = std::chrono::milliseconds(1); !concluded_.load(std::memory_order_acquire);
+         wait = std::min(2 * wait, std::chrono::milliseconds(20))) {
+      timer.expires_after(wait);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    co_return std::move(*answer_);
   }
 
  private:
@@ -309,6 +312,10 @@ class upload_receiver final : public body_receiver {
   bool done_ = false;
   std::uint64_t accepted_;      // bytes handed to writer_, whether written yet or not
   std::uint64_t written_back_;  // file offset up to which writeback was started
+  // conclude()'s answer, written on the worker (members: they outlive the
+  // coroutine awaiting them, whose frame a stopping server may destroy first)
+  std::optional<response> answer_;
+  std::atomic<bool> concluded_ = false;
   // Last: its worker uses the members above and is joined first.
   write_behind writer_{[this](crypto::bytes data) { return absorb(data); }, piece_bytes};
 };
