@@ -1,14 +1,18 @@
 """What uploads may cost the real valise-server (issue 13): a checksummed PATCH
 cut by a crash keeps nothing, a deferred Upload-Length below the offset is
-named, a technician token's byte budget, the disk's free-space reserve, and
-agents' uploads (one per request, within the agent's declared cap). Python 3
+named, a technician token's byte budget, the disk's free-space reserve (room
+for a checksummed body twice: scratch file and merge), a merge that leaves
+other connections served, and agents' uploads (one per request, within the
+agent's declared cap). Python 3
 standard library only; VALISE_SERVER_BIN names the binary (ctest sets it)."""
 import base64
 import hashlib
 import json
 import os
+import ssl
 import sys
 import tempfile
+import threading
 import time
 import unittest
 from pathlib import Path
@@ -25,6 +29,53 @@ MIB = 1024 * 1024
 
 def checksum(data):
     return "sha256 " + base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def early_answer(raw):
+    """What the server sent so far on a TLS socket, without waiting (a session
+    ticket alone makes the socket readable, with nothing for us)."""
+    timeout = raw.gettimeout()
+    raw.setblocking(False)
+    try:
+        return raw.recv(65536)
+    except (ssl.SSLWantReadError, BlockingIOError):
+        return b""
+    finally:
+        raw.settimeout(timeout)
+
+
+def send_patch(raw, token, location, offset, blocks, headers):
+    """A PATCH of `blocks` (byte strings) on a raw TLS socket, sent a block at
+    a time until the server answers, which it may do before the body ends.
+    Returns (status, time the last byte went or the answer came, answer)."""
+    size = sum(len(b) for b in blocks)
+    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    raw.sendall((f"PATCH {location} HTTP/1.1\r\nHost: localhost\r\n"
+                 f"Authorization: Bearer {token}\r\nTus-Resumable: 1.0.0\r\n"
+                 f"Content-Type: application/offset+octet-stream\r\n"
+                 f"Upload-Offset: {offset}\r\n{extra}Content-Length: {size}\r\n\r\n").encode())
+    answer = b""
+    for block in blocks:
+        answer = early_answer(raw)
+        if answer:
+            break
+        raw.sendall(block)
+    sent_at = time.monotonic()
+    while b"\r\n\r\n" not in answer:
+        chunk = raw.recv(65536)
+        if not chunk:
+            break
+        answer += chunk
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    found = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    length = int(found.get("content-length", "0"))
+    while len(rest) < length:
+        chunk = raw.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return int(lines[0].split()[1]), found, rest, sent_at
 
 
 class LimitsTest(api.ServerTest):
@@ -189,6 +240,99 @@ class DiskReserve(LimitsTest):
         status, headers, body = self.patch(token, location, MIB, data[MIB:])
         self.assertEqual(status, 204, body)
         self.assertEqual(headers["valise-bundle-sha256"], hashlib.sha256(data).hexdigest())
+
+    def test_a_checksummed_patch_needs_room_for_its_copy_too(self):
+        """A checksummed body is stored twice for a while: in its scratch file,
+        then appended to the upload. Room above the reserve for the first copy
+        only is a 507, and the upload keeps the offset it had."""
+        token = self.server.technician_token
+        body = 64 * MIB
+        data = age_like(MIB + body)
+        status, headers, answer = self.create(token, {"Upload-Length": str(len(data))})
+        self.assertEqual(status, 201, answer)
+        location = headers["location"]
+        status, _, answer = self.patch(token, location, 0, data[:MIB])
+        self.assertEqual(status, 204, answer)
+        rest = data[MIB:]
+        filler = self.server.data / "filler-merge"
+        free = os.statvfs(self.server.data)
+        reserve = int(self.config_edits["uploads.min_free_bytes"])
+        room = body * 3 // 2  # the scratch fits, scratch and merge do not
+        with open(filler, "wb") as f:
+            os.posix_fallocate(f.fileno(), 0, free.f_bavail * free.f_frsize - reserve - room)
+        try:
+            raw = self.raw_connection()
+            blocks = [rest[i:i + MIB] for i in range(0, len(rest), MIB)]
+            status, headers, answer, _ = send_patch(raw, token, location, MIB, blocks,
+                                                    {"Upload-Checksum": checksum(rest)})
+            raw.close()
+            self.assertEqual(status, 507, answer)
+            self.assertEqual(self.error_of(answer)["error"], "storage_full", answer)
+            self.assertEqual(headers["upload-offset"], str(MIB))
+            status, headers, _ = self.tus("HEAD", location, token)
+            self.assertEqual(headers["upload-offset"], str(MIB))
+        finally:
+            filler.unlink()
+        status, headers, answer = self.patch(token, location, MIB, rest,
+                                             {"Upload-Checksum": checksum(rest)})
+        self.assertEqual(status, 204, answer)
+        self.assertEqual(headers["valise-bundle-sha256"], hashlib.sha256(data).hexdigest())
+
+
+class MergeInBackground(LimitsTest):
+    """One thread serves every connection: a checksummed PATCH's merge (a
+    copy of its whole body, then the fsync of the upload) must not stop it."""
+    config_edits = {"server.threads": "1"}
+
+    def test_other_requests_are_answered_while_a_large_patch_merges(self):
+        token = self.server.technician_token
+        first = age_like(MIB)
+        filler = hashlib.sha256(b"filler").digest() * (MIB // 32)
+        blocks = [first] + [filler] * 511
+        digest = hashlib.sha256()
+        for block in blocks:
+            digest.update(block)
+        size = len(blocks) * MIB
+        status, headers, answer = self.create(token, {"Upload-Length": str(size)})
+        self.assertEqual(status, 201, answer)
+        location = headers["location"]
+
+        samples = []  # (started, seconds) of each /healthz on its own connection
+        stop = threading.Event()
+
+        def poll():
+            while not stop.is_set():
+                started = time.monotonic()
+                status = self.server.request("GET", "/healthz", timeout=120)[0]
+                samples.append((started, time.monotonic() - started, status))
+                time.sleep(0.01)
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        try:
+            raw = self.raw_connection()
+            raw.settimeout(300)
+            checksum_header = "sha256 " + base64.b64encode(digest.digest()).decode()
+            status, _, answer, sent_at = send_patch(raw, token, location, 0, blocks,
+                                                    {"Upload-Checksum": checksum_header})
+            answered_at = time.monotonic()
+            raw.close()
+        finally:
+            time.sleep(0.2)
+            stop.set()
+            poller.join()
+        self.assertEqual(status, 204, answer)
+        # Between the last byte and the answer the server drains, checks the
+        # digest, merges and syncs; /healthz asked meanwhile is answered in a
+        # fraction of that time, not after it.
+        during = [(t, d) for t, d, st in samples if sent_at <= t < answered_at]
+        self.assertTrue(during, "no /healthz was asked while the PATCH merged")
+        self.assertTrue(all(st == 200 for _, _, st in samples))
+        merge = answered_at - sent_at
+        slowest = max(d for _, d in during)
+        self.assertLess(slowest, merge / 4,
+                        f"slowest /healthz {slowest:.3f}s during a {merge:.3f}s merge "
+                        f"({len(during)} asked)")
 
 
 class AgentUploadLimits(agents.AgentTest):

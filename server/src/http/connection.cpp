@@ -72,6 +72,13 @@ asio::awaitable<bool> send_download(tls_stream& stream, download& d, std::chrono
 
 using body_result = std::pair<std::optional<response>, bool>;
 
+// The receiver's answer once the body ended. It may take a while (merging
+// a checksummed body), with no socket operation pending that could time out.
+asio::awaitable<body_result> finish(tls_stream& stream, body_receiver& receiver) {
+  stream.expires_never();
+  co_return body_result{std::optional{co_await receiver.finish()}, true};
+}
+
 // A body of known length (every tus client sends Content-Length) is read
 // straight into the receiver's buffer, without Beast's parser: the parser
 // copies each TLS record through the flat buffer, and at 16 KiB a record that
@@ -112,7 +119,7 @@ asio::awaitable<body_result> receive_sized_body(tls_stream& stream, beast::flat_
     if (ec) co_return body_result{std::nullopt, false};
     remaining -= filled;
   }
-  co_return body_result{std::optional{receiver.finish()}, true};
+  co_return co_await finish(stream, receiver);
 }
 
 // Streams a request body into a receiver. Returns the response, and whether
@@ -140,7 +147,7 @@ asio::awaitable<body_result> receive_body(tls_stream& stream, beast::flat_buffer
     if (got == 0) continue;
     if (auto stop = receiver.commit(got)) co_return std::pair{std::move(stop), false};
   }
-  co_return std::pair{std::optional{receiver.finish()}, true};
+  co_return co_await finish(stream, receiver);
 }
 
 // After answering a request whose body was left unread (413, 415, 401 …):

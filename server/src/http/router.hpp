@@ -34,8 +34,9 @@ class body_receiver {
   virtual std::optional<response> commit(std::size_t n) = 0;
   // Takes a copy of `data`, through buffer() and commit().
   std::optional<response> write(crypto::bytes data);
-  // The body ended: commits it and answers.
-  virtual response finish() = 0;
+  // The body ended: commits it and answers. Awaited: committing may take
+  // as long as copying the body (a checksummed PATCH), off the io thread.
+  virtual boost::asio::awaitable<response> finish() = 0;
   // Destroyed without finish(): the connection broke; keep what can be kept.
 };
 

@@ -113,7 +113,9 @@ class sqlite_store final : public store {
   result<void> check_quota(const actor& by, const upload_info& u, const upload_quota& quota);
   // Deletes the records of the unfinished uploads of u's request, audited;
   // their ids go to `replaced`, whose files the caller removes after commit.
+  // busy if one of them is not in `leased`.
   result<void> replace_request_uploads(const actor& by, const upload_info& u,
+                                       const std::vector<std::string>& leased,
                                        std::vector<std::string>& replaced);
   struct doomed_bundle {
     std::string ticket_ref;

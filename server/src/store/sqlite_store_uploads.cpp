@@ -1,4 +1,5 @@
 // Partial uploads and the bundles they become.
+#include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -117,12 +118,17 @@ result<void> sqlite_store::check_quota(const actor& by, const upload_info& u,
 }
 
 result<void> sqlite_store::replace_request_uploads(const actor& by, const upload_info& u,
+                                                   const std::vector<std::string>& leased,
                                                    std::vector<std::string>& replaced) {
   auto stmt = db_.prepare(
       "SELECT id FROM uploads WHERE request_id = ? AND state = 'receiving' ORDER BY id");
   if (!stmt) return stmt.error();
   stmt->bind(u.request_id);
   if (auto r = stmt->each([&] { replaced.push_back(stmt->text(0)); }); !r) return r;
+  // One the caller did not lease was created since it looked, and its
+  // client may be streaming into it: deleting it would lose those bytes.
+  for (const auto& id : replaced)
+    if (std::find(leased.begin(), leased.end(), id) == leased.end()) return store_errc::busy;
   for (const auto& id : replaced) {
     auto del = db_.prepare("DELETE FROM uploads WHERE id = ?");
     if (!del) return del.error();
@@ -153,7 +159,7 @@ result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u,
   // One upload per request: a retry takes the place of the unfinished one.
   std::vector<std::string> replaced;
   if (!u.request_id.empty())
-    if (auto r = replace_request_uploads(by, u, replaced); !r) return r.error();
+    if (auto r = replace_request_uploads(by, u, quota.replaces, replaced); !r) return r.error();
   if (auto r = check_quota(by, u, quota); !r) return r.error();
   if (u.length)
     if (auto r = charge_link(by, *u.length); !r) return r.error();

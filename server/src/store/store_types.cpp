@@ -154,6 +154,8 @@ class store_error_category final : public std::error_category {
                "from a backup of the data directory";
       case store_errc::audit_mismatch:
         return "the audit trail does not match audit.head: records were removed or rewritten";
+      case store_errc::busy:
+        return "another upload for the request is being written";
     }
     return "store error";
   }

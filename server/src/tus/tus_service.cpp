@@ -3,6 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <cstring>
 
 #include "api/api_error.hpp"
@@ -152,8 +157,30 @@ class upload_receiver final : public body_receiver {
     return std::nullopt;
   }
 
-  response finish() override {
+  // On the worker, after the pieces queued: the merge copies the whole body
+  // and completion fsyncs the upload, each as long as the disk takes, while
+  // the io thread serves other connections. Awaited by a timer, not a
+  // handler the worker would post: a server stopping meanwhile destroys this
+  // coroutine with its io_context, and the receiver's destructor then waits
+  // for the worker, instead of the worker posting to a destroyed context.
+  boost::asio::awaitable<response> finish() override {
+    namespace asio = boost::asio;
     done_ = true;
+    writer_.post([this] {
+      answer_ = conclude();
+      concluded_.store(true, std::memory_order_release);
+    });
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (auto wait = std::chrono::milliseconds(1); !concluded_.load(std::memory_order_acquire);
+         wait = std::min(2 * wait, std::chrono::milliseconds(20))) {
+      timer.expires_after(wait);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    co_return std::move(*answer_);
+  }
+
+ private:
+  response conclude() {
     if (auto w = writer_.drain(); !w) return fail(w.error());
     if (expected_ && chunk_->final() != expected_->digest) {
       roll_back();
@@ -161,6 +188,8 @@ class upload_receiver final : public body_receiver {
                        "Upload-Checksum does not match the bytes received; they were dropped");
     }
     if (scratch_) {
+      // Until the scratch file is dropped the body is on disk twice.
+      if (auto room = check_room(scratch_->size()); !room) return fail(room.error());
       if (auto merged = file_.append_file(*scratch_); !merged) return fail(merged.error());
       lease_->hashed = file_.size();
       file_.start_writeback(start_, file_.size());
@@ -182,7 +211,6 @@ class upload_receiver final : public body_receiver {
     return res;
   }
 
- private:
   response tus_error_for(std::error_code ec) {
     auto res = error_response(ec, "upload " + upload_.id, api_error::upload_not_found);
     res.set("Tus-Resumable", version);
@@ -191,7 +219,10 @@ class upload_receiver final : public body_receiver {
 
   // On the worker thread (write_behind): stores and hashes one piece.
   result<void> absorb(crypto::bytes data) {
-    if (auto room = check_room(data.size()); !room) return room;
+    // A checksummed body is copied into the upload once it matched: it will
+    // need its size again, so stop as soon as that cannot fit.
+    const std::uint64_t need = scratch_ ? scratch_->size() + 2 * data.size() : data.size();
+    if (auto room = check_room(need); !room) return room;
     upload_file& out = scratch_ ? *scratch_ : file_;
     auto before = out.size();
     if (auto w = out.append(data); !w) {
@@ -210,7 +241,7 @@ class upload_receiver final : public body_receiver {
   }
 
   // Whether `n` more bytes leave the disk above the server's reserve.
-  result<void> check_room(std::size_t n) const {
+  result<void> check_room(std::uint64_t n) const {
     const auto reserve = svc_.limits_.min_free_bytes;
     if (reserve == 0) return {};
     auto free = file_.free_bytes();
@@ -281,6 +312,10 @@ class upload_receiver final : public body_receiver {
   bool done_ = false;
   std::uint64_t accepted_;      // bytes handed to writer_, whether written yet or not
   std::uint64_t written_back_;  // file offset up to which writeback was started
+  // conclude()'s answer, written on the worker (members: they outlive the
+  // coroutine awaiting them, whose frame a stopping server may destroy first)
+  std::optional<response> answer_;
+  std::atomic<bool> concluded_ = false;
   // Last: its worker uses the members above and is joined first.
   write_behind writer_{[this](crypto::bytes data) { return absorb(data); }, piece_bytes};
 };
@@ -351,7 +386,13 @@ outcome service::create(const request_head& head, const actor& who, unix_time no
     if (auto* res = std::get_if<response>(&leased)) return std::move(*res);
     replaced = std::move(std::get<std::vector<upload_registry::lease>>(leased));
   }
-  auto created = db_.create_upload(who, std::move(u), quota_for(who, cap->bytes));
+  auto quota = quota_for(who, cap->bytes);
+  for (const auto& gone : replaced) quota.replaces.push_back(gone.id());
+  auto created = db_.create_upload(who, std::move(u), quota);
+  if (!created && created.error() == store_errc::busy)
+    return tus_error(api_error::upload_locked,
+                     "another upload for request " + request_id +
+                         " began at the same time and is being written; retry once it stops");
   if (!created && created.error() == std::errc::no_space_on_device)
     return tus_error(api_error::storage_full,
                      "the server is low on disk space: it takes no new uploads until its "

@@ -51,6 +51,7 @@ class upload_registry {
     explicit operator bool() const { return progress_ != nullptr; }
     upload_progress& operator*() const { return *progress_; }
     upload_progress* operator->() const { return progress_.get(); }
+    const std::string& id() const { return id_; }
     // The upload is finished or gone: drop what the registry kept.
     void forget();
 

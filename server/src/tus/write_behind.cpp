@@ -45,9 +45,18 @@ result<void> write_behind::submit(std::size_t n) {
 
 result<void> write_behind::drain() {
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return (queue_.empty() && !busy_) || failed_; });
+  if (std::this_thread::get_id() != worker_.get_id())
+    changed_.wait(lock, [&] { return (queue_.empty() && !busy_) || failed_; });
   if (failed_) return failed_;
   return {};
+}
+
+void write_behind::post(std::function<void()> job) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back({nullptr, 0, std::move(job)});
+  }
+  changed_.notify_all();
 }
 
 void write_behind::run() {
@@ -58,6 +67,14 @@ void write_behind::run() {
     auto next = std::move(queue_.front());
     queue_.pop_front();
     busy_ = true;
+    if (next.job) {  // runs even after a failure: it reads it from drain()
+      lock.unlock();
+      next.job();
+      lock.lock();
+      busy_ = false;
+      changed_.notify_all();
+      continue;
+    }
     const bool skip = static_cast<bool>(failed_);
     lock.unlock();
     result<void> written = skip ? result<void>() : sink_({next.data.get(), next.size});

@@ -39,14 +39,19 @@ class write_behind {
   crypto::mutable_bytes acquire();
   // Queues the first `n` bytes of the acquired buffer (nothing if n is 0).
   result<void> submit(std::size_t n);
-  // Waits until every queued piece went through the sink.
+  // Waits until every queued piece went through the sink. From a job
+  // (post) it does not wait: the pieces queued before the job are done.
   result<void> drain();
+  // Runs `job` on the worker after the pieces queued so far (long work that
+  // must not hold the connection's io thread: merging a checksummed body).
+  void post(std::function<void()> job);
 
  private:
   using buffer = std::unique_ptr<std::uint8_t[]>;
   struct piece {
     buffer data;
     std::size_t size = 0;
+    std::function<void()> job;  // instead of data
   };
   void run();
 

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <map>
 
 #include "tus/tus_headers.hpp"
@@ -43,7 +45,15 @@ reply complete(outcome o, std::string_view body) {
     if (stop) return {stop->result_int(), std::move(*stop)};
     at += n;
   }
-  auto res = receiver->finish();
+  // finish() completes on the receiver's worker thread: awaited as the
+  // connection does.
+  boost::asio::io_context io;
+  response res;
+  boost::asio::co_spawn(io, receiver->finish(), [&](std::exception_ptr e, response r) {
+    if (e) std::rethrow_exception(e);
+    res = std::move(r);
+  });
+  io.run();
   return {res.result_int(), std::move(res)};
 }
 

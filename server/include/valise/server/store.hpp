@@ -206,6 +206,10 @@ struct upload_quota {
   std::uint64_t deferred_bytes = 0;   // what a deferred-length upload may grow to
   std::uint64_t owner_max_bytes = 0;  // 0: no budget for this owner
   std::uint64_t min_free_bytes = 0;   // left free on the data directory's disk
+  // The request's unfinished uploads the caller holds (leased) and may
+  // replace; any other one began after the caller looked (a concurrent
+  // creation still writing it): busy.
+  std::vector<std::string> replaces;
 };
 
 struct bundle_info {
@@ -319,6 +323,7 @@ enum class store_errc {
   has_bundle,         // the request already has its bundle
   audit_key_missing,  // audit.key is gone while the trail has records it signed
   audit_mismatch,     // audit.head does not match the trail (records removed or rewritten)
+  busy,               // an upload the caller does not hold would be replaced
 };
 const std::error_category& store_category();
 std::error_code make_error_code(store_errc e);

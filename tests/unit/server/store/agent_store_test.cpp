@@ -255,5 +255,35 @@ TEST_F(Agents, ListsAreTheNewestInTheOrderTheyWereMade) {
   EXPECT_TRUE(db_->list_requests({.ticket_ref = "T-2"})->empty());
 }
 
+// Two creations for one request race: each listed the request's unfinished
+// uploads (and leased them) before the other's was made. The later one may
+// replace only what it leased, not the upload made in between, which its
+// client is still writing.
+TEST_F(Agents, AnUploadMadeAfterTheListingIsNotReplaced) {
+  auto r = make_request();
+  upload_info u{.ticket_ref = "T-1",
+                .owner_id = as_agent_.id,
+                .source = as_agent_.label(),
+                .filename = "b.age",
+                .length = 4,
+                .expires_at = now + 3600,
+                .request_id = r.id};
+  auto listed = db_->receiving_uploads(r.id);
+  ASSERT_TRUE(listed);
+  ASSERT_TRUE(listed->empty());
+  auto first = db_->create_upload(as_agent_, u, {});  // the other POST, in between
+  ASSERT_TRUE(first) << first.error().message();
+  EXPECT_EQ(db_->create_upload(as_agent_, u, {.replaces = *listed}).error(), store_errc::busy);
+  auto kept = db_->get_upload(first->id);
+  ASSERT_TRUE(kept) << kept.error().message();
+  EXPECT_EQ(kept->state, upload_state::receiving);
+  EXPECT_TRUE(fs::exists(dir_ / "uploads" / first->id));
+  // What it leased, it replaces.
+  auto second = db_->create_upload(as_agent_, u, {.replaces = {first->id}});
+  ASSERT_TRUE(second) << second.error().message();
+  EXPECT_EQ(db_->get_upload(first->id).error(), store_errc::not_found);
+  EXPECT_EQ(*db_->receiving_uploads(r.id), std::vector<std::string>{second->id});
+}
+
 }  // namespace
 }  // namespace valise::server
