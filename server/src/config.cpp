@@ -5,6 +5,7 @@
 
 #include <variant>
 
+#include "valise/common/file_io.hpp"
 #include "valise/common/units.hpp"
 
 namespace valise::server {
@@ -152,11 +153,17 @@ std::string server_config::upload_url() const {
 }
 
 config_result load_config(const std::filesystem::path& file) {
+  auto text = common::read_small_file(file);
+  if (!text) return problem{fmt::format("{}: {}", file.string(), text.error().message())};
+  return parse_config(*text, file);
+}
+
+config_result parse_config(std::string_view text, const std::filesystem::path& file) {
   server_config config;
   config.data_dir = std::filesystem::absolute(file).parent_path();
   toml::table root;
   try {
-    root = toml::parse_file(file.string());
+    root = toml::parse(text, file.string());
   } catch (const toml::parse_error& e) {
     return problem{fmt::format("{}: {}", where(file, e.source()), e.description())};
   }
