@@ -61,9 +61,15 @@ const key_spec keys[] = {
      "trace, debug, info, warn or error. Secrets are never logged at any level."},
 };
 
+// A TOML basic string; control characters, which it may not hold raw, escaped.
 std::string quoted(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      out += fmt::format("\\u{:04x}", byte);
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
