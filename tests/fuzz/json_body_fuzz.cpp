@@ -1,10 +1,12 @@
 // Fuzzes how the server reads JSON request bodies (api/request_body.hpp): a
 // body of at most the connection's json_limit becomes an object or a 400
 // whose JSON names bad_json; the field readers the routes use take any value
-// and either return it or set a 400 (times are RFC 3339); an object that parsed serializes and
-// parses back to the same object.
+// and either return it or set a 400 (times are RFC 3339); an object that
+// parsed serializes and parses back to the same object.
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -48,6 +50,32 @@ void fields(const json::object& o) {
   }
 }
 
+// Equal, but doubles only to within rounding: Boost.JSON 1.81 does not
+// parse long number literals correctly rounded, so a double may come back
+// one unit in the last place away (the routes read integers, never doubles).
+bool same(const json::value& a, const json::value& b) {
+  if (a.is_double() || b.is_double()) {
+    if (!a.is_double() || !b.is_double()) return false;
+    const double x = a.as_double(), y = b.as_double();
+    return x == y || std::abs(x - y) <= 1e-15 * std::max(std::abs(x), std::abs(y));
+  }
+  if (a.is_object() && b.is_object()) {
+    const auto &o = a.as_object(), &p = b.as_object();
+    if (o.size() != p.size()) return false;
+    for (const auto& [key, value] : o)
+      if (!p.contains(key) || !same(value, p.at(key))) return false;
+    return true;
+  }
+  if (a.is_array() && b.is_array()) {
+    const auto &x = a.as_array(), &y = b.as_array();
+    if (x.size() != y.size()) return false;
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (!same(x[i], y[i])) return false;
+    return true;
+  }
+  return a == b;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -65,6 +93,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fields(object);
   boost::system::error_code ec;
   const auto again = json::parse(json::serialize(object), ec);
-  check(!ec && again.is_object() && again.as_object() == object);
+  check(!ec && same(again, object));
   return 0;
 }
