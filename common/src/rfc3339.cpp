@@ -1,5 +1,6 @@
 #include "valise/common/rfc3339.hpp"
 
+#include <cstdio>
 #include <ctime>
 
 namespace valise::common {
@@ -8,8 +9,10 @@ std::string format_rfc3339(std::int64_t unix_seconds) {
   const auto t = static_cast<std::time_t>(unix_seconds);
   std::tm utc{};
   gmtime_r(&t, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  // Not strftime's %Y, which writes year 999 as "999": four digits always.
+  char text[48];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02dZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
   return text;
 }
 
@@ -61,13 +64,17 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view text) {
   tm.tm_mday = *day;
   tm.tm_hour = *hour;
   tm.tm_min = *minute;
-  tm.tm_sec = *second;
-  const std::time_t t = timegm(&tm);
-  // timegm normalises 31 February into March: refuse what it had to move.
+  const std::time_t minute_start = timegm(&tm);
+  // timegm normalises 31 February into March: refuse what it had to move
+  // (checked before adding the seconds, which may be a leap second's 60).
   std::tm check{};
-  gmtime_r(&t, &check);
-  if (check.tm_mday != *day && *second != 60) return std::nullopt;
-  return static_cast<std::int64_t>(t) - offset;
+  gmtime_r(&minute_start, &check);
+  if (check.tm_mday != *day) return std::nullopt;
+  const std::int64_t t = static_cast<std::int64_t>(minute_start) + *second - offset;
+  // Only what format_rfc3339 writes back as a time that parses: years 0000-9999 in UTC.
+  constexpr std::int64_t first = -62167219200, last = 253402300799;
+  if (t < first || t > last) return std::nullopt;
+  return t;
 }
 
 }  // namespace valise::common

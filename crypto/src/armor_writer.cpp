@@ -39,6 +39,7 @@ result<void> armor_writer::flush() {
 
 result<void> armor_writer::write(bytes data) {
   start();
+  if (data.empty()) return {};  // an empty span may have no data(): not for memcpy
   if (partial_size_ > 0) {
     const std::size_t n = std::min(bytes_per_line - partial_size_, data.size());
     std::memcpy(partial_.data() + partial_size_, data.data(), n);

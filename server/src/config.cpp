@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "http/client_address.hpp"
+#include "valise/common/file_io.hpp"
 #include "valise/common/units.hpp"
 
 namespace valise::server {
@@ -101,9 +102,15 @@ const key_spec keys[] = {
      "them: [\"https://helpdesk.example.com\"]."},
 };
 
+// A TOML basic string; control characters, which it may not hold raw, escaped.
 std::string quoted(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      out += fmt::format("\\u{:04x}", byte);
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
@@ -239,11 +246,17 @@ std::string server_config::upload_url() const {
 }
 
 config_result load_config(const std::filesystem::path& file) {
+  auto text = common::read_small_file(file);
+  if (!text) return problem{fmt::format("{}: {}", file.string(), text.error().message())};
+  return parse_config(*text, file);
+}
+
+config_result parse_config(std::string_view text, const std::filesystem::path& file) {
   server_config config;
   config.data_dir = std::filesystem::absolute(file).parent_path();
   toml::table root;
   try {
-    root = toml::parse_file(file.string());
+    root = toml::parse(text, file.string());
   } catch (const toml::parse_error& e) {
     return problem{fmt::format("{}: {}", where(file, e.source()), e.description())};
   }

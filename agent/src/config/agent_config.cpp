@@ -7,6 +7,7 @@
 #include <set>
 
 #include "redact/redactor.hpp"
+#include "valise/common/file_io.hpp"
 #include "valise/common/units.hpp"
 #include "valise/crypto/age.hpp"
 
@@ -374,11 +375,19 @@ std::vector<std::string> agent_config::remote_profiles() const {
 }
 
 config_result load_config(const std::filesystem::path& file) {
+  auto text = common::read_small_file(file);
+  if (!text)
+    return {boost::system::in_place_error,
+            fmt::format("{}: {}", file.string(), text.error().message())};
+  return parse_config(*text, file);
+}
+
+config_result parse_config(std::string_view text, const std::filesystem::path& file) {
   agent_config config;
   config.source = file;
   toml::table root;
   try {
-    root = toml::parse_file(file.string());
+    root = toml::parse(text, file.string());
   } catch (const toml::parse_error& e) {
     return {boost::system::in_place_error,
             fmt::format("{}:{}: {}", file.string(), e.source().begin.line, e.description())};

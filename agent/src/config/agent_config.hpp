@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace valise::agent {
@@ -90,5 +91,7 @@ struct agent_config {
 // are errors, so a typo does not silently keep a default.
 using config_result = boost::system::result<agent_config, std::string>;
 config_result load_config(const std::filesystem::path& file);
+// The same from the file's text; `file` names it in messages.
+config_result parse_config(std::string_view text, const std::filesystem::path& file);
 
 }  // namespace valise::agent

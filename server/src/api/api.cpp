@@ -34,6 +34,18 @@ void audit_agent_refusal(store& db, const std::string& route, const std::string&
   (void)db.audit(actor::system(), "agent.refused", "", boost::json::serialize(detail));
 }
 
+void add_routes(router& r, api_context& ctx) {
+  add_ticket_routes(r, ctx);
+  add_link_routes(r, ctx);
+  add_bundle_routes(r, ctx);
+  add_upload_routes(r, ctx);
+  add_admin_routes(r, ctx);
+  add_enroll_routes(r, ctx);
+  add_agent_routes(r, ctx);
+  add_request_routes(r, ctx);
+  add_job_routes(r, ctx);
+}
+
 api::api(store& db, const server_config& config, metrics& stats, const certificate_authority& ca)
     : tus_(db,
            {.max_upload_bytes = config.max_upload_bytes,
@@ -45,15 +57,7 @@ api::api(store& db, const server_config& config, metrics& stats, const certifica
       throttle_({.burst = config.auth_failure_burst, .window = config.auth_failure_window}),
       refusals_(config.refusal_interval.count()),
       context_{db, config, stats, tus_, ca, wakeups_} {
-  add_ticket_routes(router_, context_);
-  add_link_routes(router_, context_);
-  add_bundle_routes(router_, context_);
-  add_upload_routes(router_, context_);
-  add_admin_routes(router_, context_);
-  add_enroll_routes(router_, context_);
-  add_agent_routes(router_, context_);
-  add_request_routes(router_, context_);
-  add_job_routes(router_, context_);
+  add_routes(router_, context_);
 }
 
 void api::audit_refusal(const refusal& r, unix_time now) {

@@ -44,6 +44,8 @@ void add_enroll_routes(router& r, api_context& ctx);
 void add_agent_routes(router& r, api_context& ctx);
 void add_request_routes(router& r, api_context& ctx);
 void add_job_routes(router& r, api_context& ctx);
+// Every route above: the server's route table (also built by tests/fuzz).
+void add_routes(router& r, api_context& ctx);
 
 // Records that an agent was refused (unknown, expired or revoked certificate).
 void audit_agent_refusal(store& db, const std::string& route, const std::string& reason,

@@ -36,5 +36,19 @@ TEST(Rfc3339, NowIsFormattedAndReadsBack) {
   EXPECT_TRUE(now.ends_with("Z")) << now;
 }
 
+// Found by json_body_fuzz: a leap second skipped the date check, an offset
+// could carry a time past 9999 or before 0000, and years before 1000 were
+// written without their leading zeros: text that does not parse.
+TEST(Rfc3339, WhatParsesFormatsBackToTheSameTime) {
+  EXPECT_FALSE(parse_rfc3339("2026-02-31T12:00:60Z"));
+  EXPECT_FALSE(parse_rfc3339("9999-12-31T23:59:60.5-23:59"));
+  EXPECT_FALSE(parse_rfc3339("0000-01-01T00:00:00+00:01"));
+  for (const char* edge : {"0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z"}) {
+    const auto t = parse_rfc3339(edge);
+    ASSERT_TRUE(t) << edge;
+    EXPECT_EQ(format_rfc3339(*t), edge);
+  }
+}
+
 }  // namespace
 }  // namespace valise::common

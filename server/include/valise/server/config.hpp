@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 #include <vector>
+#include <string_view>
 
 namespace valise::server {
 
@@ -94,6 +95,9 @@ using config_result = boost::system::result<server_config, std::string>;
 // Reads `file`; its directory is the data directory unless `data_dir` is set
 // in it. Unknown keys are errors, so a typo does not silently keep a default.
 config_result load_config(const std::filesystem::path& file);
+// The same from the file's text; `file` names it in messages and gives the
+// data directory.
+config_result parse_config(std::string_view text, const std::filesystem::path& file);
 
 // The documented server.toml for `init`, with the given values filled in.
 std::string format_config(const server_config& config);
