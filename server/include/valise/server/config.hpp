@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 namespace valise::server {
 
