@@ -2,10 +2,9 @@
 // (http/connection.cpp, api.cpp): Beast's parser set up as serve_connection()
 // sets it up, then, for a head that parsed, the target as origin-form, the
 // method after X-HTTP-Method-Override, the bearer token and the route found
-// in the server's own route table. Whether a head parses, and to what,
-// cannot depend on how the bytes arrived: whole, or a few at a time (which
-// error is named may: Beast checks the request line as soon as it has one,
-// the rest once the head is complete).
+// in the server's own route table, and the framing checks (head_check). Whether a head parses, and
+// to what, cannot depend on how the bytes arrived: whole, or a few at a time (which error is named
+// may: Beast checks the request line as soon as it has one, the rest once the head is complete).
 #include <unistd.h>
 
 #include <boost/url/parse.hpp>
@@ -18,6 +17,7 @@
 
 #include "api/api.hpp"
 #include "http/connection.hpp"
+#include "http/head_check.hpp"
 
 namespace {
 
@@ -135,18 +135,30 @@ void check_routing(const router& routes, const request_head& head) {
 
   auto target = boost::urls::parse_origin_form(head.target());
   if (!target) return;  // api::admit answers 400
-  const auto method = effective_method(head);
-  if (head.method() != http::verb::post) check(method == head.method());
-  auto found = routes.find(method, target->encoded_path());
+  auto found = routes.find(head, target->encoded_path());
   if (auto* match = std::get_if<router::match>(&found)) {
-    check(match->found != nullptr && match->found->method == method);
+    check(match->found != nullptr && match->found->method == match->method);
+    // Only a POST may become another method, and only on a route that takes it.
+    check(match->method == head.method() ||
+          (head.method() == http::verb::post && match->found->options.method_override));
     check(match->params.size() == placeholders(match->found->pattern));
     for (const auto& p : match->params) check(!p.empty() && p.find('/') == std::string::npos);
   } else {
     const auto& res = std::get<response>(found);
     const bool not_found = res.result() == http::status::not_found;
     const bool not_allowed = res.result() == http::status::method_not_allowed;
-    check(not_found || (not_allowed && !res[http::field::allow].empty()));
+    const bool bad_override = res.result() == http::status::bad_request;
+    check(not_found || bad_override || (not_allowed && !res[http::field::allow].empty()));
+  }
+}
+
+// The framing checks the connection makes before routing (http/head_check):
+// a refusal is a 400, a 501 or a 431, always with a reason.
+void check_framing_of(const request_head& head) {
+  if (auto refusal = check_framing(head)) {
+    check(refusal->status == http::status::bad_request ||
+          refusal->status == http::status::not_implemented);
+    check(!refusal->message.empty());
   }
 }
 
@@ -157,9 +169,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const auto whole = read_head(input, size + 1);
   const auto trickled = read_head(input, 7);
+  if (whole.ec) {
+    // Answered (400/431) or a silent end, never anything else.
+    if (auto refusal = parse_refusal(whole.ec)) check(!refusal->message.empty());
+  }
   check(whole.head.has_value() == trickled.head.has_value());
   if (!whole.head) return 0;
   check(whole.used == trickled.used && same(*whole.head, *trickled.head));
+  check_framing_of(*whole.head);
   check_routing(table.routes(), *whole.head);
   return 0;
 }
