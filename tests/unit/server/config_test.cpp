@@ -117,5 +117,13 @@ TEST_F(ConfigTest, ZeroDurationsOnlyWhereTheyMeanSomething) {
       << long_links.error();
 }
 
+// Found with config_fuzz: toml++ casts a float to an integer, undefined out of
+// range (343.94e67); integer settings take integers only.
+TEST_F(ConfigTest, IntegerSettingsTakeIntegersOnly) {
+  for (const char* text :
+       {"[uploads]\nmax_upload_bytes = 343.94e67\n", "[server]\nthreads = 4.0\n"})
+    EXPECT_FALSE(load_config(write(text))) << text;
+}
+
 }  // namespace
 }  // namespace valise::server
