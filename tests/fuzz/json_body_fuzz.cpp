@@ -76,6 +76,18 @@ bool same(const json::value& a, const json::value& b) {
   return a == b;
 }
 
+// Whether every number is finite: Boost.JSON 1.81 reads a number too large
+// for a double as infinity and writes that as -Infinity, which is not JSON
+// (the server writes back no number it read from a body).
+bool finite(const json::value& v) {
+  if (v.is_double()) return std::isfinite(v.as_double());
+  if (v.is_object())
+    return std::all_of(v.as_object().begin(), v.as_object().end(),
+                       [](const json::key_value_pair& kv) { return finite(kv.value()); });
+  if (v.is_array()) return std::all_of(v.as_array().begin(), v.as_array().end(), finite);
+  return true;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -91,6 +103,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const auto& object = std::get<json::object>(parsed);
   fields(object);
+  if (!finite(object)) return 0;
   boost::system::error_code ec;
   const auto again = json::parse(json::serialize(object), ec);
   check(!ec && same(again, object));
