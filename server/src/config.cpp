@@ -165,7 +165,8 @@ std::string assign(server_config& c, const field& member, const toml::node& node
         auto& v = c.*m;
         using value = std::decay_t<decltype(v)>;
         if constexpr (std::is_integral_v<value>) {
-          auto n = node.value<std::int64_t>();
+          // Integers only: toml++ casts a float out of int64's range (undefined).
+          auto n = node.is_integer() ? node.value<std::int64_t>() : std::nullopt;
           if (!n || *n < 0 || static_cast<std::uint64_t>(*n) > std::numeric_limits<value>::max())
             return "expected a non-negative integer";
           v = static_cast<value>(*n);

@@ -88,7 +88,8 @@ maybe_problem read(table_reader& r, const char* key, bool& out) {
 maybe_problem read_size(table_reader& r, const char* key, std::uint64_t& out) {
   const auto* node = r.take(key);
   if (!node) return std::nullopt;
-  if (auto n = node->value<std::int64_t>(); n && *n >= 0 && node->is_integer()) {
+  // is_integer first: toml++ casts a float out of int64's range (undefined).
+  if (auto n = node->is_integer() ? node->value<std::int64_t>() : std::nullopt; n && *n >= 0) {
     out = static_cast<std::uint64_t>(*n);
     return std::nullopt;
   }
@@ -161,8 +162,8 @@ maybe_problem read_journal(table_reader& r, profile& p) {
   if (const auto* node = r.take("journal_priority")) {
     int level = -1;
     if (node->is_integer()) {
-      level = static_cast<int>(node->value<std::int64_t>().value_or(-1));
-      if (level > 7) level = -1;
+      const auto n = node->value<std::int64_t>().value_or(-1);
+      level = n >= 0 && n <= 7 ? static_cast<int>(n) : -1;  // 2^32 + 2 is not 2
     } else if (auto text = node->value<std::string>()) {
       level = priority_number(*text);
     }

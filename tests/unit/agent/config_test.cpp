@@ -145,5 +145,13 @@ TEST_F(ConfigTest, MissingFileSaysSo) {
   EXPECT_NE(c.error().find("absent.toml"), std::string::npos) << c.error();
 }
 
+// Found with config_fuzz: a priority of 2^32 + 2 was taken as 2, and a float
+// for a size went through toml++'s float-to-integer cast, undefined out of range.
+TEST_F(ConfigTest, NumbersOutOfRangeAreRefused) {
+  for (const char* text : {"[profiles.web]\njournal_priority = 4294967298\n",
+                           "spool_max_bytes = 1e300\n", "[profiles.web]\nmax_file_bytes = 64.0\n"})
+    EXPECT_FALSE(load(text)) << text;
+}
+
 }  // namespace
 }  // namespace valise::agent
