@@ -59,10 +59,18 @@ def send_patch(raw, token, location, offset, blocks, headers):
         answer = early_answer(raw)
         if answer:
             break
-        raw.sendall(block)
+        try:
+            raw.sendall(block)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            # The server answered early and closed after draining a while
+            # (connection.cpp's drain): its answer waits in our buffer.
+            break
     sent_at = time.monotonic()
     while b"\r\n\r\n" not in answer:
-        chunk = raw.recv(65536)
+        try:
+            chunk = raw.recv(65536)
+        except (ConnectionResetError, ssl.SSLError):
+            break
         if not chunk:
             break
         answer += chunk
