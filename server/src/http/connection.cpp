@@ -351,13 +351,13 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
                            : address_key(peer.address())};
   const auto& limits = ctx.limits;
   tls_stream stream(std::move(socket), ctx.tls);
-  auto handle_ = std::make_shared<shed_handle>(shed_handle{stream.get_executor(), &stream});
+  auto shedder = std::make_shared<shed_handle>(shed_handle{stream.get_executor(), &stream});
   // Runs on this coroutine's strand, as does the shed below.
   struct detach {
     std::shared_ptr<shed_handle> h;
     ~detach() { h->stream = nullptr; }
-  } detached_at_end{handle_};
-  auto slot = ctx.budget.admit(from.key, [h = handle_, &stats = ctx.stats] {
+  } detached_at_end{shedder};
+  auto slot = ctx.budget.admit(from.key, [h = shedder, &stats = ctx.stats] {
     stats.connections_shed.fetch_add(1, std::memory_order_relaxed);
     asio::post(h->executor, [h] {
       if (h->stream) h->stream->cancel_now();
