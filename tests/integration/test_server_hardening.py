@@ -14,7 +14,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -23,7 +22,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "interop"))
 sys.path.insert(0, str(HERE))
-from server_process import ServerProcess, free_port  # noqa: E402
+import test_server_api as api  # noqa: E402
+from server_process import free_port  # noqa: E402
 from test_server_agents import Agent  # noqa: E402
 
 
@@ -78,19 +78,8 @@ def closed_within(conn, seconds):
         return False
 
 
-class HardeningTest(unittest.TestCase):
-    config_edits = {}
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix="valise-hardening-")
-        cls.server = ServerProcess(cls.tmp.name, config_edits=cls.config_edits)
-        cls.server.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        cls.tmp.cleanup()
+class HardeningTest(api.ServerTest):
+    """A server per class (api.ServerTest), and its whole audit trail."""
 
     def audit(self, action=None):
         records = self.server.api("GET", "/api/v1/audit?limit=10000", token=self.server.admin_token,
