@@ -12,16 +12,23 @@
 namespace valise::crypto::detail {
 namespace {
 
+// libsodium declares its pointers nonnull: an empty span (age's HKDF has an
+// empty salt) may hold a null one, which UBSan reports. Empty is empty either way.
+const std::uint8_t* non_null(std::span<const std::uint8_t> bytes) {
+  static constexpr std::uint8_t nothing = 0;
+  return bytes.empty() ? &nothing : bytes.data();
+}
+
 // HMAC state holding a key: wiped when done.
 struct hmac {
   explicit hmac(std::span<const std::uint8_t> key) {
-    crypto_auth_hmacsha256_init(&state, key.data(), key.size());
+    crypto_auth_hmacsha256_init(&state, non_null(key), key.size());
   }
   ~hmac() { secure_zero(&state, sizeof state); }
   hmac(const hmac&) = delete;
   hmac& operator=(const hmac&) = delete;
   void update(std::span<const std::uint8_t> data) {
-    crypto_auth_hmacsha256_update(&state, data.data(), data.size());
+    crypto_auth_hmacsha256_update(&state, non_null(data), data.size());
   }
   void final(std::span<std::uint8_t, 32> out) { crypto_auth_hmacsha256_final(&state, out.data()); }
   crypto_auth_hmacsha256_state state;

@@ -44,7 +44,7 @@ inline std::vector<std::uint8_t> unhex(std::string_view h) {
 
 inline std::vector<std::uint8_t> random_bytes(std::size_t n) {
   std::vector<std::uint8_t> data(n);
-  randombytes_buf(data.data(), n);
+  if (n > 0) randombytes_buf(data.data(), n);  // nonnull in libsodium, even for 0 bytes
   return data;
 }
 
