@@ -204,24 +204,25 @@ class Rollback(AuditTest):
         self.assertRegex(out.stderr, r"audit\.head.*valise-server audit verify", out.stderr)
 
 
-class Upgrade(AuditTest):
-    def downgrade(self, data):
-        """Makes `data` what an installation from before the audit key looks like:
-        schema 3, v1 hashes, no key, no head file."""
-        (data / "audit.key").unlink()
-        (data / "audit.head").unlink()
-        db = sqlite3.connect(data / "valise.db")
-        try:
-            db.execute("DROP TABLE IF EXISTS audit_keyed")
-            db.execute("PRAGMA user_version = 3")
-            rechain_v1(db, 1)
-            db.commit()
-        finally:
-            db.close()
+def downgrade(data):
+    """Makes `data` what an installation from before the audit key looks like:
+    schema 3, v1 hashes, no key, no head file."""
+    (data / "audit.key").unlink()
+    (data / "audit.head").unlink()
+    db = sqlite3.connect(data / "valise.db")
+    try:
+        db.execute("DROP TABLE IF EXISTS audit_keyed")
+        db.execute("PRAGMA user_version = 3")
+        rechain_v1(db, 1)
+        db.commit()
+    finally:
+        db.close()
 
+
+class Upgrade(AuditTest):
     def test_v1_records_verify_and_are_protected_after_an_upgrade(self):
         data = self.copy()
-        self.downgrade(data)
+        downgrade(data)
         # `run` only, on the downgraded directory (init would refuse it).
         server = ServerProcess(Path(self.tmp.name) / "upgrade")
         server.data, server.ca = data, data / "ca.pem"

@@ -8,7 +8,6 @@ tool as root; everything lives in a temporary directory removed afterwards.
 Python 3 standard library; VALISE_SERVER_BIN names the binary (ctest sets it)."""
 import os
 import pwd
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "interop"))
 from server_process import ServerProcess  # noqa: E402
-from test_audit_tamper import rechain_v1  # noqa: E402
+from test_audit_tamper import downgrade  # noqa: E402
 
 SERVICE_USER = "nobody"
 
@@ -77,17 +76,7 @@ class ToolAsRoot(unittest.TestCase):
 
     def test_a_tool_before_the_first_start_after_an_upgrade_leaves_the_new_key_to_the_server(self):
         self.server.stop()
-        # An installation from before the audit key: schema 3, v1 hashes, no key.
-        (self.data / "audit.key").unlink()
-        (self.data / "audit.head").unlink()
-        db = sqlite3.connect(self.data / "valise.db")
-        try:
-            db.execute("DROP TABLE IF EXISTS audit_keyed")
-            db.execute("PRAGMA user_version = 3")
-            rechain_v1(db, 1)
-            db.commit()
-        finally:
-            db.close()
+        downgrade(self.data)  # an installation from before the audit key
         self.tool("token", "list")
         self.assertTrue((self.data / "audit.key").exists())
         self.assert_all_the_servers()
