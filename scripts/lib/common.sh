@@ -13,12 +13,13 @@ VALISE_BUILD_PACKAGES=(
 )
 VALISE_TEST_PACKAGES=(
   libgtest-dev libgmock-dev zlib1g-dev age zstd xz-utils python3 clang-format
-  systemd-journal-remote haproxy libarchive-tools
+  systemd-journal-remote haproxy libarchive-tools chromium
 )
-# Node.js and npm run tus-js-client and Uppy in tests/interop. The machine's own
-# Node.js 20 (NodeSource's nodejs, npm included) is used when there is one;
-# Debian's nodejs and npm only where there is none (they conflict with it).
-command -v npm >/dev/null 2>&1 || VALISE_TEST_PACKAGES+=(nodejs npm)
+# Node.js and npm build the browser pages (web/) and run tus-js-client, Uppy
+# and playwright-core in tests. The machine's own Node.js 20 (NodeSource's
+# nodejs, npm included) is used when there is one; Debian's nodejs and npm
+# only where there is none (they conflict with it).
+command -v npm >/dev/null 2>&1 || VALISE_BUILD_PACKAGES+=(nodejs npm)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -35,6 +36,18 @@ install_packages() {
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# `npm ci` in DIR when its node_modules is missing or older than its lock file
+# (exact versions in DIR/package-lock.json; nothing fetched at run time).
+npm_ci_if_stale() {
+  local dir=$1 what=$2
+  if [ ! -e "$dir/node_modules/.package-lock.json" ] ||
+    [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    command -v npm >/dev/null || die "npm not found: install Node.js 20 with npm (docs/dependencies.md)"
+    log "installing $what (npm ci in ${dir#"$VALISE_ROOT"/})"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >&2
+  fi
 }
 
 # Configures and builds a CMake preset ("ci", "dev", ...).
