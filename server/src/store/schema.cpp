@@ -151,6 +151,23 @@ ALTER TABLE agents ADD COLUMN max_upload_bytes INTEGER;
 CREATE TABLE audit_keyed (keyed_from INTEGER NOT NULL);
 INSERT INTO audit_keyed SELECT COALESCE(MAX(seq), 0) + 1 FROM audit;
 )sql",
+    // 5: accounts (issue 14, the "accounts" branch holds its SQL: this
+    // placeholder is replaced by it on merge).
+    R"sql(
+)sql",
+    // 6: links for the browser drop page (issue 14): what a link's drops are
+    // encrypted to (mode, and the age recipients as a JSON list), and the
+    // part of its link's byte budget each upload holds (link_charged),
+    // charged as a deferred-length upload's bytes arrive. Uploads made with a
+    // link before held their whole length from creation.
+    R"sql(
+ALTER TABLE links ADD COLUMN mode TEXT NOT NULL DEFAULT 'recipients'
+  CHECK (mode IN ('recipients', 'passphrase'));
+ALTER TABLE links ADD COLUMN recipients TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE uploads ADD COLUMN link_charged INTEGER NOT NULL DEFAULT 0;
+UPDATE uploads SET link_charged = length
+  WHERE length IS NOT NULL AND owner_id IN (SELECT id FROM links);
+)sql",
 };
 
 result<int> user_version(connection& db) {

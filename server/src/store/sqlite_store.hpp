@@ -39,8 +39,9 @@ class sqlite_store final : public store {
   result<purge_report> resolve_ticket(const actor& by, const std::string& ref) override;
   result<ticket> reopen_ticket(const actor& by, const std::string& ref) override;
 
-  result<new_link> create_link(const actor& by, const std::string& ticket_ref, unix_time expires_at,
-                               std::uint64_t max_bytes) override;
+  result<new_link> create_link(const actor& by, const std::string& ticket_ref,
+                               const link_terms& terms) override;
+  result<link_info> get_link(const std::string& id) override;
   result<std::vector<link_info>> list_links(const std::string& ticket_ref) override;
   result<void> revoke_link(const actor& by, const std::string& id) override;
 
@@ -52,6 +53,8 @@ class sqlite_store final : public store {
   result<upload_file> open_upload_scratch(const std::string& id) override;
   result<void> set_upload_length(const actor& by, const std::string& id,
                                  std::uint64_t length) override;
+  result<std::uint64_t> reserve_link_bytes(const std::string& upload_id,
+                                           std::uint64_t want) override;
   result<bundle_info> complete_upload(const actor& by, const std::string& id,
                                       const std::string& sha256) override;
   result<void> refuse_upload(const actor& by, const std::string& id,
@@ -106,6 +109,8 @@ class sqlite_store final : public store {
       std::string_view where, const std::function<void(sqlite::statement&)>& bind);
   // Charges a link's byte budget (no-op for other actors).
   result<void> charge_link(const actor& by, std::uint64_t bytes);
+  // reserve_link_bytes in the caller's transaction.
+  result<std::uint64_t> reserve_link_bytes_locked(const std::string& upload_id, std::uint64_t want);
   // Bytes `owner_id` holds in uploads (upload_quota says which count).
   result<std::uint64_t> owner_upload_bytes(const std::string& owner_id,
                                            std::uint64_t deferred_bytes, unix_time now);

@@ -1,4 +1,5 @@
 // Tokens, upload links and authentication.
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -104,15 +105,19 @@ result<actor> sqlite_store::authenticate(const std::string& secret, unix_time no
       return a;
     }
   }
-  // A link dies with its ticket's resolution, its expiry or its revocation.
+  // A link dies with its ticket's resolution, its revocation or its expiry;
+  // a known one says which (its holder's page tells the client).
   auto stmt = db_.prepare(
-      "SELECT l.id, l.ticket_ref, l.expires_at, l.max_bytes, l.used_bytes FROM links l "
-      "JOIN tickets t ON t.ref = l.ticket_ref "
-      "WHERE l.secret_sha256 = ? AND l.revoked = 0 AND l.expires_at > ? AND t.status = 'open'");
+      "SELECT l.id, l.ticket_ref, l.expires_at, l.max_bytes, l.used_bytes, l.revoked, t.status "
+      "FROM links l JOIN tickets t ON t.ref = l.ticket_ref WHERE l.secret_sha256 = ?");
   if (!stmt) return stmt.error();
-  auto row = stmt->bind_blob(hash.value).bind(now).step();
+  auto row = stmt->bind_blob(hash.value).step();
   if (!row) return row.error();
   if (!*row) return store_errc::not_found;
+  // Resolution revokes a ticket's links: it is checked first.
+  if (stmt->text(6) != "open") return store_errc::ticket_resolved;
+  if (stmt->integer(5) != 0) return store_errc::link_revoked;
+  if (stmt->integer(2) <= now) return store_errc::link_expired;
   actor a;
   a.kind = role::upload_link;
   a.id = stmt->text(0);
@@ -125,31 +130,39 @@ result<actor> sqlite_store::authenticate(const std::string& secret, unix_time no
 }
 
 result<new_link> sqlite_store::create_link(const actor& by, const std::string& ticket_ref,
-                                           unix_time expires_at, std::uint64_t max_bytes) {
+                                           const link_terms& terms) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
   auto t = find_ticket(ticket_ref);
   if (!t) return t.error();
   if (t->status == ticket_status::resolved) return store_errc::ticket_resolved;
-  new_link l{{random_id("lnk_"), ticket_ref, now_utc(), expires_at, max_bytes, 0, false},
+  new_link l{{random_id("lnk_"), ticket_ref, now_utc(), terms.expires_at, terms.max_bytes, 0, false,
+              terms.mode, terms.recipients},
              random_secret(secret_prefix(role::upload_link))};
   wiped_string hash{sha256_raw(l.secret)};
   auto insert = db_.prepare(
-      "INSERT INTO links (id, ticket_ref, secret_sha256, created_at, expires_at, max_bytes) "
-      "VALUES (?, ?, ?, ?, ?, ?)");
+      "INSERT INTO links (id, ticket_ref, secret_sha256, created_at, expires_at, max_bytes, mode, "
+      "recipients) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   if (!insert) return insert.error();
   if (auto r = insert->bind(l.info.id)
                    .bind(ticket_ref)
                    .bind_blob(hash.value)
                    .bind(l.info.created_at)
-                   .bind(expires_at)
-                   .bind(max_bytes)
+                   .bind(terms.expires_at)
+                   .bind(terms.max_bytes)
+                   .bind(to_string(terms.mode))
+                   .bind(to_json_text(terms.recipients))
                    .run();
       !r)
     return r.error();
-  boost::json::object detail{
-      {"id", l.info.id}, {"expires_at", expires_at}, {"max_bytes", max_bytes}};
+  boost::json::array keys;
+  for (const auto& k : terms.recipients) keys.emplace_back(k);
+  boost::json::object detail{{"id", l.info.id},
+                             {"expires_at", terms.expires_at},
+                             {"max_bytes", terms.max_bytes},
+                             {"mode", to_string(terms.mode)},
+                             {"recipients", std::move(keys)}};
   if (auto r = append_audit(by.label(), "link.created", ticket_ref, boost::json::serialize(detail));
       !r)
     return r.error();
@@ -157,11 +170,40 @@ result<new_link> sqlite_store::create_link(const actor& by, const std::string& t
   return l;
 }
 
+namespace {
+
+constexpr const char* link_columns =
+    "SELECT id, ticket_ref, created_at, expires_at, max_bytes, used_bytes, revoked, mode, "
+    "recipients FROM links ";
+
+link_info link_from_row(sqlite::statement& s) {
+  return {s.text(0),
+          s.text(1),
+          s.integer(2),
+          s.integer(3),
+          s.size(4),
+          s.size(5),
+          s.integer(6) != 0,
+          parse_link_mode(s.text(7)).value_or(link_mode::recipients),
+          names_from_json(s.text(8))};
+}
+
+}  // namespace
+
+result<link_info> sqlite_store::get_link(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto stmt = db_.prepare(std::string(link_columns) + "WHERE id = ?");
+  if (!stmt) return stmt.error();
+  auto row = stmt->bind(id).step();
+  if (!row) return row.error();
+  if (!*row) return store_errc::not_found;
+  return link_from_row(*stmt);
+}
+
 result<std::vector<link_info>> sqlite_store::list_links(const std::string& ticket_ref) {
   std::lock_guard lock(mutex_);
-  auto stmt = db_.prepare(
-      "SELECT id, ticket_ref, created_at, expires_at, max_bytes, used_bytes, revoked FROM links "
-      "WHERE ticket_ref = ? ORDER BY created_at, id");
+  auto stmt =
+      db_.prepare(std::string(link_columns) + "WHERE ticket_ref = ? ORDER BY created_at, id");
   if (!stmt) return stmt.error();
   stmt->bind(ticket_ref);
   std::vector<link_info> out;
@@ -169,8 +211,7 @@ result<std::vector<link_info>> sqlite_store::list_links(const std::string& ticke
     auto row = stmt->step();
     if (!row) return row.error();
     if (!*row) return out;
-    out.push_back({stmt->text(0), stmt->text(1), stmt->integer(2), stmt->integer(3), stmt->size(4),
-                   stmt->size(5), stmt->integer(6) != 0});
+    out.push_back(link_from_row(*stmt));
   }
 }
 
@@ -206,6 +247,38 @@ result<void> sqlite_store::charge_link(const actor& by, std::uint64_t bytes) {
   if (auto r = update->bind(bytes).bind(by.id).run(); !r) return r;
   if (db_.changes() == 0) return store_errc::budget_exceeded;
   return {};
+}
+
+result<std::uint64_t> sqlite_store::reserve_link_bytes_locked(const std::string& upload_id,
+                                                              std::uint64_t want) {
+  std::string link_id;
+  std::uint64_t held = 0;
+  std::uint64_t used = 0;
+  std::uint64_t max = 0;
+  {
+    auto stmt = db_.prepare(
+        "SELECT l.id, u.link_charged, l.used_bytes, l.max_bytes FROM uploads u "
+        "JOIN links l ON l.id = u.owner_id WHERE u.id = ?");
+    if (!stmt) return stmt.error();
+    auto row = stmt->bind(upload_id).step();
+    if (!row) return row.error();
+    if (!*row) return want;  // not a link's upload: no budget to charge
+    link_id = stmt->text(0);
+    held = stmt->size(1);
+    used = stmt->size(2);
+    max = stmt->size(3);
+  }
+  // used counts `held`; what is left of the budget may be added to it.
+  const std::uint64_t room = max > used ? max - used : 0;
+  const std::uint64_t now_held = want <= held ? want : held + std::min(want - held, room);
+  if (now_held == held) return held;
+  auto link = db_.prepare("UPDATE links SET used_bytes = used_bytes - ?1 + ?2 WHERE id = ?3");
+  if (!link) return link.error();
+  if (auto r = link->bind(held).bind(now_held).bind(link_id).run(); !r) return r.error();
+  auto upload = db_.prepare("UPDATE uploads SET link_charged = ? WHERE id = ?");
+  if (!upload) return upload.error();
+  if (auto r = upload->bind(now_held).bind(upload_id).run(); !r) return r.error();
+  return now_held;
 }
 
 }  // namespace valise::server

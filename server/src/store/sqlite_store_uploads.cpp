@@ -167,10 +167,13 @@ result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u,
   u.offset = 0;
   u.bundle_id.clear();
   u.sha256.clear();
+  // A link's upload with a length holds that much of its budget from now;
+  // a deferred one holds its bytes as they arrive (reserve_link_bytes).
+  const std::uint64_t link_charged = by.kind == role::upload_link ? u.length.value_or(0) : 0;
   auto insert = db_.prepare(
       "INSERT INTO uploads (id, ticket_ref, owner_id, source, filename, metadata, length, "
-      "created_at, expires_at, state, request_id) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'receiving', NULLIF(?, ''))");
+      "created_at, expires_at, state, request_id, link_charged) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'receiving', NULLIF(?, ''), ?)");
   if (!insert) return insert.error();
   if (auto r = insert->bind(u.id)
                    .bind(u.ticket_ref)
@@ -182,6 +185,7 @@ result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u,
                    .bind(u.created_at)
                    .bind(u.expires_at)
                    .bind(u.request_id)
+                   .bind(link_charged)
                    .run();
       !r)
     return r.error();
@@ -235,7 +239,7 @@ result<upload_file> sqlite_store::open_upload_scratch(const std::string& id) {
   return blobs_.create_scratch(id);
 }
 
-result<void> sqlite_store::set_upload_length(const actor& by, const std::string& id,
+result<void> sqlite_store::set_upload_length(const actor& /*by*/, const std::string& id,
                                              std::uint64_t length) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
@@ -243,11 +247,26 @@ result<void> sqlite_store::set_upload_length(const actor& by, const std::string&
   auto u = find_receiving(id);
   if (!u) return u.error();
   if (u->length) return store_errc::bad_state;
-  if (auto r = charge_link(by, length); !r) return r;
+  // A link's upload now holds exactly its length: what it held for the
+  // bytes received so far, plus the rest (whoever sets it).
+  auto held = reserve_link_bytes_locked(id, length);
+  if (!held) return held.error();
+  if (*held != length) return store_errc::budget_exceeded;
   auto update = db_.prepare("UPDATE uploads SET length = ? WHERE id = ?");
   if (!update) return update.error();
   if (auto r = update->bind(length).bind(id).run(); !r) return r;
   return tx->commit();
+}
+
+result<std::uint64_t> sqlite_store::reserve_link_bytes(const std::string& upload_id,
+                                                       std::uint64_t want) {
+  std::lock_guard lock(mutex_);
+  auto tx = sqlite::transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto held = reserve_link_bytes_locked(upload_id, want);
+  if (!held) return held.error();
+  if (auto r = tx->commit(); !r) return r.error();
+  return held;
 }
 
 result<bundle_info> sqlite_store::complete_upload(const actor& by, const std::string& id,

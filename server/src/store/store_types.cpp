@@ -51,6 +51,16 @@ std::string_view to_string(request_state s) {
   return "failed";
 }
 
+std::string_view to_string(link_mode m) {
+  return m == link_mode::passphrase ? "passphrase" : "recipients";
+}
+
+std::optional<link_mode> parse_link_mode(std::string_view s) {
+  for (auto v : {link_mode::recipients, link_mode::passphrase})
+    if (to_string(v) == s) return v;
+  return std::nullopt;
+}
+
 std::optional<request_state> parse_request_state(std::string_view s) {
   using rs = request_state;
   for (auto v :
@@ -156,6 +166,10 @@ class store_error_category final : public std::error_category {
         return "the audit trail does not match audit.head: records were removed or rewritten";
       case store_errc::busy:
         return "another upload for the request is being written";
+      case store_errc::link_expired:
+        return "the upload link expired";
+      case store_errc::link_revoked:
+        return "the upload link was revoked";
     }
     return "store error";
   }

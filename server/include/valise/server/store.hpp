@@ -82,6 +82,13 @@ struct new_token {
   std::string secret;  // shown once; the store keeps only its SHA-256
 };
 
+// What a link's drops are encrypted to: age recipients (the team's keys or
+// those the link names), or a passphrase the client's page makes up and the
+// client tells the technician by another channel.
+enum class link_mode { recipients, passphrase };
+std::string_view to_string(link_mode m);
+std::optional<link_mode> parse_link_mode(std::string_view s);
+
 struct link_info {
   std::string id;
   std::string ticket_ref;
@@ -90,6 +97,16 @@ struct link_info {
   std::uint64_t max_bytes = 0;
   std::uint64_t used_bytes = 0;
   bool revoked = false;
+  link_mode mode = link_mode::recipients;
+  std::vector<std::string> recipients;  // age1... (canonical); none in passphrase mode
+};
+
+// What create_link is asked for.
+struct link_terms {
+  unix_time expires_at = 0;
+  std::uint64_t max_bytes = 0;
+  link_mode mode = link_mode::recipients;
+  std::vector<std::string> recipients;
 };
 
 struct new_link {
@@ -324,6 +341,8 @@ enum class store_errc {
   audit_key_missing,  // audit.key is gone while the trail has records it signed
   audit_mismatch,     // audit.head does not match the trail (records removed or rewritten)
   busy,               // an upload the caller does not hold would be replaced
+  link_expired,       // a known link token whose link expired
+  link_revoked,       // a known link token whose link was revoked
 };
 const std::error_category& store_category();
 std::error_code make_error_code(store_errc e);
@@ -342,7 +361,9 @@ class store {
                                                     open_mode mode = open_mode::serve);
   virtual ~store() = default;
 
-  // Tokens. `authenticate` accepts API tokens and link tokens alike.
+  // Tokens. `authenticate` accepts API tokens and link tokens alike; a known
+  // link token that no longer works says why: ticket_resolved (its ticket's
+  // resolution revoked it), link_revoked, link_expired.
   virtual result<new_token> create_token(const actor& by, role kind, const std::string& name) = 0;
   virtual result<void> revoke_token(const actor& by, const std::string& id_or_name) = 0;
   virtual result<std::vector<token_info>> list_tokens() = 0;
@@ -359,7 +380,8 @@ class store {
 
   // Upload links.
   virtual result<new_link> create_link(const actor& by, const std::string& ticket_ref,
-                                       unix_time expires_at, std::uint64_t max_bytes) = 0;
+                                       const link_terms& terms) = 0;
+  virtual result<link_info> get_link(const std::string& id) = 0;
   virtual result<std::vector<link_info>> list_links(const std::string& ticket_ref) = 0;
   virtual result<void> revoke_link(const actor& by, const std::string& id) = 0;
 
@@ -378,9 +400,18 @@ class store {
   // A file without a name beside the upload's, for a checksummed PATCH's
   // body until its digest matched: a crash mid-PATCH leaves nothing.
   virtual result<upload_file> open_upload_scratch(const std::string& id) = 0;
-  // Sets a deferred length (charging a link's budget).
+  // Sets a deferred length (a link's upload then holds exactly that much of
+  // its budget: budget_exceeded if it cannot).
   virtual result<void> set_upload_length(const actor& by, const std::string& id,
                                          std::uint64_t length) = 0;
+  // A link's deferred-length upload holds part of the link's byte budget,
+  // charged as its bytes arrive: sets that part to `want` if the budget
+  // allows, else raises it as far as the budget allows (never lowers it
+  // then), in one transaction, so that uploads on one link never together
+  // pass its budget. Returns what the upload holds now. Uploads that are not
+  // a link's hold nothing: `want` is returned.
+  virtual result<std::uint64_t> reserve_link_bytes(const std::string& upload_id,
+                                                   std::uint64_t want) = 0;
   // fsyncs the file, records the bundle, moves the file to bundles/.
   virtual result<bundle_info> complete_upload(const actor& by, const std::string& id,
                                               const std::string& sha256) = 0;

@@ -29,19 +29,66 @@ TEST_F(Store, TokensAreStoredHashedAndRevocable) {
 }
 
 TEST_F(Store, LinksSpendTheirBudgetAndDieWithTheirTicket) {
-  auto link = db_->create_link(alice_, "T-1", now + 60, 150);
+  auto link = db_->create_link(alice_, "T-1", {.expires_at = now + 60, .max_bytes = 150});
   ASSERT_TRUE(link);
   auto by = db_->authenticate(link->secret, now);
   ASSERT_TRUE(by);
   EXPECT_EQ(by->label(), "link:" + link->info.id);
-  EXPECT_EQ(db_->authenticate(link->secret, now + 60).error(), store_errc::not_found);
+  // A known link says why it stopped working.
+  EXPECT_EQ(db_->authenticate(link->secret, now + 60).error(), store_errc::link_expired);
+  EXPECT_EQ(db_->authenticate("vsl_unknown", now).error(), store_errc::not_found);
   upload_bundle(100, *by);
   upload_info u{.ticket_ref = "T-1", .owner_id = by->id, .length = 100};
   EXPECT_EQ(db_->create_upload(*by, u, {}).error(), store_errc::budget_exceeded);
   ASSERT_TRUE(db_->resolve_ticket(alice_, "T-1"));
-  EXPECT_EQ(db_->authenticate(link->secret, now).error(), store_errc::not_found);
+  EXPECT_EQ(db_->authenticate(link->secret, now).error(), store_errc::ticket_resolved);
   ASSERT_TRUE(db_->reopen_ticket(alice_, "T-1"));
-  EXPECT_EQ(db_->authenticate(link->secret, now).error(), store_errc::not_found);
+  EXPECT_EQ(db_->authenticate(link->secret, now).error(), store_errc::link_revoked);
+}
+
+TEST_F(Store, LinksKeepTheirModeAndRecipients) {
+  const std::string key = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+  auto keyed = db_->create_link(alice_, "T-1",
+                                {.expires_at = now + 60, .max_bytes = 10, .recipients = {key}});
+  auto phrase = db_->create_link(
+      alice_, "T-1", {.expires_at = now + 60, .max_bytes = 10, .mode = link_mode::passphrase});
+  ASSERT_TRUE(keyed && phrase);
+  auto got = db_->get_link(keyed->info.id);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->mode, link_mode::recipients);
+  EXPECT_EQ(got->recipients, std::vector<std::string>{key});
+  auto listed = db_->list_links("T-1");
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[1].mode, link_mode::passphrase);
+  EXPECT_TRUE((*listed)[1].recipients.empty());
+  EXPECT_EQ(db_->get_link("lnk_none").error(), store_errc::not_found);
+}
+
+TEST_F(Store, DeferredLinkUploadsShareTheBudgetAsTheirBytesArrive) {
+  auto link = db_->create_link(alice_, "T-1", {.expires_at = now + 60, .max_bytes = 150});
+  ASSERT_TRUE(link);
+  auto by = db_->authenticate(link->secret, now);
+  ASSERT_TRUE(by);
+  upload_info deferred{.ticket_ref = "T-1", .owner_id = by->id};
+  auto a = db_->create_upload(*by, deferred, {});
+  auto b = db_->create_upload(*by, deferred, {});
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(*db_->reserve_link_bytes(a->id, 100), 100u);
+  EXPECT_EQ(*db_->reserve_link_bytes(b->id, 100), 50u);  // what is left
+  EXPECT_EQ(*db_->reserve_link_bytes(b->id, 120), 50u);
+  EXPECT_EQ(*db_->reserve_link_bytes(a->id, 60), 60u);  // given back
+  EXPECT_EQ(db_->get_link(link->info.id)->used_bytes, 110u);
+  // The final length is charged whole, or not set.
+  EXPECT_EQ(db_->set_upload_length(*by, b->id, 91), store_errc::budget_exceeded);
+  ASSERT_TRUE(db_->set_upload_length(*by, b->id, 90));
+  EXPECT_EQ(db_->get_link(link->info.id)->used_bytes, 150u);
+  // A technician's upload holds nothing of any link.
+  upload_info own{.ticket_ref = "T-1", .owner_id = alice_.id};
+  auto c = db_->create_upload(alice_, own, {});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*db_->reserve_link_bytes(c->id, 1000), 1000u);
+  EXPECT_EQ(db_->get_link(link->info.id)->used_bytes, 150u);
 }
 
 TEST_F(Store, ResolveDestroysBundlesAndPartialUploadsBeforeReturning) {
