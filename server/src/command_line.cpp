@@ -91,6 +91,9 @@ int run_command_line(int argc, char** argv) {
       ->capture_default_str();
   init_cmd->add_option("--hostname", init_opts.hostname, "Name clients use (certificate, URLs)")
       ->capture_default_str();
+  init_cmd->add_option("--recipient", init_opts.recipients,
+                       "The support team's age public key (age1...), repeatable: [keys] "
+                       "recipients, what browser drops are encrypted to");
   init_cmd->callback([&] {
     auto token = init(init_opts);
     if (!token) fail(token.error());

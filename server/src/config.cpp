@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <variant>
 
 #include "http/client_address.hpp"
 #include "valise/common/file_io.hpp"
 #include "valise/common/units.hpp"
+#include "valise/crypto/age.hpp"
 
 namespace valise::server {
 namespace {
@@ -83,6 +85,11 @@ const key_spec keys[] = {
     {"links", "expires_in", &server_config::link_expires_in, "Default lifetime of an upload link."},
     {"links", "max_bytes", &server_config::link_max_bytes,
      "Default byte budget of an upload link."},
+    {"keys", "recipients", &server_config::recipients,
+     "The support team's age public keys (age1..., as age-keygen prints them, at most 32): "
+     "files clients drop through an upload link are encrypted to them, unless the link names "
+     "its own keys or asks for a passphrase. `valise-server init --recipient age1...` fills "
+     "it. Public keys only: the server never holds a private key."},
     {"auth", "failure_burst", &server_config::auth_failure_burst,
      "Failed authentications a client address may make at once; then it is answered 429 "
      "with Retry-After until its allowance refills."},
@@ -236,14 +243,42 @@ std::string where(const std::filesystem::path& file, const toml::source_region& 
 
 }  // namespace
 
-std::string server_config::upload_url() const {
+std::string server_config::base_url() const {
   std::string base = public_url;
   if (base.empty()) {
     auto colon = listen.rfind(':');
     base = "https://" + hostname + (colon == std::string::npos ? "" : listen.substr(colon));
   }
   while (!base.empty() && base.back() == '/') base.pop_back();
-  return base + "/api/v1/uploads";
+  return base;
+}
+
+std::string server_config::upload_url() const {
+  return base_url() + "/api/v1/uploads";
+}
+
+boost::system::result<std::vector<std::string>, std::string> canonical_age_recipients(
+    const std::vector<std::string>& keys) {
+  std::vector<std::string> out;
+  for (const auto& key : keys) {
+    auto canonical = canonical_age_recipient(key);
+    if (!canonical) return problem{key};
+    if (std::find(out.begin(), out.end(), *canonical) == out.end())
+      out.push_back(std::move(*canonical));
+  }
+  return out;
+}
+
+std::optional<std::string> canonical_age_recipient(std::string_view key) {
+  // Bech32 may be written all in capitals (age reads it so); mixed case is
+  // refused by the parser.
+  std::string text(key);
+  if (std::none_of(text.begin(), text.end(), [](char c) { return c >= 'a' && c <= 'z'; }))
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
+  auto parsed = crypto::x25519_recipient::parse(text);
+  if (!parsed) return std::nullopt;
+  return parsed->to_string();
 }
 
 config_result load_config(const std::filesystem::path& file) {
@@ -317,6 +352,16 @@ config_result parse_config(std::string_view text, const std::filesystem::path& f
           "http:// or https://, a lowercase host, a port only if not the default, no path "
           "(\"https://helpdesk.example.com\")",
           file.string(), origin)};
+  auto team_keys = canonical_age_recipients(config.recipients);
+  if (!team_keys)
+    return problem{fmt::format(
+        "{}: keys.recipients: \"{}\" is not an age public key: write the age1... line that "
+        "`age-keygen -y KEYFILE` prints",
+        file.string(), team_keys.error())};
+  config.recipients = std::move(*team_keys);
+  if (config.recipients.size() > max_link_recipients)
+    return problem{
+        fmt::format("{}: keys.recipients: at most {} keys", file.string(), max_link_recipients)};
   if (config.min_tls_version != "1.2" && config.min_tls_version != "1.3")
     return problem{fmt::format("{}: tls.min_version must be \"1.2\" or \"1.3\"", file.string())};
   return config;

@@ -10,6 +10,14 @@ namespace valise::server {
 boost::system::result<std::string, std::string> init(const init_options& options) {
   namespace fs = std::filesystem;
   const auto& dir = options.data_dir;
+  // Checked before anything is created: a typo leaves no half-made directory.
+  auto recipients = canonical_age_recipients(options.recipients);
+  if (!recipients)
+    return problem{"--recipient " + recipients.error() +
+                   " is not an age public key: give the age1... line that `age-keygen -y "
+                   "KEYFILE` prints"};
+  if (recipients->size() > max_link_recipients)
+    return problem{"at most " + std::to_string(max_link_recipients) + " --recipient keys"};
   std::error_code ec;
   if (fs::exists(dir, ec) && !fs::is_empty(dir, ec))
     return problem{dir.string() + " is not empty: init only creates a new data directory"};
@@ -23,6 +31,7 @@ boost::system::result<std::string, std::string> init(const init_options& options
   config.data_dir = fs::absolute(dir);
   config.listen = options.listen;
   config.hostname = options.hostname;
+  config.recipients = std::move(*recipients);
   auto text = format_config(config);
   auto file = common::atomic_file::create(dir / "server.toml", {.durable = true});
   if (!file) return problem{"cannot write server.toml: " + file.error().message()};

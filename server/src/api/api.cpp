@@ -21,8 +21,22 @@ bool allowed(access needed, role kind) {
       return kind == role::admin || kind == role::technician;
     case access::agent:
       return kind == role::agent;
+    case access::link:
+      return kind == role::upload_link;
   }
   return false;
+}
+
+// The refusal of a known link token that no longer works, and its reason.
+std::optional<std::pair<api_error, std::string>> dead_link_error(std::error_code ec) {
+  if (ec == store_errc::link_expired)
+    return std::pair{api_error::link_expired, std::string("the upload link expired")};
+  if (ec == store_errc::link_revoked)
+    return std::pair{api_error::link_revoked, std::string("the upload link was revoked")};
+  if (ec == store_errc::ticket_resolved)
+    return std::pair{api_error::ticket_resolved,
+                     std::string("the upload link's ticket is resolved")};
+  return std::nullopt;
 }
 
 }  // namespace
@@ -180,6 +194,13 @@ std::variant<api::admitted, response> api::admit(const request_head& head, unix_
   if (token.empty()) return refuse(api_error::unauthorized, "no bearer token", "anonymous");
   auto who = context_.db.authenticate(std::string(token), now);
   if (!who) {
+    // A link that worked once says why it no longer does, so that its
+    // holder's page can tell the client. Its token was not guessed: the
+    // address's allowance is not spent.
+    if (auto dead = dead_link_error(who.error())) {
+      record(dead->second, "anonymous");
+      return error_response(dead->first, dead->second);
+    }
     if (who.error() != store_errc::not_found) return error_response(who.error(), "credentials");
     return refuse(api_error::unauthorized, "the token is unknown, revoked or expired", "anonymous");
   }

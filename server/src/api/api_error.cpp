@@ -55,6 +55,16 @@ entry describe(api_error e) {
       return {"bundle_not_found", s::not_found, "list bundles with `valise bundle list TICKET`"};
     case api_error::link_not_found:
       return {"link_not_found", s::not_found, ""};
+    case api_error::link_expired:
+      return {"link_expired", s::unauthorized, "ask the technician for a new upload link"};
+    case api_error::link_revoked:
+      return {"link_revoked", s::unauthorized,
+              "the technician revoked this upload link: ask them for a new one"};
+    case api_error::no_recipients:
+      return {"no_recipients", s::conflict,
+              "name the team's age public keys in server.toml ([keys] recipients, or "
+              "`valise-server init --recipient`), send \"recipients\", or create a passphrase "
+              "link (`valise link create --passphrase`)"};
     case api_error::token_not_found:
       return {"token_not_found", s::not_found, ""};
     case api_error::too_large:

@@ -1,10 +1,13 @@
 #include "api/json_views.hpp"
 
 #include <fmt/format.h>
+#include <sodium.h>
 
+#include <array>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
+#include <cstring>
 
 namespace valise::server {
 
@@ -36,18 +39,6 @@ json::value to_json(const bundle_info& b) {
       {"id", b.id},         {"ticket", b.ticket_ref}, {"filename", b.filename},
       {"size", b.size},     {"sha256", b.sha256},     {"created_at", format_rfc3339(b.created_at)},
       {"source", b.source},
-  };
-}
-
-json::value to_json(const link_info& l) {
-  return json::object{
-      {"id", l.id},
-      {"ticket", l.ticket_ref},
-      {"created_at", format_rfc3339(l.created_at)},
-      {"expires_at", format_rfc3339(l.expires_at)},
-      {"max_bytes", l.max_bytes},
-      {"used_bytes", l.used_bytes},
-      {"revoked", l.revoked},
   };
 }
 
@@ -93,6 +84,20 @@ json::array string_array(const std::vector<std::string>& items) {
 }
 
 }  // namespace
+
+json::value to_json(const link_info& l) {
+  return json::object{
+      {"id", l.id},
+      {"ticket", l.ticket_ref},
+      {"created_at", format_rfc3339(l.created_at)},
+      {"expires_at", format_rfc3339(l.expires_at)},
+      {"max_bytes", l.max_bytes},
+      {"used_bytes", l.used_bytes},
+      {"revoked", l.revoked},
+      {"mode", to_string(l.mode)},
+      {"recipients", string_array(l.recipients)},
+  };
+}
 
 json::value to_json(const agent_info& a) {
   return json::object{
@@ -148,10 +153,14 @@ bool valid_profile_name(std::string_view name) {
   return true;
 }
 
-bool valid_age_recipient(std::string_view key) {
-  constexpr std::string_view charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-  if (!key.starts_with("age1") || key.size() < 10 || key.size() > 100) return false;
-  return key.substr(4).find_first_not_of(charset) == std::string_view::npos;
+std::string age_key_fingerprint(std::string_view key) {
+  std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
+  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(key.data()), key.size());
+  constexpr auto variant = sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
+  std::string out(sodium_base64_encoded_len(digest.size(), variant), '\0');
+  sodium_bin2base64(out.data(), out.size(), digest.data(), digest.size(), variant);
+  out.resize(std::strlen(out.c_str()));
+  return "SHA256:" + out;
 }
 
 json::value to_json(const purge_report& p) {

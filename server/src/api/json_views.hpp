@@ -27,8 +27,9 @@ boost::json::value job_json(const request_info& r);
 
 // A profile name: 1-64 of [A-Za-z0-9._-]. The agent decides what it means.
 bool valid_profile_name(std::string_view name);
-// An age X25519 recipient as text: "age1" and lowercase bech32 characters.
-bool valid_age_recipient(std::string_view key);
+// What a person compares to recognise an age public key: "SHA256:" and the
+// unpadded base64 of the SHA-256 of its text (as OpenSSH shows keys).
+std::string age_key_fingerprint(std::string_view key);
 
 // A ticket ref the caller may choose: 1-64 of [A-Za-z0-9._-], not starting
 // with '.', so it is safe in URLs, logs and file names.

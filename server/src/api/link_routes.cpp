@@ -1,5 +1,5 @@
 // Upload links: one-ticket, upload-only, expiring tokens for clients without
-// an agent.
+// an agent, and what a link's holder (the drop page) may learn about it.
 #include <boost/json/array.hpp>
 
 #include "api/api.hpp"
@@ -15,6 +15,36 @@ namespace json = boost::json;
 constexpr auto max_link_lifetime_s =
     static_cast<std::uint64_t>(std::chrono::seconds(max_link_lifetime).count());
 
+// What the link's drops are encrypted to: the keys it names, else the
+// team's; nothing in passphrase mode. Or the refusal.
+std::variant<link_terms, response> read_terms(const server_config& config,
+                                              const json::object& body) {
+  std::optional<response> problem;
+  auto mode_text = string_field(body, "mode", problem);
+  auto keys = recipients_field(body, "recipients", max_link_recipients, problem);
+  if (problem) return std::move(*problem);
+  link_terms terms;
+  if (mode_text) {
+    auto mode = parse_link_mode(*mode_text);
+    if (!mode)
+      return error_response(api_error::bad_request,
+                            "mode must be \"recipients\" or \"passphrase\"");
+    terms.mode = *mode;
+  }
+  if (terms.mode == link_mode::passphrase) {
+    if (keys)
+      return error_response(api_error::bad_request,
+                            "a passphrase link takes no recipients: send one or the other");
+    return terms;
+  }
+  terms.recipients = keys ? std::move(*keys) : config.recipients;
+  if (terms.recipients.empty())
+    return error_response(api_error::no_recipients,
+                          "no age recipients to encrypt this link's drops to: server.toml names "
+                          "none ([keys] recipients) and the request named none");
+  return terms;
+}
+
 outcome create_link(api_context& ctx, request& req) {
   auto parsed = parse_object(req.body);
   if (auto* res = std::get_if<response>(&parsed)) return std::move(*res);
@@ -23,22 +53,34 @@ outcome create_link(api_context& ctx, request& req) {
   auto expires_in = number_field(body, "expires_in_s", {1, max_link_lifetime_s}, problem);
   auto max_bytes = number_field(body, "max_bytes", {.min = 1}, problem);
   if (problem) return std::move(*problem);
+  auto read = read_terms(ctx.config, body);
+  if (auto* res = std::get_if<response>(&read)) return std::move(*res);
+  auto& terms = std::get<link_terms>(read);
   // The default is at most max_link_lifetime (load_config checks it).
   std::uint64_t lifetime =
       expires_in.value_or(static_cast<std::uint64_t>(ctx.config.link_expires_in.count()));
-  std::uint64_t budget = max_bytes.value_or(ctx.config.link_max_bytes);
-  if (budget == 0) return error_response(api_error::bad_request, "max_bytes must be positive");
+  terms.max_bytes = max_bytes.value_or(ctx.config.link_max_bytes);
+  if (terms.max_bytes == 0)
+    return error_response(api_error::bad_request, "max_bytes must be positive");
+  terms.expires_at = req.now + static_cast<unix_time>(lifetime);
   const auto& ref = req.params[0];
-  auto link = ctx.db.create_link(*req.who, ref, req.now + static_cast<unix_time>(lifetime), budget);
+  auto link = ctx.db.create_link(*req.who, ref, terms);
   if (!link)
     return error_response(link.error(), "ticket \"" + ref + "\"", api_error::ticket_not_found);
+  json::array keys;
+  for (const auto& k : link->info.recipients) keys.emplace_back(k);
   json::object out{
       {"id", link->info.id},
       {"token", link->secret},
       {"upload_url", ctx.config.upload_url()},
+      // In the fragment, the token never reaches a request line, a Referer
+      // or an access log: the page reads it from location.hash.
+      {"drop_url", ctx.config.base_url() + "/drop#" + link->secret},
       {"expires_at", format_rfc3339(link->info.expires_at)},
       {"max_bytes", link->info.max_bytes},
       {"ticket", link->info.ticket_ref},
+      {"mode", to_string(link->info.mode)},
+      {"recipients", std::move(keys)},
   };
   return json_response(http::status::created, out);
 }
@@ -60,6 +102,36 @@ outcome revoke_link(api_context& ctx, request& req) {
   return empty_response(http::status::no_content);
 }
 
+// The link's own view, for the drop page: what the client sends to (the
+// ticket, the keys' fingerprints to compare with the technician's), how much
+// and until when. Nothing about other links, bundles or uploads.
+outcome link_info_for_holder(api_context& ctx, request& req) {
+  auto link = ctx.db.get_link(req.who->id);
+  if (!link) return error_response(link.error(), "link " + req.who->id, api_error::link_not_found);
+  auto t = ctx.db.get_ticket(link->ticket_ref);
+  if (!t)
+    return error_response(t.error(), "ticket \"" + link->ticket_ref + "\"",
+                          api_error::ticket_not_found);
+  json::array keys;
+  for (const auto& k : link->recipients)
+    keys.push_back(json::object{{"key", k}, {"fingerprint", age_key_fingerprint(k)}});
+  json::object out{
+      {"id", link->id},
+      {"ticket",
+       json::object{{"ref", t->ref}, {"title", t->title}, {"status", to_string(t->status)}}},
+      {"mode", to_string(link->mode)},
+      {"recipients", std::move(keys)},
+      {"max_bytes", link->max_bytes},
+      {"used_bytes", link->used_bytes},
+      {"expires_at", format_rfc3339(link->expires_at)},
+      {"upload_url", ctx.config.upload_url()},
+      {"max_upload_bytes", ctx.config.max_upload_bytes},
+  };
+  auto res = json_response(http::status::ok, out);
+  res.set(http::field::cache_control, "no-store");
+  return res;
+}
+
 }  // namespace
 
 void add_link_routes(router& r, api_context& ctx) {
@@ -69,6 +141,13 @@ void add_link_routes(router& r, api_context& ctx) {
         bind(create_link));
   r.add(v::get, "/api/v1/tickets/{}/links", access::technician, body_kind::none, bind(list_links));
   r.add(v::delete_, "/api/v1/links/{}", access::technician, body_kind::none, bind(revoke_link));
+  // The drop page may be served from a helpdesk's origin, as tus uploads
+  // may ([cors] allowed_origins); its preflight carries no token.
+  const route_options browser{.cross_origin = true};
+  r.add(v::get, "/api/v1/link", access::link, body_kind::none, bind(link_info_for_holder), browser);
+  r.add(
+      v::options, "/api/v1/link", access::anyone, body_kind::none,
+      [](request&) -> outcome { return empty_response(http::status::no_content); }, browser);
 }
 
 }  // namespace valise::server

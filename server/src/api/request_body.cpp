@@ -4,6 +4,7 @@
 
 #include "api/api_error.hpp"
 #include "valise/common/printable_text.hpp"
+#include "valise/server/config.hpp"
 
 namespace valise::server {
 
@@ -138,6 +139,34 @@ std::optional<std::uint64_t> number_field(const json::object& o, const char* key
     return std::nullopt;
   }
   return value;
+}
+
+std::optional<std::vector<std::string>> recipients_field(const json::object& o, const char* key,
+                                                         std::size_t max,
+                                                         std::optional<response>& problem) {
+  auto* v = o.if_contains(key);
+  if (!v || v->is_null()) return std::nullopt;
+  const std::string wrong = "must be a list of at most " + std::to_string(max) +
+                            " age public keys (age1..., as age-keygen prints them)";
+  if (!v->is_array() || v->as_array().size() > max) {
+    refuse(problem, key, wrong);
+    return std::nullopt;
+  }
+  std::vector<std::string> listed;
+  for (const auto& k : v->as_array()) {
+    if (!k.is_string()) {
+      refuse(problem, key, wrong);
+      return std::nullopt;
+    }
+    listed.emplace_back(k.as_string());
+  }
+  auto keys = canonical_age_recipients(listed);
+  if (!keys) {
+    refuse(problem, key,
+           wrong + ": \"" + common::printable_text(keys.error(), 100) + "\" is not one");
+    return std::nullopt;
+  }
+  return std::move(*keys);
 }
 
 std::optional<std::uint64_t> number_param(const boost::urls::params_view& params, const char* key,

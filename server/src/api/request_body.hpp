@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "http/message.hpp"
 
@@ -64,6 +65,12 @@ std::optional<std::string> pem_field(const boost::json::object& o, const char* k
 // A JSON integer in `range`: not a fraction, a string or a boolean.
 std::optional<std::uint64_t> number_field(const boost::json::object& o, const char* key,
                                           int_range range, std::optional<response>& problem);
+// A list of at most `max` age X25519 public keys (age1...), each checked
+// (bech32 checksum, key type) and made canonical (lowercase), repeats
+// dropped.
+std::optional<std::vector<std::string>> recipients_field(const boost::json::object& o,
+                                                         const char* key, std::size_t max,
+                                                         std::optional<response>& problem);
 // A query parameter (?key=N) of digits in `range`.
 std::optional<std::uint64_t> number_param(const boost::urls::params_view& params, const char* key,
                                           int_range range, std::optional<response>& problem);

@@ -15,8 +15,6 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::size_t max_recipients = 32;
-
 std::string ticket_subject(const std::string& ref) {
   return "ticket \"" + ref + "\"";
 }
@@ -33,20 +31,6 @@ std::optional<response> read_time(const json::object& body, const char* key,
     return error_response(
         api_error::bad_request,
         std::string(key) + " must be an RFC 3339 time such as 2026-11-22T14:03:07Z");
-  return std::nullopt;
-}
-
-std::optional<response> read_recipients(const json::object& body, std::vector<std::string>& out) {
-  auto* listed = body.if_contains("recipients");
-  if (!listed || listed->is_null()) return std::nullopt;
-  const char* wrong = "recipients must be a list of at most 32 age1... public keys";
-  if (!listed->is_array() || listed->as_array().size() > max_recipients)
-    return error_response(api_error::bad_request, wrong);
-  for (const auto& k : listed->as_array()) {
-    if (!k.is_string() || !valid_age_recipient(k.as_string()))
-      return error_response(api_error::bad_request, wrong);
-    out.emplace_back(k.as_string());
-  }
   return std::nullopt;
 }
 
@@ -67,7 +51,9 @@ outcome create_request(api_context& ctx, request& req) {
   if (auto bad = read_time(body, "until", r.until)) return std::move(*bad);
   if (r.since && r.until && *r.since > *r.until)
     return error_response(api_error::bad_request, "since must not be after until");
-  if (auto bad = read_recipients(body, r.recipients)) return std::move(*bad);
+  auto recipients = recipients_field(body, "recipients", max_link_recipients, problem);
+  if (problem) return std::move(*problem);
+  if (recipients) r.recipients = std::move(*recipients);
   // Which of the two is missing, for the message (the store checks again).
   if (auto t = ctx.db.get_ticket(r.ticket_ref); !t)
     return error_response(t.error(), ticket_subject(r.ticket_ref), api_error::ticket_not_found);

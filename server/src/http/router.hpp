@@ -63,6 +63,7 @@ enum class access {
   uploader,    // any valid token, links included, or an agent's certificate
   agent,       // an enrolled, unrevoked agent's client certificate (no token)
   enrollment,  // an unused, unexpired enrollment token
+  link,        // an upload link's token (its own information)
 };
 
 enum class body_kind { none, json, stream };

@@ -22,6 +22,10 @@ constexpr std::size_t smallest_age_file = 22;  // "age-encryption.org/v1\n"
 constexpr std::uint64_t writeback_step = 8u << 20;
 // The unit of hashing and writing on the worker (write_behind).
 constexpr std::size_t piece_bytes = 256u << 10;
+// How far ahead of its bytes a link's deferred-length upload charges the
+// link's budget while a PATCH streams: one database write per step, not
+// per read; what is not used goes back when the PATCH ends.
+constexpr std::uint64_t charge_step = 8u << 20;
 
 response tus_error(api_error e, std::string message, std::string hint = {}) {
   auto res = error_response(e, std::move(message), std::move(hint));
@@ -96,11 +100,13 @@ void set_progress_headers(response& res, const upload_info& u) {
 class upload_receiver final : public body_receiver {
  public:
   // `prefix`: the upload's first bytes so far, or nullopt once they were
-  // seen to be an age header. `scratch`: with `expected` only.
+  // seen to be an age header. `scratch`: with `expected` only. `charged`:
+  // for a link's deferred-length upload, the part of the link's budget it
+  // holds (its bytes so far); nullopt for any other upload.
   upload_receiver(service& svc, actor who, upload_info upload, upload_registry::lease lease,
                   upload_file file, std::optional<upload_file> scratch,
                   std::optional<checksum> expected, std::uint64_t max_body, bool creating,
-                  std::optional<std::string> prefix)
+                  std::optional<std::string> prefix, std::optional<std::uint64_t> charged)
       : svc_(svc),
         who_(std::move(who)),
         upload_(std::move(upload)),
@@ -115,7 +121,9 @@ class upload_receiver final : public body_receiver {
         prefix_(prefix.value_or("")),
         prefix_checked_(!prefix || check_age_prefix(*prefix) == age_prefix::age),
         accepted_(start_),
-        written_back_(start_) {
+        written_back_(start_),
+        charging_(charged.has_value()),
+        charged_(charged.value_or(0)) {
     if (expected_)
       chunk_.emplace(expected_->algorithm == checksum_algorithm::sha1 ? EVP_sha1() : EVP_sha256());
   }
@@ -125,6 +133,7 @@ class upload_receiver final : public body_receiver {
     // resume from them), unless the client asked for all-or-nothing.
     (void)writer_.drain();
     if (!done_ && expected_) roll_back();
+    settle_charge();
   }
 
   std::uint64_t max_body() const override { return limit_ - start_; }
@@ -137,6 +146,19 @@ class upload_receiver final : public body_receiver {
     crypto::bytes data = space.first(std::min(n, space.size()));
     if (data.size() > limit_ - accepted_) {
       return stop(tus_error(api_error::too_large, "the body goes past Upload-Length"));
+    }
+    // A link's deferred-length upload takes its bytes from the link's budget
+    // before they are written; the bytes that fit are kept, then 413.
+    bool budget_spent = false;
+    if (charging_ && data.size() > room_charged()) {
+      auto held = svc_.db_.reserve_link_bytes(
+          upload_.id, std::min(limit_, accepted_ + data.size() + charge_step));
+      if (!held) return fail(held.error());
+      charged_ = *held;
+      if (data.size() > room_charged()) {
+        data = data.first(room_charged());
+        budget_spent = true;
+      }
     }
     if (!prefix_checked_) {
       std::size_t take = std::min(data.size(), age_prefix_length - prefix_.size());
@@ -154,6 +176,7 @@ class upload_receiver final : public body_receiver {
     if (auto w = writer_.submit(data.size()); !w) return fail(w.error());
     accepted_ += data.size();
     svc_.stats_.upload_bytes.fetch_add(data.size(), std::memory_order_relaxed);
+    if (budget_spent) return over_budget();
     return std::nullopt;
   }
 
@@ -195,6 +218,7 @@ class upload_receiver final : public body_receiver {
       file_.start_writeback(start_, file_.size());
     }
     upload_.offset = file_.size();
+    settle_charge();
     if (upload_.length && upload_.offset == *upload_.length) {
       if (!prefix_checked_) return refuse();  // ended before it could be an age file
       auto bundle = svc_.db_.complete_upload(who_, upload_.id, lease_->sha256.final_hex());
@@ -269,10 +293,39 @@ class upload_receiver final : public body_receiver {
   }
 
   response stop(response res) {
+    halt();
+    return res;
+  }
+
+  // Stops taking bytes: those queued are written, a checksummed body's
+  // dropped.
+  void halt() {
     (void)writer_.drain();
     if (expected_) roll_back();
     done_ = true;
+  }
+
+  response over_budget() {
+    halt();
+    settle_charge();
+    auto res = tus_error(
+        api_error::budget_exceeded,
+        fmt::format("the upload link's byte budget is spent: upload {} stopped at byte {}",
+                    upload_.id, file_.size()),
+        "the bytes up to Upload-Offset are kept; ask the technician for a link with a larger "
+        "budget");
+    res.set("Upload-Offset", std::to_string(file_.size()));
     return res;
+  }
+
+  // Bytes charged to the link and not yet received.
+  std::uint64_t room_charged() const { return charged_ > accepted_ ? charged_ - accepted_ : 0; }
+
+  // Gives back to the link what was charged ahead of the bytes stored.
+  // After writer_ drained.
+  void settle_charge() {
+    if (!charging_ || charged_ == file_.size()) return;
+    if (auto held = svc_.db_.reserve_link_bytes(upload_.id, file_.size())) charged_ = *held;
   }
 
   response refuse() {
@@ -312,6 +365,8 @@ class upload_receiver final : public body_receiver {
   bool done_ = false;
   std::uint64_t accepted_;      // bytes handed to writer_, whether written yet or not
   std::uint64_t written_back_;  // file offset up to which writeback was started
+  bool charging_;               // a link's deferred-length upload
+  std::uint64_t charged_;       // of the link's budget, what the upload holds
   // conclude()'s answer, written on the worker (members: they outlive the
   // coroutine awaiting them, whose frame a stopping server may destroy first)
   std::optional<response> answer_;
@@ -352,12 +407,6 @@ outcome service::create(const request_head& head, const actor& who, unix_time no
   if (!meta) return tus_error(api_error::bad_request, "Upload-Metadata is malformed");
   u.filename = clean_filename(find(*meta, "filename").value_or(find(*meta, "name").value_or("")));
   auto named_ticket = find(*meta, "ticket");
-  // A link's byte budget is charged when its upload is created: without a
-  // length there would be nothing to charge, and no bound on its disk use.
-  if (who.kind == role::upload_link && !u.length)
-    return tus_error(api_error::bad_request,
-                     "uploads with an upload link must send Upload-Length (the link has a byte "
-                     "budget); Upload-Defer-Length needs a technician token");
   if (who.kind == role::upload_link) {
     if (named_ticket && *named_ticket != who.ticket_ref)
       return tus_error(api_error::forbidden, "this upload link is for another ticket");
@@ -604,6 +653,15 @@ outcome service::receive(const request_head& head, const actor& who, upload_info
     if (!n || *n != offset)
       return tus_error(api_error::internal, "could not read upload " + upload.id);
   }
+  // A link's deferred-length upload holds its bytes of the link's budget;
+  // a PATCH cut by a crash may have left more charged: given back here.
+  std::optional<std::uint64_t> charged;
+  // (Whoever sends them: a technician may PATCH a link's upload too.)
+  if (!upload.length && upload.owner_id.starts_with("lnk_")) {
+    auto held = db_.reserve_link_bytes(upload.id, file->size());
+    if (!held) return tus_error(api_error::internal, "could not charge upload " + upload.id);
+    charged = *held;
+  }
   std::optional<upload_file> scratch;
   if (expected) {
     auto opened = db_.open_upload_scratch(upload.id);
@@ -616,7 +674,7 @@ outcome service::receive(const request_head& head, const actor& who, upload_info
   }
   return std::make_unique<upload_receiver>(
       *this, who, std::move(upload), std::move(lease), std::move(*file), std::move(scratch),
-      std::move(expected), max_body, creating, std::move(prefix));
+      std::move(expected), max_body, creating, std::move(prefix), charged);
 }
 
 result<service::upload_cap> service::cap_for(const actor& who) {

@@ -5,6 +5,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "valise/server/config.hpp"
+
 namespace valise::server {
 namespace {
 
@@ -17,12 +19,28 @@ TEST(Names, ProfilesAndRecipients) {
   EXPECT_FALSE(valid_profile_name("../etc"));
   EXPECT_FALSE(valid_profile_name("a b"));
   EXPECT_FALSE(valid_profile_name("rm;-rf"));
-  EXPECT_TRUE(
-      valid_age_recipient("age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"));
-  EXPECT_FALSE(
-      valid_age_recipient("AGE1QL3Z7HJY54PW3HYWW5AYYFG7ZQGVC7W3J2ELW8ZMRJ2KG5SFN9AQMCAC8P"));
-  EXPECT_FALSE(valid_age_recipient("age1b"));
-  EXPECT_FALSE(valid_age_recipient("ssh-ed25519 AAAA"));
+}
+
+TEST(Views, AgeRecipientsAreCheckedAndMadeCanonical) {
+  const std::string key = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+  EXPECT_EQ(canonical_age_recipient(key), key);
+  // age accepts a key written in capitals; it is stored as age-keygen prints it.
+  EXPECT_EQ(
+      canonical_age_recipient("AGE1QL3Z7HJY54PW3HYWW5AYYFG7ZQGVC7W3J2ELW8ZMRJ2KG5SFN9AQMCAC8P"),
+      key);
+  // One character changed: the bech32 checksum fails.
+  EXPECT_EQ(
+      canonical_age_recipient("age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8q"),
+      std::nullopt);
+  EXPECT_EQ(canonical_age_recipient("age1b"), std::nullopt);
+  EXPECT_EQ(canonical_age_recipient("ssh-ed25519 AAAA"), std::nullopt);
+  auto listed = canonical_age_recipients(
+      {key, "AGE1QL3Z7HJY54PW3HYWW5AYYFG7ZQGVC7W3J2ELW8ZMRJ2KG5SFN9AQMCAC8P"});
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(*listed, std::vector<std::string>{key});
+  auto bad = canonical_age_recipients({key, "age1b"});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error(), "age1b");
 }
 
 TEST(Views, RequestsSayWhatIsNotThereWithNull) {

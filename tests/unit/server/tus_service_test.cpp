@@ -75,7 +75,7 @@ class TusService : public ::testing::Test {
         db_->create_ticket(technician_, {.ref = "T-1", .title = "disk full", .created_at = now}));
     ASSERT_TRUE(
         db_->create_ticket(technician_, {.ref = "T-2", .title = "other", .created_at = now}));
-    auto link = db_->create_link(technician_, "T-1", now + 3600, 1000);
+    auto link = db_->create_link(technician_, "T-1", {.expires_at = now + 3600, .max_bytes = 1000});
     ASSERT_TRUE(link);
     auto link_actor = db_->authenticate(link->secret, now);
     ASSERT_TRUE(link_actor);
@@ -157,7 +157,7 @@ TEST_F(TusService, PostTable) {
       {"link, deferred length",
        {{"Tus-Resumable", "1.0.0"}, {"Upload-Defer-Length", "1"}},
        &link_,
-       400},
+       201},
       {"technician, deferred length",
        {{"Tus-Resumable", "1.0.0"},
         {"Upload-Defer-Length", "1"},
@@ -350,7 +350,7 @@ TEST_F(TusService, OnePatchAtATime) {
 
 TEST_F(TusService, UploadsOfAnotherLinkDoNotExistForIt) {
   auto id = create(100);
-  auto other = db_->create_link(technician_, "T-1", now + 3600, 1000);
+  auto other = db_->create_link(technician_, "T-1", {.expires_at = now + 3600, .max_bytes = 1000});
   ASSERT_TRUE(other);
   auto other_actor = db_->authenticate(other->secret, now);
   ASSERT_TRUE(other_actor);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,15 @@ namespace valise::server {
 
 // The longest an upload link may live, by default or as asked for.
 inline constexpr std::chrono::days max_link_lifetime{90};
+// The most age recipients a link (or [keys] recipients) may name.
+inline constexpr std::size_t max_link_recipients = 32;
+
+// `key` as an age X25519 recipient in its canonical (lowercase) form, if
+// it is one: what server.toml, init and the API accept.
+std::optional<std::string> canonical_age_recipient(std::string_view key);
+// Each of `keys` canonical, repeats dropped; or the first that is not a key.
+boost::system::result<std::vector<std::string>, std::string> canonical_age_recipients(
+    const std::vector<std::string>& keys);
 
 struct server_config {
   std::filesystem::path data_dir;  // holds server.toml, the database, blobs
@@ -54,6 +64,10 @@ struct server_config {
   std::chrono::seconds link_expires_in{7 * 86400};  // at most max_link_lifetime
   std::uint64_t link_max_bytes = 16ull << 30;
 
+  // [keys] the support team's age public keys (age1..., canonical): what
+  // drops through a link are encrypted to unless the link names its own
+  std::vector<std::string> recipients;
+
   // [auth]
   unsigned auth_failure_burst = 20;  // failed authentications an address may make at once
   std::chrono::seconds auth_failure_window{60};  // ... and again per this much time
@@ -75,7 +89,8 @@ struct server_config {
   std::filesystem::path resolve(const std::filesystem::path& p) const {
     return p.is_absolute() ? p : data_dir / p;
   }
-  std::string upload_url() const;  // public_url + "/api/v1/uploads"
+  std::string base_url() const;    // public_url, or https://HOSTNAME:PORT; no trailing slash
+  std::string upload_url() const;  // base_url() + "/api/v1/uploads"
 };
 
 // A sentence for the operator, as the error of a result<T, std::string>:

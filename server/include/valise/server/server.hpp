@@ -13,6 +13,7 @@ struct init_options {
   std::filesystem::path data_dir;
   std::string listen = "127.0.0.1:8443";
   std::string hostname = "localhost";
+  std::vector<std::string> recipients;  // [keys] recipients (age1...)
 };
 
 // Creates data_dir (0700) with server.toml, a CA (ca.pem), a server
