@@ -13,6 +13,7 @@
 #include "server_options.hpp"
 #include "table.hpp"
 #include "units.hpp"
+#include "valise/crypto/age.hpp"
 
 namespace valise::cli {
 namespace {
@@ -24,6 +25,8 @@ struct link_options {
   std::string ticket;
   std::string expires_in;
   std::string max_bytes;
+  std::vector<std::string> recipients;  // --recipient age1...
+  bool passphrase = false;
   std::string id;
 };
 
@@ -46,6 +49,19 @@ void run_create(link_options& o) {
     }
     body["max_bytes"] = *bytes;
   }
+  if (o.passphrase && !o.recipients.empty())
+    fail("--passphrase cannot be combined with --recipient",
+         "a link encrypts to public keys or to a passphrase the client's page makes up");
+  if (!o.recipients.empty()) {
+    json::array keys;
+    for (const auto& text : o.recipients) {
+      check(crypto::x25519_recipient::parse(text),
+            fmt::format("--recipient {}", terminal_text(text)));
+      keys.emplace_back(text);
+    }
+    body["recipients"] = std::move(keys);
+  }
+  if (o.passphrase) body["mode"] = "passphrase";
   api_client api(o.server);
   const json::value request = body;
   const auto link =
@@ -57,6 +73,16 @@ void run_create(link_options& o) {
   std::printf("upload link for ticket %s, until %s, up to %s\n", terminal_text(o.ticket).c_str(),
               field_text(link, "expires_at").c_str(),
               human_size(field_size(link, "max_bytes")).c_str());
+  std::printf("drop URL: %s\n", field_text(link, "drop_url").c_str());
+  std::printf("  (send it to the client: their browser encrypts and uploads the files)\n");
+  if (field_text(link, "mode") == "passphrase") {
+    std::printf(
+        "  the page shows the client a passphrase once: ask them for it by phone or SMS,\n"
+        "  it opens the bundle (valise open --passphrase)\n");
+  } else {
+    const auto* keys = link.is_object() ? link.as_object().if_contains("recipients") : nullptr;
+    std::printf("  encrypted to %zu age key(s)\n", keys ? elements(*keys).size() : 0);
+  }
   std::printf("upload URL  %s\n", url.c_str());
   std::printf("token       %s\n", token.c_str());
   std::printf("the client sends an age file with:\n  valise send FILE --server %s --link %s\n",
@@ -75,9 +101,10 @@ void run_list(link_options& o) {
     std::printf("no upload links for ticket %s\n", terminal_text(o.ticket).c_str());
     return;
   }
-  table out{{"LINK", "EXPIRES", "USED", "MAX", "REVOKED"}, {false, false, true, true}, {}};
+  table out{
+      {"LINK", "MODE", "EXPIRES", "USED", "MAX", "REVOKED"}, {false, false, false, true, true}, {}};
   for (const auto& l : elements(links)) {
-    out.rows.push_back({field_text(l, "id"), field_text(l, "expires_at"),
+    out.rows.push_back({field_text(l, "id"), field_text(l, "mode"), field_text(l, "expires_at"),
                         human_size(field_size(l, "used_bytes")),
                         human_size(field_size(l, "max_bytes")), field_text(l, "revoked")});
   }
@@ -105,6 +132,12 @@ void add_link_commands(CLI::App& app) {
                      "lifetime: 90m, 12h, 7d (default: the server's [links] expires_in)");
   create->add_option("--max-bytes", options->max_bytes,
                      "byte budget for all uploads with it: 500M, 2G (default: the server's)");
+  create->add_option("--recipient", options->recipients,
+                     "age public key (age1...) the client's files are encrypted to, repeatable "
+                     "(default: the server's [keys] recipients)");
+  create->add_flag("--passphrase", options->passphrase,
+                   "the client's page makes up a passphrase instead, which the client tells you "
+                   "by phone or SMS");
   add_server_options(*create, options->server);
   create->callback([options] { run_create(*options); });
 
