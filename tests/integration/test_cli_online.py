@@ -10,6 +10,7 @@ binary fails the tests, never skips them."""
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -288,9 +289,9 @@ class Sending(OnlineTest):
         self.assert_valise_error(gone, r"\(404 bundle_not_found\)")
         self.assertFalse((self.tmp / "gone.age").exists())
 
-        # The link died with the ticket.
+        # The link died with the ticket, and says so.
         late = self.send_with_link(bundle, link)
-        self.assert_valise_error(late, r"the server refused the upload link \(401\)")
+        self.assert_valise_error(late, r"ticket_resolved")
 
     def test_send_with_ticket_then_resolved_ticket_fails(self):
         self.make_ticket()
@@ -309,6 +310,37 @@ class Sending(OnlineTest):
         refused = self.run_valise("send", data, "--ticket", self.ref, *self.connection())
         self.assert_valise_error(refused, r"sending .*diag\.age: .*resolved.*\(409 ticket_resolved\)")
         self.assertEqual(self.saved_upload_urls(), [])
+
+    def test_link_for_the_drop_page_with_recipients_or_a_passphrase(self):
+        self.make_ticket()
+        key = self.tmp / "key.txt"
+        self.ok("keygen", "-o", key)
+        recipient = [line.split(": ", 1)[1] for line in key.read_text().splitlines()
+                     if line.startswith("# public key: ")][0]
+        human = self.ok("link", "create", self.ref, "--recipient", recipient,
+                        *self.connection()).stdout.decode()
+        drop = re.search(r"^drop URL: (\S+)$", human, re.M)
+        self.assertIsNotNone(drop, human)
+        self.assertRegex(drop.group(1), rf"^https://localhost:{self.server.port}/drop#vsl_[a-z0-9]+$")
+        self.assertIn("encrypted to 1 age key", human)
+        narrowed = self.make_link(self.ref, "--recipient", recipient)
+        self.assertEqual((narrowed["mode"], narrowed["recipients"]), ("recipients", [recipient]))
+        self.assertTrue(narrowed["drop_url"].endswith("#" + narrowed["token"]))
+        phrase = self.ok("link", "create", self.ref, "--passphrase",
+                         *self.connection()).stdout.decode()
+        self.assertIn("drop URL: https://", phrase)
+        self.assertIn("passphrase", phrase)
+        listed = self.ok("link", "list", self.ref, *self.connection()).stdout.decode()
+        self.assertRegex(listed, r"MODE")
+        self.assertEqual(len(re.findall(r"\brecipients\b", listed)), 2, listed)
+        self.assertEqual(len(re.findall(r"\bpassphrase\b", listed)), 1, listed)
+        # Mistakes get one line saying what to do, before any request.
+        both = self.run_valise("link", "create", self.ref, "--passphrase", "--recipient", recipient,
+                               *self.connection())
+        self.assert_valise_error(both, r"--passphrase cannot be combined with --recipient")
+        typo = self.run_valise("link", "create", self.ref, "--recipient", recipient[:-1] + "x",
+                               *self.connection())
+        self.assert_valise_error(typo, r"--recipient age1\S+: ")
 
     def test_expired_link(self):
         self.make_ticket()

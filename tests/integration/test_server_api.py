@@ -211,8 +211,8 @@ class Roles(ServerTest):
         self.assertEqual(status, 403, body)
         short = self.link_token(expires_in_s=1)
         time.sleep(2.2)
-        status, _, _ = self.tus("POST", "/api/v1/uploads", short, {"Upload-Length": "100"})
-        self.assertEqual(status, 401)
+        status, _, body = self.tus("POST", "/api/v1/uploads", short, {"Upload-Length": "100"})
+        self.assertEqual((status, json.loads(body)["error"]), (401, "link_expired"))
         small = self.link_token(max_bytes=150)
         self.create_upload(small, 100)
         status, _, body = self.tus("POST", "/api/v1/uploads", small, {"Upload-Length": "100"})
@@ -345,9 +345,9 @@ class Purge(ServerTest):
         self.assertEqual(list((self.server.data / "uploads").iterdir()), [])
         self.server.api("GET", f"/api/v1/bundles/{kept_id}", expect=200)
         self.assertIn("purge.resolved", self.audit_actions())
-        # The link died with the ticket.
-        status, _, _ = self.tus("POST", "/api/v1/uploads", link, {"Upload-Length": "100"})
-        self.assertEqual(status, 401)
+        # The link died with the ticket, and says so.
+        status, _, body = self.tus("POST", "/api/v1/uploads", link, {"Upload-Length": "100"})
+        self.assertEqual((status, json.loads(body)["error"]), (409, "ticket_resolved"))
 
     def test_audit_chain_verifies(self):
         self.upload(self.link_token(), age_like(100))

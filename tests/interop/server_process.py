@@ -18,6 +18,10 @@ import time
 from pathlib import Path
 
 START_TIMEOUT = 30  # seconds until /healthz answers 200
+# The support team's key by default (`init --recipient`): upload links need
+# one (or a passphrase). The public key of age's spec test vectors: nobody
+# here decrypts what is encrypted to it.
+TEAM_RECIPIENT = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
 STOP_TIMEOUT = 15  # seconds between SIGTERM and SIGKILL
 
 
@@ -47,14 +51,17 @@ class ServerProcess:
     `config_edits` ({"section.key": "TOML value"}) replace keys of the
     server.toml that init writes. `run_as` (a user name; the tests run as
     root): `run` as that user, the data directory given to them after init
-    (workdir must be theirs to traverse). Attributes once started: url, port,
-    data, ca (path), admin_token, technician_token, pid."""
+    (workdir must be theirs to traverse). `recipients`: the team's age keys
+    given to init (server.toml [keys] recipients). Attributes once started:
+    url, port, data, ca (path), admin_token, technician_token, pid."""
 
-    def __init__(self, workdir, binary=None, config_edits=None, run_as=None):
+    def __init__(self, workdir, binary=None, config_edits=None, run_as=None,
+                 recipients=(TEAM_RECIPIENT,)):
         self.workdir = Path(workdir)
         self.binary = binary or server_binary()
         self.config_edits = dict(config_edits or {})
         self.run_as = run_as
+        self.recipients = list(recipients)
         self.data = self.workdir / "server-data"
         self.log_path = self.workdir / "server.log"
         self.port = None
@@ -82,8 +89,9 @@ class ServerProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"https://127.0.0.1:{self.port}"
+        keys = [arg for key in self.recipients for arg in ("--recipient", key)]
         out = self._command("init", "--data", str(self.data),
-                            "--listen", f"127.0.0.1:{self.port}", "--hostname", "localhost")
+                            "--listen", f"127.0.0.1:{self.port}", "--hostname", "localhost", *keys)
         lines = out.strip().splitlines()
         if not lines:
             raise RuntimeError("valise-server init printed nothing (expected the admin token last)")

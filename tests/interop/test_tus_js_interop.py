@@ -2,8 +2,9 @@
 @uppy/tus) in Node: abort and resume of a 50 MiB upload; Uppy's metadata,
 pause/resume, resume after a reload, and cancel (termination);
 creation-with-upload, chunks, X-HTTP-Method-Override; plaintext refused with 415
-leaving nothing on disk. Every stored upload's SHA-256 is checked against the
-file's. The scenarios are in tus-js/interop.mjs; this driver starts a real
+leaving nothing on disk; a deferred length with a link (the browser drop
+page's way), charged to its budget and stopped at it. Every stored upload's
+SHA-256 is checked against the file's. The scenarios are in tus-js/interop.mjs; this driver starts a real
 server on loopback (server_process.py), makes the ticket, link and age files
 (Debian's `age`), and runs `node interop.mjs SCENARIO`.
 
@@ -96,7 +97,7 @@ class TusJs(unittest.TestCase):
         if code not in (0, None):
             raise AssertionError(f"valise-server exited {code} on SIGTERM")
 
-    def run_scenarios(self, *names):
+    def run_scenarios(self, *names, link=None, **extra):
         work = self.tmp / "node-work"
         work.mkdir(exist_ok=True)
         environment = dict(
@@ -104,13 +105,14 @@ class TusJs(unittest.TestCase):
             VALISE_SERVER_URL=self.server.url,
             VALISE_CA=str(self.server.ca),
             VALISE_TICKET=self.ticket,
-            VALISE_LINK_TOKEN=self.link["token"],
-            VALISE_LINK_UPLOAD_URL=self.link["upload_url"],
+            VALISE_LINK_TOKEN=(link or self.link)["token"],
+            VALISE_LINK_UPLOAD_URL=(link or self.link)["upload_url"],
             VALISE_TECHNICIAN_TOKEN=self.server.technician_token,
             VALISE_AGE_FILE_BIG=str(self.files / "big.age"),
             VALISE_AGE_FILE_MEDIUM=str(self.files / "medium.age"),
             VALISE_PLAINTEXT_FILE=str(self.plaintext),
             VALISE_WORK_DIR=str(work),
+            **extra,
         )
         result = subprocess.run([self.node, TUS_JS / "interop.mjs", *names], cwd=TUS_JS,
                                 env=environment, capture_output=True, timeout=NODE_TIMEOUT)
@@ -135,6 +137,16 @@ class TusJsClient(TusJs):
 
     def test_creation_with_upload(self):
         self.run_scenarios("creation-with-upload")
+
+    def test_deferred_length_with_a_link(self):
+        # Links of their own: the scenario checks what each was charged.
+        link = self.server.create_link(self.ticket, max_bytes=1024 * MiB)
+        budget = 7 * MiB + 123
+        small = self.server.create_link(self.ticket, max_bytes=budget)
+        self.run_scenarios("deferred-length", link=link, VALISE_SMALL_LINK_TOKEN=small["token"],
+                           VALISE_SMALL_LINK_BUDGET=str(budget))
+        stored = [p.stat().st_size for p in (self.server.data / "uploads").iterdir()]
+        self.assertIn(budget, stored)
 
     def test_chunked_5_mib_with_technician_token(self):
         self.run_scenarios("chunked")

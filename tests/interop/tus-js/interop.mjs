@@ -14,6 +14,9 @@
 //   VALISE_AGE_FILE_MEDIUM   a 12 MiB age file (not a multiple of 5 MiB)
 //   VALISE_PLAINTEXT_FILE    a file that is not age-encrypted
 //   VALISE_WORK_DIR          a scratch directory (URL storage files)
+//   VALISE_SMALL_LINK_TOKEN, VALISE_SMALL_LINK_BUDGET
+//                            deferred-length only: a link to that ticket whose
+//                            byte budget is smaller than the medium file
 // Prints one `ok SCENARIO: ...` line per scenario; any failure exits non-zero.
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
@@ -21,7 +24,7 @@ import { createReadStream, readFileSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import https from 'node:https'
 import { basename, join } from 'node:path'
-import { Transform } from 'node:stream'
+import { PassThrough, Transform } from 'node:stream'
 
 import Uppy from '@uppy/core'
 import Tus from '@uppy/tus'
@@ -212,14 +215,14 @@ class SlowHttpStack {
 // Runs one tus.Upload to its end; resolves to {upload, lastResponse} or rejects
 // with tus-js-client's error. `abortAt`: abort once progress passes this fraction,
 // resolving to {upload, aborted: true}.
-function runUpload(file, options, abortAt) {
+function runUpload(file, options, abortAt, input) {
   return new Promise((resolve, reject) => {
     let upload
     const timer = setTimeout(() => {
       upload.abort()
       reject(new Error(`upload of ${file} not finished after ${TIMEOUT_MS / 1000} s`))
     }, TIMEOUT_MS)
-    upload = new tus.Upload(createReadStream(file), {
+    upload = new tus.Upload(input ?? createReadStream(file), {
       httpStack,
       retryDelays: [0, 500, 1000],
       ...options,
@@ -501,6 +504,47 @@ const scenarios = {
       lines.push(`${log.methods().join(', ')} → bundle ${id}`)
     }
     return lines.join('; ')
+  },
+
+  // Deferred length with a link, as the browser drop page uploads what it
+  // compresses on the fly: a stream of unknown size in 5 MiB PATCHes, the
+  // last one sending Upload-Length. Then the same to a link whose budget is
+  // smaller than the file: 413 budget_exceeded, the upload keeping the
+  // bytes the budget holds.
+  async 'deferred-length'() {
+    const log = requestLog()
+    const stream = () => createReadStream(mediumFile).pipe(new PassThrough())
+    const done = await runUpload(null, { endpoint: linkUploadUrl, headers: linkAuth, ...log,
+      metadata: { filename: 'deferred.age' }, uploadLengthDeferred: true, chunkSize: 5 * MiB },
+    undefined, stream())
+    const { size } = await stat(mediumFile)
+    assert.deepEqual(log.methods(), ['POST', ...Array(Math.ceil(size / (5 * MiB))).fill('PATCH')],
+      'POST then PATCHes')
+    const { id } = await assertStored(mediumFile, done.lastResponse, 'deferred.age')
+    const info = await api('GET', '/api/v1/link', linkToken)
+    assert.equal(info.status, 200, `GET /api/v1/link: ${JSON.stringify(info.body)}`)
+    assert.equal(info.body.used_bytes, size, 'the link is charged the final length')
+
+    const smallToken = env('VALISE_SMALL_LINK_TOKEN')
+    const budget = Number(env('VALISE_SMALL_LINK_BUDGET'))
+    let err
+    try {
+      await runUpload(null, { endpoint: linkUploadUrl,
+        headers: { Authorization: `Bearer ${smallToken}` }, retryDelays: [],
+        metadata: { filename: 'over.age' }, uploadLengthDeferred: true, chunkSize: 5 * MiB },
+      undefined, stream())
+    } catch (e) {
+      err = e
+    }
+    assert.ok(err, 'an upload past the link\'s budget succeeded')
+    assert.equal(statusOf(err), 413, `over budget: ${err.message}`)
+    assert.equal(JSON.parse(err.originalResponse.getBody()).error, 'budget_exceeded')
+    const head = await api('HEAD', err.originalRequest.getURL(), smallToken)
+    assert.equal(head.headers['upload-offset'], String(budget), 'bytes kept at the budget')
+    const small = await api('GET', '/api/v1/link', smallToken)
+    assert.equal(small.body.used_bytes, budget, 'the small link is spent exactly')
+    return `${log.methods().length} requests → bundle ${id}, charged ${size}; ` +
+      `over budget: 413 at byte ${budget}`
   },
 
   // Chunked: 5 MiB PATCHes of the 50 MiB file, with the technician token (the
