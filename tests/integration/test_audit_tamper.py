@@ -212,6 +212,11 @@ def downgrade(data):
     db = sqlite3.connect(data / "valise.db")
     try:
         db.execute("DROP TABLE IF EXISTS audit_keyed")
+        # Schema 6 (links for the drop page) undone too: run migrates again.
+        for table, column in (("links", "mode"), ("links", "recipients"),
+                              ("uploads", "link_charged")):
+            if column in [row[1] for row in db.execute(f"PRAGMA table_info({table})")]:
+                db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         db.execute("PRAGMA user_version = 3")
         rechain_v1(db, 1)
         db.commit()
