@@ -158,6 +158,36 @@ TEST_F(ConfigTest, CorsWhatNoBrowserSendsIsRefusedWithTheReason) {
   EXPECT_NE(wrong_type.error().find("expected a list of strings"), std::string::npos);
 }
 
+TEST_F(ConfigTest, TeamKeysAreAgePublicKeysKeptCanonical) {
+  const std::string key = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+  EXPECT_TRUE(server_config{}.recipients.empty());
+  EXPECT_NE(format_config(server_config{}).find("[keys]\n# The support team's age public keys"),
+            std::string::npos);
+  EXPECT_NE(format_config(server_config{}).find("\nrecipients = []\n"), std::string::npos);
+  server_config c;
+  c.recipients = {key};
+  auto loaded = load_config(write(format_config(c)));
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_EQ(loaded->recipients, c.recipients);
+  // Capitals (age reads them) and repeats: kept once, in lowercase.
+  loaded = load_config(
+      write("[keys]\nrecipients = [\"" + key +
+            "\", \"AGE1QL3Z7HJY54PW3HYWW5AYYFG7ZQGVC7W3J2ELW8ZMRJ2KG5SFN9AQMCAC8P\"]\n"));
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_EQ(loaded->recipients, std::vector<std::string>{key});
+  for (const std::string& bad : {key.substr(0, key.size() - 1) + "q", std::string("age1"),
+                                 std::string("ssh-ed25519 AAAA"), std::string("")}) {
+    auto refused = load_config(write("[keys]\nrecipients = [\"" + bad + "\"]\n"));
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_NE(refused.error().find("keys.recipients: \"" + bad + "\" is not an age public key"),
+              std::string::npos)
+        << refused.error();
+  }
+  std::string many = "[keys]\nrecipients = [";
+  for (int i = 0; i < 33; ++i) many += std::string(i ? ", " : "") + "\"" + key + "\"";
+  EXPECT_TRUE(load_config(write(many + "]\n"))) << "repeats count once";
+}
+
 // Found with config_fuzz: toml++ casts a float to an integer, undefined out of
 // range (343.94e67); integer settings take integers only.
 TEST_F(ConfigTest, IntegerSettingsTakeIntegersOnly) {
