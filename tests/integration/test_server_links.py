@@ -257,7 +257,9 @@ class DeferredLength(LinkTest):
     def test_two_uploads_stop_at_the_budget_byte(self):
         token = self.create(max_bytes=3000)["token"]
         a, b = self.create_deferred(token), self.create_deferred(token)
-        self.assertEqual(self.used_bytes(token), 0)
+        # Each holds the smallest age file from its creation: a link cannot
+        # make uploads without end.
+        self.assertEqual(self.used_bytes(token), 2 * 22)
         data_a, data_b = age_like(2500, b"a"), age_like(2500, b"b")
         self.assertEqual(self.patch(token, a, 0, data_a[:1200])[0], 204)
         self.assertEqual(self.patch(token, b, 0, data_b[:1200])[0], 204)
@@ -308,6 +310,14 @@ class DeferredLength(LinkTest):
         self.assertEqual((status, json.loads(body)["error"]), (413, "budget_exceeded"))
         self.assertEqual(headers["upload-offset"], "1000")
         self.assertEqual(self.used_bytes(token), 1000)
+
+    def test_a_spent_link_cannot_make_more_uploads(self):
+        token = self.create(max_bytes=50)["token"]
+        self.create_deferred(token)
+        self.create_deferred(token)
+        status, _, body = self.tus("POST", "/api/v1/uploads", token, {"Upload-Defer-Length": "1"})
+        self.assertEqual((status, json.loads(body)["error"]), (413, "budget_exceeded"))
+        self.assertEqual(self.used_bytes(token), 44)
 
     def test_concurrent_uploads_never_pass_the_budget_together(self):
         budget = 24 << 20

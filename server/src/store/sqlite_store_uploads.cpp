@@ -161,15 +161,15 @@ result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u,
   if (!u.request_id.empty())
     if (auto r = replace_request_uploads(by, u, quota.replaces, replaced); !r) return r.error();
   if (auto r = check_quota(by, u, quota); !r) return r.error();
-  if (u.length)
-    if (auto r = charge_link(by, *u.length); !r) return r.error();
+  const std::uint64_t link_charged =
+      by.kind == role::upload_link ? u.length.value_or(quota.deferred_link_charge) : 0;
+  if (auto r = charge_link(by, link_charged); !r) return r.error();
   u.state = upload_state::receiving;
   u.offset = 0;
   u.bundle_id.clear();
   u.sha256.clear();
   // A link's upload with a length holds that much of its budget from now;
   // a deferred one holds its bytes as they arrive (reserve_link_bytes).
-  const std::uint64_t link_charged = by.kind == role::upload_link ? u.length.value_or(0) : 0;
   auto insert = db_.prepare(
       "INSERT INTO uploads (id, ticket_ref, owner_id, source, filename, metadata, length, "
       "created_at, expires_at, state, request_id, link_charged) "

@@ -321,11 +321,13 @@ class upload_receiver final : public body_receiver {
   // Bytes charged to the link and not yet received.
   std::uint64_t room_charged() const { return charged_ > accepted_ ? charged_ - accepted_ : 0; }
 
-  // Gives back to the link what was charged ahead of the bytes stored.
+  // Gives back to the link what was charged ahead of the bytes stored (it
+  // keeps what it held from its creation).
   // After writer_ drained.
   void settle_charge() {
-    if (!charging_ || charged_ == file_.size()) return;
-    if (auto held = svc_.db_.reserve_link_bytes(upload_.id, file_.size())) charged_ = *held;
+    const std::uint64_t keep = std::max<std::uint64_t>(file_.size(), smallest_age_file);
+    if (!charging_ || charged_ == keep) return;
+    if (auto held = svc_.db_.reserve_link_bytes(upload_.id, keep)) charged_ = *held;
   }
 
   response refuse() {
@@ -658,7 +660,8 @@ outcome service::receive(const request_head& head, const actor& who, upload_info
   std::optional<std::uint64_t> charged;
   // (Whoever sends them: a technician may PATCH a link's upload too.)
   if (!upload.length && upload.owner_id.starts_with("lnk_")) {
-    auto held = db_.reserve_link_bytes(upload.id, file->size());
+    auto held =
+        db_.reserve_link_bytes(upload.id, std::max<std::uint64_t>(file->size(), smallest_age_file));
     if (!held) return tus_error(api_error::internal, "could not charge upload " + upload.id);
     charged = *held;
   }
@@ -700,7 +703,8 @@ upload_quota service::quota_for(const actor& who, std::uint64_t cap) const {
   const bool token = who.kind == role::technician || who.kind == role::admin;
   return {.deferred_bytes = cap,
           .owner_max_bytes = token ? limits_.technician_max_bytes : 0,
-          .min_free_bytes = limits_.min_free_bytes};
+          .min_free_bytes = limits_.min_free_bytes,
+          .deferred_link_charge = smallest_age_file};
 }
 
 std::variant<std::vector<upload_registry::lease>, response> service::lease_replaced(

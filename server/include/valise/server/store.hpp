@@ -223,6 +223,9 @@ struct upload_quota {
   std::uint64_t deferred_bytes = 0;   // what a deferred-length upload may grow to
   std::uint64_t owner_max_bytes = 0;  // 0: no budget for this owner
   std::uint64_t min_free_bytes = 0;   // left free on the data directory's disk
+  // What a link's deferred-length upload holds of the link's budget from its
+  // creation (the smallest age file): a link cannot make uploads without end.
+  std::uint64_t deferred_link_charge = 0;
   // The request's unfinished uploads the caller holds (leased) and may
   // replace; any other one began after the caller looked (a concurrent
   // creation still writing it): busy.
