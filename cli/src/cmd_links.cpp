@@ -77,8 +77,8 @@ void run_create(link_options& o) {
   std::printf("  (send it to the client: their browser encrypts and uploads the files)\n");
   if (field_text(link, "mode") == "passphrase") {
     std::printf(
-        "  the page shows the client a passphrase once: ask them for it by phone or SMS,\n"
-        "  it opens the bundle (valise open --passphrase)\n");
+        "  the page shows the client a passphrase once: ask them for it by phone or SMS;\n"
+        "  it opens the bundle: valise open BUNDLE --passphrase-file FILE\n");
   } else {
     const auto* keys = link.is_object() ? link.as_object().if_contains("recipients") : nullptr;
     std::printf("  encrypted to %zu age key(s)\n", keys ? elements(*keys).size() : 0);
