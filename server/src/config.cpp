@@ -88,6 +88,11 @@ const key_spec keys[] = {
      "with Retry-After until its allowance refills."},
     {"auth", "failure_window", &server_config::auth_failure_window,
      "Time in which an address's allowance of failed authentications refills."},
+    {"console", "session_idle_timeout", &server_config::session_idle_timeout,
+     "A technician's browser session ends after this long without a request."},
+    {"console", "session_lifetime", &server_config::session_lifetime,
+     "A technician's browser session ends this long after sign-in, however busy; they sign in "
+     "again."},
     {"audit", "refusal_interval", &server_config::refusal_interval,
      "Refused requests are recorded once per source and interval, then counted: one record "
      "with the count when the interval ends."},
@@ -236,14 +241,18 @@ std::string where(const std::filesystem::path& file, const toml::source_region& 
 
 }  // namespace
 
-std::string server_config::upload_url() const {
+std::string server_config::public_base() const {
   std::string base = public_url;
   if (base.empty()) {
     auto colon = listen.rfind(':');
     base = "https://" + hostname + (colon == std::string::npos ? "" : listen.substr(colon));
   }
   while (!base.empty() && base.back() == '/') base.pop_back();
-  return base + "/api/v1/uploads";
+  return base;
+}
+
+std::string server_config::upload_url() const {
+  return public_base() + "/api/v1/uploads";
 }
 
 config_result load_config(const std::filesystem::path& file) {

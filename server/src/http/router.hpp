@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "http/client_address.hpp"
 #include "http/message.hpp"
 #include "valise/server/store.hpp"
 
@@ -63,6 +64,7 @@ enum class access {
   uploader,    // any valid token, links included, or an agent's certificate
   agent,       // an enrolled, unrevoked agent's client certificate (no token)
   enrollment,  // an unused, unexpired enrollment token
+  session,     // a valid session cookie (the console's own session routes)
 };
 
 enum class body_kind { none, json, stream };
@@ -76,6 +78,7 @@ struct request {
   const actor* who;  // null for access::anyone and access::enrollment
   unix_time now;
   std::string_view peer_sha256;  // the client certificate's fingerprint, if any
+  const client_info* from = nullptr;  // the client's address
 };
 
 using handler = std::function<outcome(request&)>;
