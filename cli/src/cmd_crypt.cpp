@@ -10,8 +10,8 @@
 #include "failure.hpp"
 #include "keys.hpp"
 #include "progress.hpp"
-#include "valise/common/terminal.hpp"
 #include "valise/common/file_io.hpp"
+#include "valise/common/terminal.hpp"
 
 namespace valise::cli {
 namespace {

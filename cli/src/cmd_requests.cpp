@@ -18,8 +18,8 @@
 #include "failure.hpp"
 #include "server_options.hpp"
 #include "table.hpp"
-#include "valise/common/terminal.hpp"
 #include "time_arg.hpp"
+#include "valise/common/terminal.hpp"
 
 namespace valise::cli {
 namespace {

@@ -5,8 +5,8 @@
 #include <CLI/CLI.hpp>
 
 #include "failure.hpp"
-#include "valise/common/terminal.hpp"
 #include "valise/common/file_io.hpp"
+#include "valise/common/terminal.hpp"
 
 namespace valise::cli {
 namespace {
@@ -19,7 +19,8 @@ crypto::secret_string prompt_passphrase(bool confirm) {
   }
   if (first->empty()) fail("the passphrase is empty", "type a passphrase, or use -r/-i keys");
   if (confirm) {
-    auto again = check(common::read_secret_from_terminal("Confirm passphrase: "), "reading passphrase");
+    auto again =
+        check(common::read_secret_from_terminal("Confirm passphrase: "), "reading passphrase");
     if (again.view() != first->view()) fail("the passphrases do not match", "type it again");
   }
   return std::move(*first);

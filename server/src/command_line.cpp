@@ -147,7 +147,8 @@ int run_command_line(int argc, char** argv) {
                   t.revoked ? "  revoked" : "");
   });
 
-  add_user_command(app, [&](const std::filesystem::path& dir) { return open_store(load(dir, {})); });
+  add_user_command(app,
+                   [&](const std::filesystem::path& dir) { return open_store(load(dir, {})); });
 
   auto* enroll_cmd = app.add_subcommand("enroll-token", "One-time agent enrollment tokens");
   enroll_cmd->require_subcommand(1);

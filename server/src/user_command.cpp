@@ -79,8 +79,9 @@ void add_user_command(CLI::App& app,
     return sub;
   };
 
-  auto* add = named("add", "Create a user; the password is read from standard input, or typed "
-                           "twice on a terminal");
+  auto* add = named("add",
+                    "Create a user; the password is read from standard input, or typed "
+                    "twice on a terminal");
   add->add_option("--role", o->role, "admin or technician")->capture_default_str();
   add->callback([o, open] {
     check_name(o->name);
@@ -100,8 +101,7 @@ void add_user_command(CLI::App& app,
       fail("user \"" + o->name + "\" exists",
            "change their password with `valise-server user passwd`");
     if (!made) fail("cannot create user \"" + o->name + "\": " + made.error().message());
-    std::printf("created %s %s\n", std::string(to_string(made->kind)).c_str(),
-                made->name.c_str());
+    std::printf("created %s %s\n", std::string(to_string(made->kind)).c_str(), made->name.c_str());
   });
 
   auto unknown = [](const std::string& name) {
@@ -120,9 +120,9 @@ void add_user_command(CLI::App& app,
   });
 
   for (bool disable : {true, false}) {
-    auto* sub = named(disable ? "disable" : "enable",
-                      disable ? "Disable a user: no sign-in, sessions ended"
-                              : "Enable a disabled user");
+    auto* sub =
+        named(disable ? "disable" : "enable",
+              disable ? "Disable a user: no sign-in, sessions ended" : "Enable a disabled user");
     sub->callback([o, open, unknown, disable] {
       check_name(o->name);
       auto db = open(o->data_dir);

@@ -32,10 +32,10 @@ void check(bool ok) {
 class route_table {
  public:
   route_table()
-      : dir_(make_dir()),
-        db_(open(dir_)),
-        tus_(*db_, {}, stats_),
-        context_{*db_, config_, stats_, tus_, ca_, wakeups_, sign_in_} {
+      : dir_(make_dir()), db_(open(dir_)), tus_(*db_, {}, stats_), context_{*db_,    config_,
+                                                                            stats_,  tus_,
+                                                                            ca_,     wakeups_,
+                                                                            sign_in_} {
     add_routes(routes_, context_);
   }
   ~route_table() {

@@ -13,8 +13,8 @@
 
 namespace valise::server {
 
-inline constexpr std::size_t min_password_length = 12;    // characters (UTF-8 code points)
-inline constexpr std::size_t max_password_bytes = 1024;   // what a sign-in may make us hash
+inline constexpr std::size_t min_password_length = 12;   // characters (UTF-8 code points)
+inline constexpr std::size_t max_password_bytes = 1024;  // what a sign-in may make us hash
 inline constexpr std::size_t max_user_name_length = 64;
 
 // 1 to 64 of A-Z a-z 0-9 . _ - @ (an e-mail address fits).

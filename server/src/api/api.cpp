@@ -152,9 +152,9 @@ std::variant<api::admitted, response> api::admit(const request_head& head, unix_
   // routes (never for links, agents or enrollment); when a bearer token is
   // sent too, the token is what counts.
   const auto cookie = session_cookie(head);
-  const bool by_session = token.empty() && cookie &&
-                          (needed == access::technician || needed == access::admin ||
-                           needed == access::session);
+  const bool by_session =
+      token.empty() && cookie &&
+      (needed == access::technician || needed == access::admin || needed == access::session);
   // The console asks whether it is signed in: no cookie is an answer, not a
   // guess (neither audited nor throttled).
   if (needed == access::session && !by_session)
@@ -225,15 +225,15 @@ std::variant<api::admitted, response> api::admit(const request_head& head, unix_
   return out;
 }
 
-std::variant<actor, response> api::admit_session(const request_head& head,
-                                                 std::string_view cookie, access needed,
-                                                 unix_time now, const refuser& refuse) {
+std::variant<actor, response> api::admit_session(const request_head& head, std::string_view cookie,
+                                                 access needed, unix_time now,
+                                                 const refuser& refuse) {
   auto found = context_.db.authenticate_session(std::string(cookie), now,
                                                 session_policy_of(context_.config));
   if (!found) {
     if (found.error() != store_errc::not_found) return error_response(found.error(), "session");
-    return refuse(api_error::unauthorized, "the session is unknown, ended or expired",
-                  "anonymous", true);
+    return refuse(api_error::unauthorized, "the session is unknown, ended or expired", "anonymous",
+                  true);
   }
   const std::string by = "user:" + found->user;
   // Besides SameSite=Strict: a page of another origin that still got the

@@ -33,10 +33,11 @@ struct sign_in_guard {
   // minutes): online guessing stays hopeless, a forgetful user waits minutes.
   auth_throttle by_account{{.burst = 10, .window = std::chrono::minutes(15)}};
   std::function<void(const refusal&, unix_time)> refused = [](const refusal&, unix_time) {};
-  // argon2id computations at once: each holds 64 MiB and a thread for tens
-  // of milliseconds; past it, 503 (a flood of sign-ins from many addresses
-  // cannot take the server's memory).
-  static constexpr unsigned max_hashing = 2;
+  // argon2id computations at once: each holds 64 MiB and its I/O thread
+  // for a quarter of a second (docs/security.md); past it, 503. One, so
+  // that a flood of sign-ins from many addresses holds at most one of the
+  // server's threads ([server] threads, 2 by default) and 64 MiB.
+  static constexpr unsigned max_hashing = 1;
   std::atomic<unsigned> hashing{0};
 };
 
@@ -134,8 +135,7 @@ class api {
   using refuser = std::function<response(api_error, const std::string& reason,
                                          const std::string& by, bool guessed)>;
   std::variant<actor, response> admit_session(const request_head& head, std::string_view cookie,
-                                              access needed, unix_time now,
-                                              const refuser& refuse);
+                                              access needed, unix_time now, const refuser& refuse);
   // Audits a refusal through refusal_log.
   void audit_refusal(const refusal& r, unix_time now);
 

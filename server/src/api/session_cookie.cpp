@@ -45,12 +45,12 @@ std::string session_set_cookie(std::string_view session_id) {
 }
 
 std::string session_clear_cookie() {
-  return std::string(session_cookie_name) + "=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict";
+  return std::string(session_cookie_name) +
+         "=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict";
 }
 
 bool safe_method(http::verb method) {
-  return method == http::verb::get || method == http::verb::head ||
-         method == http::verb::options;
+  return method == http::verb::get || method == http::verb::head || method == http::verb::options;
 }
 
 std::string origin_of(std::string_view url) {
@@ -61,8 +61,8 @@ std::string origin_of(std::string_view url) {
                          [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   auto rest = url.substr(scheme_end + 3);
   rest = rest.substr(0, rest.find_first_of("/?#"));
-  std::string authority(rest.substr(rest.find('@') == std::string_view::npos ? 0
-                                                                               : rest.find('@') + 1));
+  std::string authority(
+      rest.substr(rest.find('@') == std::string_view::npos ? 0 : rest.find('@') + 1));
   std::ranges::transform(authority, authority.begin(),
                          [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   const auto colon = authority.rfind(':');

@@ -80,8 +80,7 @@ outcome sign_in(api_context& ctx, request& req) {
     return error_response(api_error::bad_request, "user and password are required",
                           "send {\"user\": NAME, \"password\": PASSWORD}");
   // A name no account can have is a wrong name: the same answer, the same cost.
-  const bool possible =
-      valid_user_name(*name) && password->view().size() <= max_password_bytes;
+  const bool possible = valid_user_name(*name) && password->view().size() <= max_password_bytes;
   const std::string account = possible ? lowercase(*name) : std::string("?invalid");
   const std::string by = possible ? "user:" + *name : "anonymous";
   if (auto wait = guard.by_account.retry_after(account, clock_now); wait.count() > 0) {
@@ -120,8 +119,7 @@ outcome sign_in(api_context& ctx, request& req) {
       (void)ctx.db.rehash_user_password(found->user.name, found->password_hash, *rehashed);
 
   const auto policy = session_policy_of(ctx.config);
-  auto session = ctx.db.create_session(found->user.name, req.now, policy,
-                                       from.address.to_string());
+  auto session = ctx.db.create_session(found->user.name, req.now, policy, from.address.to_string());
   if (!session && session.error() == store_errc::not_found)  // disabled meanwhile
     return error_response(api_error::bad_credentials, "wrong user name or password");
   if (!session) return error_response(session.error(), "session");

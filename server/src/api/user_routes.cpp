@@ -49,8 +49,7 @@ outcome create_user(api_context& ctx, request& req) {
   auto kind_name = string_field(body, "role", problem);
   if (problem) return std::move(*problem);
   if (!name || !valid_user_name(*name))
-    return error_response(api_error::bad_request,
-                          "name must be 1 to 64 of A-Z a-z 0-9 . _ - @");
+    return error_response(api_error::bad_request, "name must be 1 to 64 of A-Z a-z 0-9 . _ - @");
   const auto kind = parse_role(kind_name.value_or("technician"));
   if (!kind) return error_response(api_error::bad_request, "role must be admin or technician");
   auto hash = new_password_hash(ctx, body);
@@ -67,7 +66,8 @@ outcome create_user(api_context& ctx, request& req) {
 
 outcome set_disabled(api_context& ctx, request& req, bool disabled) {
   auto u = ctx.db.set_user_disabled(*req.who, req.params[0], disabled);
-  if (!u) return error_response(u.error(), "user \"" + req.params[0] + "\"", api_error::user_not_found);
+  if (!u)
+    return error_response(u.error(), "user \"" + req.params[0] + "\"", api_error::user_not_found);
   return json_response(http::status::ok, to_json(*u));
 }
 

@@ -77,7 +77,7 @@ struct request {
   std::string body;  // body_kind::json only
   const actor* who;  // null for access::anyone and access::enrollment
   unix_time now;
-  std::string_view peer_sha256;  // the client certificate's fingerprint, if any
+  std::string_view peer_sha256;       // the client certificate's fingerprint, if any
   const client_info* from = nullptr;  // the client's address
 };
 

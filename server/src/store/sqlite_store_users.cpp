@@ -52,8 +52,8 @@ result<user_info> sqlite_store::create_user(const actor& by, const user_info& u,
   out.disabled = false;
   out.created_at = now_utc();
   out.last_sign_in.reset();
-  auto insert = db_.prepare(
-      "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)");
+  auto insert =
+      db_.prepare("INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)");
   if (!insert) return insert.error();
   if (auto r = insert->bind(out.name)
                    .bind(to_string(out.kind))
@@ -91,8 +91,7 @@ result<store::user_credentials> sqlite_store::get_user_credentials(const std::st
 }
 
 result<void> sqlite_store::end_sessions(std::string_view where, const std::string& key,
-                                        const std::string& reason,
-                                        const std::string& actor_label) {
+                                        const std::string& reason, const std::string& actor_label) {
   std::map<std::string, std::int64_t> ended;  // per user
   {
     auto stmt = db_.prepare("SELECT user FROM sessions WHERE " + std::string(where));
@@ -107,8 +106,7 @@ result<void> sqlite_store::end_sessions(std::string_view where, const std::strin
   if (auto r = remove->run(); !r) return r;
   for (const auto& [user, count] : ended) {
     boost::json::object detail{{"user", user}, {"reason", reason}, {"sessions", count}};
-    if (auto r = append_audit(actor_label, "session.ended", "", boost::json::serialize(detail));
-        !r)
+    if (auto r = append_audit(actor_label, "session.ended", "", boost::json::serialize(detail)); !r)
       return r;
   }
   return {};
@@ -125,8 +123,8 @@ result<void> sqlite_store::set_user_password(const actor& by, const std::string&
   if (!update) return update.error();
   if (auto r = update->bind(password_hash).bind(u->name).run(); !r) return r;
   boost::json::object detail{{"name", u->name}};
-  if (auto r = append_audit(by.label(), "user.password_changed", "",
-                            boost::json::serialize(detail));
+  if (auto r =
+          append_audit(by.label(), "user.password_changed", "", boost::json::serialize(detail));
       !r)
     return r;
   // Whoever learnt the old password is signed out with it.
@@ -183,8 +181,7 @@ result<new_session> sqlite_store::create_session(const std::string& user, unix_t
   // Nobody comes back for an expired session: they are ended here.
   const std::string expired = "last_used_at <= " + std::to_string(now - policy.idle_timeout) +
                               " OR created_at <= " + std::to_string(now - policy.lifetime);
-  if (auto r = end_sessions(expired, {}, "expired", actor::system().label()); !r)
-    return r.error();
+  if (auto r = end_sessions(expired, {}, "expired", actor::system().label()); !r) return r.error();
   // Bounded per user: the oldest ones make room.
   if (policy.max_per_user > 0) {
     const std::string oldest =
@@ -213,8 +210,8 @@ result<new_session> sqlite_store::create_session(const std::string& user, unix_t
   if (!signed_in) return signed_in.error();
   if (auto r = signed_in->bind(now).bind(u->name).run(); !r) return r.error();
   boost::json::object detail{{"address", address}};
-  if (auto r = append_audit("user:" + u->name, "session.created", "",
-                            boost::json::serialize(detail));
+  if (auto r =
+          append_audit("user:" + u->name, "session.created", "", boost::json::serialize(detail));
       !r)
     return r.error();
   if (auto r = tx->commit(); !r) return r.error();
@@ -234,7 +231,7 @@ result<session_info> sqlite_store::authenticate_session(const std::string& secre
     auto row = stmt->bind_blob(hash.value).step();
     if (!row) return row.error();
     if (!*row) return store_errc::not_found;
-    s = {hash.value, stmt->text(0), parse_role(stmt->text(1)).value_or(role::technician),
+    s = {hash.value,    stmt->text(0),    parse_role(stmt->text(1)).value_or(role::technician),
          stmt->text(2), stmt->integer(3), stmt->integer(4)};
   }
   if (now >= session_expires_at(s, policy)) {

@@ -115,7 +115,8 @@ TEST_F(Users, SessionsPerUserAreBounded) {
   // The oldest two made room for the last two.
   EXPECT_FALSE(db_->authenticate_session(made[0].secret, now + 5, policy));
   EXPECT_FALSE(db_->authenticate_session(made[1].secret, now + 5, policy));
-  for (int i = 2; i < 5; ++i) EXPECT_TRUE(db_->authenticate_session(made[i].secret, now + 5, policy));
+  for (int i = 2; i < 5; ++i)
+    EXPECT_TRUE(db_->authenticate_session(made[i].secret, now + 5, policy));
 }
 
 }  // namespace
