@@ -10,8 +10,8 @@
 #include "failure.hpp"
 #include "keys.hpp"
 #include "progress.hpp"
-#include "terminal.hpp"
 #include "valise/common/file_io.hpp"
+#include "valise/common/terminal.hpp"
 
 namespace valise::cli {
 namespace {
@@ -59,7 +59,7 @@ class endpoints {
   std::uint64_t input_size() const { return source_->size().value_or(0); }
   const std::string& input_name() const { return input_name_; }
   const std::string& output_name() const { return output_name_; }
-  bool output_is_terminal() const { return !file_ && is_terminal(STDOUT_FILENO); }
+  bool output_is_terminal() const { return !file_ && common::is_terminal(STDOUT_FILENO); }
 
   void commit() {
     if (file_) check(file_->commit(), output_name_);

@@ -18,8 +18,8 @@
 #include "failure.hpp"
 #include "server_options.hpp"
 #include "table.hpp"
-#include "terminal.hpp"
 #include "time_arg.hpp"
+#include "valise/common/terminal.hpp"
 
 namespace valise::cli {
 namespace {
@@ -49,7 +49,7 @@ bool finished(const std::string& state) {
 
 // Polls until the request is done or failed, telling a terminal each state.
 json::value follow(api_client& api, const std::string& id, bool json_output) {
-  const bool quiet = json_output || !is_terminal(2);
+  const bool quiet = json_output || !common::is_terminal(2);
   std::string last;
   auto pause = std::chrono::milliseconds(500);
   for (;;) {

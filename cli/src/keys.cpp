@@ -5,21 +5,22 @@
 #include <CLI/CLI.hpp>
 
 #include "failure.hpp"
-#include "terminal.hpp"
 #include "valise/common/file_io.hpp"
+#include "valise/common/terminal.hpp"
 
 namespace valise::cli {
 namespace {
 
 crypto::secret_string prompt_passphrase(bool confirm) {
-  auto first = read_secret_from_terminal("Enter passphrase: ");
+  auto first = common::read_secret_from_terminal("Enter passphrase: ");
   if (!first) {
     fail("cannot read a passphrase: no terminal",
          "give keys with -r/-R or -i, or a passphrase with --passphrase-file FILE");
   }
   if (first->empty()) fail("the passphrase is empty", "type a passphrase, or use -r/-i keys");
   if (confirm) {
-    auto again = check(read_secret_from_terminal("Confirm passphrase: "), "reading passphrase");
+    auto again =
+        check(common::read_secret_from_terminal("Confirm passphrase: "), "reading passphrase");
     if (again.view() != first->view()) fail("the passphrases do not match", "type it again");
   }
   return std::move(*first);

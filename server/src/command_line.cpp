@@ -12,20 +12,12 @@
 #include "api/json_views.hpp"
 #include "audit_report.hpp"
 #include "pki.hpp"
+#include "user_command.hpp"
 #include "valise/server/server.hpp"
 #include "valise/server/store.hpp"
 
 namespace valise::server {
 namespace {
-
-struct usage_error {
-  std::string message;
-  std::string hint;
-};
-
-[[noreturn]] void fail(std::string message, std::string hint = {}) {
-  throw usage_error{std::move(message), std::move(hint)};
-}
 
 server_config load(const std::filesystem::path& data_dir,
                    const std::filesystem::path& config_file) {
@@ -157,6 +149,9 @@ int run_command_line(int argc, char** argv) {
                   t.name.c_str(), format_rfc3339(t.created_at).c_str(),
                   t.revoked ? "  revoked" : "");
   });
+
+  add_user_command(app,
+                   [&](const std::filesystem::path& dir) { return open_store(load(dir, {})); });
 
   auto* enroll_cmd = app.add_subcommand("enroll-token", "One-time agent enrollment tokens");
   enroll_cmd->require_subcommand(1);

@@ -95,6 +95,11 @@ const key_spec keys[] = {
      "with Retry-After until its allowance refills."},
     {"auth", "failure_window", &server_config::auth_failure_window,
      "Time in which an address's allowance of failed authentications refills."},
+    {"console", "session_idle_timeout", &server_config::session_idle_timeout,
+     "A technician's browser session ends after this long without a request."},
+    {"console", "session_lifetime", &server_config::session_lifetime,
+     "A technician's browser session ends this long after sign-in, however busy; they sign in "
+     "again."},
     {"audit", "refusal_interval", &server_config::refusal_interval,
      "Refused requests are recorded once per source and interval, then counted: one record "
      "with the count when the interval ends."},
@@ -243,7 +248,7 @@ std::string where(const std::filesystem::path& file, const toml::source_region& 
 
 }  // namespace
 
-std::string server_config::base_url() const {
+std::string server_config::public_base() const {
   std::string base = public_url;
   if (base.empty()) {
     auto colon = listen.rfind(':');
@@ -254,7 +259,7 @@ std::string server_config::base_url() const {
 }
 
 std::string server_config::upload_url() const {
-  return base_url() + "/api/v1/uploads";
+  return public_base() + "/api/v1/uploads";
 }
 
 boost::system::result<std::vector<std::string>, std::string> canonical_age_recipients(

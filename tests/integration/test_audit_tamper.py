@@ -211,7 +211,10 @@ def downgrade(data):
     (data / "audit.head").unlink()
     db = sqlite3.connect(data / "valise.db")
     try:
+        # The tables of migrations 4 and later, which the upgrade makes again.
         db.execute("DROP TABLE IF EXISTS audit_keyed")
+        db.execute("DROP TABLE IF EXISTS sessions")
+        db.execute("DROP TABLE IF EXISTS users")
         # Schema 6 (links for the drop page) undone too: run migrates again.
         for table, column in (("links", "mode"), ("links", "recipients"),
                               ("uploads", "link_charged")):

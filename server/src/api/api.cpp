@@ -5,6 +5,7 @@
 #include <boost/url/parse.hpp>
 
 #include "api/api_error.hpp"
+#include "api/session_cookie.hpp"
 
 namespace valise::server {
 namespace {
@@ -18,6 +19,7 @@ bool allowed(access needed, role kind) {
     case access::admin:
       return kind == role::admin;
     case access::technician:
+    case access::session:
       return kind == role::admin || kind == role::technician;
     case access::agent:
       return kind == role::agent;
@@ -41,6 +43,11 @@ std::optional<std::pair<api_error, std::string>> dead_link_error(std::error_code
 
 }  // namespace
 
+session_policy session_policy_of(const server_config& config) {
+  return {.idle_timeout = config.session_idle_timeout.count(),
+          .lifetime = config.session_lifetime.count()};
+}
+
 void audit_agent_refusal(store& db, const std::string& route, const std::string& reason,
                          const std::string& cert_sha256, const std::string& agent_id) {
   boost::json::object detail{{"route", route}, {"reason", reason}, {"cert_sha256", cert_sha256}};
@@ -58,6 +65,8 @@ void add_routes(router& r, api_context& ctx) {
   add_agent_routes(r, ctx);
   add_request_routes(r, ctx);
   add_job_routes(r, ctx);
+  add_session_routes(r, ctx);
+  add_user_routes(r, ctx);
 }
 
 api::api(store& db, const server_config& config, metrics& stats, const certificate_authority& ca)
@@ -70,7 +79,10 @@ api::api(store& db, const server_config& config, metrics& stats, const certifica
            stats),
       throttle_({.burst = config.auth_failure_burst, .window = config.auth_failure_window}),
       refusals_(config.refusal_interval.count()),
-      context_{db, config, stats, tus_, ca, wakeups_} {
+      sign_in_(throttle_),
+      own_origin_(origin_of(config.public_base())),
+      context_{db, config, stats, tus_, ca, wakeups_, sign_in_} {
+  sign_in_.refused = [this](const refusal& r, unix_time now) { audit_refusal(r, now); };
   add_routes(router_, context_);
 }
 
@@ -150,6 +162,18 @@ std::variant<api::admitted, response> api::admit(const request_head& head, unix_
     return error_response(e, reason);
   };
   auto token = bearer_token(head);
+  // A session cookie stands for a technician's or admin's token on their
+  // routes (never for links, agents or enrollment); when a bearer token is
+  // sent too, the token is what counts.
+  const auto cookie = session_cookie(head);
+  const bool by_session =
+      token.empty() && cookie &&
+      (needed == access::technician || needed == access::admin || needed == access::session);
+  // The console asks whether it is signed in: no cookie is an answer, not a
+  // guess (neither audited nor throttled).
+  if (needed == access::session && !by_session)
+    return error_response(api_error::unauthorized, "not signed in",
+                          "sign in with POST /api/v1/session");
   // An enrolled agent's certificate cannot be guessed: it is never throttled,
   // so agents behind one address with a prober are not locked out.
   const bool by_certificate = !peer_sha256.empty() && token.empty() &&
@@ -164,6 +188,18 @@ std::variant<api::admitted, response> api::admit(const request_head& head, unix_
       res.set(http::field::retry_after, std::to_string(wait.count()));
       return res;
     }
+  }
+  if (by_session) {
+    auto who = admit_session(
+        head, *cookie, needed, now,
+        [&](api_error e, const std::string& reason, const std::string& by, bool guessed) {
+          record(reason, by);
+          if (guessed) throttle_.failed(from.key, auth_throttle::clock::now());
+          return error_response(e, reason);
+        });
+    if (auto* res = std::get_if<response>(&who)) return std::move(*res);
+    out.who = std::move(std::get<actor>(who));
+    return out;
   }
   if (needed == access::enrollment) {
     if (token.empty()) return refuse(api_error::unauthorized, "no enrollment token", "anonymous");
@@ -208,6 +244,35 @@ std::variant<api::admitted, response> api::admit(const request_head& head, unix_
     return refuse(api_error::forbidden, "this token's role may not use this route", who->label());
   out.who = std::move(*who);
   return out;
+}
+
+std::variant<actor, response> api::admit_session(const request_head& head, std::string_view cookie,
+                                                 access needed, unix_time now,
+                                                 const refuser& refuse) {
+  auto found = context_.db.authenticate_session(std::string(cookie), now,
+                                                session_policy_of(context_.config));
+  if (!found) {
+    if (found.error() != store_errc::not_found) return error_response(found.error(), "session");
+    return refuse(api_error::unauthorized, "the session is unknown, ended or expired", "anonymous",
+                  true);
+  }
+  const std::string by = "user:" + found->user;
+  // Besides SameSite=Strict: a page of another origin that still got the
+  // cookie sent (a sibling host is same-site) cannot use it.
+  const auto origin = head[http::field::origin];
+  if (!origin.empty() && origin != own_origin_)
+    return refuse(api_error::csrf_failed, "the request comes from another origin", by, false);
+  if (!safe_method(head.method()) && !same_secret(head[csrf_header], found->csrf))
+    return refuse(api_error::csrf_failed, "the request has no valid X-Valise-CSRF header", by,
+                  false);
+  if (!allowed(needed, found->kind))
+    return refuse(api_error::forbidden, "this user's role may not use this route", by, false);
+  actor a;
+  a.kind = found->kind;
+  a.id = by;
+  a.name = found->user;
+  a.session = std::move(*found);
+  return a;
 }
 
 cross_origin api::cross_origin_for(const request_head& head) const {

@@ -1,12 +1,15 @@
 // The collector's HTTP API (docs/api.md) as a router over the store: which
-// routes exist, who may call each, and the credential check (bearer token or
-// agent certificate) that runs before any body is read.
+// routes exist, who may call each, and the credential check (bearer token,
+// session cookie or agent certificate) that runs before any body is read.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <optional>
 #include <variant>
 
 #include "api/agent_wakeups.hpp"
+#include "api/api_error.hpp"
 #include "api/auth_throttle.hpp"
 #include "api/cross_origin.hpp"
 #include "api/refusal_log.hpp"
@@ -20,6 +23,44 @@
 
 namespace valise::server {
 
+// What signing in needs beyond the store (session_routes.cpp): failed
+// sign-ins spend the address's allowance (the throttle bearer tokens
+// spend) and the account's, and are audited folded like auth.refused.
+struct sign_in_guard {
+  explicit sign_in_guard(auth_throttle& address_throttle) : by_address(address_throttle) {}
+  auth_throttle& by_address;
+  // 10 failed sign-ins per account at once, then one per 90 s (10 per 15
+  // minutes): online guessing stays hopeless, a forgetful user waits minutes.
+  auth_throttle by_account{{.burst = 10, .window = std::chrono::minutes(15)}};
+  std::function<void(const refusal&, unix_time)> refused = [](const refusal&, unix_time) {};
+  // argon2id computations at once: each holds 64 MiB and its I/O thread
+  // for a quarter of a second (docs/security.md); past it, 503. One, so
+  // that a flood of sign-ins from many addresses holds at most one of the
+  // server's threads ([server] threads, 2 by default) and 64 MiB.
+  static constexpr unsigned max_hashing = 1;
+  std::atomic<unsigned> hashing{0};
+};
+
+// One of sign_in_guard's hashing places while it lives; false when none was
+// free.
+class hashing_permit {
+ public:
+  explicit hashing_permit(sign_in_guard& guard) : guard_(guard) {
+    held_ = guard_.hashing.fetch_add(1) < sign_in_guard::max_hashing;
+    if (!held_) guard_.hashing.fetch_sub(1);
+  }
+  ~hashing_permit() {
+    if (held_) guard_.hashing.fetch_sub(1);
+  }
+  hashing_permit(const hashing_permit&) = delete;
+  hashing_permit& operator=(const hashing_permit&) = delete;
+  explicit operator bool() const { return held_; }
+
+ private:
+  sign_in_guard& guard_;
+  bool held_ = false;
+};
+
 // What route handlers share.
 struct api_context {
   store& db;
@@ -28,7 +69,11 @@ struct api_context {
   tus::service& tus;
   const certificate_authority& ca;
   agent_wakeups& wakeups;
+  sign_in_guard& sign_in;
 };
+
+// [console] session_idle_timeout and session_lifetime as the store takes them.
+session_policy session_policy_of(const server_config& config);
 
 // A route handler bound to the context.
 inline handler with_context(api_context& ctx, outcome (*fn)(api_context&, request&)) {
@@ -44,6 +89,8 @@ void add_enroll_routes(router& r, api_context& ctx);
 void add_agent_routes(router& r, api_context& ctx);
 void add_request_routes(router& r, api_context& ctx);
 void add_job_routes(router& r, api_context& ctx);
+void add_session_routes(router& r, api_context& ctx);
+void add_user_routes(router& r, api_context& ctx);
 // Every route above: the server's route table (also built by tests/fuzz).
 void add_routes(router& r, api_context& ctx);
 
@@ -63,8 +110,9 @@ class api {
     http::verb method;
     boost::urls::url_view target;  // views the request head
   };
-  // Routes the request and checks its token, or the client certificate
-  // whose fingerprint is `peer_sha256` (empty: none); a refusal is audited
+  // Routes the request and checks its token, its session cookie (and then
+  // its CSRF token and Origin), or the client certificate whose
+  // fingerprint is `peer_sha256` (empty: none); a refusal is audited
   // (folded per source, refusal_log.hpp), and an address that failed too
   // often is answered 429 before its token is looked at.
   std::variant<admitted, response> admit(const request_head& head, unix_time now,
@@ -82,6 +130,12 @@ class api {
   std::variant<actor, response> admit_agent(const std::string& route_text,
                                             const std::string& peer_sha256, unix_time now,
                                             const client_info& from);
+  // The session a cookie names, checked as docs/security.md says; `refuse`
+  // records and answers a refusal.
+  using refuser = std::function<response(api_error, const std::string& reason,
+                                         const std::string& by, bool guessed)>;
+  std::variant<actor, response> admit_session(const request_head& head, std::string_view cookie,
+                                              access needed, unix_time now, const refuser& refuse);
   // Audits a refusal through refusal_log.
   void audit_refusal(const refusal& r, unix_time now);
 
@@ -89,6 +143,8 @@ class api {
   agent_wakeups wakeups_;
   auth_throttle throttle_;
   refusal_log refusals_;
+  sign_in_guard sign_in_;
+  std::string own_origin_;  // of the public URL: what Origin may say with a cookie
   api_context context_;
   router router_;
 };

@@ -134,6 +134,16 @@ entry describe(api_error e) {
     case api_error::token_exists:
       return {"token_exists", s::conflict,
               "pick another name, or revoke the token of that name first"};
+    case api_error::csrf_failed:
+      return {"csrf_failed", s::forbidden,
+              "send the session's csrf value as X-Valise-CSRF, from the server's own origin; "
+              "reload the console if it is old"};
+    case api_error::bad_credentials:
+      return {"bad_credentials", s::unauthorized, "check the user name and password"};
+    case api_error::user_not_found:
+      return {"user_not_found", s::not_found, "list users with `valise-server user list`"};
+    case api_error::user_exists:
+      return {"user_exists", s::conflict, "pick another name, or change that user's password"};
     case api_error::internal:
       return {"internal", s::internal_server_error, "the server logged the cause"};
   }

@@ -58,6 +58,10 @@ enum class api_error {
   request_has_bundle,
   bundle_mismatch,
   token_exists,
+  csrf_failed,
+  bad_credentials,
+  user_not_found,
+  user_exists,
   internal,
 };
 

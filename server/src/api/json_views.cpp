@@ -42,6 +42,17 @@ json::value to_json(const bundle_info& b) {
   };
 }
 
+json::value to_json(const user_info& u) {
+  return json::object{
+      {"name", u.name},
+      {"role", to_string(u.kind)},
+      {"disabled", u.disabled},
+      {"created_at", format_rfc3339(u.created_at)},
+      {"last_sign_in",
+       u.last_sign_in ? json::value(format_rfc3339(*u.last_sign_in)) : json::value(nullptr)},
+  };
+}
+
 json::value to_json(const token_info& t) {
   return json::object{
       {"id", t.id},

@@ -18,6 +18,7 @@ boost::json::value to_json(const ticket& t);
 boost::json::value to_json(const bundle_info& b);
 boost::json::value to_json(const link_info& l);
 boost::json::value to_json(const token_info& t);
+boost::json::value to_json(const user_info& u);
 boost::json::value to_json(const audit_record& r);
 boost::json::value to_json(const purge_report& p);
 boost::json::value to_json(const agent_info& a);

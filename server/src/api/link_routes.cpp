@@ -75,7 +75,7 @@ outcome create_link(api_context& ctx, request& req) {
       {"upload_url", ctx.config.upload_url()},
       // In the fragment, the token never reaches a request line, a Referer
       // or an access log: the page reads it from location.hash.
-      {"drop_url", ctx.config.base_url() + "/drop#" + link->secret},
+      {"drop_url", ctx.config.public_base() + "/drop#" + link->secret},
       {"expires_at", format_rfc3339(link->info.expires_at)},
       {"max_bytes", link->info.max_bytes},
       {"ticket", link->info.ticket_ref},

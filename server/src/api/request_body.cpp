@@ -109,6 +109,20 @@ std::optional<std::string> text_field(const json::object& o, const char* key, te
   return text;
 }
 
+std::optional<crypto::secret_string> secret_field(json::object& o, const char* key,
+                                                  std::optional<response>& problem) {
+  auto* v = o.if_contains(key);
+  if (!v || v->is_null()) return std::nullopt;
+  if (!v->is_string()) {
+    refuse(problem, key, "must be a string");
+    return std::nullopt;
+  }
+  auto& text = v->as_string();
+  crypto::secret_string out(std::string(text.data(), text.size()));
+  crypto::secure_zero(text.data(), text.size());
+  return out;
+}
+
 std::optional<std::string> cleaned_field(const json::object& o, const char* key,
                                          std::size_t max_bytes, std::optional<response>& problem) {
   auto* v = o.if_contains(key);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "http/message.hpp"
+#include "valise/crypto/secret.hpp"
 
 namespace valise::server {
 
@@ -59,6 +60,10 @@ std::optional<std::string> text_field(const boost::json::object& o, const char* 
 // same report forever.
 std::optional<std::string> cleaned_field(const boost::json::object& o, const char* key,
                                          std::size_t max_bytes, std::optional<response>& problem);
+// A secret (a password): any string, moved out of the object, whose own
+// copy is wiped.
+std::optional<crypto::secret_string> secret_field(boost::json::object& o, const char* key,
+                                                  std::optional<response>& problem);
 // PEM text: lines of printable characters (CR and LF allowed).
 std::optional<std::string> pem_field(const boost::json::object& o, const char* key,
                                      std::optional<response>& problem);

@@ -255,7 +255,7 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
   auto target = boost::urls::parse_origin_form(head->target());
   request req{*head,   a.method,        std::move(a.params),
               *target, std::move(body), a.who ? &*a.who : nullptr,
-              now,     peer_sha256};
+              now,     peer_sha256,     &from};
   outcome result = target_route.fn(req);
 
   if (auto* res = std::get_if<response>(&result)) {

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "http/client_address.hpp"
 #include "http/message.hpp"
 #include "valise/server/store.hpp"
 
@@ -64,6 +65,7 @@ enum class access {
   agent,       // an enrolled, unrevoked agent's client certificate (no token)
   enrollment,  // an unused, unexpired enrollment token
   link,        // an upload link's token (its own information)
+  session,     // a valid session cookie (the console's own session routes)
 };
 
 enum class body_kind { none, json, stream };
@@ -76,7 +78,8 @@ struct request {
   std::string body;  // body_kind::json only
   const actor* who;  // null for access::anyone and access::enrollment
   unix_time now;
-  std::string_view peer_sha256;  // the client certificate's fingerprint, if any
+  std::string_view peer_sha256;       // the client certificate's fingerprint, if any
+  const client_info* from = nullptr;  // the client's address
 };
 
 using handler = std::function<outcome(request&)>;

@@ -151,9 +151,27 @@ ALTER TABLE agents ADD COLUMN max_upload_bytes INTEGER;
 CREATE TABLE audit_keyed (keyed_from INTEGER NOT NULL);
 INSERT INTO audit_keyed SELECT COALESCE(MAX(seq), 0) + 1 FROM audit;
 )sql",
-    // 5: accounts (issue 14, the "accounts" branch holds its SQL: this
-    // placeholder is replaced by it on merge).
+    // 5: technician accounts and their browser sessions (issue 14). Names
+    // are unique whatever their case; a session is kept by the SHA-256 of
+    // its id, which only the browser holds.
     R"sql(
+CREATE TABLE users (
+  name TEXT PRIMARY KEY COLLATE NOCASE,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'technician')),
+  password_hash TEXT NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  last_sign_in INTEGER
+);
+
+CREATE TABLE sessions (
+  id_sha256 BLOB PRIMARY KEY,
+  user TEXT NOT NULL COLLATE NOCASE REFERENCES users (name),
+  csrf TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL
+);
+CREATE INDEX sessions_user ON sessions (user, created_at);
 )sql",
     // 6: links for the browser drop page (issue 14): what a link's drops are
     // encrypted to (mode, and the age recipients as a JSON list), and the

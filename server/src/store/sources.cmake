@@ -13,5 +13,6 @@ set(VALISE_SERVER_STORE_SOURCES
   src/store/sqlite_store_requests.cpp
   src/store/sqlite_store_tickets.cpp
   src/store/sqlite_store_uploads.cpp
+  src/store/sqlite_store_users.cpp
   src/store/store_types.cpp
 )

@@ -33,6 +33,24 @@ class sqlite_store final : public store {
   result<std::vector<token_info>> list_tokens() override;
   result<actor> authenticate(const std::string& secret, unix_time now) override;
 
+  result<user_info> create_user(const actor& by, const user_info& u,
+                                const std::string& password_hash) override;
+  result<std::vector<user_info>> list_users() override;
+  result<user_credentials> get_user_credentials(const std::string& name) override;
+  result<void> set_user_password(const actor& by, const std::string& name,
+                                 const std::string& password_hash) override;
+  result<void> rehash_user_password(const std::string& name, const std::string& old_hash,
+                                    const std::string& new_hash) override;
+  result<user_info> set_user_disabled(const actor& by, const std::string& name,
+                                      bool disabled) override;
+  result<new_session> create_session(const std::string& user, unix_time now,
+                                     const session_policy& policy,
+                                     const std::string& address) override;
+  result<session_info> authenticate_session(const std::string& secret, unix_time now,
+                                            const session_policy& policy) override;
+  result<void> end_session(const actor& by, const session_info& s,
+                           const std::string& reason) override;
+
   result<ticket> create_ticket(const actor& by, const ticket& t) override;
   result<ticket> get_ticket(const std::string& ref) override;
   result<std::vector<ticket>> list_tickets(const ticket_filter& filter) override;
@@ -142,6 +160,11 @@ class sqlite_store final : public store {
   // upload, audited as `action`; then its bytes are deleted.
   result<void> end_upload(const actor& by, const std::string& id, std::string_view change_sql,
                           const std::string& action, const std::string& reason);
+  result<user_info> find_user(const std::string& name);
+  // Deletes the sessions `where` selects (one ? bound to `key`), with one
+  // session.ended record per user saying `reason`.
+  result<void> end_sessions(std::string_view where, const std::string& key,
+                            const std::string& reason, const std::string& actor_label);
   result<agent_info> find_agent(const std::string& id);
   result<request_info> find_request(const std::string& id);
   // Fails the unfinished requests that `where` selects (one ? bound to

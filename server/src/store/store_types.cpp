@@ -1,4 +1,6 @@
 // The store's value types: names of enums, actor labels, error codes.
+#include <algorithm>
+
 #include "valise/server/store.hpp"
 
 namespace valise::server {
@@ -115,7 +117,12 @@ std::string actor::label() const {
   if (id == "system") return "system";
   if (kind == role::upload_link) return "link:" + id;
   if (kind == role::agent) return "agent:" + id;
+  if (session) return "user:" + name;
   return std::string(to_string(kind)) + ":" + name;
+}
+
+unix_time session_expires_at(const session_info& s, const session_policy& p) {
+  return std::min(s.last_used_at + p.idle_timeout, s.created_at + p.lifetime);
 }
 
 actor actor::system() {

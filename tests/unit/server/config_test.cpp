@@ -45,6 +45,28 @@ TEST_F(ConfigTest, EveryKeyIsDocumentedWithItsDefault) {
   EXPECT_NE(text.find("max_age = \"30d\""), std::string::npos);
 }
 
+TEST_F(ConfigTest, ConsoleSessionsHaveTheirTimeouts) {
+  auto text = format_config(server_config{});
+  EXPECT_NE(text.find("[console]\n"), std::string::npos);
+  EXPECT_NE(text.find("session_idle_timeout = \"30m\""), std::string::npos);
+  EXPECT_NE(text.find("session_lifetime = \"12h\""), std::string::npos);
+  auto loaded =
+      load_config(write("[console]\nsession_idle_timeout = \"2s\"\nsession_lifetime = \"1d\"\n"));
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_EQ(loaded->session_idle_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(loaded->session_lifetime, std::chrono::hours(24));
+  EXPECT_FALSE(load_config(write("[console]\nsession_idle_timeout = \"0s\"\n")));
+}
+
+TEST_F(ConfigTest, ThePublicBaseIsThePublicUrlWithoutItsSlash) {
+  server_config c;
+  c.listen = "0.0.0.0:9443";
+  c.hostname = "collector.example";
+  EXPECT_EQ(c.public_base(), "https://collector.example:9443");
+  c.public_url = "https://valise.example.com/";
+  EXPECT_EQ(c.public_base(), "https://valise.example.com");
+}
+
 TEST_F(ConfigTest, MissingKeysTakeDefaults) {
   auto loaded = load_config(write("[server]\nthreads = 4\n"));
   ASSERT_TRUE(loaded) << loaded.error();

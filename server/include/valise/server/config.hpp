@@ -72,6 +72,10 @@ struct server_config {
   unsigned auth_failure_burst = 20;  // failed authentications an address may make at once
   std::chrono::seconds auth_failure_window{60};  // ... and again per this much time
 
+  // [console] technicians' browser sessions
+  std::chrono::seconds session_idle_timeout{30 * 60};  // ended after this long unused
+  std::chrono::seconds session_lifetime{12 * 3600};    // ended this long after sign-in
+
   // [audit]
   std::chrono::seconds refusal_interval{60};  // refusals per source folded per interval
 
@@ -89,8 +93,9 @@ struct server_config {
   std::filesystem::path resolve(const std::filesystem::path& p) const {
     return p.is_absolute() ? p : data_dir / p;
   }
-  std::string base_url() const;    // public_url, or https://HOSTNAME:PORT; no trailing slash
-  std::string upload_url() const;  // base_url() + "/api/v1/uploads"
+  // public_url, or https://HOSTNAME:PORT, without a trailing slash.
+  std::string public_base() const;
+  std::string upload_url() const;  // public_base() + "/api/v1/uploads"
 };
 
 // A sentence for the operator, as the error of a result<T, std::string>:

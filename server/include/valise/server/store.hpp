@@ -37,8 +37,19 @@ std::optional<ticket_status> parse_ticket_status(std::string_view s);
 // admin or technician: link tokens are made by links, not by name.
 std::optional<role> parse_role(std::string_view s);
 
-// Who is acting: resolved from a bearer token, an agent's client
-// certificate, or the server itself.
+// A browser session of a technician account (the console), as the store
+// keeps it: by the SHA-256 of its id, which only the browser holds.
+struct session_info {
+  std::string id_sha256;  // raw 32 bytes
+  std::string user;
+  role kind = role::technician;
+  std::string csrf;  // what X-Valise-CSRF must say
+  unix_time created_at = 0;
+  unix_time last_used_at = 0;
+};
+
+// Who is acting: resolved from a bearer token, a session cookie, an agent's
+// client certificate, or the server itself.
 struct actor {
   role kind = role::technician;
   std::string id;    // token, link or agent id; "system" for the server's own work
@@ -48,8 +59,11 @@ struct actor {
   unix_time expires_at = 0;
   std::uint64_t max_bytes = 0;
   std::uint64_t used_bytes = 0;
+  // Signed in with a session cookie: id is "user:NAME", name the user's.
+  std::optional<session_info> session;
 
-  std::string label() const;  // "technician:alice", "link:lnk_…", "agent:agt_…", "system"
+  // "technician:alice", "user:alice", "link:lnk_…", "agent:agt_…", "system"
+  std::string label() const;
   static actor system();
 };
 
@@ -88,6 +102,31 @@ struct new_token {
 enum class link_mode { recipients, passphrase };
 std::string_view to_string(link_mode m);
 std::optional<link_mode> parse_link_mode(std::string_view s);
+
+// A technician account: signs in to the console with a password (argon2id;
+// the store keeps only its encoded hash).
+struct user_info {
+  std::string name;  // unique, case-insensitively
+  role kind = role::technician;
+  bool disabled = false;
+  unix_time created_at = 0;
+  std::optional<unix_time> last_sign_in;
+};
+
+// How long sessions live ([console] in server.toml).
+struct session_policy {
+  std::int64_t idle_timeout = 1800;  // seconds without a request
+  std::int64_t lifetime = 43200;     // seconds since sign-in, however busy
+  std::size_t max_per_user = 16;     // a new one past it ends the oldest
+};
+// When a session ends if it is not used again: the earlier of its idle
+// timeout and its lifetime.
+unix_time session_expires_at(const session_info& s, const session_policy& p);
+
+struct new_session {
+  session_info info;
+  std::string secret;  // the cookie's value, shown once; the store keeps its SHA-256
+};
 
 struct link_info {
   std::string id;
@@ -371,6 +410,40 @@ class store {
   virtual result<void> revoke_token(const actor& by, const std::string& id_or_name) = 0;
   virtual result<std::vector<token_info>> list_tokens() = 0;
   virtual result<actor> authenticate(const std::string& secret, unix_time now) = 0;
+
+  // Technician accounts. create_user: already_exists if the name is taken
+  // (in any case); the others: not_found for an unknown name. Changing a
+  // password or disabling a user ends their sessions.
+  virtual result<user_info> create_user(const actor& by, const user_info& u,
+                                        const std::string& password_hash) = 0;
+  virtual result<std::vector<user_info>> list_users() = 0;
+  struct user_credentials {
+    user_info user;
+    std::string password_hash;
+  };
+  virtual result<user_credentials> get_user_credentials(const std::string& name) = 0;
+  virtual result<void> set_user_password(const actor& by, const std::string& name,
+                                         const std::string& password_hash) = 0;
+  // The same password hashed with new limits (after a sign-in): changes
+  // nothing else, unless the hash changed meanwhile (not_found).
+  virtual result<void> rehash_user_password(const std::string& name, const std::string& old_hash,
+                                            const std::string& new_hash) = 0;
+  virtual result<user_info> set_user_disabled(const actor& by, const std::string& name,
+                                              bool disabled) = 0;
+
+  // Browser sessions. create_session signs `user` in (audited
+  // session.created, with `address`), ending their oldest sessions past
+  // policy.max_per_user and everyone's expired ones. authenticate_session
+  // gives the session whose id is `secret` if it has not expired and its
+  // user is enabled (else not_found; an expired one is ended), and records
+  // its use. end_session signs out (audited session.ended).
+  virtual result<new_session> create_session(const std::string& user, unix_time now,
+                                             const session_policy& policy,
+                                             const std::string& address) = 0;
+  virtual result<session_info> authenticate_session(const std::string& secret, unix_time now,
+                                                    const session_policy& policy) = 0;
+  virtual result<void> end_session(const actor& by, const session_info& s,
+                                   const std::string& reason) = 0;
 
   // Tickets.
   virtual result<ticket> create_ticket(const actor& by, const ticket& t) = 0;

@@ -1,4 +1,4 @@
-#include "terminal.hpp"
+#include "valise/common/terminal.hpp"
 
 #include <fcntl.h>
 #include <termios.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <string>
 
-namespace valise::cli {
+namespace valise::common {
 namespace {
 
 std::error_code last_error() {
@@ -68,4 +68,4 @@ result<crypto::secret_string> read_secret_from_terminal(std::string_view prompt)
   return secret;
 }
 
-}  // namespace valise::cli
+}  // namespace valise::common

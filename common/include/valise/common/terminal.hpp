@@ -1,5 +1,6 @@
-// The user's terminal: whether to draw progress, and reading a passphrase
-// without echo from /dev/tty (so it works while stdin/stdout carry data).
+// The user's terminal: whether to draw progress, and reading a passphrase or
+// password without echo from /dev/tty (so it works while stdin/stdout carry
+// data). Shared by valise and valise-server (`user add`).
 #pragma once
 
 #include <string_view>
@@ -7,11 +8,11 @@
 #include "valise/crypto/result.hpp"
 #include "valise/crypto/secret.hpp"
 
-namespace valise::cli {
+namespace valise::common {
 
 bool is_terminal(int fd);
 
 // Prompts on /dev/tty and reads one line with echo off.
 result<crypto::secret_string> read_secret_from_terminal(std::string_view prompt);
 
-}  // namespace valise::cli
+}  // namespace valise::common
