@@ -100,6 +100,10 @@ const key_spec keys[] = {
     {"cors", "allowed_origins", &server_config::cors_allowed_origins,
      "Origins whose web pages may upload with a link (tus routes only), as browsers send "
      "them: [\"https://helpdesk.example.com\"]."},
+    {"web", "root", &server_config::web_root,
+     "Directory of the browser pages (console.html, drop.html, assets/); relative paths are "
+     "under the data directory. Empty: the first of EXEDIR/../share/valise/web (installed) and "
+     "EXEDIR/../web (the build tree) that exists, EXEDIR holding valise-server."},
 };
 
 // A TOML basic string; control characters, which it may not hold raw, escaped.

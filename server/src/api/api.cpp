@@ -44,6 +44,8 @@ void add_routes(router& r, api_context& ctx) {
   add_agent_routes(r, ctx);
   add_request_routes(r, ctx);
   add_job_routes(r, ctx);
+  add_console_routes(r, ctx);
+  add_web_routes(r, ctx);
 }
 
 api::api(store& db, const server_config& config, metrics& stats, const certificate_authority& ca)
@@ -56,8 +58,18 @@ api::api(store& db, const server_config& config, metrics& stats, const certifica
            stats),
       throttle_({.burst = config.auth_failure_burst, .window = config.auth_failure_window}),
       refusals_(config.refusal_interval.count()),
-      context_{db, config, stats, tus_, ca, wakeups_} {
+      web_(web::web_root::locate(
+          config.web_root.empty() ? config.web_root : config.resolve(config.web_root),
+          web::web_root::executable_dir())),
+      context_{db, config, stats, tus_, ca, wakeups_, audit_wakeups_, web_} {
   add_routes(router_, context_);
+  // Every record wakes the console's event long-polls; each looks whether
+  // it may see it.
+  db.on_audit_committed([this] { audit_wakeups_.wake_all(); });
+}
+
+api::~api() {
+  context_.db.on_audit_committed({});
 }
 
 void api::audit_refusal(const refusal& r, unix_time now) {

@@ -72,6 +72,10 @@ struct server_config {
   // browsers send Origin: "https://helpdesk.example.com"
   std::vector<std::string> cors_allowed_origins;
 
+  // [web] the browser pages (console.html, drop.html, assets/); empty: found
+  // beside the executable (web/web_root.hpp)
+  std::filesystem::path web_root;
+
   std::filesystem::path resolve(const std::filesystem::path& p) const {
     return p.is_absolute() ? p : data_dir / p;
   }
