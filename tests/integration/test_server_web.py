@@ -6,14 +6,17 @@ and a change of the files) by one from another CA, as a public one would be,
 with connections open meanwhile and agents still authenticating with
 valise's CA. Python 3 standard library and the openssl command.
 
-ctest passes VALISE_SERVER_BIN; a missing binary fails the tests, never skips them."""
+ctest passes VALISE_SERVER_BIN and HTTPS_GET (common/'s HTTPS client, as agents
+use it); a missing binary fails the tests, never skips them."""
 import hashlib
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import ssl
+import subprocess
 import sys
 import tempfile
 import threading
@@ -506,6 +509,60 @@ class CertificateReload(unittest.TestCase):
         with self.assertRaises((ssl.SSLError, ConnectionResetError, BrokenPipeError,
                                 http.client.RemoteDisconnected)):
             self.server.request("GET", "/api/v1/agent/jobs?wait=0", context=stranger)
+
+    def handshake_sha256(self, trusted_ca):
+        """The certificate served to a client that names `trusted_ca` as the CA it
+        trusts (TLS 1.3 certificate_authorities, as agents do)."""
+        result = subprocess.run(
+            ["openssl", "s_client", "-connect", f"127.0.0.1:{self.server.port}", "-servername",
+             "localhost", "-tls1_3", "-requestCAfile", str(trusted_ca)],
+            input=b"", capture_output=True, timeout=60)
+        pem = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----",
+                        result.stdout.decode(), re.S)
+        self.assertIsNotNone(pem, result.stderr)
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem.group(0))).hexdigest()
+
+    def test_clients_trusting_valise_ca_get_its_own_certificate(self):
+        own = pem_sha256(self.certificate)
+        public_ca, fullchain, key = make_certificate(self.tmp.name, "public")
+        self.server.stop()
+        tls = self.server.data / "tls"
+        (tls / "public.pem").write_bytes(fullchain.read_bytes())
+        (tls / "public.key").write_bytes(key.read_bytes())
+        self.server.config_edits = {"tls.certificate": '"tls/public.pem"',
+                                    "tls.private_key": '"tls/public.key"',
+                                    "tls.own_certificate": '"tls/server.pem"',
+                                    "tls.own_private_key": '"tls/server.key"'}
+        self.server._edit_config()
+        trust = ssl.create_default_context(cafile=str(self.server.ca))
+        trust.load_verify_locations(cafile=str(public_ca))
+        self.server._ssl = trust
+        self.server.run()
+        # Browsers name no CA: the public certificate.
+        self.assertEqual(self.served_sha256(), pem_sha256(fullchain))
+        self.assertEqual(self.handshake_sha256(public_ca), pem_sha256(fullchain))
+        # A client naming valise's CA (agents, through common/'s client): valise's own.
+        self.assertEqual(self.handshake_sha256(self.server.ca), own)
+        https_get = os.environ.get("HTTPS_GET", "")
+        self.assertTrue(https_get and Path(https_get).is_file(), "HTTPS_GET is not set")
+        result = subprocess.run([https_get, f"https://127.0.0.1:{self.server.port}/healthz",
+                                 "--ca", str(self.server.ca)], capture_output=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(b"HTTP 200", result.stdout)
+        # An agent authenticates; a reload keeps both pairs.
+        agent = Agent(self.server, self.tmp.name).enrolled()
+        agent_context = ssl.create_default_context(cafile=str(public_ca))
+        agent_context.load_cert_chain(str(agent.cert), str(agent.key))
+        status, _, body = self.server.request("GET", "/api/v1/agent/jobs?wait=0",
+                                              context=agent_context)
+        self.assertEqual(status, 200, body)
+        os.kill(self.server.pid, signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while not self.log_lines("TLS certificate reloaded (SIGHUP)"):
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.1)
+        self.assertEqual(self.handshake_sha256(self.server.ca), own)
+        self.assertEqual(self.served_sha256(), pem_sha256(fullchain))
 
     def test_changed_files_are_picked_up_without_a_signal(self):
         _, fullchain, key = make_certificate(self.tmp.name, "renewed")

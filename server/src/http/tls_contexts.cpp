@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 #include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
@@ -16,8 +18,90 @@ namespace {
 namespace asio = boost::asio;
 using context_result = boost::system::result<tls_contexts::context_ptr, std::string>;
 
+// Valise's own certificate ([tls] own_certificate), for clients that trust
+// only valise's CA, and that CA's name, which such clients send.
+struct own_pair {
+  X509* cert = nullptr;
+  STACK_OF(X509) * chain = nullptr;
+  EVP_PKEY* key = nullptr;
+  X509_NAME* ca_name = nullptr;
+  own_pair() = default;
+  own_pair(const own_pair&) = delete;
+  own_pair& operator=(const own_pair&) = delete;
+  ~own_pair() {
+    X509_free(cert);
+    sk_X509_pop_free(chain, X509_free);
+    EVP_PKEY_free(key);
+    X509_NAME_free(ca_name);
+  }
+};
+
+// A context and what its callback uses, alive as long as a connection
+// holds the context.
+struct served {
+  asio::ssl::context tls{asio::ssl::context::tls_server};
+  std::unique_ptr<own_pair> own;
+};
+
+// The certificates of a PEM file: the first, then the rest as its chain.
+bool read_chain(const std::filesystem::path& file, own_pair& out) {
+  BIO* bio = BIO_new_file(file.c_str(), "r");
+  if (!bio) return false;
+  out.cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  out.chain = sk_X509_new_null();
+  while (out.cert && out.chain) {
+    X509* next = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    if (!next) break;
+    sk_X509_push(out.chain, next);
+  }
+  ERR_clear_error();  // the end of the file reads as an error
+  BIO_free(bio);
+  return out.cert && out.chain;
+}
+
+boost::system::result<std::unique_ptr<own_pair>, std::string> load_own(
+    const server_config& config) {
+  auto own = std::make_unique<own_pair>();
+  const auto certificate = config.resolve(config.own_certificate);
+  const auto key = config.resolve(config.own_private_key);
+  if (!read_chain(certificate, *own))
+    return problem{"cannot load tls.own_certificate " + certificate.string()};
+  if (BIO* bio = BIO_new_file(key.c_str(), "r")) {
+    own->key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+  }
+  if (!own->key) return problem{"cannot load tls.own_private_key " + key.string()};
+  if (X509_check_private_key(own->cert, own->key) != 1)
+    return problem{"the TLS key " + key.string() + " is not the key of the certificate " +
+                   certificate.string()};
+  const auto ca = config.resolve(config.ca_certificate);
+  if (BIO* bio = BIO_new_file(ca.c_str(), "r")) {
+    if (X509* ca_cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+      own->ca_name = X509_NAME_dup(X509_get_subject_name(ca_cert));
+      X509_free(ca_cert);
+    }
+    BIO_free(bio);
+  }
+  if (!own->ca_name) return problem{"cannot load the CA certificate " + ca.string()};
+  ERR_clear_error();
+  return own;
+}
+
+// Picks valise's own certificate for a client whose ClientHello names
+// valise's CA among those it trusts (certificate_authorities, TLS 1.3: what
+// agents send); others get the configured one.
+int choose_certificate(SSL* ssl, void* arg) {
+  const auto& own = *static_cast<const own_pair*>(arg);
+  const STACK_OF(X509_NAME)* named = SSL_get0_peer_CA_list(ssl);
+  for (int i = 0; named && i < sk_X509_NAME_num(named); ++i)
+    if (X509_NAME_cmp(sk_X509_NAME_value(named, i), own.ca_name) == 0)
+      return SSL_use_cert_and_key(ssl, own.cert, own.key, own.chain, 1) == 1 ? 1 : 0;
+  return 1;
+}
+
 context_result build(const server_config& config) {
-  auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  auto holder = std::make_shared<served>();
+  asio::ssl::context* tls = &holder->tls;
   SSL_CTX* ctx = tls->native_handle();
   SSL_CTX_set_min_proto_version(ctx,
                                 config.min_tls_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
@@ -56,7 +140,14 @@ context_result build(const server_config& config) {
   // revoked agent in.
   static constexpr unsigned char session_context[] = "valise-server";
   SSL_CTX_set_session_id_context(ctx, session_context, sizeof session_context - 1);
-  return tls;
+  if (!config.own_certificate.empty()) {
+    auto own = load_own(config);
+    if (!own) return problem{std::move(own.error())};
+    holder->own = std::move(*own);
+    SSL_CTX_set_cert_cb(ctx, choose_certificate, holder->own.get());
+  }
+  // The connection holds the context, and with it the pair the callback uses.
+  return tls_contexts::context_ptr(holder, tls);
 }
 
 std::string file_stamp(const std::filesystem::path& p) {
