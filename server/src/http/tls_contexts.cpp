@@ -208,8 +208,12 @@ boost::system::result<void, std::string> tls_contexts::reload() {
 }
 
 std::string tls_contexts::stamp() const {
-  return file_stamp(config_.resolve(config_.certificate)) + " " +
-         file_stamp(config_.resolve(config_.private_key));
+  std::string out = file_stamp(config_.resolve(config_.certificate)) + " " +
+                    file_stamp(config_.resolve(config_.private_key));
+  if (!config_.own_certificate.empty())
+    out += " " + file_stamp(config_.resolve(config_.own_certificate)) + " " +
+           file_stamp(config_.resolve(config_.own_private_key));
+  return out;
 }
 
 std::string tls_contexts::loaded_stamp() const {

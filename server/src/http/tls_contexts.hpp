@@ -31,8 +31,8 @@ class tls_contexts {
   // stays and the sentence says why.
   boost::system::result<void, std::string> reload();
 
-  // The certificate's and key's files as they are now (device, inode, size,
-  // mtime): a change means they were replaced.
+  // The files of the certificates and keys (own_certificate's too) as they
+  // are now (device, inode, size, mtime): a change means they were replaced.
   std::string stamp() const;
   // The stamp at the last load or attempt.
   std::string loaded_stamp() const;
