@@ -63,6 +63,13 @@ const key_spec keys[] = {
     {"tls", "ca_certificate", &server_config::ca_certificate,
      "CA certificate clients trust; signs agent certificates."},
     {"tls", "ca_key", &server_config::ca_key, "CA private key (PEM)."},
+    {"tls", "own_certificate", &server_config::own_certificate,
+     "Certificate chain (PEM) served instead of `certificate` to clients that name "
+     "ca_certificate as the CA they trust (agents and the valise command, over TLS 1.3): set "
+     "it to valise's own \"tls/server.pem\" when `certificate` is a public CA's, for "
+     "browsers. Empty: every client gets `certificate`. Reloaded with it."},
+    {"tls", "own_private_key", &server_config::own_private_key,
+     "Private key (PEM) of own_certificate."},
     {"tls", "min_version", &server_config::min_tls_version,
      "Lowest TLS version accepted: \"1.2\" or \"1.3\" (1.3 is always preferred)."},
     {"tls", "agent_certificate_lifetime", &server_config::agent_certificate_lifetime,
@@ -112,6 +119,10 @@ const key_spec keys[] = {
     {"cors", "allowed_origins", &server_config::cors_allowed_origins,
      "Origins whose web pages may upload with a link (tus routes only), as browsers send "
      "them: [\"https://helpdesk.example.com\"]."},
+    {"web", "root", &server_config::web_root,
+     "Directory of the browser pages (console.html, drop.html, assets/); relative paths are "
+     "under the data directory. Empty: the first of EXEDIR/../share/valise/web (installed) and "
+     "EXEDIR/../web (the build tree) that exists, EXEDIR holding valise-server."},
 };
 
 // A TOML basic string; control characters, which it may not hold raw, escaped.
@@ -367,6 +378,9 @@ config_result parse_config(std::string_view text, const std::filesystem::path& f
   if (config.recipients.size() > max_link_recipients)
     return problem{
         fmt::format("{}: keys.recipients: at most {} keys", file.string(), max_link_recipients)};
+  if (config.own_certificate.empty() != config.own_private_key.empty())
+    return problem{fmt::format("{}: tls.own_certificate and tls.own_private_key are set together",
+                               file.string())};
   if (config.min_tls_version != "1.2" && config.min_tls_version != "1.3")
     return problem{fmt::format("{}: tls.min_version must be \"1.2\" or \"1.3\"", file.string())};
   return config;

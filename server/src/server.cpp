@@ -1,6 +1,5 @@
 #include "valise/server/server.hpp"
 
-#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
@@ -11,14 +10,15 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <functional>
 #include <thread>
 
 #include "api/api.hpp"
 #include "http/connection.hpp"
+#include "http/tls_contexts.hpp"
 #include "metrics.hpp"
 #include "pki.hpp"
 
@@ -45,42 +45,6 @@ std::optional<tcp::endpoint> parse_listen(const std::string& listen) {
   }
   if (port > 65535) return std::nullopt;
   return tcp::endpoint(address, static_cast<unsigned short>(port));
-}
-
-boost::system::result<void, std::string> configure_tls(asio::ssl::context& tls,
-                                                       const server_config& config) {
-  SSL_CTX* ctx = tls.native_handle();
-  SSL_CTX_set_min_proto_version(ctx,
-                                config.min_tls_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
-  // TLS 1.2 only with forward secrecy and AEAD ciphers.
-  SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20");
-  SSL_CTX_set_options(
-      ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  boost::system::error_code ec;
-  auto certificate = config.resolve(config.certificate);
-  tls.use_certificate_chain_file(certificate.string(), ec);
-  if (ec)
-    return problem{"cannot load the TLS certificate " + certificate.string() + ": " + ec.message()};
-  auto key = config.resolve(config.private_key);
-  tls.use_private_key_file(key.string(), asio::ssl::context::pem, ec);
-  if (ec) return problem{"cannot load the TLS key " + key.string() + ": " + ec.message()};
-  // Agents present certificates our CA signed. The certificate is asked
-  // for, never required: browsers, curl and tus clients without one work as
-  // before, and the routes that need an agent refuse them (401). A
-  // certificate from another CA fails the handshake.
-  auto ca = config.resolve(config.ca_certificate);
-  if (SSL_CTX_load_verify_locations(ctx, ca.c_str(), nullptr) != 1)
-    return problem{"cannot load the CA certificate " + ca.string()};
-  if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(ca.c_str()))
-    SSL_CTX_set_client_CA_list(ctx, names);  // so a client offers only a certificate of ours
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-  // Resumed sessions keep the peer certificate; OpenSSL refuses to resume
-  // with client verification on unless sessions carry this context. Each
-  // request still looks the certificate up, so resuming never lets a
-  // revoked agent in.
-  static constexpr unsigned char session_context[] = "valise-server";
-  SSL_CTX_set_session_id_context(ctx, session_context, sizeof session_context - 1);
-  return {};
 }
 
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, connection_context& ctx) {
@@ -188,6 +152,29 @@ asio::awaitable<void> retention_loop(store& db, metrics& stats, const server_con
   }
 }
 
+// How often the certificate and key files are looked at: a renewal
+// (certbot writes new files) is served within this, without a signal.
+constexpr std::chrono::seconds certificate_poll_interval{5};
+
+void reload_certificate(tls_contexts& tls, std::string_view why) {
+  if (auto r = tls.reload(); !r) {
+    spdlog::error("TLS certificate not reloaded ({}): {}; still serving the previous one", why,
+                  r.error());
+    return;
+  }
+  spdlog::info("TLS certificate reloaded ({}): {}", why, tls.describe());
+}
+
+asio::awaitable<void> certificate_watch(tls_contexts& tls) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(certificate_poll_interval);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    if (tls.stamp() != tls.loaded_stamp()) reload_certificate(tls, "the files changed");
+  }
+}
+
 }  // namespace
 
 boost::system::result<void, std::string> run(const server_config& config) {
@@ -218,8 +205,9 @@ boost::system::result<void, std::string> run(const server_config& config) {
   metrics stats;
   purge_now(**db, stats, config);  // at start-up, as well as on the timer
 
-  asio::ssl::context tls(asio::ssl::context::tls_server);
-  if (auto r = configure_tls(tls, config); !r) return r;
+  auto tls = tls_contexts::load(config);
+  if (!tls) return problem{std::move(tls.error())};
+  spdlog::info("TLS certificate: {}", (*tls)->describe());
   auto ca = certificate_authority::load(
       {config.resolve(config.ca_certificate), config.resolve(config.ca_key)});
   if (!ca)
@@ -232,7 +220,12 @@ boost::system::result<void, std::string> run(const server_config& config) {
                             .max_per_address = config.max_connections_per_address,
                             .max_per_credential = config.max_connections_per_credential});
   const auto trusted_proxies = address_set::parse(config.trusted_proxies).value_or(address_set{});
-  connection_context ctx{tls,
+  if (!app.web().installed())
+    spdlog::warn(
+        "the web pages are not installed (looked in {}): /console and /drop answer 404 until "
+        "they are there, or [web] root names where they are",
+        app.web().looked_in());
+  connection_context ctx{**tls,
                          app,
                          stats,
                          budget,
@@ -252,12 +245,23 @@ boost::system::result<void, std::string> run(const server_config& config) {
   asio::co_spawn(ioc, retention_loop(**db, stats, config), asio::detached);
   asio::co_spawn(ioc, refusal_loop(app, config.refusal_interval), asio::detached);
   asio::co_spawn(ioc, checkpoint_loop(**db), asio::detached);
+  asio::co_spawn(ioc, certificate_watch(**tls), asio::detached);
+  asio::signal_set hangup(ioc, SIGHUP);
+  std::function<void()> on_hangup = [&] {
+    hangup.async_wait([&](const boost::system::error_code& failed, int) {
+      if (failed) return;
+      reload_certificate(**tls, "SIGHUP");
+      on_hangup();
+    });
+  };
+  on_hangup();
   asio::signal_set signals(ioc, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code&, int signal) {
     spdlog::info("signal {}: stopping", signal);
     sd_notify(0, "STOPPING=1");
     boost::system::error_code ignored;
     acceptor.close(ignored);
+    hangup.cancel(ignored);
     // Interrupted uploads keep the bytes already written; clients resume.
     ioc.stop();
   });

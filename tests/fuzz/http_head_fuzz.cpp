@@ -32,10 +32,10 @@ void check(bool ok) {
 class route_table {
  public:
   route_table()
-      : dir_(make_dir()), db_(open(dir_)), tus_(*db_, {}, stats_), context_{*db_,    config_,
-                                                                            stats_,  tus_,
-                                                                            ca_,     wakeups_,
-                                                                            sign_in_} {
+      : dir_(make_dir()),
+        db_(open(dir_)),
+        tus_(*db_, {}, stats_),
+        context_{*db_, config_, stats_, tus_, ca_, wakeups_, audit_wakeups_, web_, sign_in_} {
     add_routes(routes_, context_);
   }
   ~route_table() {
@@ -63,6 +63,8 @@ class route_table {
   tus::service tus_;
   certificate_authority ca_;
   agent_wakeups wakeups_;
+  agent_wakeups audit_wakeups_;
+  web::web_root web_;  // not installed: the pages' routes answer 404
   auth_throttle throttle_{{}};
   sign_in_guard sign_in_{throttle_};
   api_context context_;

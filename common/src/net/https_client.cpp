@@ -478,6 +478,11 @@ result<https_client> https_client::create(https_options options) {
       return std::error_code(errno, std::generic_category());
     p->ctx.load_verify_file(o.ca_file, ec);
     if (ec) return errc(http_errc::ca_file_invalid);
+    // Names the pinned CA in the ClientHello (TLS 1.3 certificate_authorities):
+    // a valise-server that serves a public CA's certificate to browsers
+    // answers with the certificate its own CA signed.
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(o.ca_file.c_str()))
+      SSL_CTX_set0_CA_list(ctx, names);
   }
   if (!o.client_cert_file.empty() || !o.client_key_file.empty()) {
     for (const auto* file : {&o.client_cert_file, &o.client_key_file}) {

@@ -42,6 +42,20 @@ void agent_wakeups::wake(const std::string& agent_id) {
       // Empty if that waiter is being destroyed (it is waiting for this lock).
       if (auto w = it->second->weak_from_this().lock()) woken.push_back(std::move(w));
   }
+  deliver(std::move(woken));
+}
+
+void agent_wakeups::wake_all() {
+  std::vector<std::shared_ptr<waiter>> woken;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, w] : waiters_)
+      if (auto alive = w->weak_from_this().lock()) woken.push_back(std::move(alive));
+  }
+  deliver(std::move(woken));
+}
+
+void agent_wakeups::deliver(std::vector<std::shared_ptr<waiter>> woken) {
   // The timer belongs to the waiting connection's strand: act there.
   for (auto& w : woken)
     asio::post(w->timer_.get_executor(), [w] {
@@ -53,6 +67,11 @@ void agent_wakeups::wake(const std::string& agent_id) {
 std::size_t agent_wakeups::waiting() const {
   std::lock_guard lock(mutex_);
   return waiters_.size();
+}
+
+std::size_t agent_wakeups::waiting(const std::string& agent_id) const {
+  std::lock_guard lock(mutex_);
+  return waiters_.count(agent_id);
 }
 
 void agent_wakeups::remove(waiter* w) {

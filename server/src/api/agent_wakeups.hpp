@@ -1,6 +1,8 @@
-// Long-polls of agents waiting for jobs: each waiting request parks a timer
-// here (no thread, no polling) until a request is created for its agent, the
-// agent is revoked, or its wait runs out.
+// Long-polls: each waiting request parks a timer here (no thread, no
+// polling) under a key until that key, or every key, is woken, or its wait
+// runs out. Agents waiting for jobs wait under their id (woken when a request
+// is created for them or they are revoked); the console's event long-polls
+// under their credential (woken by every audit record, wake_all).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -12,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace valise::server {
 
@@ -44,10 +47,14 @@ class agent_wakeups {
                                  boost::asio::any_io_executor executor);
   // Wakes every request waiting for this agent; callable from any thread.
   void wake(const std::string& agent_id);
+  // Wakes every waiting request; callable from any thread.
+  void wake_all();
   std::size_t waiting() const;
+  std::size_t waiting(const std::string& agent_id) const;
 
  private:
   void remove(waiter* w);
+  static void deliver(std::vector<std::shared_ptr<waiter>> woken);
 
   mutable std::mutex mutex_;
   std::unordered_multimap<std::string, waiter*> waiters_;

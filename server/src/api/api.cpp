@@ -67,6 +67,8 @@ void add_routes(router& r, api_context& ctx) {
   add_job_routes(r, ctx);
   add_session_routes(r, ctx);
   add_user_routes(r, ctx);
+  add_console_routes(r, ctx);
+  add_web_routes(r, ctx);
 }
 
 api::api(store& db, const server_config& config, metrics& stats, const certificate_authority& ca)
@@ -81,9 +83,19 @@ api::api(store& db, const server_config& config, metrics& stats, const certifica
       refusals_(config.refusal_interval.count()),
       sign_in_(throttle_),
       own_origin_(origin_of(config.public_base())),
-      context_{db, config, stats, tus_, ca, wakeups_, sign_in_} {
+      web_(web::web_root::locate(
+          config.web_root.empty() ? config.web_root : config.resolve(config.web_root),
+          web::web_root::executable_dir())),
+      context_{db, config, stats, tus_, ca, wakeups_, audit_wakeups_, web_, sign_in_} {
   sign_in_.refused = [this](const refusal& r, unix_time now) { audit_refusal(r, now); };
   add_routes(router_, context_);
+  // Every record wakes the console's event long-polls; each looks whether
+  // it may see it.
+  db.on_audit_committed([this] { audit_wakeups_.wake_all(); });
+}
+
+api::~api() {
+  context_.db.on_audit_committed({});
 }
 
 void api::audit_refusal(const refusal& r, unix_time now) {

@@ -20,6 +20,7 @@
 #include "tus/tus_service.hpp"
 #include "valise/server/config.hpp"
 #include "valise/server/store.hpp"
+#include "web/web_root.hpp"
 
 namespace valise::server {
 
@@ -68,7 +69,9 @@ struct api_context {
   metrics& stats;
   tus::service& tus;
   const certificate_authority& ca;
-  agent_wakeups& wakeups;
+  agent_wakeups& wakeups;        // agents' job long-polls, by agent id
+  agent_wakeups& audit_wakeups;  // event long-polls, by credential; woken by audit records
+  const web::web_root& web;
   sign_in_guard& sign_in;
 };
 
@@ -91,6 +94,8 @@ void add_request_routes(router& r, api_context& ctx);
 void add_job_routes(router& r, api_context& ctx);
 void add_session_routes(router& r, api_context& ctx);
 void add_user_routes(router& r, api_context& ctx);
+void add_console_routes(router& r, api_context& ctx);  // events, uploads in progress
+void add_web_routes(router& r, api_context& ctx);      // the pages and their assets
 // Every route above: the server's route table (also built by tests/fuzz).
 void add_routes(router& r, api_context& ctx);
 
@@ -101,6 +106,9 @@ void audit_agent_refusal(store& db, const std::string& route, const std::string&
 class api {
  public:
   api(store& db, const server_config& config, metrics& stats, const certificate_authority& ca);
+  ~api();
+  api(const api&) = delete;
+  api& operator=(const api&) = delete;
 
   // A request whose route is known and whose caller may use it.
   struct admitted {
@@ -126,6 +134,9 @@ class api {
   // and the routes that take cross-origin requests), errors included.
   cross_origin cross_origin_for(const request_head& head) const;
 
+  // Where the browser pages are served from (installed() false: nowhere).
+  const web::web_root& web() const { return web_; }
+
  private:
   std::variant<actor, response> admit_agent(const std::string& route_text,
                                             const std::string& peer_sha256, unix_time now,
@@ -141,10 +152,12 @@ class api {
 
   tus::service tus_;
   agent_wakeups wakeups_;
+  agent_wakeups audit_wakeups_;
   auth_throttle throttle_;
   refusal_log refusals_;
   sign_in_guard sign_in_;
   std::string own_origin_;  // of the public URL: what Origin may say with a cookie
+  web::web_root web_;
   api_context context_;
   router router_;
 };

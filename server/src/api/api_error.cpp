@@ -98,6 +98,10 @@ entry describe(api_error e) {
     case api_error::too_many_failures:
       return {"too_many_failures", s::too_many_requests,
               "check the token, then wait the Retry-After seconds before trying again"};
+    case api_error::too_many_waits:
+      return {"too_many_waits", s::too_many_requests,
+              "this credential already has as many event long-polls waiting as it may: close "
+              "another console tab, or wait for one of them to answer"};
     case api_error::transfer_coding:
       return {"transfer_coding", s::not_implemented,
               "send the body with Content-Length, or Transfer-Encoding: chunked alone"};

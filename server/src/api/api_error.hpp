@@ -45,6 +45,7 @@ enum class api_error {
   range_not_satisfiable,
   busy,
   too_many_failures,
+  too_many_waits,
   transfer_coding,
   storage_full,
   agent_not_found,

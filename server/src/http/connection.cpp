@@ -18,6 +18,7 @@
 #include "http/proxy_protocol.hpp"
 #include "http/tls_stream.hpp"
 #include "pki.hpp"
+#include "web/static_site.hpp"
 
 namespace valise::server {
 namespace {
@@ -31,8 +32,10 @@ unix_time wall_clock() {
   return static_cast<unix_time>(std::time(nullptr));
 }
 
-// Sends a response; false if the connection is gone.
+// Sends a response; false if the connection is gone. Every response, errors
+// included, gets the security headers.
 asio::awaitable<bool> send(tls_stream& stream, response& res, std::chrono::seconds timeout) {
+  web::add_security_headers(res);
   stream.expires_after(timeout);
   auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
   co_return !ec;
@@ -43,6 +46,7 @@ asio::awaitable<bool> send_download(tls_stream& stream, download& d, std::chrono
   http::response<http::buffer_body> res{d.head.result(), 11};
   for (const auto& field : d.head) res.set(field.name_string(), field.value());
   res.content_length(d.length);
+  web::add_security_headers(res.base());
   res.body().data = nullptr;
   res.body().more = d.length > 0;
   http::response_serializer<http::buffer_body> serializer{res};
@@ -350,7 +354,10 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
                    proxied ? fmt::format("proxied {}:{}", peer.address().to_string(), peer.port())
                            : address_key(peer.address())};
   const auto& limits = ctx.limits;
-  tls_stream stream(std::move(socket), ctx.tls);
+  // Kept for the connection's life: a certificate reloaded meanwhile is for
+  // the next connections.
+  const auto tls_context = ctx.tls.current();
+  tls_stream stream(std::move(socket), *tls_context);
   auto shedder = std::make_shared<shed_handle>(shed_handle{stream.get_executor(), &stream});
   // Runs on this coroutine's strand, as does the shed below.
   struct detach {
@@ -429,9 +436,11 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
       x.answer->keep_alive(open);
       // A response to HEAD has no body (RFC 9110 9.3.2), errors included:
       // a client would read their JSON as the start of the next response.
+      // Its Content-Length is the one GET would get (a page's size).
       if (head_request) {
+        const auto length = x.answer->body().size();
         x.answer->body().clear();
-        x.answer->content_length(0);
+        x.answer->content_length(length);
       }
       status = x.answer->result_int();
       sent = co_await send(stream, *x.answer, limits.timeout);

@@ -7,12 +7,12 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 
 #include "api/api.hpp"
 #include "http/client_address.hpp"
 #include "http/connection_budget.hpp"
+#include "http/tls_contexts.hpp"
 #include "metrics.hpp"
 
 namespace valise::server {
@@ -26,7 +26,7 @@ struct connection_limits {
 
 // What every connection shares.
 struct connection_context {
-  boost::asio::ssl::context& tls;
+  const tls_contexts& tls;  // each connection takes the current one
   api& app;
   metrics& stats;
   connection_budget& budget;

@@ -24,11 +24,17 @@ std::vector<std::string_view> segments(std::string_view path) {
   return out;
 }
 
-// Matches "/a/{}/b" against a path, collecting the {} segments decoded.
+// Matches "/a/{}/b" against a path, collecting the {} segments decoded; a
+// last "{*}" matches one or more segments, collecting nothing.
 std::optional<std::vector<std::string>> match_pattern(std::string_view pattern,
                                                       std::string_view path) {
   auto want = segments(pattern);
   auto have = segments(path);
+  if (!want.empty() && want.back() == "{*}") {
+    want.pop_back();
+    if (have.size() <= want.size()) return std::nullopt;
+    have.resize(want.size());
+  }
   if (want.size() != have.size()) return std::nullopt;
   std::vector<std::string> params;
   for (std::size_t i = 0; i < want.size(); ++i) {

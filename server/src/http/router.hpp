@@ -1,4 +1,5 @@
-// Routes: method + path pattern ("/api/v1/tickets/{}/resolve") -> who may call
+// Routes: method + path pattern ("/api/v1/tickets/{}/resolve"; a last "{*}"
+// stands for one or more segments: "/console/{*}") -> who may call
 // it, what body it takes, and the handler. The connection matches a route from
 // the request head alone, checks credentials, and only then reads a body, so an
 // unauthorised client never gets to send one.

@@ -194,6 +194,12 @@ std::uint64_t blob_dir::upload_size(const std::string& upload_id) const {
   return static_cast<std::uint64_t>(st.st_size);
 }
 
+std::int64_t blob_dir::upload_modified(const std::string& upload_id) const {
+  struct stat st {};
+  if (::stat((uploads_ / upload_id).c_str(), &st) != 0) return 0;
+  return static_cast<std::int64_t>(st.st_mtime);
+}
+
 result<std::uint64_t> blob_dir::sync_upload(const std::string& upload_id) {
   auto opened = open_sized(uploads_ / upload_id, O_RDONLY);
   if (!opened) return opened.error();

@@ -27,6 +27,8 @@ class blob_dir {
   result<std::uint64_t> free_bytes() const;
   // Bytes durably received, or 0 if the partial file is gone.
   std::uint64_t upload_size(const std::string& upload_id) const;
+  // When the partial file last changed (seconds since the epoch), or 0.
+  std::int64_t upload_modified(const std::string& upload_id) const;
   // fsyncs the partial file and returns its size.
   result<std::uint64_t> sync_upload(const std::string& upload_id);
   // uploads/UPLOAD -> bundles/BUNDLE, durably.

@@ -141,6 +141,7 @@ transaction::~transaction() {
 
 result<void> transaction::commit() {
   if (auto r = db_->exec("COMMIT"); !r) return r;
+  if (db_->committed_) db_->committed_();
   db_ = nullptr;
   return {};
 }

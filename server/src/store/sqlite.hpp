@@ -24,7 +24,8 @@ class statement;
 class connection {
  public:
   static result<connection> open(const std::filesystem::path& file);
-  connection(connection&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+  connection(connection&& other) noexcept
+      : db_(std::exchange(other.db_, nullptr)), committed_(std::move(other.committed_)) {}
   connection& operator=(connection&&) = delete;
   ~connection();
 
@@ -33,10 +34,15 @@ class connection {
   result<statement> prepare(std::string_view sql);
   std::int64_t changes() const { return sqlite3_changes64(db_); }
   sqlite3* handle() const { return db_; }
+  // Called after each transaction that committed, under the caller's locks:
+  // it may only note or post work.
+  void on_commit(std::function<void()> fn) { committed_ = std::move(fn); }
 
  private:
+  friend class transaction;
   explicit connection(sqlite3* db) : db_(db) {}
   sqlite3* db_ = nullptr;
+  std::function<void()> committed_;
 };
 
 class statement {

@@ -66,6 +66,8 @@ class sqlite_store final : public store {
   result<upload_info> create_upload(const actor& by, upload_info u,
                                     const upload_quota& quota) override;
   result<upload_info> get_upload(const std::string& id) override;
+  result<std::vector<upload_info>> receiving_uploads_of_ticket(const std::string& ticket_ref,
+                                                               unix_time now) override;
   result<std::vector<std::string>> receiving_uploads(const std::string& request_id) override;
   result<upload_file> open_upload_file(const std::string& id) override;
   result<upload_file> open_upload_scratch(const std::string& id) override;
@@ -110,6 +112,8 @@ class sqlite_store final : public store {
                      const std::string& detail_json) override;
   result<std::vector<audit_record>> audit_trail(const std::string& ticket_ref) override;
   result<std::vector<audit_record>> audit_since(std::int64_t seq, std::size_t limit) override;
+  result<std::int64_t> audit_last_seq() override;
+  void on_audit_committed(std::function<void()> fn) override;
   result<verify_report> verify_audit(const std::vector<std::string>& checkpoint_lines) override;
   result<checkpoint_report> checkpoint_audit() override;
   result<totals> count() override;
@@ -183,7 +187,9 @@ class sqlite_store final : public store {
   int lock_fd_ = -1;
   std::filesystem::path data_dir_;
   audit_key key_;
-  bool appended_ = false;  // records written since the last checkpoint
+  bool appended_ = false;     // records written since the last checkpoint
+  bool unannounced_ = false;  // records appended since the last commit's announcement
+  std::function<void()> audit_committed_;
 };
 
 // The data directory's audit key; a new one (and the first checkpoint) if

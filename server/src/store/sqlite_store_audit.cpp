@@ -81,6 +81,7 @@ result<void> sqlite_store::append_audit(const std::string& actor_label, const st
       "VALUES (?, ?, ?, ?, ?, ?, ?)");
   if (!insert) return insert.error();
   appended_ = true;
+  unannounced_ = true;
   return insert->bind(r.seq)
       .bind(r.time)
       .bind(r.actor)
@@ -127,6 +128,26 @@ result<std::vector<audit_record>> sqlite_store::audit_since(std::int64_t seq, st
   std::lock_guard lock(mutex_);
   return select_audit("WHERE seq > ? ORDER BY seq LIMIT ?", [&](sqlite::statement& s) {
     s.bind(seq).bind(static_cast<std::int64_t>(limit));
+  });
+}
+
+result<std::int64_t> sqlite_store::audit_last_seq() {
+  std::lock_guard lock(mutex_);
+  auto head = chain_head(db_);
+  if (!head) return head.error();
+  return head->first;
+}
+
+void sqlite_store::on_audit_committed(std::function<void()> fn) {
+  std::lock_guard lock(mutex_);
+  audit_committed_ = std::move(fn);
+  // After the commit, so that whoever it wakes reads the records. A rolled
+  // back append leaves the flag set: the next commit wakes the long-polls
+  // for nothing, and they look again and wait again.
+  db_.on_commit([this] {
+    if (!unannounced_) return;
+    unannounced_ = false;
+    if (audit_committed_) audit_committed_();
   });
 }
 

@@ -54,6 +54,9 @@ result<upload_info> sqlite_store::find_upload(const std::string& id) {
   u.offset = u.state == upload_state::completed   ? u.length.value_or(0)
              : u.state == upload_state::receiving ? blobs_.upload_size(u.id)
                                                   : 0;
+  u.updated_at =
+      std::max(u.created_at,
+               u.state == upload_state::receiving ? blobs_.upload_modified(u.id) : unix_time{0});
   return u;
 }
 
@@ -202,6 +205,25 @@ result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u,
   // (open_upload_file creates it), never a file without a record.
   if (auto r = blobs_.create_upload(u.id); !r) return r.error();
   return u;
+}
+
+result<std::vector<upload_info>> sqlite_store::receiving_uploads_of_ticket(
+    const std::string& ticket_ref, unix_time now) {
+  std::lock_guard lock(mutex_);
+  auto stmt = db_.prepare(
+      "SELECT id FROM uploads WHERE ticket_ref = ? AND state = 'receiving' AND expires_at > ? "
+      "ORDER BY created_at, id");
+  if (!stmt) return stmt.error();
+  stmt->bind(ticket_ref).bind(now);
+  std::vector<std::string> ids;
+  if (auto r = stmt->each([&] { ids.push_back(stmt->text(0)); }); !r) return r.error();
+  std::vector<upload_info> out;
+  for (const auto& id : ids) {
+    auto u = find_upload(id);
+    if (!u) return u.error();
+    out.push_back(std::move(*u));
+  }
+  return out;
 }
 
 result<std::vector<std::string>> sqlite_store::receiving_uploads(const std::string& request_id) {

@@ -67,6 +67,24 @@ TEST_F(ConfigTest, ThePublicBaseIsThePublicUrlWithoutItsSlash) {
   EXPECT_EQ(c.public_base(), "https://valise.example.com");
 }
 
+TEST_F(ConfigTest, WebRootAndOwnCertificateAreDocumentedAndReadBack) {
+  auto text = format_config(server_config{});
+  EXPECT_NE(text.find("[web]\n"), std::string::npos);
+  EXPECT_NE(text.find("root = \"\""), std::string::npos);
+  EXPECT_NE(text.find("own_certificate = \"\""), std::string::npos);
+  auto loaded =
+      load_config(write("[web]\nroot = \"/srv/web\"\n[tls]\nown_certificate = \"tls/server.pem\"\n"
+                        "own_private_key = \"tls/server.key\"\n"));
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_EQ(loaded->web_root, "/srv/web");
+  EXPECT_EQ(loaded->resolve(loaded->own_certificate), dir_ / "tls/server.pem");
+  auto half = load_config(write("[tls]\nown_certificate = \"tls/server.pem\"\n"));
+  ASSERT_FALSE(half);
+  EXPECT_NE(half.error().find("tls.own_certificate and tls.own_private_key are set together"),
+            std::string::npos)
+      << half.error();
+}
+
 TEST_F(ConfigTest, MissingKeysTakeDefaults) {
   auto loaded = load_config(write("[server]\nthreads = 4\n"));
   ASSERT_TRUE(loaded) << loaded.error();

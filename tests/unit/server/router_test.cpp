@@ -33,6 +33,16 @@ TEST(Router, UnknownPathIs404AndWrongMethodIs405WithAllow) {
   EXPECT_EQ(std::get<response>(wrong)[http::field::allow], "GET");
 }
 
+TEST(Router, TailPatternMatchesOneOrMoreSegments) {
+  router r;
+  auto ok = [](request&) -> outcome { return empty_response(http::status::ok); };
+  r.add(http::verb::get, "/console/{*}", access::anyone, body_kind::none, ok);
+  for (auto path : {"/console/a", "/console/a/b/c", "/console/tickets/T%2F1"})
+    EXPECT_TRUE(std::holds_alternative<router::match>(r.find(http::verb::get, path))) << path;
+  for (auto path : {"/console", "/console/", "/consoles/a", "/"})
+    EXPECT_TRUE(std::holds_alternative<response>(r.find(http::verb::get, path))) << path;
+}
+
 TEST(Router, ParametersCannotSmuggleSlashes) {
   auto found = sample().find(http::verb::get, "/api/v1/tickets/..%2F..%2Fetc");
   EXPECT_TRUE(std::holds_alternative<response>(found));

@@ -50,6 +50,11 @@ struct server_config {
   std::filesystem::path private_key = "tls/server.key";
   std::filesystem::path ca_certificate = "ca.pem";
   std::filesystem::path ca_key = "tls/ca.key";
+  // Valise's own pair, served instead of `certificate` to clients that name
+  // ca_certificate as the CA they trust (agents), when `certificate` is a
+  // public CA's for browsers. Empty: everyone gets `certificate`.
+  std::filesystem::path own_certificate;
+  std::filesystem::path own_private_key;
   std::string min_tls_version = "1.2";
   std::chrono::seconds agent_certificate_lifetime{30 * 86400};  // of the certificates agents get
 
@@ -89,6 +94,10 @@ struct server_config {
   // [cors] origins whose pages may upload (tus routes only), exactly as
   // browsers send Origin: "https://helpdesk.example.com"
   std::vector<std::string> cors_allowed_origins;
+
+  // [web] the browser pages (console.html, drop.html, assets/); empty: found
+  // beside the executable (web/web_root.hpp)
+  std::filesystem::path web_root;
 
   std::filesystem::path resolve(const std::filesystem::path& p) const {
     return p.is_absolute() ? p : data_dir / p;

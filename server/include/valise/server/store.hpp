@@ -248,6 +248,7 @@ struct upload_info {
   std::optional<std::uint64_t> length;  // absent while deferred
   std::uint64_t offset = 0;             // bytes durably received
   unix_time created_at = 0;
+  unix_time updated_at = 0;  // the last byte's arrival (created_at before any)
   unix_time expires_at = 0;
   upload_state state = upload_state::receiving;
   std::string bundle_id;   // once completed
@@ -470,6 +471,10 @@ class store {
   virtual result<upload_info> create_upload(const actor& by, upload_info u,
                                             const upload_quota& quota) = 0;
   virtual result<upload_info> get_upload(const std::string& id) = 0;
+  // The ticket's unfinished, unexpired uploads, oldest first (live progress:
+  // each offset is the partial file's size now).
+  virtual result<std::vector<upload_info>> receiving_uploads_of_ticket(
+      const std::string& ticket_ref, unix_time now) = 0;
   // The unfinished uploads answering a request (those create_upload replaces).
   virtual result<std::vector<std::string>> receiving_uploads(const std::string& request_id) = 0;
   virtual result<upload_file> open_upload_file(const std::string& id) = 0;
@@ -550,6 +555,12 @@ class store {
                              const std::string& ticket_ref, const std::string& detail_json) = 0;
   virtual result<std::vector<audit_record>> audit_trail(const std::string& ticket_ref) = 0;
   virtual result<std::vector<audit_record>> audit_since(std::int64_t seq, std::size_t limit) = 0;
+  // The newest record's seq (0 for none).
+  virtual result<std::int64_t> audit_last_seq() = 0;
+  // `fn` runs after each commit that appended audit records, on the
+  // committing thread with the store's lock held: it may only post work
+  // (wake long-polls). Records another process appends do not call it.
+  virtual void on_audit_committed(std::function<void()> fn) = 0;
   // A checkpoint (audit.head, or a line copied from the journal) that the
   // trail does not match.
   struct checkpoint_problem {

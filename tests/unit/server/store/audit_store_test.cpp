@@ -112,5 +112,70 @@ TEST_F(Store, AMissingHeadFileIsReportedThenWrittenAgain) {
   EXPECT_TRUE(db_->verify_audit({})->problems.empty());
 }
 
+// The newest audit seq another connection sees: what is committed.
+std::int64_t committed_audit_records(const fs::path& dir) {
+  sqlite3* db = nullptr;
+  std::int64_t seq = -1;
+  if (sqlite3_open_v2((dir / "valise.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT max(seq) FROM audit", -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW)
+      seq = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return seq;
+}
+
+// The console's event long-poll is woken after the commit, so that what
+// it wakes reads the record; a rolled-back change announces nothing new.
+TEST_F(Store, CommittedAuditRecordsAreAnnounced) {
+  // The callback runs under the store's lock (a server only posts a wake):
+  // it reads through a connection of its own what another reader would see.
+  std::vector<std::int64_t> seen;
+  db_->on_audit_committed([&] { seen.push_back(committed_audit_records(dir_)); });
+  const auto before = *db_->audit_last_seq();
+  ASSERT_TRUE(db_->create_ticket(alice_, {.ref = "T-2", .title = "t"}));
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], before + 1);  // committed before the announcement
+  EXPECT_EQ(db_->create_ticket(alice_, {.ref = "T-2", .title = "t"}).error(),
+            store_errc::already_exists);
+  EXPECT_EQ(seen.size(), 1u);
+  ASSERT_TRUE(db_->audit(alice_, "note", "T-2", "{}"));
+  EXPECT_EQ(seen.size(), 2u);
+  db_->on_audit_committed({});
+  ASSERT_TRUE(db_->audit(alice_, "note", "T-2", "{}"));
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+TEST_F(Store, ReceivingUploadsOfATicketWithTheirProgress) {
+  upload_info u;
+  u.ticket_ref = "T-1";
+  u.owner_id = alice_.id;
+  u.source = alice_.label();
+  u.filename = "partial.age";
+  u.length = 100;
+  u.expires_at = now + 3600;
+  auto partial = db_->create_upload(alice_, u, {});
+  ASSERT_TRUE(partial);
+  auto file = db_->open_upload_file(partial->id);
+  ASSERT_TRUE(file);
+  std::vector<std::uint8_t> bytes(40, 'a');
+  ASSERT_TRUE(file->append(bytes));
+  u.filename = "expired.age";
+  u.expires_at = now - 1;
+  ASSERT_TRUE(db_->create_upload(alice_, u, {}));
+  upload_bundle(10, alice_);  // completed: not listed
+  auto listed = db_->receiving_uploads_of_ticket("T-1", now);
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, partial->id);
+  EXPECT_EQ((*listed)[0].offset, 40u);
+  EXPECT_EQ((*listed)[0].length, 100u);
+  EXPECT_GE((*listed)[0].updated_at, (*listed)[0].created_at);
+  EXPECT_TRUE(db_->receiving_uploads_of_ticket("T-9", now)->empty());
+}
+
 }  // namespace
 }  // namespace valise::server
