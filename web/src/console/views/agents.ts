@@ -144,7 +144,7 @@ export function agentsView(): View {
       "section",
       { class: "agents" },
       h("h1", {}, t("agents.title")),
-      h("div", { class: "filters", role: "search" }, field(t("agents.search"), search), field(t("agents.state"), stateFilter)),
+      h("div", { class: "filters", role: "search" }, field(t("agents.search"), search), field(t("agents.filter_state"), stateFilter)),
       problem,
       list,
       enrollForm,
