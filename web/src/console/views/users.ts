@@ -68,7 +68,7 @@ export function usersView(): View {
   }
 
   async function setPassword(name: string): Promise<void> {
-    const input = h("input", { type: "password", name: "password", required: true, minlength: 8, autocomplete: "new-password" });
+    const input = h("input", { type: "password", name: "password", required: true, minlength: 12, autocomplete: "new-password" });
     const values = await formDialog(t("users.password_title", { name }), [field(t("users.new_password"), input)], t("users.password"));
     const password = values?.get("password");
     if (typeof password === "string" && password) await act(`/users/${encodeURIComponent(name)}/password`, { password }, t("users.password_set", { name }));
@@ -76,7 +76,7 @@ export function usersView(): View {
 
   const name = h("input", { type: "text", name: "name", required: true, maxlength: 64, autocomplete: "off", pattern: "[A-Za-z0-9._@\\-]+" });
   const role = h("select", { name: "role" }, option("technician", t("users.role_technician"), true), option("admin", t("users.role_admin")));
-  const password = h("input", { type: "password", name: "password", required: true, minlength: 8, autocomplete: "new-password" });
+  const password = h("input", { type: "password", name: "password", required: true, minlength: 12, autocomplete: "new-password" });
   const addProblem = message("alert");
   const add = h(
     "form",
