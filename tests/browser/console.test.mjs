@@ -4,13 +4,14 @@
 // no CSP violation, screenshots in English and French at two widths.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Agent } from "./harness/agent.mjs";
 import { desktop, launch, newContext, phone, screenshot, watch } from "./harness/browser.mjs";
+import { keygen } from "./harness/keys.mjs";
 import { Server } from "./harness/server.mjs";
 
 const PASSWORD = "correct horse battery staple";
@@ -22,7 +23,10 @@ const agents = [];
 
 before(async () => {
   workdir = mkdtempSync(join(tmpdir(), "valise-console-"));
-  server = await new Server(join(workdir, "main")).start();
+  // The team's key: what upload links encrypt to by default.
+  mkdirSync(join(workdir, "main"));
+  const team = keygen(join(workdir, "team.key"));
+  server = await new Server(join(workdir, "main"), { initArgs: ["--recipient", team.recipient] }).start();
   server.addUser("alice", PASSWORD);
   server.addUser("root", ADMIN_PASSWORD, { role: "admin" });
   browser = await launch();

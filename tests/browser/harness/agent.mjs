@@ -6,6 +6,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { keygen } from "./keys.mjs";
 import { binary } from "./server.mjs";
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -22,11 +23,8 @@ export class Agent {
     const logs = join(workdir, "site-logs");
     mkdirSync(logs, { recursive: true });
     writeFileSync(join(logs, "app.log"), "2026-12-07 10:00:01 INFO started\n2026-12-07 10:00:02 ERROR the disk is full\n");
-    this.identity = join(workdir, "support.key");
-    const out = execFileSync(binary("VALISE_BIN"), ["keygen", "-o", this.identity], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-    const recipient = out.split(/\s+/).find((word) => word.startsWith("age1")) ??
-      readFileSync(this.identity, "utf8").match(/age1[0-9a-z]+/)?.[0];
-    if (!recipient) throw new Error(`valise keygen printed no age1 key: ${out}`);
+    const { identity, recipient } = keygen(join(workdir, "support.key"));
+    this.identity = identity;
     writeFileSync(
       this.config,
       `server = ${toml(serverUrl)}\nstate_dir = ${toml(this.state)}\ncontrol_socket = ${toml(this.socket)}\n` +

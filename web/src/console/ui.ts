@@ -147,6 +147,22 @@ export function copyable(label: string, text: string, buttonLabel = t("action.co
   return h("div", { class: "copyable" }, field(label, input), button, status);
 }
 
+// A list as a table: the caption for screen readers; each cell carries its
+// column's name (data-label), which the phone layout shows.
+export function listTable(caption: string, headers: string[], rows: HTMLElement[]): HTMLElement {
+  return h(
+    "table",
+    { class: "list" },
+    h("caption", { class: "visually-hidden" }, caption),
+    h("thead", {}, h("tr", {}, ...headers.map((text) => h("th", { scope: "col" }, text)))),
+    h("tbody", {}, ...rows),
+  );
+}
+
+export function cell(label: string, ...content: (Node | string | null)[]): HTMLElement {
+  return h("td", { "data-label": label }, ...content);
+}
+
 export function stateBadge(state: string, text: string): HTMLElement {
   return h("span", { class: `badge state-${state}` }, text);
 }

@@ -7,7 +7,7 @@ import { link, paths } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
 import type { Agent } from "../types";
-import { copyable, errorText, field, message, option, stateBadge, when } from "../ui";
+import { cell, copyable, errorText, field, listTable, message, option, stateBadge, when } from "../ui";
 import type { View } from "../view";
 
 export type AgentState = "active" | "revoked" | "expired";
@@ -61,28 +61,22 @@ export function agentsView(): View {
     const headers = [t("agents.host"), t("agents.os"), t("agents.version"), t("agents.last_seen"), t("agents.cert_expires"), t("agents.state")];
     replaceChildren(
       list,
-      h(
-        "table",
-        { class: "list" },
-        h("caption", { class: "visually-hidden" }, t("agents.title")),
-        h("thead", {}, h("tr", {}, ...headers.map((text) => h("th", { scope: "col" }, text)))),
-        h(
-          "tbody",
-          {},
-          ...shown.map((a) => {
-            const state = agentState(a);
-            return h(
-              "tr",
-              {},
-              h("td", { "data-label": headers[0] }, link(paths.agent(a.id), a.hostname), h("br"), h("small", {}, a.id)),
-              h("td", { "data-label": headers[1] }, a.os || "—", a.kernel ? h("small", {}, ` (${a.kernel})`) : null),
-              h("td", { "data-label": headers[2] }, a.version || "—"),
-              h("td", { "data-label": headers[3] }, when(a.last_seen)),
-              h("td", { "data-label": headers[4] }, when(a.cert_expires_at)),
-              h("td", { "data-label": headers[5] }, stateBadge(state, t(`agents.state_${state}`))),
-            );
-          }),
-        ),
+      listTable(
+        t("agents.title"),
+        headers,
+        shown.map((a) => {
+          const state = agentState(a);
+          return h(
+            "tr",
+            {},
+            cell(headers[0]!, link(paths.agent(a.id), a.hostname), h("br"), h("small", {}, a.id)),
+            cell(headers[1]!, a.os || "—", a.kernel ? h("small", {}, ` (${a.kernel})`) : null),
+            cell(headers[2]!, a.version || "—"),
+            cell(headers[3]!, when(a.last_seen)),
+            cell(headers[4]!, when(a.cert_expires_at)),
+            cell(headers[5]!, stateBadge(state, t(`agents.state_${state}`))),
+          );
+        }),
       ),
     );
   }

@@ -10,7 +10,7 @@ import { link, paths } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
 import type { Agent, AuditRecord, Bundle, DiagnosticsRequest, Link, NewLink, ResolveAnswer, Ticket, Upload } from "../types";
-import { confirmDialog, copyable, errorText, field, message, option, size, stateBadge, when } from "../ui";
+import { cell, confirmDialog, copyable, errorText, field, listTable, message, option, size, stateBadge, when } from "../ui";
 import type { View } from "../view";
 import { severityText } from "./tickets";
 
@@ -28,21 +28,7 @@ function linkState(l: Link): "revoked" | "expired" | "active" {
 }
 
 function table(caption: string, headers: string[], rows: HTMLElement[]): HTMLElement {
-  return h(
-    "div",
-    { class: "table-wrap" },
-    h(
-      "table",
-      { class: "list" },
-      h("caption", { class: "visually-hidden" }, caption),
-      h("thead", {}, h("tr", {}, ...headers.map((text) => h("th", { scope: "col" }, text)))),
-      h("tbody", {}, ...rows),
-    ),
-  );
-}
-
-function cell(label: string, ...content: (Node | string | null)[]): HTMLElement {
-  return h("td", { "data-label": label }, ...content);
+  return h("div", { class: "table-wrap" }, listTable(caption, headers, rows));
 }
 
 // Date from <input type=datetime-local> (local time) as RFC 3339 UTC.

@@ -3,7 +3,7 @@ import { h, replaceChildren } from "../../shared/dom";
 import { api, currentUser } from "../session";
 import { t } from "../strings";
 import type { UserAccount } from "../types";
-import { errorText, field, formDialog, message, option, stateBadge, when } from "../ui";
+import { cell, errorText, field, formDialog, listTable, message, option, stateBadge, when } from "../ui";
 import type { View } from "../view";
 
 export function usersView(): View {
@@ -22,36 +22,31 @@ export function usersView(): View {
     const headers = [t("users.name"), t("users.role"), t("users.state"), t("users.created"), t("users.last_sign_in"), t("bundles.actions")];
     replaceChildren(
       list,
-      h(
-        "table",
-        { class: "list" },
-        h("caption", { class: "visually-hidden" }, t("users.title")),
-        h("thead", {}, h("tr", {}, ...headers.map((text) => h("th", { scope: "col" }, text)))),
-        h(
-          "tbody",
-          {},
-          ...users.map((user) => {
-            const toggle = h(
-              "button",
-              { type: "button", "aria-label": t(user.disabled ? "users.enable_named" : "users.disable_named", { name: user.name }) },
-              t(user.disabled ? "users.enable" : "users.disable"),
-            );
-            toggle.disabled = user.name === currentUser()?.name && !user.disabled;
-            toggle.addEventListener("click", () => act(`/users/${encodeURIComponent(user.name)}/${user.disabled ? "enable" : "disable"}`, {}, t(user.disabled ? "users.enabled" : "users.disabled", { name: user.name })));
-            const password = h("button", { type: "button", "aria-label": t("users.password_named", { name: user.name }) }, t("users.password"));
-            password.addEventListener("click", () => setPassword(user.name));
-            return h(
-              "tr",
-              {},
-              h("td", { "data-label": headers[0] }, user.name),
-              h("td", { "data-label": headers[1] }, t(`users.role_${user.role}`)),
-              h("td", { "data-label": headers[2] }, stateBadge(user.disabled ? "revoked" : "active", t(user.disabled ? "users.state_disabled" : "users.state_active"))),
-              h("td", { "data-label": headers[3] }, when(user.created_at)),
-              h("td", { "data-label": headers[4] }, when(user.last_sign_in)),
-              h("td", { "data-label": headers[5] }, toggle, " ", password),
-            );
-          }),
-        ),
+      listTable(
+        t("users.title"),
+        headers,
+        users.map((user) => {
+          const toggle = h(
+            "button",
+            { type: "button", "aria-label": t(user.disabled ? "users.enable_named" : "users.disable_named", { name: user.name }) },
+            t(user.disabled ? "users.enable" : "users.disable"),
+          );
+          toggle.disabled = user.name === currentUser()?.name && !user.disabled;
+          const path = `/users/${encodeURIComponent(user.name)}/${user.disabled ? "enable" : "disable"}`;
+          toggle.addEventListener("click", () => act(path, {}, t(user.disabled ? "users.enabled" : "users.disabled", { name: user.name })));
+          const password = h("button", { type: "button", "aria-label": t("users.password_named", { name: user.name }) }, t("users.password"));
+          password.addEventListener("click", () => setPassword(user.name));
+          return h(
+            "tr",
+            {},
+            cell(headers[0]!, user.name),
+            cell(headers[1]!, t(`users.role_${user.role}`)),
+            cell(headers[2]!, stateBadge(user.disabled ? "revoked" : "active", t(user.disabled ? "users.state_disabled" : "users.state_active"))),
+            cell(headers[3]!, when(user.created_at)),
+            cell(headers[4]!, when(user.last_sign_in)),
+            cell(headers[5]!, toggle, " ", password),
+          );
+        }),
       ),
     );
   }
