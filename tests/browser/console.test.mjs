@@ -52,8 +52,8 @@ async function openConsole(page, url = `${server.url}/console`) {
 async function signIn(page, { name = "alice", password = PASSWORD, locale = "en-US", url } = {}) {
   const labels = signInLabels[locale];
   await openConsole(page, url);
-  await page.getByLabel(labels.user).fill(name);
-  await page.getByLabel(labels.password).fill(password);
+  await page.getByLabel(labels.user, { exact: true }).fill(name);
+  await page.getByLabel(labels.password, { exact: true }).fill(password);
   await page.getByRole("button", { name: labels.submit }).click();
   await page.locator("header.top").waitFor();
 }
@@ -114,9 +114,9 @@ test("a technician signs in, makes a ticket and a link, and sees an upload arriv
   assert.deepEqual(await page.evaluate(() => [localStorage.length, sessionStorage.length]), [0, 0]);
 
   // A ticket from the form; the page moves to it.
-  await page.getByLabel("Reference").fill("T-100");
-  await page.getByLabel("Title").fill("The printer prints nothing");
-  await page.getByLabel("Severity").selectOption("blocking");
+  await page.getByLabel("Reference", { exact: true }).fill("T-100");
+  await page.getByLabel("Title", { exact: true }).fill("The printer prints nothing");
+  await page.getByLabel("Severity", { exact: true }).selectOption("blocking");
   await page.getByRole("button", { name: "Create ticket" }).click();
   await page.getByRole("heading", { level: 1, name: "T-100 — The printer prints nothing" }).waitFor();
   assert.equal(new URL(page.url()).pathname, "/console/tickets/T-100");
@@ -127,7 +127,7 @@ test("a technician signs in, makes a ticket and a link, and sees an upload arriv
   await page.getByText("Copied.").waitFor();
   const dropUrl = await page.evaluate(() => navigator.clipboard.readText());
   assert.match(dropUrl, /\/drop#vsl_[a-z2-7]+$/);
-  assert.equal(await page.getByLabel("Drop page address").inputValue(), dropUrl);
+  assert.equal(await page.getByLabel("Drop page address", { exact: true }).inputValue(), dropUrl);
   const token = dropUrl.split("#")[1];
   await page.locator("[data-link]").first().waitFor();
 
@@ -154,7 +154,7 @@ test("a technician signs in, makes a ticket and a link, and sees an upload arriv
   const download = row.getByRole("link", { name: "Download printer-logs.vls" });
   const [bundle] = await server.api("GET", "/tickets/T-100/bundles");
   assert.equal(await download.getAttribute("href"), `/api/v1/bundles/${bundle.id}/content`);
-  assert.match(await row.getByLabel("Command to open it").inputValue(), /^valise open 'printer-logs\.vls' -i support\.key -d 'T-100-/);
+  assert.match(await row.getByLabel("Command to open it", { exact: true }).inputValue(), /^valise open 'printer-logs\.vls' -i support\.key -d 'T-100-/);
   await page.getByText(/finished an upload: bundle/).waitFor();
 
   // The browser downloads it with the session cookie.
@@ -181,7 +181,7 @@ test("a diagnostics request to a real agent reaches done; resolving shows the re
   await page.getByRole("link", { name: "Agents" }).click();
   await page.getByRole("heading", { level: 1, name: "Agents" }).waitFor();
   await page.getByRole("button", { name: "Create an enrollment token" }).click();
-  const command = await page.getByLabel("Enrollment command").inputValue();
+  const command = await page.getByLabel("Enrollment command", { exact: true }).inputValue();
   const words = command.split(" ");
   assert.equal(words[0], "valise-agent");
   assert.equal(words[1], "enroll");
@@ -201,7 +201,7 @@ test("a diagnostics request to a real agent reaches done; resolving shows the re
   // The agent's heartbeat told the server its profiles.
   await page.getByLabel("Agent", { exact: true }).locator("option").first().waitFor({ state: "attached", timeout: 15_000 });
   await page.getByLabel("Agent", { exact: true }).selectOption(agent.id);
-  await page.getByLabel("Profile").selectOption("diag");
+  await page.getByLabel("Profile", { exact: true }).selectOption("diag");
   await page.getByRole("button", { name: "Send the request" }).click();
   const request = page.locator("[data-request]");
   await request.waitFor();
@@ -248,9 +248,11 @@ test("sign-out ends the session; another page is sent to sign-in and told why; a
   assert.equal((await server.request("GET", "/api/v1/session", { headers })).status, 401);
   assert.equal((await server.request("GET", "/api/v1/tickets", { headers })).status, 401);
 
-  await other.getByRole("link", { name: "Agents" }).click();
+  // The other page learns it at its next call: the events long-poll, woken
+  // by the sign-out's audit record, or a click.
+  await other.getByRole("link", { name: "Agents" }).click({ timeout: 2000 }).catch(() => undefined);
   await other.getByText(/Your session has ended/).waitFor();
-  await other.getByLabel("User name").waitFor();
+  await other.getByLabel("User name", { exact: true }).waitFor();
 
   // A page on another origin posts a form at the API with the browser's cookie.
   await signIn(page);
@@ -324,7 +326,7 @@ test("an admin manages users; throttled sign-ins say how long to wait", async ()
   await page.getByRole("button", { name: "Enable bob" }).click();
   await page.getByRole("button", { name: "Set the password of bob" }).click();
   const dialog = page.getByRole("dialog");
-  await dialog.getByLabel("New password").fill("bob's second password");
+  await dialog.getByLabel("New password", { exact: true }).fill("bob's second password");
   await dialog.getByRole("button", { name: "Set password" }).click();
   await page.getByText("The password of bob is changed.").waitFor();
   await page.getByRole("button", { name: "Sign out" }).click();
@@ -332,10 +334,10 @@ test("an admin manages users; throttled sign-ins say how long to wait", async ()
   await page.getByRole("button", { name: "Sign out" }).click();
 
   // Wrong passwords until the server throttles: the page says how long to wait.
-  await page.getByLabel("User name").fill("bob");
+  await page.getByLabel("User name", { exact: true }).fill("bob");
   const alert = page.locator("form.signin [role=alert]");
   for (let attempt = 0; attempt < 40; attempt++) {
-    await page.getByLabel("Password").fill(`wrong ${attempt}`);
+    await page.getByLabel("Password", { exact: true }).fill(`wrong ${attempt}`);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.waitForFunction(() => document.querySelector("form.signin [role=alert]")?.textContent !== "");
     const text = await alert.textContent();

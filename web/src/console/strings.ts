@@ -24,6 +24,7 @@ const en: Catalogue = {
   "error.no_recipients": "The server has no team keys to encrypt to: give recipients, or choose the passphrase mode.",
   "error.agent_revoked": "This agent is revoked.",
   "error.user_exists": "A user with this name already exists.",
+  "error.busy": "The server is busy. Try again in a moment.",
   "error.server": "The server refused: {message}",
   "error.unexpected": "Something unexpected went wrong. Reload the page and try again.",
 
@@ -264,6 +265,7 @@ const fr: Catalogue = {
   "error.no_recipients": "Le serveur n’a pas de clés d’équipe : donnez des destinataires ou choisissez le mode phrase secrète.",
   "error.agent_revoked": "Cet agent est révoqué.",
   "error.user_exists": "Un utilisateur de ce nom existe déjà.",
+  "error.busy": "Le serveur est occupé. Réessayez dans un instant.",
   "error.server": "Le serveur a refusé : {message}",
   "error.unexpected": "Une erreur inattendue s’est produite. Rechargez la page et réessayez.",
 

@@ -56,6 +56,8 @@ export function errorText(error: unknown): string {
       return t("error.agent_revoked");
     case "user_exists":
       return t("error.user_exists");
+    case "busy":
+      return t("error.busy");
   }
   if (error.status === 401) return t("error.expired");
   if (error.status === 403) return t("error.forbidden");
