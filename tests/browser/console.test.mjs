@@ -166,7 +166,21 @@ test("a technician signs in, makes a ticket and a link, and sees an upload arriv
   await page.getByRole("heading", { level: 1, name: /^T-100/ }).waitFor();
   await page.getByRole("button", { name: "Create link" }).click();
   await page.getByRole("button", { name: /Copy the address/ }).waitFor();
-  assert.equal((await server.api("GET", "/tickets/T-100/links")).length, 2);
+  const links = await server.api("GET", "/tickets/T-100/links");
+  assert.equal(links.length, 2);
+
+  // Revoking asks first; cancelling changes nothing.
+  const second = links.find((l) => l.used_bytes === 0);
+  await page.getByRole("button", { name: `Revoke link ${second.id}` }).click();
+  let question = page.getByRole("dialog", { name: "Revoke this upload link?" });
+  await question.getByRole("button", { name: "Cancel" }).click();
+  await question.waitFor({ state: "detached" });
+  assert.equal((await server.api("GET", "/tickets/T-100/links")).find((l) => l.id === second.id).revoked, false);
+  await page.getByRole("button", { name: `Revoke link ${second.id}` }).click();
+  question = page.getByRole("dialog", { name: "Revoke this upload link?" });
+  await question.getByRole("button", { name: "Revoke" }).click();
+  await page.locator(`[data-link="${second.id}"]`).getByText("Revoked").waitFor();
+  assert.equal((await server.api("GET", "/tickets/T-100/links")).find((l) => l.id === second.id).revoked, true);
   await assertClean(seen);
   await context.close();
 });
@@ -224,6 +238,16 @@ test("a diagnostics request to a real agent reaches done; resolving shows the re
   await receipt.getByText(bundle.sha256).waitFor();
   assert.deepEqual(filesNamed(server.data, bundle.id), [], "the bundle's file is gone from the data directory");
   await page.getByRole("button", { name: "Reopen" }).waitFor();
+
+  // The agent's page: its profile, its request; revoking asks first.
+  await page.getByRole("link", { name: "Agents" }).click();
+  await page.locator(`a[href="/console/agents/${agent.id}"]`).click();
+  await page.getByText("diag", { exact: true }).waitFor();
+  await page.locator("ul.requests").getByText("Done").waitFor();
+  await page.getByRole("button", { name: "Revoke" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
+  await page.locator("dl.facts .badge").getByText("Revoked", { exact: true }).waitFor();
+  assert.equal((await server.api("GET", `/agents/${agent.id}`)).revoked, true);
   await assertClean(seen);
   await context.close();
 });
@@ -278,8 +302,19 @@ test("sign-out ends the session; another page is sent to sign-in and told why; a
     evil.close();
   }
   await server.api("GET", "/tickets/EVIL-1", { expect: [404] });
-  // The console still works for the real user.
+  // The console still works for the real user: search and sort the list.
   await page.getByRole("heading", { level: 1, name: "Tickets" }).waitFor();
+  const refs = () => page.locator("tbody tr td:first-child").allTextContents();
+  await page.locator("a[href='/console/tickets/T-100']").waitFor();
+  await page.getByLabel("Show status", { exact: true }).selectOption("");
+  await page.locator("a[href='/console/tickets/T-200']").waitFor();
+  await page.getByRole("button", { name: "Reference" }).click();
+  assert.equal(await page.locator("th[data-key=ref]").getAttribute("aria-sort"), "ascending");
+  assert.deepEqual(await refs(), ["T-100", "T-200"]);
+  await page.getByRole("button", { name: "Reference" }).click();
+  assert.deepEqual(await refs(), ["T-200", "T-100"]);
+  await page.getByRole("searchbox", { name: "Search by reference or title" }).fill("printer");
+  assert.deepEqual(await refs(), ["T-100"]);
   await assertClean(seen);
   await context.close();
 });
