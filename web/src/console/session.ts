@@ -72,10 +72,14 @@ export async function signIn(name: string, password: string): Promise<User> {
   return remember(await call<SessionAnswer>("/session", { method: "POST", body: { user: name, password } }));
 }
 
+// The page forgets the session only once the server has ended it (or says
+// it had ended already): a sign-out that did not reach the server is an
+// error to show, not a session silently left open behind a sign-in form.
 export async function signOut(): Promise<void> {
   try {
     await call<void>("/session", { method: "DELETE", headers: csrf ? { "X-Valise-CSRF": csrf } : {} });
-  } finally {
-    forget();
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) throw error;
   }
+  forget();
 }
