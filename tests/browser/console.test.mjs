@@ -161,6 +161,19 @@ test("a technician signs in, makes a ticket and a link, and sees an upload arriv
   const [file] = await Promise.all([page.waitForEvent("download"), download.click()]);
   assert.equal(statSync(await file.path()).size, 200_000);
 
+  // Another bundle, deleted from the page: it asks first, then the file goes.
+  const sendAll = await startUpload(token, "mistake.vls", 1_000);
+  await sendAll(1_000);
+  const [extra] = (await server.api("GET", "/tickets/T-100/bundles")).filter((b) => b.filename === "mistake.vls");
+  await page.locator(`[data-bundle="${extra.id}"]`).waitFor();
+  assert.equal(filesNamed(server.data, extra.id).length, 1);
+  await page.getByRole("button", { name: "Delete mistake.vls" }).click();
+  const ask = page.getByRole("dialog", { name: "Delete this bundle?" });
+  await ask.getByText("mistake.vls (1 kB) will be erased from the server.", { exact: false }).waitFor();
+  await ask.getByRole("button", { name: "Delete" }).click();
+  await page.locator(`[data-bundle="${extra.id}"]`).waitFor({ state: "detached" });
+  assert.deepEqual(filesNamed(server.data, extra.id), []);
+
   // After a reload the session and its CSRF value come back from GET /session.
   await page.reload();
   await page.getByRole("heading", { level: 1, name: /^T-100/ }).waitFor();
