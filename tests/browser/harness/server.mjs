@@ -120,6 +120,13 @@ export class Server {
     return existsSync(this.logPath) ? readFileSync(this.logPath, "utf8").split("\n").slice(-lines).join("\n") : "";
   }
 
+  // A console account: `valise-server user add`, the password on stdin
+  // (one line, as the command reads it when stdin is not a terminal).
+  addUser(name, password, { role = "technician" } = {}) {
+    const args = ["user", "add", "--data", this.data, ...(role === "admin" ? ["--role", "admin"] : []), name];
+    execFileSync(this.binary, args, { input: `${password}\n`, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
+  }
+
   // One HTTPS request: {status, headers, body (Buffer), json()}.
   request(method, path, { body, token, headers = {} } = {}) {
     return new Promise((resolve, reject) => {
