@@ -279,6 +279,20 @@ class Timeouts(AccountsTest):
         time.sleep(4.2)
         self.assertEqual(self.tickets(session), 401)
 
+    def test_an_open_console_tab_does_not_keep_an_idle_session(self):
+        # The console's event long-poll and upload polling run on their own
+        # while the tab is open: they are not uses, or an unattended tab
+        # would stay signed in until the lifetime.
+        session = self.sign_in("alice")
+        started = time.monotonic()
+        statuses = []
+        while time.monotonic() - started < 4.5:
+            status = self.request("GET", "/api/v1/events?wait=0", headers=session.headers())[0]
+            statuses.append((round(time.monotonic() - started, 1), status))
+            time.sleep(0.5)
+        self.assertEqual({s for t, s in statuses if t < 2}, {200}, statuses)
+        self.assertEqual(self.tickets(session), 401, statuses)
+
     def test_a_busy_session_ends_at_its_lifetime(self):
         session = self.sign_in("alice")
         started = time.monotonic()

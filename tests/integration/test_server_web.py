@@ -278,6 +278,10 @@ class Events(ConsoleTest):
         start = self.head()
         # An unknown token: auth.refused, which nobody's feed shows.
         self.assertEqual(self.server.request("GET", "/api/v1/tickets", token="vst_wrong")[0], 401)
+        # A failed sign-in: session.refused, which names the account tried.
+        self.assertEqual(self.server.request("POST", "/api/v1/session",
+                                             {"user": "nobody", "password": "wrong password!"})[0],
+                         401)
         token = self.server.api("POST", "/api/v1/tokens", {"role": "technician", "name": "feed"},
                                 token=self.server.admin_token, expect=201)
         _, technician = self.events(f"after={start}")
@@ -285,6 +289,7 @@ class Events(ConsoleTest):
         technician_actions = [e["action"] for e in technician["events"]]
         admin_actions = [e["action"] for e in admin["events"]]
         self.assertNotIn("auth.refused", technician_actions + admin_actions)
+        self.assertNotIn("session.refused", technician_actions + admin_actions)
         self.assertNotIn("token.created", technician_actions)
         self.assertIn("token.created", admin_actions)
         # The technician's feed moves past what it does not show.

@@ -203,7 +203,7 @@ std::variant<api::admitted, response> api::admit(const request_head& head, unix_
   }
   if (by_session) {
     auto who = admit_session(
-        head, *cookie, needed, now,
+        head, *cookie, needed, match.found->options.background, now,
         [&](api_error e, const std::string& reason, const std::string& by, bool guessed) {
           record(reason, by);
           if (guessed) throttle_.failed(from.key, auth_throttle::clock::now());
@@ -259,10 +259,10 @@ std::variant<api::admitted, response> api::admit(const request_head& head, unix_
 }
 
 std::variant<actor, response> api::admit_session(const request_head& head, std::string_view cookie,
-                                                 access needed, unix_time now,
+                                                 access needed, bool background, unix_time now,
                                                  const refuser& refuse) {
   auto found = context_.db.authenticate_session(std::string(cookie), now,
-                                                session_policy_of(context_.config));
+                                                session_policy_of(context_.config), background);
   if (!found) {
     if (found.error() != store_errc::not_found) return error_response(found.error(), "session");
     return refuse(api_error::unauthorized, "the session is unknown, ended or expired", "anonymous",

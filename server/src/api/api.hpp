@@ -145,8 +145,10 @@ class api {
   // records and answers a refusal.
   using refuser = std::function<response(api_error, const std::string& reason,
                                          const std::string& by, bool guessed)>;
+  // `background`: the route's option (not a use of the session).
   std::variant<actor, response> admit_session(const request_head& head, std::string_view cookie,
-                                              access needed, unix_time now, const refuser& refuse);
+                                              access needed, bool background, unix_time now,
+                                              const refuser& refuse);
   // Audits a refusal through refusal_log.
   void audit_refusal(const refusal& r, unix_time now);
 

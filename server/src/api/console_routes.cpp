@@ -25,10 +25,11 @@ constexpr std::size_t scan_batch = 500;  // records read from the store at once
 // credential (server.max_connections_per_credential).
 constexpr std::size_t max_waits_per_credential = 8;
 
-// Refusals are the operator's business (and anonymous clients make them);
-// token records only an admin's.
+// Refusals are the operator's business (and anonymous clients make them;
+// a failed sign-in names the account tried); token records only an admin's.
 bool visible(const audit_record& r, role who) {
-  if (r.action == "auth.refused" || r.action == "agent.refused") return false;
+  if (r.action == "auth.refused" || r.action == "agent.refused" || r.action == "session.refused")
+    return false;
   if (r.action.starts_with("token.")) return who == role::admin;
   return true;
 }
@@ -133,9 +134,11 @@ outcome ticket_uploads(api_context& ctx, request& req) {
 void add_console_routes(router& r, api_context& ctx) {
   using v = http::verb;
   auto bind = [&ctx](auto fn) { return with_context(ctx, fn); };
-  r.add(v::get, "/api/v1/events", access::technician, body_kind::none, bind(events));
+  // Both are asked by the console on its own, not by its user.
+  r.add(v::get, "/api/v1/events", access::technician, body_kind::none, bind(events),
+        {.background = true});
   r.add(v::get, "/api/v1/tickets/{}/uploads", access::technician, body_kind::none,
-        bind(ticket_uploads));
+        bind(ticket_uploads), {.background = true});
 }
 
 }  // namespace valise::server

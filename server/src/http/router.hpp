@@ -93,6 +93,10 @@ struct route_options {
   // Browsers on the origins of [cors] allowed_origins may call it (upload
   // widgets on a helpdesk portal).
   bool cross_origin = false;
+  // A page asks it on its own (the console's event long-poll, its polling
+  // of uploads in progress): with a session cookie it is not a use of the
+  // session, so an unattended open tab does not keep an idle session alive.
+  bool background = false;
 };
 
 struct route {

@@ -47,7 +47,8 @@ class sqlite_store final : public store {
                                      const session_policy& policy,
                                      const std::string& address) override;
   result<session_info> authenticate_session(const std::string& secret, unix_time now,
-                                            const session_policy& policy) override;
+                                            const session_policy& policy,
+                                            bool background = false) override;
   result<void> end_session(const actor& by, const session_info& s,
                            const std::string& reason) override;
 

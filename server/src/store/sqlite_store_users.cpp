@@ -219,7 +219,8 @@ result<new_session> sqlite_store::create_session(const std::string& user, unix_t
 }
 
 result<session_info> sqlite_store::authenticate_session(const std::string& secret, unix_time now,
-                                                        const session_policy& policy) {
+                                                        const session_policy& policy,
+                                                        bool background) {
   wiped_string hash{sha256_raw(secret)};
   std::lock_guard lock(mutex_);
   session_info s;
@@ -245,7 +246,7 @@ result<session_info> sqlite_store::authenticate_session(const std::string& secre
     if (auto r = tx->commit(); !r) return r.error();
     return store_errc::not_found;
   }
-  if (worth_recording(s, now, policy)) {
+  if (!background && worth_recording(s, now, policy)) {
     auto touch = db_.prepare("UPDATE sessions SET last_used_at = ? WHERE id_sha256 = ?");
     if (!touch) return touch.error();
     if (auto r = touch->bind(now).bind_blob(hash.value).run(); !r) return r.error();

@@ -437,12 +437,14 @@ class store {
   // policy.max_per_user and everyone's expired ones. authenticate_session
   // gives the session whose id is `secret` if it has not expired and its
   // user is enabled (else not_found; an expired one is ended), and records
-  // its use. end_session signs out (audited session.ended).
+  // its use unless `background` (a request a page makes on its own).
+  // end_session signs out (audited session.ended).
   virtual result<new_session> create_session(const std::string& user, unix_time now,
                                              const session_policy& policy,
                                              const std::string& address) = 0;
   virtual result<session_info> authenticate_session(const std::string& secret, unix_time now,
-                                                    const session_policy& policy) = 0;
+                                                    const session_policy& policy,
+                                                    bool background = false) = 0;
   virtual result<void> end_session(const actor& by, const session_info& s,
                                    const std::string& reason) = 0;
 
