@@ -222,8 +222,11 @@ class Sessions(AccountsTest):
         self.assertEqual(status, 204)
         self.assertIn(("Set-Cookie", CLEAR_COOKIE), headers)
         for path in ("/api/v1/tickets", "/api/v1/session"):
-            status, _, body = self.request("GET", path, headers=session.headers())
+            status, headers, body = self.request("GET", path, headers=session.headers())
             self.assertEqual((status, self.error(body)), (401, "unauthorized"), path)
+            # The dead cookie is cleared, or each request of an open tab
+            # would spend the address's allowance of failures.
+            self.assertIn(("Set-Cookie", CLEAR_COOKIE), headers, path)
         ended = [r for r in self.audit("session.ended") if r["actor"] == "user:alice"]
         self.assertTrue(any(r["detail"]["reason"] == "signed out" for r in ended), ended)
 
@@ -445,13 +448,20 @@ class Secrets(AccountsTest):
         self.sign_in("carol")
         self.request("POST", "/api/v1/users/carol/password", {"password": PASSWORDS["admin1"]},
                      token=self.server.admin_token)
+        # A password typed in the user field names no account: it is not kept.
+        typed_in_the_wrong_field = "correct-horse-battery-staple"
+        # (From an address of its own: its first refusal is a record at once.)
+        self.sign_in(typed_in_the_wrong_field, PASSWORDS["alice"], expect=401,
+                     source="127.0.0.77")
         self.server.stop()
         files = [self.server.log_path, *[p for p in self.server.data.rglob("*") if p.is_file()]]
         self.assertTrue(any(p.name == "valise.db" for p in files), files)
         for path in files:
             data = path.read_bytes()
-            for password in (PASSWORDS["alice"], PASSWORDS["carol"], PASSWORDS["admin1"]):
-                self.assertNotIn(password.encode(), data, path)
+            for password in (PASSWORDS["alice"], PASSWORDS["carol"], PASSWORDS["admin1"],
+                             typed_in_the_wrong_field):
+                # (Not assertNotIn: its message would print the whole file.)
+                self.assertFalse(password.encode() in data, f"{password!r} found in {path}")
         with sqlite3.connect(self.server.data / "valise.db") as db:
             hashes = [row[0] for row in db.execute("SELECT password_hash FROM users")]
         self.assertEqual(len(hashes), 2)

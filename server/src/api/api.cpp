@@ -207,7 +207,13 @@ std::variant<api::admitted, response> api::admit(const request_head& head, unix_
         [&](api_error e, const std::string& reason, const std::string& by, bool guessed) {
           record(reason, by);
           if (guessed) throttle_.failed(from.key, auth_throttle::clock::now());
-          return error_response(e, reason);
+          auto res = error_response(e, reason);
+          // A dead session's cookie is cleared, so the browser stops sending
+          // it: each one spends the address's allowance, which technicians
+          // behind one NAT share.
+          if (e == api_error::unauthorized)
+            res.set(http::field::set_cookie, session_clear_cookie());
+          return res;
         });
     if (auto* res = std::get_if<response>(&who)) return std::move(*res);
     out.who = std::move(std::get<actor>(who));

@@ -82,7 +82,16 @@ outcome sign_in(api_context& ctx, request& req) {
   // A name no account can have is a wrong name: the same answer, the same cost.
   const bool possible = valid_user_name(*name) && password->view().size() <= max_password_bytes;
   const std::string account = possible ? lowercase(*name) : std::string("?invalid");
-  const std::string by = possible ? "user:" + *name : "anonymous";
+  std::optional<store::user_credentials> found;
+  if (possible) {
+    auto creds = ctx.db.get_user_credentials(*name);
+    if (!creds && creds.error() != store_errc::not_found)
+      return error_response(creds.error(), "user");
+    if (creds) found = std::move(*creds);
+  }
+  // The audit names only an account that exists: what was typed as a user
+  // name may be a password in the wrong field, and the trail is permanent.
+  const std::string by = found ? "user:" + found->user.name : "anonymous";
   if (auto wait = guard.by_account.retry_after(account, clock_now); wait.count() > 0) {
     refused("too many failed sign-ins for this account", by);
     ctx.stats.requests_throttled.fetch_add(1, std::memory_order_relaxed);
@@ -92,13 +101,6 @@ outcome sign_in(api_context& ctx, request& req) {
   if (!permit)
     return error_response(api_error::busy, "too many sign-ins at once", "retry in a moment");
 
-  std::optional<store::user_credentials> found;
-  if (possible) {
-    auto creds = ctx.db.get_user_credentials(*name);
-    if (!creds && creds.error() != store_errc::not_found)
-      return error_response(creds.error(), "user");
-    if (creds) found = std::move(*creds);
-  }
   std::string failure;
   if (!found) {
     verify_dummy_password(*password);  // as long as a wrong password takes

@@ -258,11 +258,14 @@ result<std::uint64_t> sqlite_store::reserve_link_bytes_locked(const std::string&
   {
     auto stmt = db_.prepare(
         "SELECT l.id, u.link_charged, l.used_bytes, l.max_bytes FROM uploads u "
-        "JOIN links l ON l.id = u.owner_id WHERE u.id = ?");
+        "LEFT JOIN links l ON l.id = u.owner_id WHERE u.id = ?");
     if (!stmt) return stmt.error();
     auto row = stmt->bind(upload_id).step();
     if (!row) return row.error();
-    if (!*row) return want;  // not a link's upload: no budget to charge
+    // Gone while a PATCH streams (its ticket resolved, or it expired): no
+    // more bytes, or they would be charged to nothing and pass the budget.
+    if (!*row) return store_errc::not_found;
+    if (stmt->is_null(0)) return want;  // not a link's upload: no budget to charge
     link_id = stmt->text(0);
     held = stmt->size(1);
     used = stmt->size(2);

@@ -492,7 +492,8 @@ class store {
   // allows, else raises it as far as the budget allows (never lowers it
   // then), in one transaction, so that uploads on one link never together
   // pass its budget. Returns what the upload holds now. Uploads that are not
-  // a link's hold nothing: `want` is returned.
+  // a link's hold nothing: `want` is returned. not_found: the upload is gone
+  // (deleted while a PATCH streamed).
   virtual result<std::uint64_t> reserve_link_bytes(const std::string& upload_id,
                                                    std::uint64_t want) = 0;
   // fsyncs the file, records the bundle, moves the file to bundles/.

@@ -91,6 +91,19 @@ TEST_F(Store, DeferredLinkUploadsShareTheBudgetAsTheirBytesArrive) {
   EXPECT_EQ(db_->get_link(link->info.id)->used_bytes, 150u);
 }
 
+TEST_F(Store, AnUploadDeletedWhileItsBytesArriveIsChargedNothingMore) {
+  // Resolving the ticket deletes the upload under a PATCH still streaming:
+  // that PATCH must not go on as if it had no budget (found by review).
+  auto link = db_->create_link(alice_, "T-1", {.expires_at = now + 60, .max_bytes = 150});
+  ASSERT_TRUE(link);
+  auto by = db_->authenticate(link->secret, now);
+  ASSERT_TRUE(by);
+  auto up = db_->create_upload(*by, {.ticket_ref = "T-1", .owner_id = by->id}, {});
+  ASSERT_TRUE(up);
+  ASSERT_TRUE(db_->resolve_ticket(alice_, "T-1"));
+  EXPECT_EQ(db_->reserve_link_bytes(up->id, 1u << 30).error(), store_errc::not_found);
+}
+
 TEST_F(Store, ResolveDestroysBundlesAndPartialUploadsBeforeReturning) {
   auto b = upload_bundle(10, alice_);
   upload_info partial{.ticket_ref = "T-1", .owner_id = alice_.id, .length = 50};
