@@ -1,2 +1,108 @@
-// The drop page's worker: files → tar → zstd → age (filled in by the drop page work).
-export {};
+// The drop page's worker: files → tar → zstd → age → tus (docs/web.md). The
+// page hands it the picked files and the link; it reports progress and the
+// receipt. The same script serves as a zstd helper when named "zstd-N".
+import { inlineCompressor, serveFrames, workerCompressor, type Compressor } from "./compress";
+import { compressed, encrypted, frames, pulled, tarStream, type Sealing } from "./pipeline";
+import type { PageMessage, StartMessage, Tuning, WorkerMessage } from "./protocol";
+import { startUpload, StreamSource, UploadFailure } from "./upload";
+import { uuidV4 } from "./manifest";
+
+declare const self: DedicatedWorkerGlobalScope;
+
+const defaults: Tuning = {
+  level: 1,
+  frameSize: 4 << 20,
+  helpers: 0,
+  chunkSize: 8 << 20,
+  retryDelays: [0, 1000, 2000, 3000, 5000, 10000, 20000, 30000],
+};
+
+function post(message: WorkerMessage): void {
+  self.postMessage(message);
+}
+
+let cancel: (() => Promise<void>) | undefined;
+let cancelled = false;
+
+async function run(start: StartMessage): Promise<void> {
+  const tuning = { ...defaults, ...start.tuning };
+  const began = performance.now();
+  let read = 0;
+  let sent = 0;
+  let lastPost = 0;
+  const report = (force = false) => {
+    const now = performance.now();
+    if (force || now - lastPost > 100) {
+      lastPost = now;
+      post({ type: "progress", read, sent });
+    }
+  };
+  const compressor: Compressor =
+    tuning.helpers > 0
+      ? workerCompressor(tuning.helpers, tuning.level, self.location.href)
+      : await inlineCompressor(tuning.level);
+  try {
+    const bundleId = uuidV4();
+    const plain = tarStream(
+      {
+        files: start.files,
+        directories: start.directories,
+        bundleId,
+        ticket: start.ticket,
+        host: start.host,
+        createdAt: new Date(),
+      },
+      (bytes) => {
+        read += bytes;
+        report();
+      },
+    );
+    const sealing: Sealing = start.passphrase ? { passphrase: start.passphrase } : { recipients: start.recipients ?? [] };
+    const depth = Math.max(1, tuning.helpers) + 1;
+    const sealed = await encrypted(pulled(compressed(frames(plain, tuning.frameSize), compressor, depth)), sealing);
+    const source = new StreamSource(sealed.getReader());
+    const upload = startUpload(source, {
+      endpoint: start.uploadUrl,
+      token: start.token,
+      filename: start.filename,
+      ticket: start.ticket,
+      chunkSize: tuning.chunkSize,
+      retryDelays: tuning.retryDelays,
+      onProgress: (bytes) => {
+        sent = bytes;
+        report();
+      },
+    });
+    cancel = upload.cancel;
+    const result = await upload.done;
+    report(true);
+    post({
+      type: "done",
+      bundleId,
+      size: result.size,
+      sha256: await source.sha256(),
+      serverSha256: result.serverSha256,
+      serverBundleId: result.bundleId,
+      seconds: (performance.now() - began) / 1000,
+    });
+  } catch (error) {
+    if (cancelled) return;
+    if (error instanceof UploadFailure) post({ type: "failed", status: error.status, code: error.code, message: error.message });
+    else post({ type: "failed", status: 0, code: "pipeline", message: error instanceof Error ? error.message : String(error) });
+  } finally {
+    compressor.close();
+  }
+}
+
+if (self.name.startsWith("zstd-")) {
+  serveFrames(self);
+} else {
+  self.onmessage = (event: MessageEvent<PageMessage>) => {
+    const message = event.data;
+    if (message.type === "start") void run(message);
+    else if (message.type === "cancel") {
+      cancelled = true;
+      void (cancel?.() ?? Promise.resolve()).then(() => post({ type: "cancelled" }));
+    }
+  };
+}

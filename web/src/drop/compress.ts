@@ -1,0 +1,100 @@
+// zstd in WebAssembly (@bokuweb/zstd-wasm: libzstd's one-shot ZSTD_compress,
+// measured faster than the alternatives, docs/web.md). The tar stream is cut
+// into frames of a few MiB, each compressed on its own: concatenated frames
+// are one zstd stream to `zstd -d` and libarchive (docs/bundle-format.md),
+// and independent frames can be compressed by several workers at once.
+import { compress, init } from "@bokuweb/zstd-wasm";
+// esbuild's file loader: the hashed URL of the .wasm under /assets (by path:
+// the package exports only its JS).
+import zstdWasmUrl from "../../node_modules/@bokuweb/zstd-wasm/dist/web/zstd.wasm";
+
+export interface Compressor {
+  compress(frame: Uint8Array): Promise<Uint8Array>;
+  close(): void;
+}
+
+let ready: Promise<void> | undefined;
+
+export function loadZstd(): Promise<void> {
+  // init() takes the .wasm URL (its types omit the parameter).
+  ready ??= (init as (path?: string) => Promise<void>)(new URL(zstdWasmUrl, self.location.href).href);
+  return ready;
+}
+
+export function compressFrame(frame: Uint8Array, level: number): Uint8Array {
+  return compress(frame, level);
+}
+
+// Compresses on the calling thread.
+export async function inlineCompressor(level: number): Promise<Compressor> {
+  await loadZstd();
+  return { compress: async (frame) => compressFrame(frame, level), close: () => {} };
+}
+
+// Messages between the pipeline worker and its zstd helpers (the same
+// script, started with role "zstd" in its name).
+export interface FrameRequest {
+  id: number;
+  frame: Uint8Array;
+  level: number;
+}
+export interface FrameAnswer {
+  id: number;
+  frame?: Uint8Array;
+  error?: string;
+}
+
+// Compresses on `count` helper workers, each frame to the least busy one.
+export function workerCompressor(count: number, level: number, scriptUrl: string): Compressor {
+  const helpers = Array.from({ length: count }, (_, i) => {
+    const worker = new Worker(scriptUrl, { type: "module", name: `zstd-${i}` });
+    return { worker, busy: 0 };
+  });
+  const waiting = new Map<number, { resolve: (frame: Uint8Array) => void; reject: (error: Error) => void }>();
+  let next = 0;
+  for (const helper of helpers) {
+    helper.worker.onmessage = (event: MessageEvent<FrameAnswer>) => {
+      helper.busy--;
+      const { id, frame, error } = event.data;
+      const waiter = waiting.get(id);
+      waiting.delete(id);
+      if (frame) waiter?.resolve(frame);
+      else waiter?.reject(new Error(error ?? "compression failed"));
+    };
+    helper.worker.onerror = (event) => {
+      for (const waiter of waiting.values()) waiter.reject(new Error(event.message || "compression worker failed"));
+      waiting.clear();
+    };
+  }
+  return {
+    compress(frame) {
+      const helper = helpers.reduce((a, b) => (b.busy < a.busy ? b : a));
+      helper.busy++;
+      const id = next++;
+      return new Promise((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        const request: FrameRequest = { id, frame, level };
+        helper.worker.postMessage(request, [frame.buffer]);
+      });
+    },
+    close() {
+      for (const helper of helpers) helper.worker.terminate();
+    },
+  };
+}
+
+// A helper's side: answers FrameRequests.
+export function serveFrames(scope: DedicatedWorkerGlobalScope): void {
+  scope.onmessage = async (event: MessageEvent<FrameRequest>) => {
+    const { id, frame, level } = event.data;
+    try {
+      await loadZstd();
+      const out = compressFrame(frame, level);
+      const answer: FrameAnswer = { id, frame: out };
+      scope.postMessage(answer, [out.buffer]);
+    } catch (error) {
+      const answer: FrameAnswer = { id, error: String(error) };
+      scope.postMessage(answer);
+    }
+  };
+}
