@@ -45,13 +45,37 @@ export interface FrameAnswer {
 }
 
 // Compresses on `count` helper workers, each frame to the least busy one.
-export function workerCompressor(count: number, level: number, scriptUrl: string): Compressor {
+// A helper says it is ready (id -1) once its script runs: a browser does not
+// always report a worker that failed to load, so one silent for 10 s means
+// compressing on the calling thread instead.
+export async function workerCompressor(count: number, level: number, scriptUrl: string): Promise<Compressor> {
   const helpers = Array.from({ length: count }, (_, i) => {
     const worker = new Worker(scriptUrl, { type: "module", name: `zstd-${i}` });
     return { worker, busy: 0 };
   });
+  const started = await Promise.all(
+    helpers.map(
+      (helper) =>
+        new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), 10_000);
+          helper.worker.onmessage = () => {
+            clearTimeout(timer);
+            resolve(true);
+          };
+          helper.worker.onerror = () => {
+            clearTimeout(timer);
+            resolve(false);
+          };
+        }),
+    ),
+  );
+  if (!started.every(Boolean)) {
+    for (const helper of helpers) helper.worker.terminate();
+    return inlineCompressor(level);
+  }
   const waiting = new Map<number, { resolve: (frame: Uint8Array) => void; reject: (error: Error) => void }>();
   let next = 0;
+  let broken: Error | undefined; // a helper that failed fails every frame after it
   for (const helper of helpers) {
     helper.worker.onmessage = (event: MessageEvent<FrameAnswer>) => {
       helper.busy--;
@@ -62,12 +86,14 @@ export function workerCompressor(count: number, level: number, scriptUrl: string
       else waiter?.reject(new Error(error ?? "compression failed"));
     };
     helper.worker.onerror = (event) => {
-      for (const waiter of waiting.values()) waiter.reject(new Error(event.message || "compression worker failed"));
+      broken = new Error(event.message || "a compression worker did not start");
+      for (const waiter of waiting.values()) waiter.reject(broken);
       waiting.clear();
     };
   }
   return {
     compress(frame) {
+      if (broken) return Promise.reject(broken);
       const helper = helpers.reduce((a, b) => (b.busy < a.busy ? b : a));
       helper.busy++;
       const id = next++;
@@ -85,6 +111,7 @@ export function workerCompressor(count: number, level: number, scriptUrl: string
 
 // A helper's side: answers FrameRequests.
 export function serveFrames(scope: DedicatedWorkerGlobalScope): void {
+  void loadZstd().then(() => scope.postMessage({ id: -1 } satisfies FrameAnswer));
   scope.onmessage = async (event: MessageEvent<FrameRequest>) => {
     const { id, frame, level } = event.data;
     try {

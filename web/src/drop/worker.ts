@@ -39,7 +39,7 @@ async function run(start: StartMessage): Promise<void> {
   };
   const compressor: Compressor =
     tuning.helpers > 0
-      ? workerCompressor(tuning.helpers, tuning.level, self.location.href)
+      ? await workerCompressor(tuning.helpers, tuning.level, self.location.href)
       : await inlineCompressor(tuning.level);
   try {
     const bundleId = uuidV4();
