@@ -207,7 +207,10 @@ function startSending(): void {
     files: picked.map((p, i) => ({ file: p.file, path: placed.files[i] ?? p.source, source: p.source })),
     directories: placed.directories,
     token,
-    uploadUrl: new URL(info.upload_url, location.href).href,
+    // Always this origin (the CSP's connect-src allows no other): the
+    // server's public URL may name another host or port than the one the
+    // client reached it by.
+    uploadUrl: new URL(new URL(info.upload_url, location.href).pathname, location.origin).href,
     ticket: info.ticket.ref,
     host: "",
     filename: `${info.ticket.ref}-${dateStamp(new Date())}.vls`,

@@ -17,6 +17,18 @@ const defaults: Tuning = {
   retryDelays: [0, 1000, 2000, 3000, 5000, 10000, 20000, 30000],
 };
 
+// The knobs come from the page's query string: keep them sane.
+function clamp(tuning: Tuning): Tuning {
+  const within = (value: number, low: number, high: number) => Math.min(high, Math.max(low, Math.round(value)));
+  return {
+    ...tuning,
+    level: within(tuning.level, -7, 19),
+    frameSize: within(tuning.frameSize, 64 << 10, 32 << 20),
+    helpers: within(tuning.helpers, 0, 4),
+    chunkSize: within(tuning.chunkSize, 64 << 10, 64 << 20),
+  };
+}
+
 function post(message: WorkerMessage): void {
   self.postMessage(message);
 }
@@ -25,7 +37,7 @@ let cancel: (() => Promise<void>) | undefined;
 let cancelled = false;
 
 async function run(start: StartMessage): Promise<void> {
-  const tuning = { ...defaults, ...start.tuning };
+  const tuning = clamp({ ...defaults, ...start.tuning });
   const began = performance.now();
   let read = 0;
   let sent = 0;
