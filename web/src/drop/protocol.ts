@@ -21,6 +21,9 @@ export interface Tuning {
   helpers: number; // zstd helper workers (0: compress in the pipeline worker)
   chunkSize: number; // bytes per PATCH
   retryDelays: number[];
+  // Benchmark only: stop after a stage and discard its output, to time the
+  // stages apart (1: read + hash + tar, 2: + zstd, 3: + age; 0: upload too).
+  stage: number;
 }
 
 export type WorkerMessage =

@@ -14,10 +14,17 @@ export class StreamSource {
   private base = 0; // stream offset of parts[0][0]
   private held = 0; // bytes in parts
   private ended = false;
+  private failure: unknown;
+  private pumping: Promise<void> | undefined;
   private readonly hasher: Promise<IHasher>;
   total = 0; // bytes read from the stream so far
 
-  constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {
+  // `readAhead`: bytes kept ready beyond the slice being sent, so the
+  // pipeline makes the next chunk while this one travels (one chunk).
+  constructor(
+    private readonly reader: ReadableStreamDefaultReader<Uint8Array>,
+    private readonly readAhead: number,
+  ) {
     this.hasher = createSHA256().then((h) => {
       h.init();
       return h;
@@ -28,23 +35,40 @@ export class StreamSource {
     return null;
   }
 
+  // Reads until `held` reaches `target` bytes or the stream ends.
+  private fill(target: number): Promise<void> {
+    const run = async () => {
+      const hasher = await this.hasher;
+      while (this.held < target && !this.ended) {
+        const { value, done } = await this.reader.read();
+        if (done) {
+          this.ended = true;
+          break;
+        }
+        hasher.update(value);
+        this.total += value.length;
+        this.parts.push(value);
+        this.held += value.length;
+      }
+    };
+    // One reader at a time: a fill waits for the one before it.
+    const next = (this.pumping ?? Promise.resolve()).then(run);
+    this.pumping = next.catch((error) => {
+      this.failure ??= error;
+    });
+    return next;
+  }
+
   async slice(start: number, end: number): Promise<{ value: Blob | null; done: boolean }> {
+    if (this.failure) throw this.failure;
     if (start < this.base) throw new Error(`the upload asked for bytes from ${start}, already dropped (kept from ${this.base})`);
     this.drop(start - this.base);
     const want = end - start;
-    while (this.held < want && !this.ended) {
-      const { value, done } = await this.reader.read();
-      if (done) {
-        this.ended = true;
-        break;
-      }
-      (await this.hasher).update(value);
-      this.total += value.length;
-      this.parts.push(value);
-      this.held += value.length;
-    }
+    await this.fill(want);
     const take = Math.min(want, this.held);
     const done = this.ended && take === this.held;
+    // Make the next chunk while this one is sent.
+    void this.fill(want + this.readAhead).catch(() => {});
     if (take === 0) return { value: done ? null : new Blob([]), done };
     const pieces: Uint8Array[] = [];
     let left = take;
@@ -75,6 +99,7 @@ export class StreamSource {
   }
 
   async sha256(): Promise<string> {
+    await this.pumping;
     return (await this.hasher).digest("hex");
   }
 

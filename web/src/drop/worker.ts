@@ -15,6 +15,7 @@ const defaults: Tuning = {
   helpers: 0,
   chunkSize: 8 << 20,
   retryDelays: [0, 1000, 2000, 3000, 5000, 10000, 20000, 30000],
+  stage: 0,
 };
 
 // The knobs come from the page's query string: keep them sane.
@@ -26,6 +27,7 @@ function clamp(tuning: Tuning): Tuning {
     frameSize: within(tuning.frameSize, 64 << 10, 32 << 20),
     helpers: within(tuning.helpers, 0, 4),
     chunkSize: within(tuning.chunkSize, 64 << 10, 64 << 20),
+    stage: within(tuning.stage, 0, 3),
   };
 }
 
@@ -71,8 +73,24 @@ async function run(start: StartMessage): Promise<void> {
     );
     const sealing: Sealing = start.passphrase ? { passphrase: start.passphrase } : { recipients: start.recipients ?? [] };
     const depth = Math.max(1, tuning.helpers) + 1;
+    if (tuning.stage === 1 || tuning.stage === 2) {
+      const stream = tuning.stage === 1 ? plain : compressed(frames(plain, tuning.frameSize), compressor, depth);
+      let size = 0;
+      for await (const piece of stream) size += piece.length;
+      report(true);
+      post({ type: "done", bundleId, size, sha256: "", serverSha256: "", serverBundleId: "", seconds: (performance.now() - began) / 1000 });
+      return;
+    }
     const sealed = await encrypted(pulled(compressed(frames(plain, tuning.frameSize), compressor, depth)), sealing);
-    const source = new StreamSource(sealed.getReader());
+    if (tuning.stage === 3) {
+      const reader = sealed.getReader();
+      let size = 0;
+      for (let r = await reader.read(); !r.done; r = await reader.read()) size += r.value.length;
+      report(true);
+      post({ type: "done", bundleId, size, sha256: "", serverSha256: "", serverBundleId: "", seconds: (performance.now() - began) / 1000 });
+      return;
+    }
+    const source = new StreamSource(sealed.getReader(), tuning.chunkSize);
     const upload = startUpload(source, {
       endpoint: start.uploadUrl,
       token: start.token,
