@@ -246,6 +246,9 @@ describe("the drop page", () => {
     const resolved = await newLink(closing);
     await server.api("POST", `/tickets/${closing}/resolve`);
     await sentence(resolved.token, /This ticket is closed/);
+    // The server unreachable when the page asks about its link.
+    await context.route("**/api/v1/link", (route) => route.abort("connectionrefused"));
+    await sentence(revoked.token, /The server could not be reached/);
     await context.close();
   });
 
