@@ -72,7 +72,7 @@ function keysPanel(info: LinkInfo): Node {
       { class: "keys passphrase", "aria-labelledby": "passphrase-heading" },
       h("h2", { id: "passphrase-heading" }, t("passphraseHeading")),
       h("p", {}, t("passphraseMode")),
-      h("p", { class: "secret", "aria-label": t("passphraseHeading") }, h("code", {}, passphrase)),
+      h("p", { class: "secret" }, h("code", {}, passphrase)),
       copyButton,
       h("p", { class: "warning" }, t("passphraseTell")),
     );
