@@ -10,6 +10,8 @@ import zstdWasmUrl from "../../node_modules/@bokuweb/zstd-wasm/dist/web/zstd.was
 
 export interface Compressor {
   compress(frame: Uint8Array): Promise<Uint8Array>;
+  // A frame buffer to fill, handed back by a helper (or undefined).
+  spare?(): Uint8Array | undefined;
   close(): void;
 }
 
@@ -41,6 +43,7 @@ export interface FrameRequest {
 export interface FrameAnswer {
   id: number;
   frame?: Uint8Array;
+  input?: Uint8Array; // the request's buffer, handed back for reuse
   error?: string;
 }
 
@@ -74,12 +77,14 @@ export async function workerCompressor(count: number, level: number, scriptUrl: 
     return inlineCompressor(level);
   }
   const waiting = new Map<number, { resolve: (frame: Uint8Array) => void; reject: (error: Error) => void }>();
+  const spares: Uint8Array[] = [];
   let next = 0;
   let broken: Error | undefined; // a helper that failed fails every frame after it
   for (const helper of helpers) {
     helper.worker.onmessage = (event: MessageEvent<FrameAnswer>) => {
       helper.busy--;
-      const { id, frame, error } = event.data;
+      const { id, frame, input, error } = event.data;
+      if (input && spares.length < 4) spares.push(input);
       const waiter = waiting.get(id);
       waiting.delete(id);
       if (frame) waiter?.resolve(frame);
@@ -103,6 +108,7 @@ export async function workerCompressor(count: number, level: number, scriptUrl: 
         helper.worker.postMessage(request, [frame.buffer]);
       });
     },
+    spare: () => spares.pop(),
     close() {
       for (const helper of helpers) helper.worker.terminate();
     },
@@ -117,8 +123,8 @@ export function serveFrames(scope: DedicatedWorkerGlobalScope): void {
     try {
       await loadZstd();
       const out = compressFrame(frame, level);
-      const answer: FrameAnswer = { id, frame: out };
-      scope.postMessage(answer, [out.buffer]);
+      const answer: FrameAnswer = { id, frame: out, input: frame };
+      scope.postMessage(answer, [out.buffer, frame.buffer]);
     } catch (error) {
       const answer: FrameAnswer = { id, error: String(error) };
       scope.postMessage(answer);

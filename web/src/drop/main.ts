@@ -191,7 +191,7 @@ function dateStamp(date: Date): string {
 function tuning(): Partial<Tuning> {
   const params = new URLSearchParams(location.search);
   const out: Partial<Tuning> = {};
-  for (const key of ["level", "frameSize", "helpers", "chunkSize", "stage"] as const) {
+  for (const key of ["level", "frameSize", "helpers", "chunkSize", "stage", "hashWorker"] as const) {
     const value = params.get(key);
     if (value !== null && Number.isFinite(Number(value))) out[key] = Number(value);
   }

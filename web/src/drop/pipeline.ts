@@ -4,8 +4,8 @@
 // the upload wants more bytes, so memory stays bounded by the frames in
 // flight and the upload's chunk, whatever the files' total (docs/web.md).
 import { Encrypter } from "age-encryption";
-import { createSHA256 } from "hash-wasm";
 import type { Compressor } from "./compress";
+import type { FileHasher } from "./hashing";
 import { manifestJson, type ManifestItem } from "./manifest";
 import { archiveEnd, dataPadding, entryHeader } from "./tar";
 
@@ -27,9 +27,13 @@ export interface BundlePlan {
 const ZERO_PIECE = 1 << 20;
 
 // The plaintext tar stream. `onRead` counts the files' bytes as they are read.
-export async function* tarStream(plan: BundlePlan, onRead: (bytes: number) => void): AsyncGenerator<Uint8Array> {
-  const hasher = await createSHA256();
+export async function* tarStream(
+  plan: BundlePlan,
+  hasher: FileHasher,
+  onRead: (bytes: number) => void,
+): AsyncGenerator<Uint8Array> {
   const items: ManifestItem[] = [];
+  const digests: Promise<string>[] = [];
   let written = 0;
   const out = (bytes: Uint8Array) => {
     written += bytes.length;
@@ -42,7 +46,7 @@ export async function* tarStream(plan: BundlePlan, onRead: (bytes: number) => vo
   for (const entry of plan.files) {
     const size = entry.file.size;
     yield out(entryHeader({ path: entry.path, type: "file", size, mtimeMs: entry.file.lastModified ?? mtime }));
-    hasher.init();
+    hasher.begin();
     let stored = 0;
     let error = "";
     try {
@@ -52,7 +56,7 @@ export async function* tarStream(plan: BundlePlan, onRead: (bytes: number) => vo
         if (done) break;
         // A Blob never grows; should a browser hand more, the header's size wins.
         const chunk = value.length > size - stored ? value.subarray(0, size - stored) : value;
-        hasher.update(chunk);
+        await hasher.update(chunk);
         stored += chunk.length;
         onRead(chunk.length);
         yield out(chunk);
@@ -71,22 +75,19 @@ export async function* tarStream(plan: BundlePlan, onRead: (bytes: number) => vo
       const skipped = size - stored;
       while (stored < size) {
         const zeros = new Uint8Array(Math.min(ZERO_PIECE, size - stored));
-        hasher.update(zeros);
+        await hasher.update(zeros);
         stored += zeros.length;
         yield out(zeros);
       }
       onRead(skipped);
     }
     yield out(dataPadding(size));
-    items.push({
-      path: entry.path,
-      source: entry.source,
-      size,
-      sha256: hasher.digest("hex"),
-      error,
-      truncated: error !== "",
-    });
+    digests.push(hasher.end());
+    items.push({ path: entry.path, source: entry.source, size, sha256: "", error, truncated: error !== "" });
   }
+  // The digests come back from the hashing worker, in order.
+  const hexes = await Promise.all(digests);
+  items.forEach((item, i) => (item.sha256 = hexes[i] ?? ""));
   const manifest = new TextEncoder().encode(
     manifestJson({
       bundleId: plan.bundleId,
@@ -105,8 +106,16 @@ export async function* tarStream(plan: BundlePlan, onRead: (bytes: number) => vo
 
 // Cuts a stream into frames of `size` bytes (the last one shorter), each in
 // a buffer of its own (they may be transferred to a helper worker).
-export async function* frames(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
-  let frame = new Uint8Array(size);
+export async function* frames(
+  source: AsyncIterable<Uint8Array>,
+  size: number,
+  spare: () => Uint8Array | undefined = () => undefined,
+): AsyncGenerator<Uint8Array> {
+  const fresh = () => {
+    const reused = spare();
+    return reused && reused.length === size ? reused : new Uint8Array(size);
+  };
+  let frame = fresh();
   let used = 0;
   for await (let chunk of source) {
     while (chunk.length > 0) {
@@ -116,7 +125,7 @@ export async function* frames(source: AsyncIterable<Uint8Array>, size: number): 
       chunk = chunk.subarray(n);
       if (used === size) {
         yield frame;
-        frame = new Uint8Array(size);
+        frame = fresh();
         used = 0;
       }
     }

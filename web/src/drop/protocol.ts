@@ -24,6 +24,7 @@ export interface Tuning {
   // Benchmark only: stop after a stage and discard its output, to time the
   // stages apart (1: read + hash + tar, 2: + zstd, 3: + age; 0: upload too).
   stage: number;
+  hashWorker: number; // 1: per-file SHA-256 on a worker of its own; 0: inline
 }
 
 export type WorkerMessage =

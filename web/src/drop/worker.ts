@@ -2,6 +2,7 @@
 // page hands it the picked files and the link; it reports progress and the
 // receipt. The same script serves as a zstd helper when named "zstd-N".
 import { inlineCompressor, serveFrames, workerCompressor, type Compressor } from "./compress";
+import { inlineHasher, serveHashes, workerHasher } from "./hashing";
 import { compressed, encrypted, frames, pulled, tarStream, type Sealing } from "./pipeline";
 import type { PageMessage, StartMessage, Tuning, WorkerMessage } from "./protocol";
 import { startUpload, StreamSource, UploadFailure } from "./upload";
@@ -16,6 +17,7 @@ const defaults: Tuning = {
   chunkSize: 8 << 20,
   retryDelays: [0, 1000, 2000, 3000, 5000, 10000, 20000, 30000],
   stage: 0,
+  hashWorker: 1,
 };
 
 // The knobs come from the page's query string: keep them sane.
@@ -28,6 +30,7 @@ function clamp(tuning: Tuning): Tuning {
     helpers: within(tuning.helpers, 0, 4),
     chunkSize: within(tuning.chunkSize, 64 << 10, 64 << 20),
     stage: within(tuning.stage, 0, 3),
+    hashWorker: within(tuning.hashWorker, 0, 1),
   };
 }
 
@@ -55,6 +58,7 @@ async function run(start: StartMessage): Promise<void> {
     tuning.helpers > 0
       ? await workerCompressor(tuning.helpers, tuning.level, self.location.href)
       : await inlineCompressor(tuning.level);
+  const hasher = tuning.hashWorker ? await workerHasher(self.location.href) : await inlineHasher();
   try {
     const bundleId = uuidV4();
     const plain = tarStream(
@@ -66,6 +70,7 @@ async function run(start: StartMessage): Promise<void> {
         host: start.host,
         createdAt: new Date(),
       },
+      hasher,
       (bytes) => {
         read += bytes;
         report();
@@ -74,14 +79,14 @@ async function run(start: StartMessage): Promise<void> {
     const sealing: Sealing = start.passphrase ? { passphrase: start.passphrase } : { recipients: start.recipients ?? [] };
     const depth = Math.max(1, tuning.helpers) + 1;
     if (tuning.stage === 1 || tuning.stage === 2) {
-      const stream = tuning.stage === 1 ? plain : compressed(frames(plain, tuning.frameSize), compressor, depth);
+      const stream = tuning.stage === 1 ? plain : compressed(frames(plain, tuning.frameSize, () => compressor.spare?.()), compressor, depth);
       let size = 0;
       for await (const piece of stream) size += piece.length;
       report(true);
       post({ type: "done", bundleId, size, sha256: "", serverSha256: "", serverBundleId: "", seconds: (performance.now() - began) / 1000 });
       return;
     }
-    const sealed = await encrypted(pulled(compressed(frames(plain, tuning.frameSize), compressor, depth)), sealing);
+    const sealed = await encrypted(pulled(compressed(frames(plain, tuning.frameSize, () => compressor.spare?.()), compressor, depth)), sealing);
     if (tuning.stage === 3) {
       const reader = sealed.getReader();
       let size = 0;
@@ -121,11 +126,14 @@ async function run(start: StartMessage): Promise<void> {
     else post({ type: "failed", status: 0, code: "pipeline", message: error instanceof Error ? error.message : String(error) });
   } finally {
     compressor.close();
+    hasher.close();
   }
 }
 
 if (self.name.startsWith("zstd-")) {
   serveFrames(self);
+} else if (self.name === "sha") {
+  void serveHashes(self);
 } else {
   self.onmessage = (event: MessageEvent<PageMessage>) => {
     const message = event.data;
