@@ -75,8 +75,8 @@ result<void> sqlite_store::revoke_token(const actor& by, const std::string& id_o
 
 result<std::vector<token_info>> sqlite_store::list_tokens() {
   std::lock_guard lock(mutex_);
-  auto stmt =
-      db_.prepare("SELECT id, name, role, created_at, revoked FROM tokens ORDER BY created_at, id");
+  auto stmt = db_.prepare(
+      "SELECT id, name, role, created_at, revoked FROM tokens ORDER BY created_at, rowid");
   if (!stmt) return stmt.error();
   std::vector<token_info> out;
   for (;;) {
@@ -203,7 +203,7 @@ result<link_info> sqlite_store::get_link(const std::string& id) {
 result<std::vector<link_info>> sqlite_store::list_links(const std::string& ticket_ref) {
   std::lock_guard lock(mutex_);
   auto stmt =
-      db_.prepare(std::string(link_columns) + "WHERE ticket_ref = ? ORDER BY created_at, id");
+      db_.prepare(std::string(link_columns) + "WHERE ticket_ref = ? ORDER BY created_at, rowid");
   if (!stmt) return stmt.error();
   stmt->bind(ticket_ref);
   std::vector<link_info> out;

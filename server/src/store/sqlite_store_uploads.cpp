@@ -212,7 +212,7 @@ result<std::vector<upload_info>> sqlite_store::receiving_uploads_of_ticket(
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(
       "SELECT id FROM uploads WHERE ticket_ref = ? AND state = 'receiving' AND expires_at > ? "
-      "ORDER BY created_at, id");
+      "ORDER BY created_at, rowid");
   if (!stmt) return stmt.error();
   stmt->bind(ticket_ref).bind(now);
   std::vector<std::string> ids;
@@ -376,7 +376,7 @@ result<void> sqlite_store::terminate_upload(const actor& by, const std::string& 
 
 result<std::vector<bundle_info>> sqlite_store::list_bundles(const std::string& ticket_ref) {
   std::lock_guard lock(mutex_);
-  return select_bundles("WHERE ticket_ref = ? ORDER BY created_at, id",
+  return select_bundles("WHERE ticket_ref = ? ORDER BY created_at, rowid",
                         [&](sqlite::statement& s) { s.bind(ticket_ref); });
 }
 
