@@ -338,7 +338,9 @@ class Sending(OnlineTest):
         both = self.run_valise("link", "create", self.ref, "--passphrase", "--recipient", recipient,
                                *self.connection())
         self.assert_valise_error(both, r"--passphrase cannot be combined with --recipient")
-        typo = self.run_valise("link", "create", self.ref, "--recipient", recipient[:-1] + "x",
+        # The last character changed (to another one: a key may end in "x").
+        last = "q" if recipient[-1] != "q" else "p"
+        typo = self.run_valise("link", "create", self.ref, "--recipient", recipient[:-1] + last,
                                *self.connection())
         self.assert_valise_error(typo, r"--recipient age1\S+: ")
 
