@@ -5,25 +5,18 @@
 #include <algorithm>
 #include <cctype>
 
+#include "http/message.hpp"
+
 namespace valise::server {
-namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 std::optional<std::string_view> cookie_value(std::string_view header, std::string_view name) {
   while (!header.empty()) {
     const auto end = header.find(';');
-    auto pair = trim(header.substr(0, end));
+    auto pair = trim_ows(header.substr(0, end));
     header = end == std::string_view::npos ? std::string_view{} : header.substr(end + 1);
     const auto eq = pair.find('=');
-    if (eq == std::string_view::npos || trim(pair.substr(0, eq)) != name) continue;
-    auto value = trim(pair.substr(eq + 1));
+    if (eq == std::string_view::npos || trim_ows(pair.substr(0, eq)) != name) continue;
+    auto value = trim_ows(pair.substr(eq + 1));
     // RFC 6265 allows the value in double quotes.
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
       value = value.substr(1, value.size() - 2);

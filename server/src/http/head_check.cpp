@@ -6,12 +6,6 @@
 namespace valise::server {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // Every field of `name` as one comma-separated list (RFC 9110 §5.3).
 std::string joined(const request_head& head, http::field name) {
   std::string all;
@@ -40,7 +34,7 @@ std::optional<head_refusal> check_framing(const request_head& head) {
     std::vector<std::string_view> list;
     for (std::string_view rest = codings; !rest.empty();) {
       auto comma = rest.find(',');
-      if (auto coding = trim(rest.substr(0, comma)); !coding.empty()) list.push_back(coding);
+      if (auto coding = trim_ows(rest.substr(0, comma)); !coding.empty()) list.push_back(coding);
       rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     }
     if (list.empty()) return head_refusal{http::status::bad_request, "Transfer-Encoding is empty"};

@@ -16,6 +16,10 @@ using response = http::response<http::string_body>;
 response json_response(http::status status, const boost::json::value& body);
 response empty_response(http::status status);
 
+// `s` without the optional white space (SP, HTAB: RFC 9110 §5.6.3) around
+// a header value or list element.
+std::string_view trim_ows(std::string_view s);
+
 // The value of the bearer token in `Authorization`, or empty.
 std::string_view bearer_token(const request_head& head);
 
