@@ -48,6 +48,7 @@ class Session:
 class AccountsTest(unittest.TestCase):
     """One server per class; users are made with the real command line."""
     config_edits = {}
+    users = ()  # made with `valise-server user add` before the tests, passwords from PASSWORDS
 
     @classmethod
     def setUpClass(cls):
@@ -55,6 +56,10 @@ class AccountsTest(unittest.TestCase):
         cls.server = ServerProcess(cls.tmp.name, config_edits=cls.config_edits)
         cls.server.start()
         cls.origin = f"https://localhost:{cls.server.port}"
+        for name in cls.users:
+            subprocess.run([cls.server.binary, "user", "add", name, "--data",
+                            str(cls.server.data)], input=(PASSWORDS[name] + "\n").encode(),
+                           check=True, capture_output=True, timeout=60)
 
     @classmethod
     def tearDownClass(cls):
@@ -182,12 +187,7 @@ class Users(AccountsTest):
 
 
 class Sessions(AccountsTest):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        subprocess.run([cls.server.binary, "user", "add", "alice", "--data", str(cls.server.data)],
-                       input=(PASSWORDS["alice"] + "\n").encode(), check=True,
-                       capture_output=True, timeout=60)
+    users = ("alice",)
 
     def test_sign_in_sets_the_cookie_exactly(self):
         session = self.sign_in("alice")
@@ -263,13 +263,7 @@ class Timeouts(AccountsTest):
     # Times are whole seconds on the server: the margins below allow for
     # that, and for a slow sign-in on a loaded machine.
     config_edits = {"console.session_idle_timeout": '"3s"', "console.session_lifetime": '"6s"'}
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        subprocess.run([cls.server.binary, "user", "add", "alice", "--data", str(cls.server.data)],
-                       input=(PASSWORDS["alice"] + "\n").encode(), check=True,
-                       capture_output=True, timeout=60)
+    users = ("alice",)
 
     def tickets(self, session):
         return self.request("GET", "/api/v1/tickets", headers=session.headers())[0]
@@ -311,12 +305,7 @@ class Timeouts(AccountsTest):
 
 
 class Csrf(AccountsTest):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        subprocess.run([cls.server.binary, "user", "add", "alice", "--data", str(cls.server.data)],
-                       input=(PASSWORDS["alice"] + "\n").encode(), check=True,
-                       capture_output=True, timeout=60)
+    users = ("alice",)
 
     def ticket_exists(self, ref):
         status, _, _ = self.request("GET", f"/api/v1/tickets/{ref}",
@@ -363,14 +352,7 @@ class Csrf(AccountsTest):
 
 class SignInThrottle(AccountsTest):
     config_edits = {"auth.failure_burst": "15", "auth.failure_window": '"10m"'}
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        for name in ("alice", "bob"):
-            subprocess.run([cls.server.binary, "user", "add", name, "--data",
-                            str(cls.server.data)], input=(PASSWORDS[name] + "\n").encode(),
-                           check=True, capture_output=True, timeout=60)
+    users = ("alice", "bob")
 
     def test_per_account_then_per_address(self):
         source = "127.0.0.41"
@@ -391,13 +373,7 @@ class SignInThrottle(AccountsTest):
 
 
 class DisabledUsers(AccountsTest):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        for name in ("alice", "bob"):
-            subprocess.run([cls.server.binary, "user", "add", name, "--data",
-                            str(cls.server.data)], input=(PASSWORDS[name] + "\n").encode(),
-                           check=True, capture_output=True, timeout=60)
+    users = ("alice", "bob")
 
     def test_disabling_ends_sessions_and_sign_in(self):
         session = self.sign_in("alice")
