@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "failure.hpp"
+#include "valise/common/version.hpp"
 
 namespace valise::cli {
 namespace {
@@ -18,7 +19,7 @@ void print_failure(const failure& f) {
 
 int run(int argc, char** argv) {
   CLI::App app{"valise: encrypted diagnostics bundles for support tickets", "valise"};
-  app.set_version_flag("--version", "valise " VALISE_VERSION);
+  app.set_version_flag("--version", std::string("valise ") + common::version);
   app.require_subcommand(1);
   app.fallthrough();
 

@@ -13,6 +13,7 @@
 #include "audit_report.hpp"
 #include "pki.hpp"
 #include "user_command.hpp"
+#include "valise/common/version.hpp"
 #include "valise/server/server.hpp"
 #include "valise/server/store.hpp"
 
@@ -70,7 +71,7 @@ void setup_logging(const std::string& level) {
 
 int run_command_line(int argc, char** argv) {
   CLI::App app{"valise-server: the collector of encrypted diagnostics bundles", "valise-server"};
-  app.set_version_flag("--version", "valise-server " VALISE_VERSION);
+  app.set_version_flag("--version", std::string("valise-server ") + common::version);
   app.require_subcommand(1);
 
   std::filesystem::path data_dir, config_file;

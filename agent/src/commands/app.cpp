@@ -10,6 +10,7 @@
 
 #include "commands/commands.hpp"
 #include "valise/common/failure.hpp"
+#include "valise/common/version.hpp"
 
 namespace valise::agent {
 namespace {
@@ -32,7 +33,7 @@ void set_up_logging() {
 int run(int argc, char** argv) {
   CLI::App app{"valise-agent: collects diagnostics for support tickets, under this site's rules",
                "valise-agent"};
-  app.set_version_flag("--version", "valise-agent " VALISE_VERSION);
+  app.set_version_flag("--version", std::string("valise-agent ") + common::version);
   app.require_subcommand(1);
   auto config = std::make_shared<std::string>("/etc/valise/agent.toml");
   app.add_option("-c,--config", *config, "agent configuration file")->capture_default_str();

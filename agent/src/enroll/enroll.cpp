@@ -8,6 +8,7 @@
 #include "valise/common/failure.hpp"
 #include "valise/common/file_io.hpp"
 #include "valise/common/manifest.hpp"
+#include "valise/common/version.hpp"
 
 namespace valise::agent {
 namespace {
@@ -56,7 +57,7 @@ common::https_options mtls_options(const agent_config& config, const std::string
                           .ca_file = files.ca.string(),
                           .client_cert_file = files.certificate.string(),
                           .client_key_file = files.key.string(),
-                          .user_agent = "valise-agent/" VALISE_VERSION};
+                          .user_agent = common::user_agent("valise-agent")};
   if (!config.proxy.empty()) {
     o.proxy.url = config.proxy;
   } else if (auto url = boost::urls::parse_uri(server)) {
@@ -89,7 +90,7 @@ agent_identity enroll(const agent_config& config, const enroll_options& options)
   const auto csr = check(generate_key_and_csr(pending(files.key)), "generating the agent key");
   auto options_with_ca = common::https_options{.base_url = server,
                                                .ca_file = pending(files.ca).string(),
-                                               .user_agent = "valise-agent/" VALISE_VERSION};
+                                               .user_agent = common::user_agent("valise-agent")};
   options_with_ca.proxy = mtls_options(config, server).proxy;
   auto http = check(common::https_client::create(std::move(options_with_ca)), server);
   collector_api api(http);

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "valise/common/manifest.hpp"
+#include "valise/common/version.hpp"
 
 namespace valise::agent {
 namespace {
@@ -65,7 +66,7 @@ host_report describe_host(std::vector<std::string> remote_profiles,
   struct utsname u {};
   if (::uname(&u) == 0) host.kernel = std::string(u.sysname) + " " + u.release + " " + u.machine;
   host.os = os_pretty_name();
-  host.version = VALISE_VERSION;
+  host.version = common::version;
   host.profiles = std::move(remote_profiles);
   host.max_upload_bytes = max_upload_bytes;
   return host;

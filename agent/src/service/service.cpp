@@ -17,6 +17,7 @@
 #include "service/working_set.hpp"
 #include "valise/common/failure.hpp"
 #include "valise/common/tus_client.hpp"
+#include "valise/common/version.hpp"
 
 namespace valise::agent {
 namespace {
@@ -194,7 +195,7 @@ int run_service(const agent_config& configured) {
   std::thread poller(guarded(poll_loop));
 
   sd_notify(0, "READY=1");
-  spdlog::info("valise-agent {} serving {} ({} profiles, {} for remote requests)", VALISE_VERSION,
+  spdlog::info("valise-agent {} serving {} ({} profiles, {} for remote requests)", common::version,
                config.server, config.profiles.size(), config.remote_profiles().size());
   std::uint64_t watchdog_usec = 0;
   const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
