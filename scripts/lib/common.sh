@@ -15,6 +15,8 @@ VALISE_TEST_PACKAGES=(
   libgtest-dev libgmock-dev zlib1g-dev age zstd xz-utils python3 clang-format
   systemd-journal-remote haproxy libarchive-tools chromium
 )
+# scripts/package: Debian's packaging tools and the man page generator.
+VALISE_PACKAGE_PACKAGES=(debhelper dpkg-dev fakeroot lintian scdoc)
 # Node.js and npm build the browser pages (web/) and run tus-js-client, Uppy
 # and playwright-core in tests. The machine's own Node.js 20 (NodeSource's
 # nodejs, npm included) is used when there is one; Debian's nodejs and npm
