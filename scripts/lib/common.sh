@@ -10,10 +10,11 @@ VALISE_BUILD_PACKAGES=(
   libssl-dev libsodium-dev libarchive-dev libzstd-dev
   libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev libtomlplusplus-dev libsystemd-dev libre2-dev libisal-dev
+  scdoc
 )
 VALISE_TEST_PACKAGES=(
   libgtest-dev libgmock-dev zlib1g-dev age zstd xz-utils python3 clang-format
-  systemd-journal-remote haproxy libarchive-tools chromium
+  systemd-journal-remote haproxy libarchive-tools chromium man-db
 )
 # Node.js and npm build the browser pages (web/) and run tus-js-client, Uppy
 # and playwright-core in tests. The machine's own Node.js 20 (NodeSource's
