@@ -186,6 +186,20 @@ class ConfigKeys(unittest.TestCase):
                 self.assertTrue(mentions(text, key), f"agent.toml.5.scd: {key} is not named")
 
 
+    def test_agent_errors_name_the_page(self):
+        """An unknown key sends the site's administrator to agent.toml(5),
+        which is installed, rather than to the repository's docs."""
+        with tempfile.TemporaryDirectory() as tmp:
+            config = Path(tmp) / "agent.toml"
+            config.write_text('[delivery]\nrecipent = []\n')
+            run = subprocess.run([os.environ["VALISE_AGENT_BIN"], "-c", str(config), "jobs"],
+                                 capture_output=True, text=True, timeout=30)
+        self.assertEqual(run.returncode, 1, run.stderr)
+        self.assertIn("unknown setting delivery.recipent: agent.toml(5) lists every delivery "
+                      "setting", run.stderr)
+        self.assertIn("man 5 agent.toml", run.stderr)
+
+
 class Rendering(unittest.TestCase):
     def test_pages_are_lintian_clean(self):
         """What lintian's manpage check runs must print nothing, and lexgrog
