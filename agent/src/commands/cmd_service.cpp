@@ -12,8 +12,7 @@ namespace valise::agent {
 
 agent_config load_or_fail(const std::string& path) {
   auto config = load_config(path);
-  if (!config)
-    common::fail(config.error(), "fix the file (every key is described in docs/agent.md)");
+  if (!config) common::fail(config.error(), "fix the file (man 5 agent.toml describes every key)");
   return std::move(*config);
 }
 

@@ -295,7 +295,7 @@ maybe_problem read_profile(const std::filesystem::path& file, const std::string&
   if (auto problem = read(r, "redact_emails", p.redact_emails)) return problem;
   if (auto problem = read(r, "redact_ips", p.redact_ips)) return problem;
   if (auto problem = read_redaction_rules(r, p)) return problem;
-  return r.unknown_key("docs/agent.md lists every profile setting");
+  return r.unknown_key("agent.toml(5) lists every profile setting");
 }
 
 maybe_problem read_delivery(const std::filesystem::path& file, const toml::table& table,
@@ -310,7 +310,7 @@ maybe_problem read_delivery(const std::filesystem::path& file, const toml::table
   if (auto problem = read(r, "local_passphrase_file", d.local_passphrase_file)) return problem;
   if (auto problem = read_duration(r, "passphrase_file_ttl", d.passphrase_file_ttl)) return problem;
   if (auto problem = read_duration(r, "notifier_timeout", d.notifier_timeout)) return problem;
-  if (auto problem = r.unknown_key("docs/agent.md lists every delivery setting")) return problem;
+  if (auto problem = r.unknown_key("agent.toml(5) lists every delivery setting")) return problem;
   if (!d.recipients.empty() && (!d.notifier.empty() || d.local_passphrase_file))
     return problem{
         fmt::format("{}: [delivery] sets recipients and a passphrase channel (notifier or "
@@ -356,7 +356,7 @@ maybe_problem read_root(const std::filesystem::path& file, const toml::table& ro
       c.profiles.emplace(profile_name, std::move(p));
     }
   }
-  if (auto problem = r.unknown_key("docs/agent.md lists every setting")) return problem;
+  if (auto problem = r.unknown_key("agent.toml(5) lists every setting")) return problem;
   if (!c.server.empty() && !c.server.starts_with("https://"))
     return problem{
         fmt::format("{}: server: \"{}\" must be an https:// URL", file.string(), c.server)};
