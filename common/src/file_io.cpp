@@ -215,4 +215,18 @@ result<std::string> read_small_file(const std::filesystem::path& path, std::size
   return text;
 }
 
+// ---- give_to_directory_owner ------------------------------------------------
+
+result<void> give_to_directory_owner(const std::filesystem::path& dir) {
+  if (::geteuid() != 0) return {};
+  struct stat dir_stat {};
+  if (::lstat(dir.c_str(), &dir_stat) != 0) return last_error();
+  if (dir_stat.st_uid == 0 || !S_ISDIR(dir_stat.st_mode)) return {};
+  std::error_code ec;
+  for (std::filesystem::recursive_directory_iterator it(dir, ec), end; !ec && it != end;
+       it.increment(ec))
+    if (::lchown(it->path().c_str(), dir_stat.st_uid, dir_stat.st_gid) != 0) return last_error();
+  return ec ? result<void>(ec) : result<void>();
+}
+
 }  // namespace valise::common

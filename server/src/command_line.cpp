@@ -11,7 +11,9 @@
 
 #include "api/json_views.hpp"
 #include "audit_report.hpp"
+#include "config_location.hpp"
 #include "pki.hpp"
+#include "status.hpp"
 #include "user_command.hpp"
 #include "valise/common/version.hpp"
 #include "valise/server/server.hpp"
@@ -20,22 +22,18 @@
 namespace valise::server {
 namespace {
 
-server_config load(const std::filesystem::path& data_dir,
-                   const std::filesystem::path& config_file) {
-  auto file = config_file.empty() ? data_dir / "server.toml" : config_file;
-  auto config = load_config(file);
-  if (!config)
-    fail(config.error(),
-         "create a data directory with `valise-server init --data DIR`, or fix the file");
-  if (!data_dir.empty()) config->data_dir = std::filesystem::absolute(data_dir);
-  return std::move(*config);
-}
-
-std::unique_ptr<store> open_store(const server_config& config) {
+// Commands other than init, status and config: a store init has made, not an
+// empty one created here (init would then refuse the directory).
+std::unique_ptr<store> open_store(const server_config& config, const config_location& where) {
+  if (auto missing = not_initialised(config, where)) fail(*missing);
   auto db = store::open_sqlite(config.data_dir, store::open_mode::tool);
   if (!db)
     fail("cannot open the store in " + config.data_dir.string() + ": " + db.error().message());
   return std::move(*db);
+}
+
+std::unique_ptr<store> open_store(const config_location& where) {
+  return open_store(load(where), where);
 }
 
 // The checkpoint lines of `file` ("-": standard input), e.g. a journal
@@ -74,54 +72,101 @@ int run_command_line(int argc, char** argv) {
   app.set_version_flag("--version", std::string("valise-server ") + common::version);
   app.require_subcommand(1);
 
-  std::filesystem::path data_dir, config_file;
+  // One location for whichever subcommand runs: each adds the same options.
+  config_location where;
+  int exit_code = 0;
 
   init_options init_opts;
-  auto* init_cmd =
-      app.add_subcommand("init", "Create a data directory: config, CA, database, admin token");
-  init_cmd->add_option("--data", init_opts.data_dir, "Data directory to create")->required();
-  init_cmd->add_option("--listen", init_opts.listen, "HOST:PORT to listen on")
-      ->capture_default_str();
-  init_cmd->add_option("--hostname", init_opts.hostname, "Name clients use (certificate, URLs)")
-      ->capture_default_str();
-  init_cmd->add_option("--recipient", init_opts.recipients,
-                       "The support team's age public key (age1...), repeatable: [keys] "
-                       "recipients, what browser drops are encrypted to");
+  auto* init_cmd = app.add_subcommand(
+      "init", "Fill the data directory: CA, server certificate, database, admin token");
+  add_location_options(*init_cmd, where);
+  auto* listen_opt =
+      init_cmd->add_option("--listen", init_opts.listen, "HOST:PORT to listen on (--data only)")
+          ->capture_default_str();
+  auto* hostname_opt = init_cmd
+                           ->add_option("--hostname", init_opts.hostname,
+                                        "Name clients use: certificate, URLs (--data only)")
+                           ->capture_default_str();
+  auto* recipient_opt = init_cmd->add_option(
+      "--recipient", init_opts.recipients,
+      "The support team's age public key (age1...), repeatable: [keys] recipients, what browser "
+      "drops are encrypted to (--data only)");
   init_cmd->callback([&] {
-    auto token = init(init_opts);
-    if (!token) fail(token.error());
-    auto dir = std::filesystem::absolute(init_opts.data_dir);
+    if (where.data_dir.empty()) {
+      // The package's server.toml is a conffile: init fills its data_dir
+      // and leaves the file to the administrator.
+      init_opts.config_file = where.file();
+      if (listen_opt->count() + hostname_opt->count() + recipient_opt->count() > 0)
+        fail(
+            "--listen, --hostname and --recipient are for init --data: set [server] listen, "
+            "[server] hostname and [keys] recipients in " +
+            init_opts.config_file.string());
+    }
+    init_opts.data_dir = where.data_dir;
+    auto made = init(init_opts);
+    if (!made) fail(made.error());
+    const auto& dir = made->data_dir;
     std::printf("created %s\n", dir.c_str());
     std::printf("clients trust %s\n", (dir / "ca.pem").c_str());
     if (auto fingerprint = certificate_file_sha256(dir / "ca.pem"))
       std::printf("CA fingerprint (valise-agent enroll --ca-fingerprint): SHA256:%s\n",
                   fingerprint->c_str());
-    std::printf("start with: valise-server run --data %s\n", dir.c_str());
-    std::printf("admin token (shown once, keep it safe):\n%s\n", token->c_str());
+    if (!where.data_dir.empty()) {
+      // Tests and scripts take the token from the last line.
+      std::printf("start with: valise-server run --data %s\n", dir.c_str());
+      std::printf("admin token (shown once, keep it safe):\n%s\n", made->admin_token.c_str());
+      return;
+    }
+    std::printf("admin token (shown once, keep it safe):\n%s\n", made->admin_token.c_str());
+    std::printf(
+        "next:\n"
+        "  systemctl start valise-server\n"
+        "  valise-server user add%s --role admin NAME   (a console sign-in; asks for the "
+        "password)\n",
+        where.arguments().c_str());
   });
 
   auto* run_cmd = app.add_subcommand("run", "Serve HTTPS until SIGTERM");
-  auto* data_opt = run_cmd->add_option("--data", data_dir, "Data directory");
-  run_cmd->add_option("--config", config_file, "server.toml (its directory is the data directory)")
-      ->excludes(data_opt);
+  add_location_options(*run_cmd, where);
   run_cmd->callback([&] {
-    if (data_dir.empty() && config_file.empty()) fail("run needs --data DIR or --config FILE");
-    auto config = load(data_dir, config_file);
+    auto config = load(where);
+    if (config.hostname.empty())
+      fail("[server] hostname is empty in " + where.file().string(),
+           "set it to the name clients use, then run `valise-server init" + where.arguments() +
+               "` if it has not run");
     setup_logging(config.log_level);
     if (auto r = run(config); !r) fail(r.error());
+  });
+
+  auto* status_cmd = app.add_subcommand(
+      "status", "Exit 0 with a summary if the server can run, else 1 with what to do");
+  add_location_options(*status_cmd, where);
+  status_cmd->callback([&] { exit_code = print_status(where); });
+
+  bool print_defaults = false;
+  auto* config_cmd = app.add_subcommand(
+      "config", "Print the configuration as read, every setting with its documentation");
+  add_location_options(*config_cmd, where);
+  config_cmd
+      ->add_flag("--default", print_defaults,
+                 "Print the server.toml the package installs in /etc/valise instead")
+      ->excludes("--config")
+      ->excludes("--data");
+  config_cmd->callback([&] {
+    std::fputs(format_config(print_defaults ? packaged_defaults() : load(where)).c_str(), stdout);
   });
 
   auto* token_cmd = app.add_subcommand("token", "Manage API tokens");
   token_cmd->require_subcommand(1);
   std::string role_name = "technician", token_name;
   auto* create_cmd = token_cmd->add_subcommand("create", "Create a token; prints only the token");
-  create_cmd->add_option("--data", data_dir, "Data directory")->required();
+  add_location_options(*create_cmd, where);
   create_cmd->add_option("--role", role_name, "admin or technician")->capture_default_str();
   create_cmd->add_option("--name", token_name, "Who holds it (unique)")->required();
   create_cmd->callback([&] {
     auto kind = parse_role(role_name);
     if (!kind) fail("--role must be admin or technician");
-    auto db = open_store(load(data_dir, {}));
+    auto db = open_store(where);
     auto token = db->create_token(actor::system(), *kind, token_name);
     if (!token)
       fail("cannot create token \"" + token_name + "\": " + token.error().message(),
@@ -130,19 +175,19 @@ int run_command_line(int argc, char** argv) {
   });
   std::string revoke_what;
   auto* revoke_cmd = token_cmd->add_subcommand("revoke", "Revoke a token by id or name");
-  revoke_cmd->add_option("--data", data_dir, "Data directory")->required();
+  add_location_options(*revoke_cmd, where);
   revoke_cmd->add_option("token", revoke_what, "Token id or name")->required();
   revoke_cmd->callback([&] {
-    auto db = open_store(load(data_dir, {}));
+    auto db = open_store(where);
     if (auto r = db->revoke_token(actor::system(), revoke_what); !r)
       fail("cannot revoke \"" + revoke_what + "\": " + r.error().message(),
-           "list tokens with `valise-server token list --data DIR`");
+           "list tokens with `valise-server token list" + where.arguments() + "`");
     std::printf("revoked %s\n", revoke_what.c_str());
   });
   auto* list_cmd = token_cmd->add_subcommand("list", "List tokens (never their secrets)");
-  list_cmd->add_option("--data", data_dir, "Data directory")->required();
+  add_location_options(*list_cmd, where);
   list_cmd->callback([&] {
-    auto db = open_store(load(data_dir, {}));
+    auto db = open_store(where);
     auto tokens = db->list_tokens();
     if (!tokens) fail("cannot list tokens: " + tokens.error().message());
     for (const auto& t : *tokens)
@@ -151,20 +196,19 @@ int run_command_line(int argc, char** argv) {
                   t.revoked ? "  revoked" : "");
   });
 
-  add_user_command(app,
-                   [&](const std::filesystem::path& dir) { return open_store(load(dir, {})); });
+  add_user_command(app, where, [&] { return open_store(where); });
 
   auto* enroll_cmd = app.add_subcommand("enroll-token", "One-time agent enrollment tokens");
   enroll_cmd->require_subcommand(1);
   std::uint64_t expires_in = 3600;
   auto* enroll_create =
       enroll_cmd->add_subcommand("create", "Create an enrollment token; prints only the token");
-  enroll_create->add_option("--data", data_dir, "Data directory")->required();
+  add_location_options(*enroll_create, where);
   enroll_create->add_option("--expires-in", expires_in, "Lifetime in seconds (at most 7 days)")
       ->capture_default_str()
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{7 * 86400}));
   enroll_create->callback([&] {
-    auto db = open_store(load(data_dir, {}));
+    auto db = open_store(where);
     auto token =
         db->create_enroll_token(actor::system(), static_cast<unix_time>(std::time(nullptr)) +
                                                      static_cast<unix_time>(expires_in));
@@ -174,9 +218,9 @@ int run_command_line(int argc, char** argv) {
 
   auto* fingerprint_cmd = app.add_subcommand(
       "ca-fingerprint", "Print the CA certificate's SHA-256 fingerprint (SHA256:hex)");
-  fingerprint_cmd->add_option("--data", data_dir, "Data directory")->required();
+  add_location_options(*fingerprint_cmd, where);
   fingerprint_cmd->callback([&] {
-    auto config = load(data_dir, {});
+    auto config = load(where);
     auto ca = config.resolve(config.ca_certificate);
     auto fingerprint = certificate_file_sha256(ca);
     if (!fingerprint)
@@ -188,7 +232,7 @@ int run_command_line(int argc, char** argv) {
   audit_cmd->require_subcommand(1);
   auto* verify_cmd = audit_cmd->add_subcommand(
       "verify", "Recompute the audit chain and check it against its checkpoints");
-  verify_cmd->add_option("--data", data_dir, "Data directory")->required();
+  add_location_options(*verify_cmd, where);
   std::vector<std::string> checkpoint_lines, checkpoint_files;
   verify_cmd->add_option("--checkpoint", checkpoint_lines,
                          "A valise-audit-checkpoint line copied from the server's journal");
@@ -196,13 +240,13 @@ int run_command_line(int argc, char** argv) {
                          "A file of journal lines (- for stdin); lines without a checkpoint are "
                          "skipped");
   verify_cmd->callback([&] {
-    auto config = load(data_dir, {});
+    auto config = load(where);
     std::vector<std::string> sources{(config.data_dir / "audit.head").string()};
     for (std::size_t i = 0; i < checkpoint_lines.size(); ++i)
       sources.push_back("--checkpoint " + std::to_string(i + 1));
     for (const auto& file : checkpoint_files)
       read_checkpoint_lines(file, checkpoint_lines, sources);
-    auto db = open_store(config);
+    auto db = open_store(config, where);
     auto report = db->verify_audit(checkpoint_lines);
     if (!report) fail("cannot read the audit trail: " + report.error().message());
     auto findings = describe(*report, sources);
@@ -226,7 +270,7 @@ int run_command_line(int argc, char** argv) {
     if (!e.hint.empty()) std::fprintf(stderr, "valise-server: hint: %s\n", e.hint.c_str());
     return 1;
   }
-  return 0;
+  return exit_code;
 }
 
 }  // namespace valise::server

@@ -26,9 +26,13 @@ struct key_spec {
   const char* doc;
 };
 
-// The one table of settings: it drives parsing and the commented file `init`
-// writes, so the two cannot disagree.
+// The one table of settings: it drives parsing, the commented file `init`
+// writes and the one the package ships (`valise-server config --default`), so
+// they cannot disagree.
 const key_spec keys[] = {
+    {"server", "data_dir", &server_config::data_dir,
+     "Directory of the database, uploads, CA and TLS files, created by `valise-server init`; "
+     "a relative path is under this file's directory. Empty: this file's directory."},
     {"server", "listen", &server_config::listen, "Address and port to listen on (HOST:PORT)."},
     {"server", "hostname", &server_config::hostname,
      "Name clients use to reach the server: put in the TLS certificate and upload URLs."},
@@ -305,7 +309,7 @@ config_result load_config(const std::filesystem::path& file) {
 
 config_result parse_config(std::string_view text, const std::filesystem::path& file) {
   server_config config;
-  config.data_dir = std::filesystem::absolute(file).parent_path();
+  config.data_dir.clear();  // set below, from data_dir and the file's directory
   toml::table root;
   try {
     root = toml::parse(text, file.string());
@@ -323,14 +327,16 @@ config_result parse_config(std::string_view text, const std::filesystem::path& f
         if (section_name.str() == k.section && key_name.str() == k.key) spec = &k;
       if (!spec)
         return problem{
-            fmt::format("{}: unknown setting {}.{}: see the commented server.toml that "
-                        "`valise-server init` writes",
+            fmt::format("{}: unknown setting {}.{}: `valise-server config --default` prints "
+                        "every setting",
                         where(file, node.source()), section_name.str(), key_name.str())};
       if (auto wrong = assign(config, spec->member, node); !wrong.empty())
         return problem{fmt::format("{}: {}.{}: {}", where(file, node.source()), spec->section,
                                    spec->key, wrong)};
     }
   }
+  const auto base = std::filesystem::absolute(file).parent_path();
+  config.data_dir = config.data_dir.empty() ? base : (base / config.data_dir).lexically_normal();
   if (config.max_connections == 0 || config.max_anonymous_connections == 0 ||
       config.max_connections_per_address == 0 || config.max_connections_per_credential == 0 ||
       config.auth_failure_burst == 0)
@@ -401,6 +407,14 @@ std::string format_config(const server_config& config) {
                        value_text(config, k.member));
   }
   return out;
+}
+
+server_config packaged_defaults() {
+  server_config config;
+  config.data_dir = "/var/lib/valise-server";
+  config.listen = "0.0.0.0:8443";
+  config.hostname.clear();
+  return config;
 }
 
 }  // namespace valise::server

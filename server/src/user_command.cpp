@@ -61,20 +61,19 @@ void fail(std::string message, std::string hint) {
   throw usage_error{std::move(message), std::move(hint)};
 }
 
-void add_user_command(CLI::App& app,
-                      std::function<std::unique_ptr<store>(const std::filesystem::path&)> open) {
+void add_user_command(CLI::App& app, config_location& where,
+                      std::function<std::unique_ptr<store>()> open) {
   auto* user_cmd = app.add_subcommand("user", "Technician accounts (the console's sign-in)");
   user_cmd->require_subcommand(1);
   // Owned by the callbacks, which run after parsing, while `app` lives.
   struct options {
-    std::filesystem::path data_dir;
     std::string name;
     std::string role = "technician";
   };
   auto o = std::make_shared<options>();
   auto named = [&](const char* command, const char* help) {
     auto* sub = user_cmd->add_subcommand(command, help);
-    sub->add_option("--data", o->data_dir, "Data directory")->required();
+    add_location_options(*sub, where);
     sub->add_option("name", o->name, "User name")->required();
     return sub;
   };
@@ -87,7 +86,7 @@ void add_user_command(CLI::App& app,
     check_name(o->name);
     auto kind = parse_role(o->role);
     if (!kind) fail("--role must be admin or technician");
-    auto db = open(o->data_dir);
+    auto db = open();
     // Before the password is asked for: an existing name fails at once.
     if (auto found = db->get_user_credentials(o->name); found)
       fail("user \"" + found->user.name + "\" exists",
@@ -104,13 +103,14 @@ void add_user_command(CLI::App& app,
     std::printf("created %s %s\n", std::string(to_string(made->kind)).c_str(), made->name.c_str());
   });
 
-  auto unknown = [](const std::string& name) {
-    fail("no user named \"" + name + "\"", "list users with `valise-server user list --data DIR`");
+  auto unknown = [&where](const std::string& name) {
+    fail("no user named \"" + name + "\"",
+         "list users with `valise-server user list" + where.arguments() + "`");
   };
   auto* passwd = named("passwd", "Set a user's password (ends their sessions)");
   passwd->callback([o, open, unknown] {
     check_name(o->name);
-    auto db = open(o->data_dir);
+    auto db = open();
     if (auto found = db->get_user_credentials(o->name); !found) unknown(o->name);
     auto password = read_new_password(o->name);
     auto r = db->set_user_password(actor::system(), o->name, hashed(password));
@@ -125,7 +125,7 @@ void add_user_command(CLI::App& app,
               disable ? "Disable a user: no sign-in, sessions ended" : "Enable a disabled user");
     sub->callback([o, open, unknown, disable] {
       check_name(o->name);
-      auto db = open(o->data_dir);
+      auto db = open();
       auto u = db->set_user_disabled(actor::system(), o->name, disable);
       if (!u && u.error() == store_errc::not_found) unknown(o->name);
       if (!u) fail("cannot change user \"" + o->name + "\": " + u.error().message());
@@ -134,9 +134,9 @@ void add_user_command(CLI::App& app,
   }
 
   auto* list = user_cmd->add_subcommand("list", "List users (never their password hashes)");
-  list->add_option("--data", o->data_dir, "Data directory")->required();
+  add_location_options(*list, where);
   list->callback([o, open] {
-    auto db = open(o->data_dir);
+    auto db = open();
     auto users = db->list_users();
     if (!users) fail("cannot list users: " + users.error().message());
     for (const auto& u : *users)

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "config_location.hpp"
 #include "valise/server/store.hpp"
 
 namespace valise::server {
@@ -20,9 +21,10 @@ struct usage_error {
 };
 [[noreturn]] void fail(std::string message, std::string hint = {});
 
-// Adds `user` and its subcommands; `open` opens the store of a data
-// directory (failing with a usage_error).
-void add_user_command(CLI::App& app,
-                      std::function<std::unique_ptr<store>(const std::filesystem::path&)> open);
+// Adds `user` and its subcommands, each with --config/--data into `where`
+// (which outlives parsing); `open` opens the store found there (failing with
+// a usage_error).
+void add_user_command(CLI::App& app, config_location& where,
+                      std::function<std::unique_ptr<store>()> open);
 
 }  // namespace valise::server

@@ -38,6 +38,27 @@ TEST_F(ConfigTest, TheWrittenFileReadsBackTheSameSettings) {
   EXPECT_EQ(loaded->upload_url(), "https://collector.example:9443/api/v1/uploads");
 }
 
+TEST_F(ConfigTest, DataDirIsTheFilesDirectoryOrRelativeToIt) {
+  auto same = load_config(write("[server]\ndata_dir = \"\"\n"));
+  ASSERT_TRUE(same) << same.error();
+  EXPECT_EQ(same->data_dir, dir_);
+  auto relative = load_config(write("[server]\ndata_dir = \"data/../state\"\n"));
+  ASSERT_TRUE(relative) << relative.error();
+  EXPECT_EQ(relative->data_dir, dir_ / "state");
+  auto absolute = load_config(write("[server]\ndata_dir = \"/var/lib/valise-server\"\n"));
+  ASSERT_TRUE(absolute) << absolute.error();
+  EXPECT_EQ(absolute->data_dir, "/var/lib/valise-server");
+  EXPECT_EQ(absolute->resolve("ca.pem"), "/var/lib/valise-server/ca.pem");
+}
+
+TEST_F(ConfigTest, ThePackagedFileReadsBackWithAnEmptyHostname) {
+  auto loaded = load_config(write(format_config(packaged_defaults())));
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_EQ(loaded->data_dir, "/var/lib/valise-server");
+  EXPECT_EQ(loaded->listen, "0.0.0.0:8443");
+  EXPECT_EQ(loaded->hostname, "");
+}
+
 TEST_F(ConfigTest, EveryKeyIsDocumentedWithItsDefault) {
   auto text = format_config(server_config{});
   EXPECT_NE(text.find("# Address and port to listen on (HOST:PORT). Default: \"127.0.0.1:8443\"."),

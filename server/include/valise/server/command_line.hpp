@@ -1,4 +1,5 @@
-// The `valise-server` command: init, run, token, audit. main() calls this.
+// The `valise-server` command: init, run, status, config, token, user,
+// enroll-token, ca-fingerprint, audit. main() calls this.
 #pragma once
 
 namespace valise::server {

@@ -28,7 +28,9 @@ boost::system::result<std::vector<std::string>, std::string> canonical_age_recip
     const std::vector<std::string>& keys);
 
 struct server_config {
-  std::filesystem::path data_dir;  // holds server.toml, the database, blobs
+  // [server] data_dir: the database, blobs, CA and TLS files; as loaded,
+  // absolute (default: the config file's directory)
+  std::filesystem::path data_dir;
 
   // [server]
   std::string listen = "127.0.0.1:8443";
@@ -121,8 +123,9 @@ struct problem {
 // ..."), not a code: there is nothing for a caller to branch on.
 using config_result = boost::system::result<server_config, std::string>;
 
-// Reads `file`; its directory is the data directory unless `data_dir` is set
-// in it. Unknown keys are errors, so a typo does not silently keep a default.
+// Reads `file`; its directory is the data directory unless [server] data_dir
+// says otherwise (relative to it). Unknown keys are errors, so a typo does not silently keep a
+// default.
 config_result load_config(const std::filesystem::path& file);
 // The same from the file's text; `file` names it in messages and gives the
 // data directory.
@@ -130,5 +133,10 @@ config_result parse_config(std::string_view text, const std::filesystem::path& f
 
 // The documented server.toml for `init`, with the given values filled in.
 std::string format_config(const server_config& config);
+
+// The server.toml the package installs in /etc/valise: data in
+// /var/lib/valise-server, listening on every address, hostname left empty
+// for the administrator to set before `valise-server init`.
+server_config packaged_defaults();
 
 }  // namespace valise::server
