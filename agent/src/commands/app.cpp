@@ -42,6 +42,7 @@ int run(int argc, char** argv) {
   int status = 0;
   add_enroll_command(app, config);
   add_run_command(app, config, status);
+  add_status_command(app, config, status);
   add_collect_command(app, config);
   add_job_commands(app, config);
 

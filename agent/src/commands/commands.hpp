@@ -17,6 +17,7 @@ using config_path = std::shared_ptr<std::string>;
 
 void add_enroll_command(CLI::App& app, config_path config);
 void add_run_command(CLI::App& app, config_path config, int& status);
+void add_status_command(CLI::App& app, config_path config, int& status);
 void add_collect_command(CLI::App& app, config_path config);
 void add_job_commands(CLI::App& app, config_path config);
 
