@@ -129,6 +129,10 @@ class ServerProcess:
         for path in [self.data, *self.data.rglob("*")]:
             os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
 
+    def location(self):
+        """The arguments naming the configuration: the data directory init made."""
+        return ["--data", str(self.data)]
+
     def restart(self):
         """Stops the server (SIGTERM) and runs it again on the same data and port."""
         self.stop()
@@ -137,7 +141,7 @@ class ServerProcess:
     def run(self):
         """`valise-server run` on the initialised data directory, until /healthz answers."""
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([self.binary, "run", "--data", str(self.data)],
+        self.process = subprocess.Popen([self.binary, "run", *self.location()],
                                         stdout=log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True,
                                         user=self.run_as)
