@@ -387,7 +387,7 @@ class AgentStatus(AgentTest):
         self.assertEqual(result.returncode, 1)
         self.assertEqual(result.stderr,
                          f"valise-agent cannot start: {config}:2: unknown setting poll_timout: "
-                         f"docs/agent.md lists every setting (fix {config})\n")
+                         f"agent.toml(5) lists every setting (fix {config})\n")
 
     def test_enrolled_it_prints_the_summary(self):
         with ServerProcess(self.work / "srv") as server:
