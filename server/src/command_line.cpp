@@ -13,6 +13,7 @@
 #include "audit_report.hpp"
 #include "pki.hpp"
 #include "user_command.hpp"
+#include "valise/completion/bash.hpp"
 #include "valise/server/server.hpp"
 #include "valise/server/store.hpp"
 
@@ -216,6 +217,7 @@ int run_command_line(int argc, char** argv) {
                 static_cast<long long>(report->checkpoints));
   });
 
+  completion::add_completion_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

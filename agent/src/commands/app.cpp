@@ -10,6 +10,7 @@
 
 #include "commands/commands.hpp"
 #include "valise/common/failure.hpp"
+#include "valise/completion/bash.hpp"
 
 namespace valise::agent {
 namespace {
@@ -43,6 +44,7 @@ int run(int argc, char** argv) {
   add_run_command(app, config, status);
   add_collect_command(app, config);
   add_job_commands(app, config);
+  completion::add_completion_command(app);
 
   set_up_logging();
   try {
