@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "failure.hpp"
 #include "valise/common/version.hpp"
+#include "valise/completion/bash.hpp"
 
 namespace valise::cli {
 namespace {
@@ -36,6 +37,7 @@ int run(int argc, char** argv) {
   add_enroll_token_commands(app);
   add_agent_commands(app);
   add_request_commands(app);
+  completion::add_completion_command(app);
 
   try {
     app.parse(argc, argv);

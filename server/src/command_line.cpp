@@ -16,6 +16,7 @@
 #include "status.hpp"
 #include "user_command.hpp"
 #include "valise/common/version.hpp"
+#include "valise/completion/bash.hpp"
 #include "valise/server/server.hpp"
 #include "valise/server/store.hpp"
 
@@ -261,6 +262,7 @@ int run_command_line(int argc, char** argv) {
                 static_cast<long long>(report->checkpoints));
   });
 
+  completion::add_completion_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

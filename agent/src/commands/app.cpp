@@ -11,6 +11,7 @@
 #include "commands/commands.hpp"
 #include "valise/common/failure.hpp"
 #include "valise/common/version.hpp"
+#include "valise/completion/bash.hpp"
 
 namespace valise::agent {
 namespace {
@@ -45,6 +46,7 @@ int run(int argc, char** argv) {
   add_status_command(app, config, status);
   add_collect_command(app, config);
   add_job_commands(app, config);
+  completion::add_completion_command(app);
 
   set_up_logging();
   try {
