@@ -3,7 +3,7 @@
 // requests, resolve with its purge receipt, sign-out, CSRF, throttling,
 // no CSP violation, screenshots in English and French at two widths.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
@@ -17,6 +17,7 @@ import { Server } from "./harness/server.mjs";
 const PASSWORD = "correct horse battery staple";
 const ADMIN_PASSWORD = "an admin's long passphrase";
 let workdir;
+let team;
 let server;
 let browser;
 const agents = [];
@@ -25,7 +26,7 @@ before(async () => {
   workdir = mkdtempSync(join(tmpdir(), "valise-console-"));
   // The team's key: what upload links encrypt to by default.
   mkdirSync(join(workdir, "main"));
-  const team = keygen(join(workdir, "team.key"));
+  team = keygen(join(workdir, "team.key"));
   server = await new Server(join(workdir, "main"), { initArgs: ["--recipient", team.recipient] }).start();
   server.addUser("alice", PASSWORD);
   server.addUser("root", ADMIN_PASSWORD, { role: "admin" });
@@ -130,6 +131,11 @@ test("a technician signs in, makes a ticket and a link, and sees an upload arriv
   assert.equal(await page.getByLabel("Drop page address", { exact: true }).inputValue(), dropUrl);
   const token = dropUrl.split("#")[1];
   await page.locator("[data-link]").first().waitFor();
+  // The link says whom it encrypts to: the team key, by its fingerprint.
+  const teamPrint = `SHA256:${createHash("sha256").update(team.recipient).digest("base64").replace(/=+$/, "")}`;
+  const firstRow = page.locator("[data-link]").first();
+  await firstRow.locator(`td[data-label="Encrypted to"]`).getByText(teamPrint, { exact: true }).waitFor();
+  assert.equal(await firstRow.getByText("passphrase", { exact: true }).count(), 0);
 
   // The page must not reload from here on: a marker on window would vanish.
   await page.evaluate(() => {
@@ -177,10 +183,17 @@ test("a technician signs in, makes a ticket and a link, and sees an upload arriv
   // After a reload the session and its CSRF value come back from GET /session.
   await page.reload();
   await page.getByRole("heading", { level: 1, name: /^T-100/ }).waitFor();
+  await page.getByLabel("With a passphrase the client chooses").check();
   await page.getByRole("button", { name: "Create link" }).click();
   await page.getByRole("button", { name: /Copy the address/ }).waitFor();
   const links = await server.api("GET", "/tickets/T-100/links");
   assert.equal(links.length, 2);
+  // A passphrase link lists no key: its row says "passphrase".
+  const passphraseLink = links.find((l) => l.mode === "passphrase");
+  assert.deepEqual(passphraseLink?.recipients, []);
+  const passphraseRow = page.locator(`[data-link="${passphraseLink.id}"]`);
+  await passphraseRow.locator(`td[data-label="Encrypted to"]`).getByText("passphrase", { exact: true }).waitFor();
+  assert.equal(await passphraseRow.getByText(/^SHA256:/).count(), 0);
 
   // Revoking asks first; cancelling changes nothing.
   const second = links.find((l) => l.used_bytes === 0);

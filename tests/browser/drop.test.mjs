@@ -6,14 +6,15 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { desktop, launch, newContext, phone, screenshot, watch } from "./harness/browser.mjs";
+import { assertOpensTo, downloadBundle as fetchBundle, filesUnder, sha256 } from "./harness/bundles.mjs";
 import { writeLog, writeRandom } from "./harness/files.mjs";
 import { Proxy } from "./harness/proxy.mjs";
-import { binary, Server } from "./harness/server.mjs";
+import { Server } from "./harness/server.mjs";
 
 const MiB = 1 << 20;
 const workdir = mkdtempSync(join(tmpdir(), "valise-drop-"));
@@ -24,20 +25,6 @@ let browser;
 let publicKey;
 const keyFile = join(workdir, "support.key");
 let ticketCount = 0;
-
-function sha256(data) {
-  return createHash("sha256").update(data).digest("hex");
-}
-
-function filesUnder(dir) {
-  const out = [];
-  for (const name of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, name.name);
-    if (name.isDirectory()) out.push(...filesUnder(path));
-    else out.push(path);
-  }
-  return out;
-}
 
 // A folder as a client would send it: logs, one of them big, a binary, a
 // nested folder, a non-ASCII name and a name over tar's 100 bytes.
@@ -79,33 +66,13 @@ async function assertClean(seen, token) {
 }
 
 // The ticket's one bundle, downloaded with the technician token.
-async function downloadBundle(ref) {
-  const bundles = await server.api("GET", `/tickets/${ref}/bundles`);
-  assert.equal(bundles.length, 1, "one bundle");
-  const response = await server.request("GET", `/api/v1/bundles/${bundles[0].id}/content`, {
-    token: server.technicianToken,
-  });
-  assert.equal(response.status, 200);
-  const path = join(workdir, `${ref}.vls`);
-  writeFileSync(path, response.body);
-  return { bundle: bundles[0], path, bytes: response.body };
-}
+const downloadBundle = (ref) => fetchBundle(server, ref, workdir);
 
 // `valise open` extracts every file, each equal to the one picked.
 function assertOpens(path, folder, credential) {
-  const out = join(workdir, `opened-${Date.now()}`);
-  execFileSync(binary("VALISE_BIN"), ["open", "-q", ...credential, "-d", out, path], { stdio: "pipe" });
   const base = join(folder, "..");
-  for (const file of filesUnder(folder)) {
-    const stored = join(out, relative(base, file));
-    assert.equal(sha256(readFileSync(stored)), sha256(readFileSync(file)), `${relative(base, file)} byte for byte`);
-  }
-  const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
-  assert.equal(manifest.source, "browser");
-  assert.equal(manifest.format, 1);
-  assert.equal(manifest.items.length, filesUnder(folder).length);
-  rmSync(out, { recursive: true });
-  return manifest;
+  const expected = Object.fromEntries(filesUnder(folder).map((file) => [relative(base, file), file]));
+  return assertOpensTo(path, credential, expected, workdir);
 }
 
 // age -d | zstd -d | tar -t lists every file, with nothing on stderr.

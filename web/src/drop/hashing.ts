@@ -1,9 +1,10 @@
-// Per-file SHA-256 (hash-wasm). Hashing is the costliest stage on the
-// pipeline's thread (about 4.5 CPU-s per GiB against 3 for reading it:
-// docs/performance.md), so it runs on a worker of its own (the same script,
-// named "sha"), fed copies of the bytes in batches of 1 MiB; at most 8 MiB
-// are in flight, so a slow hasher slows the pipeline rather than filling
-// memory. Inline when that worker does not start.
+// Per-file SHA-256 (hash-wasm), inline on the pipeline's thread by default.
+// `?hashWorker=1` runs it on a worker of its own (the same script, named
+// "sha"), fed copies of the bytes in batches of 1 MiB, at most 8 MiB in
+// flight: hashing is the costliest stage (about 4.5 CPU-s per GiB against 3
+// for reading), but the batches were freed so late that they cost 120 MiB
+// at the renderer's peak, for no speed on two cores (docs/performance.md).
+// Inline when that worker does not start.
 import { createSHA256, type IHasher } from "hash-wasm";
 
 export interface FileHasher {

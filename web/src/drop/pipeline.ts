@@ -30,9 +30,19 @@ const READ_SIZE = 1 << 20;
 // A file's bytes through File.stream(), read into one reused 1 MiB buffer
 // (a BYOB reader) where the browser allows it: a fresh buffer per chunk
 // leaves the garbage collector hundreds of MiB to find late (measured: the
-// renderer's peak grew by 700 MiB per GiB read). Each piece is only valid
-// until the next is asked for: the consumers copy it (frames, the hasher).
-async function* readBlob(blob: Blob): AsyncGenerator<Uint8Array> {
+// renderer's peak grew by 700 MiB per GiB read). The buffer is `spare`'s,
+// kept from one file to the next (a fresh one per file was another 1 MiB of
+// garbage each). Each piece is only valid until the next is asked for: the
+// consumers copy it (frames, the hasher).
+export interface ReadBuffer {
+  buffer: ArrayBuffer;
+}
+
+export function readBuffer(): ReadBuffer {
+  return { buffer: new ArrayBuffer(READ_SIZE) };
+}
+
+export async function* readBlob(blob: Blob, spare: ReadBuffer = readBuffer()): AsyncGenerator<Uint8Array> {
   let byob: ReadableStreamBYOBReader | undefined;
   const stream = blob.stream();
   try {
@@ -49,13 +59,15 @@ async function* readBlob(blob: Blob): AsyncGenerator<Uint8Array> {
     }
     return;
   }
-  let buffer = new ArrayBuffer(READ_SIZE);
+  // A read hands the buffer over (it is detached, byteLength 0) and back in
+  // its answer; one that failed keeps it: start a new one then.
+  if (spare.buffer.byteLength !== READ_SIZE) spare.buffer = new ArrayBuffer(READ_SIZE);
   try {
     for (;;) {
-      const { value, done } = await byob.read(new Uint8Array(buffer, 0, READ_SIZE));
+      const { value, done } = await byob.read(new Uint8Array(spare.buffer, 0, READ_SIZE));
+      if (value) spare.buffer = value.buffer as ArrayBuffer;
       if (done || !value) break;
       yield value;
-      buffer = value.buffer as ArrayBuffer;
     }
   } finally {
     await byob.cancel().catch(() => {});
@@ -76,6 +88,7 @@ export async function* tarStream(
     return bytes;
   };
   const mtime = plan.createdAt.getTime();
+  const spare = readBuffer();
   for (const dir of plan.directories) {
     yield out(entryHeader({ path: dir, type: "directory", size: 0, mtimeMs: mtime }));
   }
@@ -86,7 +99,7 @@ export async function* tarStream(
     let stored = 0;
     let error = "";
     try {
-      for await (const piece of readBlob(entry.file)) {
+      for await (const piece of readBlob(entry.file, spare)) {
         // A Blob never grows; should a browser hand more, the header's size wins.
         const chunk = piece.length > size - stored ? piece.subarray(0, size - stored) : piece;
         await hasher.update(chunk);

@@ -17,7 +17,11 @@ const defaults: Tuning = {
   chunkSize: 8 << 20,
   retryDelays: [0, 1000, 2000, 3000, 5000, 10000, 20000, 30000],
   stage: 0,
-  hashWorker: 1,
+  // Per-file SHA-256 inline: on a worker of its own, the 1 MiB batches
+  // posted to it were left for the collectors to free late (124 of them, or
+  // 124 MiB, alive at the renderer's peak), for no measurable speed on two
+  // cores (docs/performance.md).
+  hashWorker: 0,
 };
 
 // The knobs come from the page's query string: keep them sane.

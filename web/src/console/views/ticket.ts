@@ -5,6 +5,7 @@
 // hands the technician the file and the `valise open` command.
 import { ApiError } from "../../shared/api";
 import { h, replaceChildren } from "../../shared/dom";
+import { keyFingerprint } from "../../shared/fingerprint";
 import { auditSentence } from "../audit";
 import { link, paths } from "../router";
 import { api } from "../session";
@@ -25,6 +26,14 @@ function linkState(l: Link): "revoked" | "expired" | "active" {
   if (l.revoked) return "revoked";
   if (Date.parse(l.expires_at) <= Date.now()) return "expired";
   return "active";
+}
+
+// A link's "Encrypted to" cell: "passphrase", or its keys' fingerprints
+// (the full key on hover).
+function recipientsOf(l: Link, prints: readonly string[]): HTMLElement | string {
+  if (l.mode === "passphrase") return t("links.to_passphrase");
+  if (prints.length === 0) return "—";
+  return h("ul", { class: "fingerprints" }, ...prints.map((fp, i) => h("li", {}, h("code", { title: l.recipients?.[i] ?? "" }, fp))));
 }
 
 function table(caption: string, headers: string[], rows: HTMLElement[]): HTMLElement {
@@ -152,6 +161,9 @@ export function ticketView(ref: string): View {
 
   async function loadLinks(): Promise<void> {
     links = await api<Link[]>(`${base}/links`);
+    // Who can open what arrives through each link: the keys' fingerprints
+    // (as the drop page shows them to the client), or the passphrase.
+    const prints = await Promise.all(links.map((l) => Promise.all((l.recipients ?? []).map(keyFingerprint))));
     if (links.length === 0) {
       replaceChildren(linksBox, h("p", {}, t("links.none")));
       return;
@@ -160,8 +172,8 @@ export function ticketView(ref: string): View {
       linksBox,
       table(
         t("links.title"),
-        [t("links.id"), t("links.mode"), t("links.expires"), t("links.used"), t("links.state"), t("bundles.actions")],
-        links.map((l) => {
+        [t("links.id"), t("links.to"), t("links.expires"), t("links.used"), t("links.state"), t("bundles.actions")],
+        links.map((l, i) => {
           const state = linkState(l);
           let revoke: HTMLElement | string = "";
           if (state === "active") {
@@ -173,7 +185,7 @@ export function ticketView(ref: string): View {
             "tr",
             { "data-link": l.id },
             cell(t("links.id"), h("code", {}, l.id)),
-            cell(t("links.mode"), l.mode ? t(`links.mode_${l.mode}`) : "—"),
+            cell(t("links.to"), recipientsOf(l, prints[i] ?? [])),
             cell(t("links.expires"), when(l.expires_at)),
             cell(t("links.used"), t("links.used_of", { used: size(l.used_bytes), max: size(l.max_bytes) })),
             cell(t("links.state"), stateBadge(state, t(`links.state_${state}`))),
