@@ -113,6 +113,9 @@ class Words(unittest.TestCase):
         self.assertEqual(complete("valise", "ticket", "list", "--status", "=", "r"), ["resolved"])
         self.assertEqual(complete("valise", "ticket", "list", "--status", "="), ["open", "resolved"])
         self.assertIn("awaiting_approval", complete("valise", "request", "list", "--state", ""))
+        self.assertEqual(complete("valise-server", "token", "create", "--role", ""),
+                         ["admin", "technician"])
+        self.assertEqual(complete("valise-server", "user", "add", "--role", "a"), ["admin"])
 
 
 class Paths(unittest.TestCase):
