@@ -14,7 +14,7 @@ VALISE_BUILD_PACKAGES=(
 )
 VALISE_TEST_PACKAGES=(
   libgtest-dev libgmock-dev zlib1g-dev age zstd xz-utils python3 clang-format
-  systemd-journal-remote haproxy libarchive-tools chromium man-db
+  systemd-journal-remote haproxy libarchive-tools chromium man-db bash-completion
 )
 # scripts/package: Debian's packaging tools and the man page generator.
 VALISE_PACKAGE_PACKAGES=(debhelper dpkg-dev fakeroot lintian scdoc)

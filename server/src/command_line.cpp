@@ -162,7 +162,9 @@ int run_command_line(int argc, char** argv) {
   std::string role_name = "technician", token_name;
   auto* create_cmd = token_cmd->add_subcommand("create", "Create a token; prints only the token");
   add_location_options(*create_cmd, where);
-  create_cmd->add_option("--role", role_name, "admin or technician")->capture_default_str();
+  create_cmd->add_option("--role", role_name, "admin or technician")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"admin", "technician"}));
   create_cmd->add_option("--name", token_name, "Who holds it (unique)")->required();
   create_cmd->callback([&] {
     auto kind = parse_role(role_name);

@@ -81,7 +81,9 @@ void add_user_command(CLI::App& app, config_location& where,
   auto* add = named("add",
                     "Create a user; the password is read from standard input, or typed "
                     "twice on a terminal");
-  add->add_option("--role", o->role, "admin or technician")->capture_default_str();
+  add->add_option("--role", o->role, "admin or technician")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"admin", "technician"}));
   add->callback([o, open] {
     check_name(o->name);
     auto kind = parse_role(o->role);

@@ -1,7 +1,7 @@
 """The bash completion scripts the build generated (build/completions/PROGRAM),
 sourced in a real bash and driven like readline does: COMP_WORDS and
 COMP_CWORD set, the completion function called, COMPREPLY read back.
-Python 3 standard library and bash."""
+Python 3 standard library, bash and bash-completion."""
 import os
 import re
 import shutil
@@ -113,6 +113,9 @@ class Words(unittest.TestCase):
         self.assertEqual(complete("valise", "ticket", "list", "--status", "=", "r"), ["resolved"])
         self.assertEqual(complete("valise", "ticket", "list", "--status", "="), ["open", "resolved"])
         self.assertIn("awaiting_approval", complete("valise", "request", "list", "--state", ""))
+        self.assertEqual(complete("valise-server", "token", "create", "--role", ""),
+                         ["admin", "technician"])
+        self.assertEqual(complete("valise-server", "user", "add", "--role", "a"), ["admin"])
 
 
 class Paths(unittest.TestCase):
@@ -136,6 +139,30 @@ class Paths(unittest.TestCase):
         d = str(self.dir)
         self.assertEqual(complete("valise-server", "init", "--data", d + "/"), [d + "/data"])
         self.assertEqual(complete("valise", "open", "x.age", "-d", d + "/"), [d + "/data"])
+
+
+class Loader(unittest.TestCase):
+    """bash-completion loads each script on demand from a completions
+    directory by the program's name, as the packages install them."""
+
+    def test_each_loads_by_its_programs_name(self):
+        loader = Path("/usr/share/bash-completion/bash_completion")
+        self.assertTrue(loader.exists(), "bash-completion not found: apt-get install bash-completion")
+        with tempfile.TemporaryDirectory(prefix="valise-completion-") as home:
+            (Path(home) / "completions").mkdir()
+            for program in BINARIES:
+                shutil.copy(COMPLETIONS / program, Path(home) / "completions" / program)
+            for program in BINARIES:
+                with self.subTest(program=program):
+                    out = subprocess.run(
+                        ["bash", "--norc", "--noprofile", "-c",
+                         'source "$1" && __load_completion "$2" && complete -p "$2"',
+                         "bash", str(loader), program],
+                        capture_output=True, text=True, timeout=30,
+                        env={**os.environ, "BASH_COMPLETION_USER_DIR": home})
+                    function = "_" + program.replace("-", "_")
+                    self.assertEqual(out.stdout.strip(), f"complete -F {function} {program}",
+                                     out.stderr)
 
 
 if __name__ == "__main__":

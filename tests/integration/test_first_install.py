@@ -254,7 +254,10 @@ class EveryCommand(ServerTest):
     def test_every_subcommand_takes_config_and_data(self):
         leaves = self.leaf_commands()
         self.assertGreaterEqual(len(leaves), 15, leaves)
+        self.assertIn(("completion",), leaves)
         for leaf in leaves:
+            if leaf == ("completion",):
+                continue  # prints the bash completion script: no server to read
             with self.subTest(command=" ".join(leaf)):
                 text = self.server(*leaf, "--help").stdout
                 self.assertIn("--config", text)

@@ -38,9 +38,10 @@ struct sample {
     app.add_subcommand("secret", "not offered")->group("");
   }
 
+  std::vector<command_info> tree;
+
   const command_info& command(const std::string& path) {
-    static std::vector<command_info> tree;
-    tree = command_tree(app);
+    if (tree.empty()) tree = command_tree(app);
     auto it = std::find_if(tree.begin(), tree.end(),
                            [&](const command_info& c) { return c.path == path; });
     if (it == tree.end()) throw std::runtime_error("no command " + path);
