@@ -1,5 +1,6 @@
 #include "valise/common/file_io.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -217,16 +218,68 @@ result<std::string> read_small_file(const std::filesystem::path& path, std::size
 
 // ---- give_to_directory_owner ------------------------------------------------
 
+namespace {
+
+// Gives root's entries of the open directory `dir_fd`, recursively, to
+// owner:group. Every step is relative to a descriptor and refuses links
+// (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW): the directory belongs to the service's
+// user, who could swap a subdirectory for a link to /etc between two path
+// lookups, and root would then give away /etc's files. Entries that are not
+// root's were not made by the command that calls this and stay as they are.
+result<void> give_entries(int dir_fd, uid_t owner, gid_t group, int depth) {
+  if (depth > 16) return std::make_error_code(std::errc::too_many_symbolic_link_levels);
+  const int listing_fd = ::dup(dir_fd);
+  if (listing_fd < 0) return last_error();
+  DIR* listing = ::fdopendir(listing_fd);
+  if (!listing) {
+    ::close(listing_fd);
+    return last_error();
+  }
+  result<void> outcome;
+  while (const dirent* entry = ::readdir(listing)) {
+    const std::string_view name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    if (::fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      outcome = last_error();
+      break;
+    }
+    if (st.st_uid != 0) continue;
+    if (::fchownat(dir_fd, entry->d_name, owner, group, AT_SYMLINK_NOFOLLOW) != 0) {
+      outcome = last_error();
+      break;
+    }
+    if (!S_ISDIR(st.st_mode)) continue;
+    const int child =
+        ::openat(dir_fd, entry->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (child < 0) {
+      outcome = last_error();
+      break;
+    }
+    outcome = give_entries(child, owner, group, depth + 1);
+    ::close(child);
+    if (!outcome) break;
+  }
+  ::closedir(listing);
+  return outcome;
+}
+
+}  // namespace
+
 result<void> give_to_directory_owner(const std::filesystem::path& dir) {
   if (::geteuid() != 0) return {};
+  // The directory itself is the administrator's choice (data_dir, state_dir)
+  // and may be reached through a link; what is under it may not.
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return last_error();
   struct stat dir_stat {};
-  if (::lstat(dir.c_str(), &dir_stat) != 0) return last_error();
-  if (dir_stat.st_uid == 0 || !S_ISDIR(dir_stat.st_mode)) return {};
-  std::error_code ec;
-  for (std::filesystem::recursive_directory_iterator it(dir, ec), end; !ec && it != end;
-       it.increment(ec))
-    if (::lchown(it->path().c_str(), dir_stat.st_uid, dir_stat.st_gid) != 0) return last_error();
-  return ec ? result<void>(ec) : result<void>();
+  result<void> outcome;
+  if (::fstat(dir_fd, &dir_stat) != 0)
+    outcome = last_error();
+  else if (dir_stat.st_uid != 0)
+    outcome = give_entries(dir_fd, dir_stat.st_uid, dir_stat.st_gid, 0);
+  ::close(dir_fd);
+  return outcome;
 }
 
 }  // namespace valise::common

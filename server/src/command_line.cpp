@@ -26,7 +26,7 @@ namespace {
 // Commands other than init, status and config: a store init has made, not an
 // empty one created here (init would then refuse the directory).
 std::unique_ptr<store> open_store(const server_config& config, const config_location& where) {
-  if (auto missing = not_initialised(config, where)) fail(*missing);
+  if (auto problem = not_initialised(config, where)) fail(problem->line);
   auto db = store::open_sqlite(config.data_dir, store::open_mode::tool);
   if (!db)
     fail("cannot open the store in " + config.data_dir.string() + ": " + db.error().message());

@@ -1,9 +1,11 @@
 #include "valise/server/config.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <variant>
 
 #include "http/client_address.hpp"
@@ -301,6 +303,28 @@ std::optional<std::string> canonical_age_recipient(std::string_view key) {
   return parsed->to_string();
 }
 
+// No scheme, port or path, which an operator editing the file may well write.
+bool valid_hostname(const std::string& name) {
+  if (name.empty() || name.size() > 253) return false;
+  unsigned char address[16];
+  if (::inet_pton(AF_INET, name.c_str(), address) == 1 ||
+      ::inet_pton(AF_INET6, name.c_str(), address) == 1)
+    return true;
+  std::size_t label = 0;
+  for (std::size_t i = 0; i <= name.size(); ++i) {
+    const char c = i < name.size() ? name[i] : '.';
+    if (c == '.') {
+      if (label == 0 || label > 63 || name[i - 1] == '-' || name[i - label] == '-') return false;
+      label = 0;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-') {
+      ++label;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
 config_result load_config(const std::filesystem::path& file) {
   auto text = common::read_small_file(file);
   if (!text) return problem{fmt::format("{}: {}", file.string(), text.error().message())};
@@ -389,6 +413,11 @@ config_result parse_config(std::string_view text, const std::filesystem::path& f
                                file.string())};
   if (config.min_tls_version != "1.2" && config.min_tls_version != "1.3")
     return problem{fmt::format("{}: tls.min_version must be \"1.2\" or \"1.3\"", file.string())};
+  if (!config.hostname.empty() && !valid_hostname(config.hostname))
+    return problem{fmt::format(
+        "{}: server.hostname \"{}\" is not a host name: write the name clients use, such as "
+        "collector.example.com, without a scheme, port or path",
+        file.string(), config.hostname)};
   return config;
 }
 

@@ -37,6 +37,10 @@ boost::system::result<server_config, std::string> settings(const init_options& o
     return problem{"at most " + std::to_string(max_link_recipients) + " --recipient keys"};
   if (options.hostname.empty())
     return problem{"--hostname is empty: give the name clients use to reach the server"};
+  if (!valid_hostname(options.hostname))
+    return problem{"--hostname " + options.hostname +
+                   " is not a host name: give the name clients use, such as "
+                   "collector.example.com, without a scheme, port or path"};
   server_config config;
   config.data_dir = fs::absolute(options.data_dir);
   config.listen = options.listen;

@@ -17,32 +17,35 @@ std::string init_command(const config_location& where) {
 
 }  // namespace
 
-std::optional<std::string> not_initialised(const server_config& config,
-                                           const config_location& where) {
+std::optional<setup_problem> not_initialised(const server_config& config,
+                                             const config_location& where) {
   const auto db = config.data_dir / "valise.db";
   std::error_code ec;
   if (!std::filesystem::exists(db, ec)) {
     if (ec && ec != std::errc::no_such_file_or_directory)
-      return "valise-server cannot read " + config.data_dir.string() + " (" + ec.message() +
-             "): give it to the user the server runs as";
-    return "valise-server is not initialised: " + config.data_dir.string() +
-           " has no database: run: " + init_command(where);
+      return setup_problem{"valise-server cannot read " + config.data_dir.string() + " (" +
+                               ec.message() +
+                               "): run this as root or as the user the server runs as",
+                           true};
+    return setup_problem{"valise-server is not initialised: " + config.data_dir.string() +
+                         " has no database: run: " + init_command(where)};
   }
   for (const auto& file : {config.resolve(config.certificate), config.resolve(config.private_key),
                            config.resolve(config.ca_certificate)})
     if (::access(file.c_str(), R_OK) != 0)
-      return "valise-server cannot read " + file.string() + " (" +
-             std::error_code(errno, std::generic_category()).message() +
-             "): check the [tls] paths in " + where.file().string() +
-             " and that the server's user may read them";
+      return setup_problem{"valise-server cannot read " + file.string() + " (" +
+                               std::error_code(errno, std::generic_category()).message() +
+                               "): check the [tls] paths in " + where.file().string() +
+                               " and that the server's user may read them",
+                           true};
   return std::nullopt;
 }
 
 int print_status(const config_location& where) {
   const auto file = where.file();
-  auto say = [](const std::string& line) {
+  auto say = [](const std::string& line, int status = status_not_set_up) {
     std::fprintf(stderr, "%s\n", line.c_str());
-    return 1;
+    return status;
   };
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) {
@@ -54,16 +57,19 @@ int print_status(const config_location& where) {
                "`, set [server] hostname in it and run: " + init_command(where));
   }
   auto config = load_config(file);
-  if (!config) return say("valise-server cannot start: " + config.error() + ": fix the file");
+  if (!config)
+    return say("valise-server cannot start: " + config.error() + ": fix the file", status_broken);
   if (config->hostname.empty())
     return say("valise-server is not initialised: set [server] hostname in " + file.string() +
                " and run: " + init_command(where));
-  if (auto missing = not_initialised(*config, where)) return say(*missing);
+  if (auto problem = not_initialised(*config, where))
+    return say(problem->line, problem->broken ? status_broken : status_not_set_up);
   auto fingerprint = certificate_file_sha256(config->resolve(config->ca_certificate));
   if (!fingerprint)
     return say("valise-server cannot read its CA certificate " +
-               config->resolve(config->ca_certificate).string() + ": " +
-               fingerprint.error().message());
+                   config->resolve(config->ca_certificate).string() + ": " +
+                   fingerprint.error().message(),
+               status_broken);
   std::printf("config file:    %s\n", std::filesystem::absolute(file).c_str());
   std::printf("data directory: %s\n", config->data_dir.c_str());
   std::printf("listen:         %s\n", config->listen.c_str());

@@ -10,12 +10,27 @@
 
 namespace valise::server {
 
-// What is missing for `config`'s data directory to be one init filled
-// (nullopt: nothing), as a sentence ending in what to run.
-std::optional<std::string> not_initialised(const server_config& config,
-                                           const config_location& where);
+// Why the server cannot run yet, as one sentence ending in what to do.
+// `broken`: it was set up but something is wrong (a file it cannot read),
+// as opposed to not set up yet.
+struct setup_problem {
+  std::string line;
+  bool broken = false;
+};
 
-// Prints the summary (0) or the one line on stderr (1).
+// What keeps `config`'s data directory from being one init filled and the
+// server's user can read (nullopt: nothing).
+std::optional<setup_problem> not_initialised(const server_config& config,
+                                             const config_location& where);
+
+// What systemd makes of an ExecCondition's exit status: 1 to 254 skip the
+// unit (inactive: not set up yet), 255 fails it (set up but broken, which
+// `systemctl --failed` and monitoring must see).
+inline constexpr int status_not_set_up = 1;
+inline constexpr int status_broken = 255;
+
+// Prints the summary (0) or the one line on stderr (status_not_set_up or
+// status_broken).
 int print_status(const config_location& where);
 
 }  // namespace valise::server

@@ -153,7 +153,7 @@ class ConfigModeInit(ServerTest):
 
 
 class Status(ServerTest):
-    def test_each_reason_is_one_line_and_exit_1(self):
+    def test_each_reason_is_one_line_and_exit_1_or_255_when_broken(self):
         missing = self.work / "nothing.toml"
         self.assert_one_line(
             self.server("status", "--config", missing),
@@ -175,14 +175,32 @@ class Status(ServerTest):
         self.assert_one_line(
             self.server("status", "--config", self.config),
             f"valise-server cannot start: {self.config}: tls.min_version must be \"1.2\" or "
-            "\"1.3\": fix the file\n")
+            "\"1.3\": fix the file\n", code=255)
         text = self.config.read_text().replace('threads = 2', 'threads = "two"')
         self.config.write_text(text)
         line = text.splitlines().index('threads = "two"') + 1
         self.assert_one_line(
             self.server("status", "--config", self.config),
             f"valise-server cannot start: {self.config}:{line}: server.threads: expected a "
-            "non-negative integer: fix the file\n")
+            "non-negative integer: fix the file\n", code=255)
+
+    def test_a_hostname_with_a_scheme_or_port_is_refused(self):
+        for wrong in ("https://collector.example.com:8443", "collector.example.com:8443",
+                      "collector example", "-collector.example"):
+            with self.subTest(hostname=wrong):
+                self.write_config(hostname=f'"{wrong}"')
+                self.assert_one_line(
+                    self.server("status", "--config", self.config),
+                    f"valise-server cannot start: {self.config}: server.hostname \"{wrong}\" is "
+                    "not a host name: write the name clients use, such as collector.example.com, "
+                    "without a scheme, port or path: fix the file\n", code=255)
+        init = self.server("init", "--data", self.data, "--hostname", "https://x.example")
+        self.assertEqual(init.returncode, 1)
+        self.assertIn("--hostname https://x.example is not a host name", init.stderr)
+        self.assertFalse(self.data.exists(), "nothing made")
+        for right in ("collector.example.com", "localhost", "192.0.2.7", "2001:db8::7"):
+            self.write_config(hostname=f'"{right}"')
+            self.assertNotIn("host name", self.server("status", "--config", self.config).stderr)
 
     def test_the_default_is_the_packages_file(self):
         result = self.server("status")
@@ -321,6 +339,17 @@ class RootOwnership(ServerTest):
         status = self.server("status", "--config", self.config, user="nobody")
         self.assertEqual(status.returncode, 0, status.stderr)
 
+    def test_a_data_directory_reached_through_a_link_gets_its_files_too(self):
+        nobody = pwd.getpwnam("nobody")
+        real = self.work / "real-data"
+        real.mkdir(mode=0o700)
+        os.chown(real, nobody.pw_uid, nobody.pw_gid)
+        self.data.symlink_to(real)
+        self.write_config(hostname='"localhost"')
+        init = self.server("init", "--config", self.config)
+        self.assertEqual(init.returncode, 0, init.stderr)
+        self.assertEqual({p.lstat().st_uid for p in real.rglob("*")}, {nobody.pw_uid})
+
     def test_a_directory_root_owns_stays_roots(self):
         self.write_config(hostname='"localhost"')
         self.assertEqual(self.server("init", "--config", self.config).returncode, 0)
@@ -387,7 +416,7 @@ class AgentStatus(AgentTest):
         config = self.work / "agent.toml"
         config.write_text('state_dir = "/tmp"\npoll_timout = "5s"\n')
         result = self.agent(config, "status")
-        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.returncode, 255, "a broken config fails the unit")
         self.assertEqual(result.stderr,
                          f"valise-agent cannot start: {config}:2: unknown setting poll_timout: "
                          f"agent.toml(5) lists every setting (fix {config})\n")
@@ -424,6 +453,26 @@ class AgentStatus(AgentTest):
             for path in made:
                 self.assertEqual(path.lstat().st_uid, nobody.pw_uid, path)
             self.assertEqual(self.agent(agent.config, "status", user="nobody").returncode, 0)
+
+    def test_enroll_as_root_follows_no_link_the_services_user_planted(self):
+        # What the service's user left in its directory: a link to a file of
+        # root's and a link to a directory of root's. Root's enroll must give
+        # neither target away.
+        nobody = pwd.getpwnam("nobody")
+        victims = self.work / "roots"
+        victims.mkdir()
+        (victims / "secret").write_text("root's\n")
+        with ServerProcess(self.work / "srv") as server:
+            agent = AgentProcess(self.work, server.url, "")
+            agent.state.mkdir(mode=0o700)
+            (agent.state / "file-link").symlink_to(victims / "secret")
+            (agent.state / "dir-link").symlink_to(victims)
+            for path in (agent.state, agent.state / "file-link", agent.state / "dir-link"):
+                os.chown(path, nobody.pw_uid, nobody.pw_gid, follow_symlinks=False)
+            agent.enroll(server.create_enroll_token(), server.ca)
+            self.assertEqual((agent.state / "agent.key").lstat().st_uid, nobody.pw_uid)
+        for path in (victims, victims / "secret"):
+            self.assertEqual(path.stat().st_uid, 0, path)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,10 @@ WATCHED = ("/etc", "/usr", "/lib", "/opt", "/srv", "/var/lib", "/var/log")
 # Files the tools that add and remove users rewrite, and dpkg's and apt's own
 # bookkeeping: they change with any package, not because of valise.
 BOOKKEEPING = re.compile(r"^(/etc/(passwd|group|shadow|gshadow)-$|/var/lib/(dpkg|apt)/|"
-                         r"/var/log/(apt|dpkg)|/var/lib/systemd/deb-systemd-)")
+                         r"/var/log/(apt|dpkg)|"
+                         # deb-systemd-helper's state folders, never what is in them
+                         r"/var/lib/systemd/deb-systemd-helper-(enabled|masked)"
+                         r"(/[^/]+\.wants)?$)")
 
 
 def package_files(variable):
@@ -55,8 +58,10 @@ def package_files(variable):
 
 
 def run(*argv, check=True, timeout=600, user=None, env=None, input=None):
-    result = subprocess.run([str(a) for a in argv], capture_output=True, text=True,
-                            timeout=timeout, user=user, env=env, input=input,
+    # As an administrator would with sudo -u: the user's own groups too.
+    argv = (["runuser", "-u", user, "--"] if user else []) + [str(a) for a in argv]
+    result = subprocess.run(argv, capture_output=True, text=True,
+                            timeout=timeout, env=env, input=input,
                             stdin=None if input is not None else subprocess.DEVNULL)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(map(str, argv))} exited {result.returncode}:\n"
@@ -202,6 +207,7 @@ class InstallUsePurge(PackagesTest):
         self.assertEqual(len(text.strip().splitlines()), 1, text)
 
         self.set_up_server()
+        server_config = SERVER_CONFIG.read_text()
         self.technician()
         self.enroll_agent()
         self.request_diagnostics()
@@ -216,7 +222,8 @@ class InstallUsePurge(PackagesTest):
             self.assertEqual(installed(package), "rc", package)
         self.assertTrue(SERVER_CONFIG.exists() and AGENT_CONFIG.exists())
         self.assertTrue((SERVER_DATA / "valise.db").exists())
-        self.assertTrue((AGENT_STATE / "agent.key").exists() or any(AGENT_STATE.iterdir()))
+        for name in ("agent.key", "agent.crt", "ca.pem", "identity.json"):
+            self.assertTrue((AGENT_STATE / name).exists(), f"{name} after remove")
         self.assertTrue(user_exists("valise") and user_exists("valise-agent"))
         apt_get("purge", *PACKAGES[1:])
         for name in USERS:
@@ -227,6 +234,14 @@ class InstallUsePurge(PackagesTest):
         self.assertEqual((SERVER_DATA.owner(), SERVER_DATA.group()), ("root", "root"))
         shutil.rmtree(TEST_LOGS)
         self.assert_machine_as_before(kept=[str(SERVER_DATA)])
+
+        # Installed again, the kept directory is the service's again and
+        # serves what it held.
+        apt_get("install", *[deb for deb in debs if deb.name.startswith(("valise_", "valise-server_"))])
+        self.assertEqual({p.owner() for p in [SERVER_DATA, *SERVER_DATA.rglob("*")]}, {"valise"})
+        SERVER_CONFIG.write_text(server_config)
+        self.unit("valise-server").start()
+        self.assertIn("PKG-1", self.valise("ticket", "list"))
 
     def check_installed_files(self, debs):
         version = run("dpkg-query", "-W", "-f=${Version}", "valise").stdout
@@ -253,6 +268,9 @@ class InstallUsePurge(PackagesTest):
                         "valise-server").stdout
         for path in (AGENT_CONFIG, SERVER_CONFIG):
             self.assertIn(str(path), conffiles)
+        # agent.toml may hold a proxy's password: not for every local user.
+        self.assertEqual((AGENT_CONFIG.owner(), AGENT_CONFIG.group()), ("root", "valise-agent"))
+        self.assertEqual(AGENT_CONFIG.stat().st_mode & 0o777, 0o640)
         self.assertEqual(SERVER_DATA.owner(), "valise")
         self.assertEqual(SERVER_DATA.stat().st_mode & 0o777, 0o700)
         self.assertEqual(AGENT_STATE.owner(), "valise-agent")

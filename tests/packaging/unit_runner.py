@@ -8,8 +8,8 @@ leaves it inactive), ExecStart, User, Group, SupplementaryGroups, UMask,
 Environment, LimitNOFILE, StateDirectory and RuntimeDirectory (with their modes, owned by
 the unit's user), the environment systemd gives a service (USER, HOME, PATH,
 STATE_DIRECTORY, RUNTIME_DIRECTORY...), Type=notify (READY=1 on
-NOTIFY_SOCKET) and WatchdogSec (WATCHDOG_USEC, WATCHDOG_PID; the pings are
-counted). What is not: the sandboxing directives (ProtectSystem=,
+NOTIFY_SOCKET; every notification is kept in .notifications) and WatchdogSec
+(WATCHDOG_USEC and WATCHDOG_PID set). What is not: the sandboxing directives (ProtectSystem=,
 SystemCallFilter=...), which only systemd can apply; systemd-analyze checks
 them offline (tests/integration/test_systemd_units.py)."""
 import grp

@@ -20,12 +20,18 @@ std::string config_argument(const std::string& path) {
   return path == default_config ? "" : "--config " + path + " ";
 }
 
+// What systemd makes of an ExecCondition's exit status: 1 to 254 skip the
+// unit (inactive: not enrolled yet), 255 fails it (enrolled or configured but
+// broken, which `systemctl --failed` and monitoring must see).
+inline constexpr int status_not_enrolled = 1;
+inline constexpr int status_broken = 255;
+
 // What `status` prints: the summary on stdout (0), or one line on stderr
-// saying what to do (1), which the unit's ExecCondition shows in the journal.
+// saying what to do, which the unit's ExecCondition shows in the journal.
 int print_status(const std::string& path) {
-  auto say = [](const std::string& line) {
+  auto say = [](const std::string& line, int status = status_broken) {
     std::fprintf(stderr, "%s\n", line.c_str());
-    return 1;
+    return status;
   };
   auto config = load_config(path);
   if (!config) return say("valise-agent cannot start: " + config.error() + " (fix " + path + ")");
@@ -33,13 +39,14 @@ int print_status(const std::string& path) {
   auto identity = load_identity(files.identity);
   if (!identity && identity.error() == std::errc::no_such_file_or_directory)
     return say("valise-agent is not enrolled: run sudo -u valise-agent valise-agent " +
-               config_argument(path) +
-               "enroll --token TOKEN --ca-fingerprint SHA256:... --server URL, then systemctl "
-               "start valise-agent");
+                   config_argument(path) +
+                   "enroll --token TOKEN --ca-fingerprint SHA256:... --server URL, then systemctl "
+                   "start valise-agent",
+               status_not_enrolled);
   if (!identity)
     return say("valise-agent cannot read " + files.identity.string() + " (" +
                identity.error().message() +
-               "): run status as the agent's user, or enroll again with --force");
+               "): run status as root or as the agent's user (sudo -u valise-agent)");
   auto pem = common::read_small_file(files.certificate);
   auto validity = pem ? certificate_validity(*pem) : std::nullopt;
   if (!validity)

@@ -71,10 +71,11 @@ class atomic_file final : public crypto::byte_sink {
 // Reads a whole (small) file: identity files, recipients files, passphrase files.
 result<std::string> read_small_file(const std::filesystem::path& path, std::size_t limit = 1 << 20);
 
-// Run as root, gives everything under `dir` (not following symbolic links) to
-// dir's owner and group if that is not root: `sudo valise-server init` or
-// `sudo valise-agent enroll` in a service's directory must not leave it files
-// the service cannot read. Does nothing otherwise.
+// Run as root, gives root's files and directories under `dir` (never
+// following a symbolic link below it) to dir's owner and group if that is not
+// root: `sudo valise-server init` or `sudo valise-agent enroll` in a service's
+// directory must not leave it files the service cannot read. Does nothing
+// otherwise.
 result<void> give_to_directory_owner(const std::filesystem::path& dir);
 
 }  // namespace valise::common

@@ -23,6 +23,10 @@ inline constexpr std::size_t max_link_recipients = 32;
 // `key` as an age X25519 recipient in its canonical (lowercase) form, if
 // it is one: what server.toml, init and the API accept.
 std::optional<std::string> canonical_age_recipient(std::string_view key);
+
+// A DNS name or an IP address, nothing around it: what [server] hostname and
+// `init --hostname` take.
+bool valid_hostname(const std::string& name);
 // Each of `keys` canonical, repeats dropped; or the first that is not a key.
 boost::system::result<std::vector<std::string>, std::string> canonical_age_recipients(
     const std::vector<std::string>& keys);
