@@ -10,6 +10,7 @@ VALISE_BUILD_PACKAGES=(
   libssl-dev libsodium-dev libarchive-dev libzstd-dev
   libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev libtomlplusplus-dev libsystemd-dev libre2-dev libisal-dev
+  libhowardhinnant-date-dev
   scdoc
 )
 VALISE_TEST_PACKAGES=(
