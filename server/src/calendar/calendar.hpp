@@ -56,6 +56,8 @@ struct interval {
 };
 
 struct calendar {
+  // nullptr counts in UTC: only default_calendar() on a machine without
+  // tzdata leaves it so, and parse_calendar() refuses that.
   const date::time_zone* zone = nullptr;
   std::string zone_name;
   // Indexed by weekday, Sunday = 0 (std::chrono::weekday::c_encoding), each
