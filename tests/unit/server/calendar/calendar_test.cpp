@@ -221,6 +221,19 @@ TEST_F(calendar_test, a_longer_saturday_does_not_change_a_business_day) {
   EXPECT_EQ(due(utc(2026, 1, 16, 15), hours(2)), utc(2026, 1, 17, 9));
 }
 
+TEST_F(calendar_test, a_whole_day_open_follows_the_wall_clock) {
+  // Sunday open 00:00-24:00: the day of the spring change has 23 hours
+  // (00:00 CET = 28 March 23:00Z to 24:00 CEST = 29 March 22:00Z), the day of
+  // the autumn change 25 (00:00 CEST = 24 October 22:00Z to 24:00 CET =
+  // 25 October 23:00Z).
+  cal.hours[0] = {{std::chrono::minutes{0}, std::chrono::minutes{24 * 60}}};
+  EXPECT_EQ(business_time_between(cal, utc(2026, 3, 28, 12), utc(2026, 3, 30, 0)), 23h);
+  EXPECT_EQ(business_time_between(cal, utc(2026, 10, 24, 12), utc(2026, 10, 26, 0)), 25h);
+  // Opened Sat 28 March 18:00 CET + 23 h runs out at the Sunday's end,
+  // 29 March 22:00Z, not at a fixed offset's 23:00Z.
+  EXPECT_EQ(due(utc(2026, 3, 28, 17), hours(23)), utc(2026, 3, 29, 22));
+}
+
 TEST_F(calendar_test, explicit_holidays_close_the_day) {
   // Thu 24 December 2026 closed by the operator: Wed 23 Dec 16:00 CET
   // (15:00Z) + 2 h = Wednesday 1 h, Friday 25 is Christmas, Monday 28
