@@ -123,6 +123,38 @@ std::optional<crypto::secret_string> secret_field(json::object& o, const char* k
   return out;
 }
 
+std::optional<std::string> note_field(const json::object& o, const char* key, std::size_t max_bytes,
+                                      std::optional<response>& problem) {
+  auto* v = o.if_contains(key);
+  if (!v || v->is_null()) return std::nullopt;
+  if (!v->is_string()) {
+    refuse(problem, key, "must be a string");
+    return std::nullopt;
+  }
+  std::string text(v->as_string());
+  // printable_text keeps exactly the valid UTF-8 without controls, once
+  // tabs and line breaks (which it turns into spaces) are spaces already.
+  std::string flat = text;
+  for (auto& c : flat)
+    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+  if (common::printable_text(flat, flat.size()) != flat) {
+    refuse(problem, key,
+           "must be UTF-8 text without control characters (tabs and line breaks are fine)");
+    return std::nullopt;
+  }
+  if (flat.find_first_not_of(' ') == std::string::npos) {
+    refuse(problem, key, "must not be empty");
+    return std::nullopt;
+  }
+  if (text.size() > max_bytes) {
+    refuse(problem, key,
+           "must be at most " + std::to_string(max_bytes) + " bytes of UTF-8; this one has " +
+               std::to_string(text.size()) + " (attach a longer text to the ticket as a bundle)");
+    return std::nullopt;
+  }
+  return text;
+}
+
 std::optional<std::string> cleaned_field(const json::object& o, const char* key,
                                          std::size_t max_bytes, std::optional<response>& problem) {
   auto* v = o.if_contains(key);
