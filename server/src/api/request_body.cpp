@@ -40,17 +40,25 @@ bool controls_only_from(std::string_view text, std::string_view allowed) {
   return true;
 }
 
+// The string at `key`; null if absent, or if not a string (refused).
+const json::string* string_at(const json::object& o, const char* key,
+                              std::optional<response>& problem) {
+  auto* v = o.if_contains(key);
+  if (!v || v->is_null()) return nullptr;
+  if (!v->is_string()) {
+    refuse(problem, key, "must be a string");
+    return nullptr;
+  }
+  return &v->as_string();
+}
+
 // `allowed`: control characters let through (PEM's line breaks).
 std::optional<std::string> checked_string(const json::object& o, const char* key,
                                           std::string_view allowed,
                                           std::optional<response>& problem) {
-  auto* v = o.if_contains(key);
-  if (!v || v->is_null()) return std::nullopt;
-  if (!v->is_string()) {
-    refuse(problem, key, "must be a string");
-    return std::nullopt;
-  }
-  std::string_view text = v->as_string();
+  auto* s = string_at(o, key, problem);
+  if (!s) return std::nullopt;
+  std::string_view text = *s;
   if (!controls_only_from(text, allowed)) {
     refuse(problem, key,
            allowed.empty() ? "must not contain control characters (newline, tab, escape, NUL)"
@@ -157,13 +165,9 @@ std::optional<std::string> note_field(const json::object& o, const char* key, st
 
 std::optional<std::string> cleaned_field(const json::object& o, const char* key,
                                          std::size_t max_bytes, std::optional<response>& problem) {
-  auto* v = o.if_contains(key);
-  if (!v || v->is_null()) return std::nullopt;
-  if (!v->is_string()) {
-    refuse(problem, key, "must be a string");
-    return std::nullopt;
-  }
-  return common::printable_text(v->as_string(), max_bytes);
+  auto* s = string_at(o, key, problem);
+  if (!s) return std::nullopt;
+  return common::printable_text(*s, max_bytes);
 }
 
 std::optional<std::string> pem_field(const json::object& o, const char* key,

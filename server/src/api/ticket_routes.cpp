@@ -36,11 +36,17 @@ json::value to_json(const comment_info& c) {
   };
 }
 
-// A body whose text fields may hold bad UTF-8, so that note_field says so.
-std::variant<json::object, response> parse_notes(const std::string& body) {
+// The note at `key` of the body (nullopt if absent), or the answer that
+// refuses it. Bad UTF-8 gets through the parser so that note_field says so.
+std::variant<std::optional<std::string>, response> body_note(const request& req, const char* key) {
   json::parse_options lenient;
   lenient.allow_invalid_utf8 = true;
-  return parse_object(body, lenient);
+  auto parsed = parse_object(req.body, lenient);
+  if (auto* res = std::get_if<response>(&parsed)) return std::move(*res);
+  std::optional<response> problem;
+  auto note = note_field(std::get<json::object>(parsed), key, max_note_bytes, problem);
+  if (problem) return std::move(*problem);
+  return note;
 }
 
 // The ticket's events after `after` that `who` may see, at most `limit`;
@@ -141,11 +147,9 @@ outcome show_ticket(api_context& ctx, request& req) {
 
 outcome add_comment(api_context& ctx, request& req) {
   const auto& ref = req.params[0];
-  auto parsed = parse_notes(req.body);
-  if (auto* res = std::get_if<response>(&parsed)) return std::move(*res);
-  std::optional<response> problem;
-  auto text = note_field(std::get<json::object>(parsed), "text", max_note_bytes, problem);
-  if (problem) return std::move(*problem);
+  auto note = body_note(req, "text");
+  if (auto* res = std::get_if<response>(&note)) return std::move(*res);
+  const auto& text = std::get<std::optional<std::string>>(note);
   if (!text) return error_response(api_error::bad_request, "text is missing: {\"text\": \"...\"}");
   auto c = ctx.db.add_comment(*req.who, ref, *text);
   if (!c) return error_response(c.error(), subject(ref), api_error::ticket_not_found);
@@ -165,13 +169,9 @@ outcome list_comments(api_context& ctx, request& req) {
 
 outcome resolve_ticket(api_context& ctx, request& req) {
   const auto& ref = req.params[0];
-  auto parsed = parse_notes(req.body);
-  if (auto* res = std::get_if<response>(&parsed)) return std::move(*res);
-  std::optional<response> problem;
-  auto resolution =
-      note_field(std::get<json::object>(parsed), "resolution", max_note_bytes, problem);
-  if (problem) return std::move(*problem);
-  auto report = ctx.db.resolve_ticket(*req.who, ref, resolution);
+  auto note = body_note(req, "resolution");
+  if (auto* res = std::get_if<response>(&note)) return std::move(*res);
+  auto report = ctx.db.resolve_ticket(*req.who, ref, std::get<std::optional<std::string>>(note));
   if (!report) return error_response(report.error(), subject(ref), api_error::ticket_not_found);
   ctx.stats.purged_bundles.fetch_add(report->bundles.size(), std::memory_order_relaxed);
   auto t = ctx.db.get_ticket(ref);
