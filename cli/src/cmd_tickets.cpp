@@ -1,10 +1,15 @@
-// valise ticket create | list | show | resolve | reopen: the server's tickets.
+// valise ticket create | list | show | comment | resolve | reopen: the
+// server's tickets and what was said on them.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 
 #include "commands.hpp"
 #include "failure.hpp"
@@ -26,7 +31,15 @@ struct ticket_options {
   std::string severity;
   std::string status;
   unsigned limit = 0;
+  std::string text;        // comment
+  std::string file;        // comment --file ("-": standard input)
+  std::string resolution;  // resolve --resolution
 };
+
+// Comments and resolutions the server takes (16 KiB); checked here too, so
+// that a long file fails before it is sent.
+constexpr std::size_t max_note_bytes = 16 * 1024;
+constexpr std::size_t wrap_columns = 100;
 
 std::string ticket_path(const std::string& ref) {
   check_ticket_ref(ref);
@@ -43,6 +56,88 @@ void print_ticket(const json::value& t) {
     std::printf("resolved  %s\n", field_text(t, "resolved_at").c_str());
   }
   std::printf("bundles   %llu\n", static_cast<unsigned long long>(field_size(t, "bundles")));
+  const auto* o = t.if_object();
+  if (const auto* r = o ? o->if_contains("resolution") : nullptr; r && r->is_string()) {
+    std::printf("resolution\n");
+    std::string text(r->as_string());
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);)
+      std::printf("  %s\n", terminal_text(line).c_str());
+  }
+}
+
+// Code points, for wrapping (terminals show most as one column).
+std::size_t columns(std::string_view text) {
+  std::size_t n = 0;
+  for (const unsigned char c : text) n += (c & 0xc0) != 0x80;
+  return n;
+}
+
+// `text` cut into lines of at most `width` columns at spaces (a longer word
+// stays whole), its own line breaks kept.
+std::vector<std::string> wrapped(const std::string& text, std::size_t width) {
+  std::vector<std::string> out;
+  std::istringstream paragraphs(text);
+  for (std::string paragraph; std::getline(paragraphs, paragraph);) {
+    std::string line;
+    std::istringstream words(paragraph);
+    for (std::string word; words >> word;) {
+      if (!line.empty() && columns(line) + 1 + columns(word) > width) {
+        out.push_back(std::move(line));
+        line.clear();
+      }
+      line += (line.empty() ? "" : " ") + word;
+    }
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
+// One event a line: its time (RFC 3339, UTC) and its sentence, continued
+// under the sentence when it is long or has lines of its own.
+void print_timeline(const json::value& ticket) {
+  const auto* o = ticket.if_object();
+  const json::value none;
+  const auto& events = elements(o && o->contains("timeline") ? o->at("timeline") : none);
+  std::printf("\ntimeline\n");
+  for (const auto& e : events) {
+    const auto at = field_text(e, "at");
+    const auto* text = e.is_object() ? e.as_object().if_contains("text") : nullptr;
+    const std::string words = text && text->is_string() ? std::string(text->as_string()) : "";
+    const std::string indent(columns(at) + 2, ' ');
+    bool first = true;
+    for (const auto& line : wrapped(words, wrap_columns)) {
+      std::printf("%s  %s\n", first ? at.c_str() : indent.c_str() + 2, terminal_text(line).c_str());
+      first = false;
+    }
+    if (first) std::printf("%s\n", at.c_str());
+  }
+  if (o && o->contains("timeline_next") && !o->at("timeline_next").is_null())
+    std::printf("(more events: the server sends %zu at a time; --json shows timeline_next)\n",
+                events.size());
+}
+
+std::string read_note(const std::string& file) {
+  std::string text;
+  if (file == "-") {
+    text.assign(std::istreambuf_iterator<char>(std::cin), {});
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+      fail(fmt::format("--file {}: cannot be read", terminal_text(file)),
+           "give a readable file, or - for standard input");
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  return text;
+}
+
+void check_note(const std::string& text, std::string_view what) {
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    fail(fmt::format("{} is empty", what), "write what you want to say");
+  if (text.size() > max_note_bytes)
+    fail(fmt::format("{} is {} bytes; the server takes at most {}", what, text.size(),
+                     max_note_bytes),
+         "shorten it, or attach the long text to the ticket as a bundle (valise send)");
 }
 
 void run_create(ticket_options& o) {
@@ -90,11 +185,36 @@ void run_show(ticket_options& o) {
                                fmt::format("ticket {}", terminal_text(o.ref)));
   if (o.server.json) return print_json(ticket);
   print_ticket(ticket);
+  print_timeline(ticket);
+}
+
+void run_comment(ticket_options& o) {
+  if (!o.text.empty() && !o.file.empty())
+    fail("give the comment as TEXT or with --file, not both", "use one of them");
+  if (o.text.empty() && o.file.empty())
+    fail("no comment given", "give it as TEXT, or --file FILE (- for standard input)");
+  const auto text = o.file.empty() ? o.text : read_note(o.file);
+  check_note(text, "the comment");
+  check_ticket_ref(o.ref);
+  api_client api(o.server);
+  const json::value request = json::object{{"text", text}};
+  const auto comment = api.call("POST", ticket_path(o.ref) + "/comments", &request, 201,
+                                fmt::format("commenting on ticket {}", terminal_text(o.ref)));
+  if (o.server.json) return print_json(comment);
+  std::printf("commented on ticket %s (%s)\n", terminal_text(o.ref).c_str(),
+              field_text(comment, "id").c_str());
 }
 
 void run_resolve(ticket_options& o) {
+  json::object body;
+  if (!o.resolution.empty()) {
+    check_note(o.resolution, "the resolution");
+    body["resolution"] = o.resolution;
+  }
+  check_ticket_ref(o.ref);
   api_client api(o.server);
-  const auto out = api.call("POST", ticket_path(o.ref) + "/resolve", nullptr, 200,
+  const json::value request = body;
+  const auto out = api.call("POST", ticket_path(o.ref) + "/resolve", &request, 200,
                             fmt::format("resolving ticket {}", terminal_text(o.ref)));
   if (o.server.json) return print_json(out);
   const json::value none;
@@ -166,13 +286,21 @@ void add_ticket_commands(CLI::App& app) {
       ->check(CLI::IsMember(severities));
   list->add_option("--limit", options->limit, "at most N tickets");
 
-  auto* show = leaf(*group, "show", "Show one ticket", options, run_show);
+  auto* show = leaf(*group, "show", "Show one ticket and its timeline", options, run_show);
   show->add_option("ref", options->ref, "ticket reference")->required();
+
+  auto* comment =
+      leaf(*group, "comment", "Add a comment to a ticket (open or resolved)", options, run_comment);
+  comment->add_option("ref", options->ref, "ticket reference")->required();
+  comment->add_option("text", options->text, "the comment (up to 16 KiB of UTF-8)");
+  comment->add_option("--file", options->file, "read the comment from FILE (- for standard input)");
 
   auto* resolve = leaf(*group, "resolve",
                        "Resolve a ticket: the server destroys its bundles and partial uploads",
                        options, run_resolve);
   resolve->add_option("ref", options->ref, "ticket reference")->required();
+  resolve->add_option("--resolution", options->resolution,
+                      "what fixed it, kept with the ticket (up to 16 KiB)");
 
   auto* reopen = leaf(*group, "reopen", "Reopen a resolved ticket (destroyed data stays gone)",
                       options, run_reopen);

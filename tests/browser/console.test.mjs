@@ -278,6 +278,56 @@ test("a diagnostics request to a real agent reaches done; resolving shows the re
   await context.close();
 });
 
+test("comments and the resolution tell the ticket's story in the timeline, newest first, across a reopening", async () => {
+  const context = await newContext(browser);
+  const page = await context.newPage();
+  const seen = await watch(page);
+  await server.api("POST", "/tickets", { body: { ref: "T-300", title: "Fuser smokes", severity: "blocking" } });
+  await signIn(page);
+  await page.getByRole("link", { name: "T-300" }).click();
+  await page.getByRole("heading", { level: 1, name: "T-300 — Fuser smokes" }).waitFor();
+  const kinds = () => page.locator("ol.timeline li").evaluateAll((items) => items.map((li) => li.dataset.kind));
+
+  const comment = page.getByLabel("Comment", { exact: true });
+  await comment.fill("Client called: it smokes at boot.\nSince Monday.");
+  await page.getByRole("button", { name: "Add comment" }).click();
+  const said = page.locator('ol.timeline li[data-kind="comment.added"]');
+  await said.waitFor();
+  assert.equal(await said.locator(".sentence").innerText(), "alice commented: Client called: it smokes at boot.\nSince Monday.");
+  assert.equal(await comment.inputValue(), "", "the box is emptied once the comment is stored");
+  // The server's refusal is shown where the comment was written.
+  await comment.fill("   ");
+  await page.getByRole("button", { name: "Add comment" }).click();
+  await page.locator(".comment-form").getByText("text must not be empty").waitFor();
+
+  // Resolving with a text: shown on the ticket and in the timeline.
+  await page.getByRole("button", { name: "Resolve" }).click();
+  const dialog = page.getByRole("dialog", { name: "Resolve T-300?" });
+  await dialog.getByLabel("Resolution (optional)").fill("Replaced the fuser.");
+  await dialog.getByRole("button", { name: "Resolve" }).click();
+  await page.getByRole("button", { name: "Reopen" }).waitFor();
+  await page.locator(".resolution").getByText("Replaced the fuser.").waitFor();
+  await page.locator('ol.timeline li[data-kind="purge.resolved"]').waitFor();
+  assert.deepEqual(await kinds(), ["purge.resolved", "ticket.resolved", "comment.added", "ticket.created"]);
+  assert.equal(await page.locator('ol.timeline li[data-kind="ticket.resolved"] .sentence').innerText(), "alice resolved the ticket: Replaced the fuser.");
+
+  // Reopened: the resolution and everything said stay; a new comment comes first.
+  await page.getByRole("button", { name: "Reopen" }).click();
+  await page.getByRole("button", { name: "Resolve" }).waitFor();
+  await page.locator(".resolution").getByText("Replaced the fuser.").waitFor();
+  await comment.fill("It smokes again.");
+  await page.getByRole("button", { name: "Add comment" }).click();
+  await page.locator("ol.timeline li").first().getByText("alice commented: It smokes again.").waitFor();
+  assert.deepEqual(await kinds(), ["comment.added", "ticket.reopened", "purge.resolved", "ticket.resolved", "comment.added", "ticket.created"]);
+  const stored = await server.api("GET", "/tickets/T-300/comments");
+  assert.deepEqual(stored.map((c) => [c.author, c.author_kind, c.text]), [
+    ["alice", "user", "Client called: it smokes at boot.\nSince Monday."],
+    ["alice", "user", "It smokes again."],
+  ]);
+  await assertClean(seen);
+  await context.close();
+});
+
 test("sign-out ends the session; another page is sent to sign-in and told why; a cross-site form changes nothing", async () => {
   const context = await newContext(browser);
   const page = await context.newPage();
@@ -336,9 +386,9 @@ test("sign-out ends the session; another page is sent to sign-in and told why; a
   await page.locator("a[href='/console/tickets/T-200']").waitFor();
   await page.getByRole("button", { name: "Reference" }).click();
   assert.equal(await page.locator("th[data-key=ref]").getAttribute("aria-sort"), "ascending");
-  assert.deepEqual(await refs(), ["T-100", "T-200"]);
+  assert.deepEqual(await refs(), ["T-100", "T-200", "T-300"]);
   await page.getByRole("button", { name: "Reference" }).click();
-  assert.deepEqual(await refs(), ["T-200", "T-100"]);
+  assert.deepEqual(await refs(), ["T-300", "T-200", "T-100"]);
   await page.getByRole("searchbox", { name: "Search by reference or title" }).fill("printer");
   assert.deepEqual(await refs(), ["T-100"]);
   await assertClean(seen);

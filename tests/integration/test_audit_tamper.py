@@ -215,9 +215,11 @@ def downgrade(data):
         db.execute("DROP TABLE IF EXISTS audit_keyed")
         db.execute("DROP TABLE IF EXISTS sessions")
         db.execute("DROP TABLE IF EXISTS users")
-        # Schema 6 (links for the drop page) undone too: run migrates again.
+        db.execute("DROP TABLE IF EXISTS comments")
+        # Schemas 6 (links for the drop page) and 7 (resolution text) undone
+        # too: run migrates again.
         for table, column in (("links", "mode"), ("links", "recipients"),
-                              ("uploads", "link_charged")):
+                              ("uploads", "link_charged"), ("tickets", "resolution")):
             if column in [row[1] for row in db.execute(f"PRAGMA table_info({table})")]:
                 db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         db.execute("PRAGMA user_version = 3")

@@ -10,6 +10,7 @@
 #include "api/api_error.hpp"
 #include "api/json_views.hpp"
 #include "api/request_body.hpp"
+#include "api/timeline.hpp"
 
 namespace valise::server {
 namespace {
@@ -24,15 +25,6 @@ constexpr std::size_t scan_batch = 500;  // records read from the store at once
 // one); each also holds a connection, which connection_budget caps per
 // credential (server.max_connections_per_credential).
 constexpr std::size_t max_waits_per_credential = 8;
-
-// Refusals are the operator's business (and anonymous clients make them;
-// a failed sign-in names the account tried); token records only an admin's.
-bool visible(const audit_record& r, role who) {
-  if (r.action == "auth.refused" || r.action == "agent.refused" || r.action == "session.refused")
-    return false;
-  if (r.action.starts_with("token.")) return who == role::admin;
-  return true;
-}
 
 struct events_answer {
   response res;
@@ -52,7 +44,7 @@ events_answer events_now(api_context& ctx, role who, std::int64_t after) {
     more = records->size() == scan_batch;
     for (const auto& r : *records) {
       last = r.seq;
-      if (!visible(r, who)) continue;
+      if (!visible_to(r, who)) continue;
       auto event = to_json(r).as_object();
       event.erase("hash");  // the chain is for `audit verify`, not the console
       events.push_back(std::move(event));

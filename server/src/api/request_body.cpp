@@ -40,17 +40,25 @@ bool controls_only_from(std::string_view text, std::string_view allowed) {
   return true;
 }
 
+// The string at `key`; null if absent, or if not a string (refused).
+const json::string* string_at(const json::object& o, const char* key,
+                              std::optional<response>& problem) {
+  auto* v = o.if_contains(key);
+  if (!v || v->is_null()) return nullptr;
+  if (!v->is_string()) {
+    refuse(problem, key, "must be a string");
+    return nullptr;
+  }
+  return &v->as_string();
+}
+
 // `allowed`: control characters let through (PEM's line breaks).
 std::optional<std::string> checked_string(const json::object& o, const char* key,
                                           std::string_view allowed,
                                           std::optional<response>& problem) {
-  auto* v = o.if_contains(key);
-  if (!v || v->is_null()) return std::nullopt;
-  if (!v->is_string()) {
-    refuse(problem, key, "must be a string");
-    return std::nullopt;
-  }
-  std::string_view text = v->as_string();
+  auto* s = string_at(o, key, problem);
+  if (!s) return std::nullopt;
+  std::string_view text = *s;
   if (!controls_only_from(text, allowed)) {
     refuse(problem, key,
            allowed.empty() ? "must not contain control characters (newline, tab, escape, NUL)"
@@ -123,15 +131,43 @@ std::optional<crypto::secret_string> secret_field(json::object& o, const char* k
   return out;
 }
 
-std::optional<std::string> cleaned_field(const json::object& o, const char* key,
-                                         std::size_t max_bytes, std::optional<response>& problem) {
+std::optional<std::string> note_field(const json::object& o, const char* key, std::size_t max_bytes,
+                                      std::optional<response>& problem) {
   auto* v = o.if_contains(key);
   if (!v || v->is_null()) return std::nullopt;
   if (!v->is_string()) {
     refuse(problem, key, "must be a string");
     return std::nullopt;
   }
-  return common::printable_text(v->as_string(), max_bytes);
+  std::string text(v->as_string());
+  // printable_text keeps exactly the valid UTF-8 without controls, once
+  // tabs and line breaks (which it turns into spaces) are spaces already.
+  std::string flat = text;
+  for (auto& c : flat)
+    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+  if (common::printable_text(flat, flat.size()) != flat) {
+    refuse(problem, key,
+           "must be UTF-8 text without control characters (tabs and line breaks are fine)");
+    return std::nullopt;
+  }
+  if (flat.find_first_not_of(' ') == std::string::npos) {
+    refuse(problem, key, "must not be empty");
+    return std::nullopt;
+  }
+  if (text.size() > max_bytes) {
+    refuse(problem, key,
+           "must be at most " + std::to_string(max_bytes) + " bytes of UTF-8; this one has " +
+               std::to_string(text.size()) + " (attach a longer text to the ticket as a bundle)");
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<std::string> cleaned_field(const json::object& o, const char* key,
+                                         std::size_t max_bytes, std::optional<response>& problem) {
+  auto* s = string_at(o, key, problem);
+  if (!s) return std::nullopt;
+  return common::printable_text(*s, max_bytes);
 }
 
 std::optional<std::string> pem_field(const json::object& o, const char* key,

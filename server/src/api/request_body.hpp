@@ -54,6 +54,12 @@ std::optional<std::string> string_field(const boost::json::object& o, const char
 // A string without control characters, of `length` characters.
 std::optional<std::string> text_field(const boost::json::object& o, const char* key,
                                       text_length length, std::optional<response>& problem);
+// A person's words (a comment, a resolution): UTF-8, lines of printable
+// characters (tabs allowed), not blank, at most `max_bytes`. The body must be
+// parsed with allow_invalid_utf8, so that bad UTF-8 gets this field's
+// message rather than a JSON syntax error. Absent: nullopt, no problem.
+std::optional<std::string> note_field(const boost::json::object& o, const char* key,
+                                      std::size_t max_bytes, std::optional<response>& problem);
 // Text the sender may not control (an agent's `error`: an operator's words,
 // a program's message): cleaned, never refused (common::printable_text), at
 // most `max_bytes`. Refusing it left requests stuck: the agent retried the

@@ -186,6 +186,22 @@ ALTER TABLE uploads ADD COLUMN link_charged INTEGER NOT NULL DEFAULT 0;
 UPDATE uploads SET link_charged = length
   WHERE length IS NOT NULL AND owner_id IN (SELECT id FROM links);
 )sql",
+    // 7: the ticket's conversation (issue 16): comments (the text bounded by
+    // the API, the author as the token's or user's name and kind) and the
+    // text the last resolution gave, kept when the ticket is reopened; each
+    // resolution's text also stays in its ticket.resolved audit record.
+    R"sql(
+CREATE TABLE comments (
+  id TEXT PRIMARY KEY,
+  ticket_ref TEXT NOT NULL REFERENCES tickets (ref),
+  author_name TEXT NOT NULL,
+  author_kind TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  text TEXT NOT NULL
+);
+CREATE INDEX comments_ticket ON comments (ticket_ref, created_at);
+ALTER TABLE tickets ADD COLUMN resolution TEXT;
+)sql",
 };
 
 result<int> user_version(connection& db) {

@@ -55,8 +55,13 @@ class sqlite_store final : public store {
   result<ticket> create_ticket(const actor& by, const ticket& t) override;
   result<ticket> get_ticket(const std::string& ref) override;
   result<std::vector<ticket>> list_tickets(const ticket_filter& filter) override;
-  result<purge_report> resolve_ticket(const actor& by, const std::string& ref) override;
+  result<purge_report> resolve_ticket(const actor& by, const std::string& ref,
+                                      const std::optional<std::string>& resolution) override;
   result<ticket> reopen_ticket(const actor& by, const std::string& ref) override;
+  result<comment_info> add_comment(const actor& by, const std::string& ticket_ref,
+                                   const std::string& text) override;
+  result<std::vector<comment_info>> list_comments(const std::string& ticket_ref,
+                                                  std::size_t limit) override;
 
   result<new_link> create_link(const actor& by, const std::string& ticket_ref,
                                const link_terms& terms) override;
@@ -112,6 +117,8 @@ class sqlite_store final : public store {
   result<void> audit(const actor& by, const std::string& action, const std::string& ticket_ref,
                      const std::string& detail_json) override;
   result<std::vector<audit_record>> audit_trail(const std::string& ticket_ref) override;
+  result<std::vector<audit_record>> audit_trail_after(const std::string& ticket_ref,
+                                                      std::int64_t seq, std::size_t limit) override;
   result<std::vector<audit_record>> audit_since(std::int64_t seq, std::size_t limit) override;
   result<std::int64_t> audit_last_seq() override;
   void on_audit_committed(std::function<void()> fn) override;

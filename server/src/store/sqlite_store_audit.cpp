@@ -124,6 +124,16 @@ result<std::vector<audit_record>> sqlite_store::audit_trail(const std::string& t
                       [&](sqlite::statement& s) { s.bind(ticket_ref); });
 }
 
+result<std::vector<audit_record>> sqlite_store::audit_trail_after(const std::string& ticket_ref,
+                                                                  std::int64_t seq,
+                                                                  std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  return select_audit("WHERE ticket_ref = ? AND seq > ? ORDER BY seq LIMIT ?",
+                      [&](sqlite::statement& s) {
+                        s.bind(ticket_ref).bind(seq).bind(static_cast<std::int64_t>(limit));
+                      });
+}
+
 result<std::vector<audit_record>> sqlite_store::audit_since(std::int64_t seq, std::size_t limit) {
   std::lock_guard lock(mutex_);
   return select_audit("WHERE seq > ? ORDER BY seq LIMIT ?", [&](sqlite::statement& s) {

@@ -1,7 +1,9 @@
-// Tickets, their resolution (which destroys their data) and retention.
+// Tickets, their comments, their resolution (which destroys their data) and
+// retention.
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "store/secrets.hpp"
 #include "store/sqlite_store.hpp"
 
 namespace valise::server {
@@ -9,7 +11,7 @@ namespace {
 
 constexpr std::string_view ticket_columns =
     "SELECT ref, title, severity, status, created_at, resolved_at, "
-    "(SELECT COUNT(*) FROM bundles b WHERE b.ticket_ref = t.ref) FROM tickets t ";
+    "(SELECT COUNT(*) FROM bundles b WHERE b.ticket_ref = t.ref), resolution FROM tickets t ";
 
 ticket read_ticket(const sqlite::statement& s) {
   ticket t;
@@ -20,7 +22,12 @@ ticket read_ticket(const sqlite::statement& s) {
   t.created_at = s.integer(4);
   if (!s.is_null(5)) t.resolved_at = s.integer(5);
   t.bundle_count = s.size(6);
+  if (!s.is_null(7)) t.resolution = s.text(7);
   return t;
+}
+
+comment_info read_comment(const sqlite::statement& s) {
+  return {s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4), s.text(5)};
 }
 
 }  // namespace
@@ -82,7 +89,8 @@ result<std::vector<ticket>> sqlite_store::list_tickets(const ticket_filter& filt
   }
 }
 
-result<purge_report> sqlite_store::resolve_ticket(const actor& by, const std::string& ref) {
+result<purge_report> sqlite_store::resolve_ticket(const actor& by, const std::string& ref,
+                                                  const std::optional<std::string>& resolution) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -107,10 +115,15 @@ result<purge_report> sqlite_store::resolve_ticket(const actor& by, const std::st
         !r)
       return r.error();
   }
-  auto update =
-      db_.prepare("UPDATE tickets SET status = 'resolved', resolved_at = ? WHERE ref = ?");
+  auto update = db_.prepare(
+      "UPDATE tickets SET status = 'resolved', resolved_at = ?, resolution = ? WHERE ref = ?");
   if (!update) return update.error();
-  if (auto r = update->bind(now_utc()).bind(ref).run(); !r) return r.error();
+  update->bind(now_utc());
+  if (resolution)
+    update->bind(*resolution);
+  else
+    update->bind_null();
+  if (auto r = update->bind(ref).run(); !r) return r.error();
   auto revoke = db_.prepare("UPDATE links SET revoked = 1 WHERE ticket_ref = ?");
   if (!revoke) return revoke.error();
   if (auto r = revoke->bind(ref).run(); !r) return r.error();
@@ -118,7 +131,10 @@ result<purge_report> sqlite_store::resolve_ticket(const actor& by, const std::st
   auto drop = db_.prepare("DELETE FROM uploads WHERE ticket_ref = ? AND state = 'refused'");
   if (!drop) return drop.error();
   if (auto r = drop->bind(ref).run(); !r) return r.error();
-  if (auto r = append_audit(by.label(), "ticket.resolved", ref, "{}"); !r) return r.error();
+  boost::json::object detail;
+  if (resolution) detail["resolution"] = *resolution;
+  if (auto r = append_audit(by.label(), "ticket.resolved", ref, boost::json::serialize(detail)); !r)
+    return r.error();
   if (auto r = fail_requests("ticket_ref = ?", ref, "ticket resolved", by.label()); !r)
     return r.error();
   // A resolution with nothing to destroy still says so in the trail.
@@ -144,6 +160,50 @@ result<ticket> sqlite_store::reopen_ticket(const actor& by, const std::string& r
   t->status = ticket_status::open;
   t->resolved_at.reset();
   return t;
+}
+
+result<comment_info> sqlite_store::add_comment(const actor& by, const std::string& ticket_ref,
+                                               const std::string& text) {
+  std::lock_guard lock(mutex_);
+  auto tx = sqlite::transaction::begin(db_);
+  if (!tx) return tx.error();
+  if (auto t = find_ticket(ticket_ref); !t) return t.error();
+  const auto label = by.label();
+  const auto colon = label.find(':');
+  comment_info c{random_id("cmt_"), ticket_ref,
+                 by.name,           colon == std::string::npos ? label : label.substr(0, colon),
+                 now_utc(),         text};
+  auto insert = db_.prepare(
+      "INSERT INTO comments (id, ticket_ref, author_name, author_kind, created_at, text) "
+      "VALUES (?, ?, ?, ?, ?, ?)");
+  if (!insert) return insert.error();
+  if (auto r = insert->bind(c.id)
+                   .bind(c.ticket_ref)
+                   .bind(c.author)
+                   .bind(c.author_kind)
+                   .bind(c.created_at)
+                   .bind(c.text)
+                   .run();
+      !r)
+    return r.error();
+  boost::json::object detail{{"id", c.id}, {"text", c.text}};
+  if (auto r = append_audit(label, "comment.added", ticket_ref, boost::json::serialize(detail)); !r)
+    return r.error();
+  if (auto r = tx->commit(); !r) return r.error();
+  return c;
+}
+
+result<std::vector<comment_info>> sqlite_store::list_comments(const std::string& ticket_ref,
+                                                              std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  auto stmt = db_.prepare(
+      "SELECT id, ticket_ref, author_name, author_kind, created_at, text FROM comments "
+      "WHERE ticket_ref = ? ORDER BY created_at, rowid LIMIT ?");
+  if (!stmt) return stmt.error();
+  stmt->bind(ticket_ref).bind(static_cast<std::int64_t>(limit));
+  std::vector<comment_info> out;
+  if (auto r = stmt->each([&] { out.push_back(read_comment(*stmt)); }); !r) return r.error();
+  return out;
 }
 
 result<purge_report> sqlite_store::purge_expired(unix_time bundles_before, unix_time now) {

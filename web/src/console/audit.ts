@@ -3,7 +3,7 @@
 // get a line (actor and action name), so nothing is hidden.
 import { absoluteTime } from "../shared/time";
 import { language, t } from "./strings";
-import type { AuditRecord } from "./types";
+import type { AuditRecord, TimelineEvent } from "./types";
 import { size } from "./ui";
 
 export function actorText(actor: string): string {
@@ -59,10 +59,14 @@ export function auditSentence(record: AuditRecord): string {
     severity: d.severity ? t(`severity.${text(d.severity)}`) : "",
     bundles: count(d.bundles),
     uploads: count(d.uploads),
+    text: text(d.text),
+    resolution: text(d.resolution),
   };
   switch (record.action) {
-    case "ticket.created":
     case "ticket.resolved":
+      return t(values.resolution ? "audit.ticket.resolved_text" : "audit.ticket.resolved", values);
+    case "ticket.created":
+    case "comment.added":
     case "ticket.reopened":
     case "link.created":
     case "link.revoked":
@@ -84,4 +88,10 @@ export function auditSentence(record: AuditRecord): string {
       return t(`audit.${record.action}`, values);
   }
   return t("audit.other", { actor, action: record.action });
+}
+
+// A timeline event says the same as the record it came from: the page's
+// language rather than the server's English `text`.
+export function eventRecord(e: TimelineEvent): AuditRecord {
+  return { seq: e.seq, time: e.at, actor: e.actor, action: e.kind, ticket: "", detail: e.details };
 }

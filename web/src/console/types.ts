@@ -9,6 +9,20 @@ export interface Ticket {
   created_at: string;
   resolved_at: string | null;
   bundles: number;
+  resolution?: string | null;
+  // GET /tickets/{ref} only: the ticket's story, oldest first, a page at a time.
+  timeline?: TimelineEvent[];
+  timeline_next?: number | null;
+}
+
+// An audit record of the ticket, as the timeline gives it (docs/api.md).
+export interface TimelineEvent {
+  seq: number;
+  at: string;
+  kind: string;
+  actor: string;
+  text: string;
+  details: Record<string, unknown>;
 }
 
 export interface Bundle {

@@ -75,6 +75,21 @@ struct ticket {
   unix_time created_at = 0;
   std::optional<unix_time> resolved_at;
   std::uint64_t bundle_count = 0;
+  // What the last resolution said (none if it said nothing); a reopening
+  // keeps it.
+  std::optional<std::string> resolution;
+};
+
+// A technician's note on a ticket. Its author is the token's or the user's
+// name, and its kind: "user" (a console account), "technician" or "admin"
+// (a token of that role).
+struct comment_info {
+  std::string id;  // "cmt_…"
+  std::string ticket_ref;
+  std::string author;
+  std::string author_kind;
+  unix_time created_at = 0;
+  std::string text;
 };
 
 struct ticket_filter {
@@ -454,8 +469,20 @@ class store {
   virtual result<std::vector<ticket>> list_tickets(const ticket_filter& filter) = 0;
   // Deletes every bundle and partial upload of the ticket, revokes its links
   // and fails its unfinished requests, before returning what was destroyed.
-  virtual result<purge_report> resolve_ticket(const actor& by, const std::string& ref) = 0;
+  // `resolution` (what fixed it) replaces the ticket's previous one; the
+  // ticket.resolved record keeps each.
+  virtual result<purge_report> resolve_ticket(const actor& by, const std::string& ref,
+                                              const std::optional<std::string>& resolution) = 0;
   virtual result<ticket> reopen_ticket(const actor& by, const std::string& ref) = 0;
+
+  // Comments, on open and resolved tickets alike (a client may answer after
+  // the resolution). add_comment records comment.added with the text, so the
+  // audit trail alone tells the ticket's story; not_found for an unknown
+  // ticket. list_comments: oldest first, at most `limit`.
+  virtual result<comment_info> add_comment(const actor& by, const std::string& ticket_ref,
+                                           const std::string& text) = 0;
+  virtual result<std::vector<comment_info>> list_comments(const std::string& ticket_ref,
+                                                          std::size_t limit) = 0;
 
   // Upload links.
   virtual result<new_link> create_link(const actor& by, const std::string& ticket_ref,
@@ -557,6 +584,10 @@ class store {
   virtual result<void> audit(const actor& by, const std::string& action,
                              const std::string& ticket_ref, const std::string& detail_json) = 0;
   virtual result<std::vector<audit_record>> audit_trail(const std::string& ticket_ref) = 0;
+  // The ticket's records after `seq`, at most `limit` (a timeline's page).
+  virtual result<std::vector<audit_record>> audit_trail_after(const std::string& ticket_ref,
+                                                              std::int64_t seq,
+                                                              std::size_t limit) = 0;
   virtual result<std::vector<audit_record>> audit_since(std::int64_t seq, std::size_t limit) = 0;
   // The newest record's seq (0 for none).
   virtual result<std::int64_t> audit_last_seq() = 0;

@@ -219,7 +219,7 @@ TEST_F(Agents, ResolutionAndRevocationFailWhatIsUnfinished) {
   ASSERT_TRUE(move_to(finished.id, request_state::done, b->id));
   auto open = make_request();
   ASSERT_TRUE(move_to(open.id, request_state::collecting));
-  ASSERT_TRUE(db_->resolve_ticket(alice_, "T-1"));
+  ASSERT_TRUE(db_->resolve_ticket(alice_, "T-1", std::nullopt));
   EXPECT_EQ(db_->get_request(finished.id)->state, request_state::done);
   auto failed = db_->get_request(open.id);
   EXPECT_EQ(failed->state, request_state::failed);

@@ -40,7 +40,7 @@ TEST_F(Store, LinksSpendTheirBudgetAndDieWithTheirTicket) {
   upload_bundle(100, *by);
   upload_info u{.ticket_ref = "T-1", .owner_id = by->id, .length = 100};
   EXPECT_EQ(db_->create_upload(*by, u, {}).error(), store_errc::budget_exceeded);
-  ASSERT_TRUE(db_->resolve_ticket(alice_, "T-1"));
+  ASSERT_TRUE(db_->resolve_ticket(alice_, "T-1", std::nullopt));
   EXPECT_EQ(db_->authenticate(link->secret, now).error(), store_errc::ticket_resolved);
   ASSERT_TRUE(db_->reopen_ticket(alice_, "T-1"));
   EXPECT_EQ(db_->authenticate(link->secret, now).error(), store_errc::link_revoked);
@@ -100,8 +100,41 @@ TEST_F(Store, AnUploadDeletedWhileItsBytesArriveIsChargedNothingMore) {
   ASSERT_TRUE(by);
   auto up = db_->create_upload(*by, {.ticket_ref = "T-1", .owner_id = by->id}, {});
   ASSERT_TRUE(up);
-  ASSERT_TRUE(db_->resolve_ticket(alice_, "T-1"));
+  ASSERT_TRUE(db_->resolve_ticket(alice_, "T-1", std::nullopt));
   EXPECT_EQ(db_->reserve_link_bytes(up->id, 1u << 30).error(), store_errc::not_found);
+}
+
+TEST_F(Store, CommentsAndTheResolutionOutliveAReopening) {
+  auto first = db_->add_comment(alice_, "T-1", "first\nline");
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->id.starts_with("cmt_"));
+  EXPECT_EQ(first->author, alice_.name);
+  EXPECT_EQ(first->author_kind, alice_.label().substr(0, alice_.label().find(':')));
+  ASSERT_TRUE(db_->resolve_ticket(alice_, "T-1", "fixed"));
+  EXPECT_EQ(db_->get_ticket("T-1")->resolution, "fixed");
+  ASSERT_TRUE(db_->add_comment(alice_, "T-1", "after the fix"));
+  ASSERT_TRUE(db_->reopen_ticket(alice_, "T-1"));
+  EXPECT_EQ(db_->get_ticket("T-1")->resolution, "fixed");
+  ASSERT_TRUE(db_->resolve_ticket(alice_, "T-1", std::nullopt));
+  EXPECT_FALSE(db_->get_ticket("T-1")->resolution);
+  auto comments = db_->list_comments("T-1", 10);
+  ASSERT_TRUE(comments);
+  ASSERT_EQ(comments->size(), 2u);
+  EXPECT_EQ((*comments)[0].text, "first\nline");
+  EXPECT_EQ((*comments)[1].text, "after the fix");
+  EXPECT_EQ(db_->list_comments("T-1", 1)->size(), 1u);
+  EXPECT_EQ(db_->add_comment(alice_, "nope", "x").error(), store_errc::not_found);
+  // Each resolution's text stays in its record; pages of the trail follow seq.
+  auto trail = db_->audit_trail("T-1");
+  ASSERT_TRUE(trail);
+  std::vector<std::string> resolved;
+  for (const auto& r : *trail)
+    if (r.action == "ticket.resolved") resolved.push_back(r.detail);
+  EXPECT_EQ(resolved, (std::vector<std::string>{R"({"resolution":"fixed"})", "{}"}));
+  auto page = db_->audit_trail_after("T-1", (*trail)[1].seq, 2);
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].seq, (*trail)[2].seq);
 }
 
 TEST_F(Store, ResolveDestroysBundlesAndPartialUploadsBeforeReturning) {
@@ -110,7 +143,7 @@ TEST_F(Store, ResolveDestroysBundlesAndPartialUploadsBeforeReturning) {
   auto p = db_->create_upload(alice_, partial, {});
   ASSERT_TRUE(p);
   ASSERT_TRUE(db_->open_upload_file(p->id)->append(std::vector<std::uint8_t>(7, 'x')));
-  auto report = db_->resolve_ticket(alice_, "T-1");
+  auto report = db_->resolve_ticket(alice_, "T-1", std::nullopt);
   ASSERT_TRUE(report);
   ASSERT_EQ(report->bundles.size(), 1u);
   EXPECT_EQ(report->bundles[0].id, b.id);
@@ -120,7 +153,7 @@ TEST_F(Store, ResolveDestroysBundlesAndPartialUploadsBeforeReturning) {
   EXPECT_TRUE(files("bundles").empty());
   EXPECT_TRUE(files("uploads").empty());
   EXPECT_EQ(db_->get_bundle(b.id).error(), store_errc::not_found);
-  EXPECT_EQ(db_->resolve_ticket(alice_, "T-1").error(), store_errc::ticket_resolved);
+  EXPECT_EQ(db_->resolve_ticket(alice_, "T-1", std::nullopt).error(), store_errc::ticket_resolved);
   upload_info late{.ticket_ref = "T-1", .owner_id = alice_.id, .length = 50};
   EXPECT_EQ(db_->create_upload(alice_, late, {}).error(), store_errc::ticket_resolved);
   std::vector<std::string> actions;

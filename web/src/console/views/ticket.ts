@@ -1,16 +1,17 @@
 // One ticket: its bundles (download, the command that opens one, delete),
 // upload links, uploads in flight with live progress, diagnostics requests
-// to agents, the timeline, and resolve (with what it destroys, then the
-// purge receipt) or reopen. Bundles are never decrypted here: the page
-// hands the technician the file and the `valise open` command.
+// to agents, the timeline with its comment box, and resolve (with what it
+// destroys and an optional resolution text, then the purge receipt) or
+// reopen. Bundles are never decrypted here: the page hands the technician
+// the file and the `valise open` command.
 import { ApiError } from "../../shared/api";
 import { h, replaceChildren } from "../../shared/dom";
 import { keyFingerprint } from "../../shared/fingerprint";
-import { auditSentence } from "../audit";
+import { auditSentence, eventRecord } from "../audit";
 import { link, paths } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
-import type { Agent, AuditRecord, Bundle, DiagnosticsRequest, Link, NewLink, ResolveAnswer, Ticket, Upload } from "../types";
+import type { Agent, Bundle, DiagnosticsRequest, Link, NewLink, ResolveAnswer, Ticket, Upload } from "../types";
 import { cell, confirmDialog, copyable, errorText, field, listTable, message, option, size, stateBadge, when } from "../ui";
 import type { View } from "../view";
 import { severityText } from "./tickets";
@@ -81,6 +82,7 @@ export function ticketView(ref: string): View {
       " ",
       h("span", {}, t("ticket.created"), " ", when(ticket.created_at)),
       ticket.resolved_at ? h("span", {}, " · ", t("ticket.resolved"), " ", when(ticket.resolved_at)) : null,
+      ticket.resolution ? h("p", { class: "resolution" }, t("ticket.resolution"), " ", h("span", { class: "resolution-text" }, ticket.resolution)) : null,
     );
     const open = ticket.status === "open";
     const button = h("button", { type: "button", class: open ? "danger" : "" }, open ? t("ticket.resolve") : t("ticket.reopen"));
@@ -237,17 +239,25 @@ export function ticketView(ref: string): View {
     noAgent.hidden = usable.length > 0;
   }
 
+  // The ticket's story from GET /tickets/{ref} (loadTicket's first page,
+  // then the next ones), newest first.
   async function loadTimeline(): Promise<void> {
-    const records = await api<AuditRecord[]>(`${base}/audit`);
+    const events = [...(ticket?.timeline ?? [])];
+    let next = ticket?.timeline_next ?? null;
+    for (let pages = 1; next !== null && pages < 50; pages++) {
+      const page = await api<Ticket>(`${base}?timeline_after=${next}`);
+      events.push(...(page.timeline ?? []));
+      next = page.timeline_next ?? null;
+    }
     replaceChildren(
       timelineBox,
       h(
         "ol",
         { class: "timeline" },
-        ...records
+        ...events
           .slice()
           .reverse()
-          .map((record) => h("li", {}, when(record.time), " ", h("span", {}, auditSentence(record)))),
+          .map((e) => h("li", { "data-kind": e.kind }, when(e.at), " ", h("span", { class: "sentence" }, auditSentence(eventRecord(e))))),
       ),
     );
   }
@@ -310,6 +320,7 @@ export function ticketView(ref: string): View {
       return;
     }
     const active = links.filter((l) => linkState(l) === "active");
+    const resolution = h("textarea", { name: "resolution", rows: 3, maxlength: 16384 });
     const list = (title: string, items: string[]) =>
       h("section", {}, h("h3", {}, title), items.length ? h("ul", {}, ...items.map((item) => h("li", {}, item))) : h("p", {}, t("resolve.nothing")));
     const ok = await confirmDialog(
@@ -319,12 +330,14 @@ export function ticketView(ref: string): View {
         list(t("resolve.bundles", { n: bundles.length }), bundles.map((b) => `${b.filename} — ${size(b.size)}`)),
         list(t("resolve.uploads", { n: inFlight.length }), inFlight.map((u) => `${u.filename || u.id} — ${size(u.offset)}`)),
         list(t("resolve.links", { n: active.length }), active.map((l) => l.id)),
+        field(t("resolve.resolution"), resolution, t("resolve.resolution_hint")),
       ],
       t("ticket.resolve"),
     );
     if (!ok) return;
     try {
-      const answer = await api<ResolveAnswer>(`${base}/resolve`, { method: "POST" });
+      const body = resolution.value.trim() ? { resolution: resolution.value } : {};
+      const answer = await api<ResolveAnswer>(`${base}/resolve`, { method: "POST", body });
       showReceipt(answer);
       await refresh();
     } catch (error) {
@@ -482,6 +495,28 @@ export function ticketView(ref: string): View {
   });
   replaceChildren(requestForm, requestFormElement);
 
+  // --- comments -------------------------------------------------------------
+  const commentText = h("textarea", { name: "comment", rows: 3, maxlength: 16384, required: true });
+  const commentProblem = message("alert");
+  const commentForm = h(
+    "form",
+    { class: "inline-form comment-form" },
+    field(t("comments.label"), commentText, t("comments.hint")),
+    h("button", { type: "submit", class: "primary" }, t("comments.submit")),
+    commentProblem,
+  );
+  commentForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    commentProblem.say("");
+    try {
+      await api(`${base}/comments`, { method: "POST", body: { text: commentText.value } });
+      commentForm.reset();
+      await refresh();
+    } catch (error) {
+      commentProblem.say(errorText(error));
+    }
+  });
+
   const section = (id: string, title: string, ...content: Node[]) =>
     h("section", { class: "panel", "aria-labelledby": id }, h("h2", { id }, title), ...content);
 
@@ -497,7 +532,7 @@ export function ticketView(ref: string): View {
     section("uploads-title", t("uploads.title"), uploadsBox),
     section("links-title", t("links.title"), linksBox, newLinkBox, linkForm),
     section("requests-title", t("requests.title"), requestsBox, requestForm),
-    section("timeline-title", t("timeline.title"), timelineBox),
+    section("timeline-title", t("timeline.title"), commentForm, timelineBox),
   );
 
   void refresh();
