@@ -44,7 +44,13 @@ function(valise_git_head_files source_dir out)
   set(files)
   find_package(Git QUIET)
   if(GIT_FOUND AND EXISTS "${source_dir}/.git")
-    foreach(ref HEAD packed-refs)
+    execute_process(
+      COMMAND "${GIT_EXECUTABLE}" symbolic-ref -q HEAD
+      WORKING_DIRECTORY "${source_dir}" OUTPUT_VARIABLE branch
+      OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+    # HEAD moves with a checkout, the branch's ref with a commit, packed-refs
+    # when git packs it.
+    foreach(ref HEAD packed-refs ${branch})
       execute_process(
         COMMAND "${GIT_EXECUTABLE}" rev-parse --path-format=absolute --git-path ${ref}
         WORKING_DIRECTORY "${source_dir}" OUTPUT_VARIABLE path
@@ -53,19 +59,6 @@ function(valise_git_head_files source_dir out)
         list(APPEND files "${path}")
       endif()
     endforeach()
-    execute_process(
-      COMMAND "${GIT_EXECUTABLE}" symbolic-ref -q HEAD
-      WORKING_DIRECTORY "${source_dir}" OUTPUT_VARIABLE branch
-      OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
-    if(branch)
-      execute_process(
-        COMMAND "${GIT_EXECUTABLE}" rev-parse --path-format=absolute --git-path ${branch}
-        WORKING_DIRECTORY "${source_dir}" OUTPUT_VARIABLE path
-        OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
-      if(EXISTS "${path}")
-        list(APPEND files "${path}")
-      endif()
-    endif()
   endif()
   set(${out} "${files}" PARENT_SCOPE)
 endfunction()
@@ -76,7 +69,8 @@ if(CMAKE_SCRIPT_MODE_FILE)
     set(REV HEAD)
   endif()
   # The project's version as that commit's CMakeLists.txt says it.
-  execute_process(COMMAND git show "${REV}:CMakeLists.txt" WORKING_DIRECTORY "${root}"
+  find_package(Git QUIET)
+  execute_process(COMMAND "${GIT_EXECUTABLE}" show "${REV}:CMakeLists.txt" WORKING_DIRECTORY "${root}"
                   OUTPUT_VARIABLE lists ERROR_QUIET)
   string(REGEX MATCH "project\\(valise VERSION ([0-9.]+)" project_line "${lists}")
   set(base "${CMAKE_MATCH_1}")

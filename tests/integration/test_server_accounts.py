@@ -11,13 +11,12 @@ import re
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "interop"))
-from server_process import ServerProcess  # noqa: E402
+from server_process import SharedServerTest  # noqa: E402
 
 COOKIE = "__Host-valise_session"
 SET_COOKIE = re.compile(
@@ -45,26 +44,19 @@ class Session:
         return h
 
 
-class AccountsTest(unittest.TestCase):
+class AccountsTest(SharedServerTest):
     """One server per class; users are made with the real command line."""
-    config_edits = {}
     users = ()  # made with `valise-server user add` before the tests, passwords from PASSWORDS
+    workdir_prefix = "valise-accounts-"
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix="valise-accounts-")
-        cls.server = ServerProcess(cls.tmp.name, config_edits=cls.config_edits)
-        cls.server.start()
+        super().setUpClass()
         cls.origin = f"https://localhost:{cls.server.port}"
         for name in cls.users:
             subprocess.run([cls.server.binary, "user", "add", name, "--data",
                             str(cls.server.data)], input=(PASSWORDS[name] + "\n").encode(),
                            check=True, capture_output=True, timeout=60)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        cls.tmp.cleanup()
 
     def user_command(self, *args, password=None):
         """`valise-server user ARGS --data DATA` with `password` as stdin's one line."""

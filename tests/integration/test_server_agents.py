@@ -28,7 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "interop"))
-from server_process import ServerProcess  # noqa: E402
+from server_process import SharedServerTest  # noqa: E402
 
 AGE_PREFIX = b"age-encryption.org/v1\n-> X25519 dGVzdA\n"
 RECIPIENT = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
@@ -133,20 +133,9 @@ class Agent:
                         data)
 
 
-class AgentTest(unittest.TestCase):
+class AgentTest(SharedServerTest):
     """One server per class; each test its own ticket."""
-    config_edits = {}
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix="valise-agents-")
-        cls.server = ServerProcess(cls.tmp.name, config_edits=cls.config_edits)
-        cls.server.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        cls.tmp.cleanup()
+    workdir_prefix = "valise-agents-"
 
     def setUp(self):
         self.work = Path(tempfile.mkdtemp(prefix="agent-", dir=self.tmp.name))

@@ -11,13 +11,12 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "interop"))
-from server_process import ServerProcess  # noqa: E402
+from server_process import SharedServerTest  # noqa: E402
 
 AGE_PREFIX = b"age-encryption.org/v1\n-> X25519 dGVzdA\n"
 
@@ -32,20 +31,9 @@ def metadata(**values):
     return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in values.items())
 
 
-class ServerTest(unittest.TestCase):
+class ServerTest(SharedServerTest):
     """One server per test class; each test uses its own tickets."""
-    config_edits = {}
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix="valise-api-")
-        cls.server = ServerProcess(cls.tmp.name, config_edits=cls.config_edits)
-        cls.server.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        cls.tmp.cleanup()
+    workdir_prefix = "valise-api-"
 
     def setUp(self):
         self.ref = f"{self._testMethodName[:40]}-{time.monotonic_ns() % 100000}"

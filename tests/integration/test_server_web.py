@@ -27,7 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "interop"))
 sys.path.insert(0, str(HERE))
-from server_process import ServerProcess  # noqa: E402
+from server_process import ServerProcess, SharedServerTest  # noqa: E402
 from test_server_agents import Agent, age_like, metadata, new_key, openssl  # noqa: E402
 
 CSP = ("default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
@@ -183,17 +183,8 @@ class MissingWebRoot(unittest.TestCase):
             self.assertIn(str(missing), warnings[0])
 
 
-class ConsoleTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix="valise-console-")
-        cls.server = ServerProcess(cls.tmp.name)
-        cls.server.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        cls.tmp.cleanup()
+class ConsoleTest(SharedServerTest):
+    workdir_prefix = "valise-console-"
 
     def events(self, query, token=None, timeout=90):
         status, _, body = self.server.request("GET", f"/api/v1/events?{query}",

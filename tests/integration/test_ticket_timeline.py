@@ -17,26 +17,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "interop"))
 sys.path.insert(0, str(HERE))
-from server_process import ServerProcess  # noqa: E402
+from server_process import SharedServerTest  # noqa: E402
 from test_server_agents import Agent, age_like, metadata  # noqa: E402
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 PASSWORD = "a technician's long password"
 
 
-class TimelineTest(unittest.TestCase):
+class TimelineTest(SharedServerTest):
     """One server per class; each test its own ticket."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix="valise-timeline-")
-        cls.server = ServerProcess(cls.tmp.name)
-        cls.server.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
-        cls.tmp.cleanup()
+    workdir_prefix = "valise-timeline-"
 
     def setUp(self):
         self.ref = f"{self._testMethodName[5:40]}-{time.monotonic_ns() % 100000}"

@@ -14,7 +14,9 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
+import unittest
 from pathlib import Path
 
 START_TIMEOUT = 30  # seconds until /healthz answers 200
@@ -249,3 +251,23 @@ class ServerProcess:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
         raise RuntimeError("no VmHWM in /proc/PID/status")
+
+
+class SharedServerTest(unittest.TestCase):
+    """One real valise-server for a whole test class: started before its
+    first test, stopped after its last. `config_edits` are its settings
+    ({"section.key": "TOML value"}), `workdir_prefix` names its temporary
+    directory; a subclass that needs more calls super().setUpClass()."""
+    config_edits = {}
+    workdir_prefix = "valise-"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix=cls.workdir_prefix)
+        cls.server = ServerProcess(cls.tmp.name, config_edits=cls.config_edits)
+        cls.server.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        cls.tmp.cleanup()

@@ -15,14 +15,17 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 from pathlib import Path
 
 from unit_runner import Unit
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "interop"))
+from server_process import free_port  # noqa: E402
 
 PACKAGES = ("valise", "valise-agent", "valise-server")
 UNITS = Path("/lib/systemd/system")
@@ -96,12 +99,6 @@ def snapshot():
             for name in dirs + files:
                 paths.add(os.path.join(folder, name))
     return paths
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def set_key(text, key, value):
