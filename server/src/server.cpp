@@ -18,6 +18,7 @@
 
 #include "api/api.hpp"
 #include "clock/clock.hpp"
+#include "deadlines/deadlines.hpp"
 #include "http/connection.hpp"
 #include "http/tls_contexts.hpp"
 #include "metrics.hpp"
@@ -206,6 +207,11 @@ boost::system::result<void, std::string> run(const server_config& config) {
         "with the journal's earlier checkpoints (valise-server audit verify "
         "--checkpoints FILE)");
   spdlog::info("audit checkpoint: {}", head->line);
+  (*db)->set_deadline_rule(calendar_deadline_rule(config.business_calendar));
+  if (auto refreshed = (*db)->refresh_deadlines(); !refreshed)
+    return problem{"cannot compute the tickets' due dates: " + refreshed.error().message()};
+  else
+    spdlog::info("ticket deadlines: {} open tickets' due dates computed", *refreshed);
   metrics stats;
   purge_now(**db, stats, config);  // at start-up, as well as on the timer
 
@@ -278,7 +284,7 @@ boost::system::result<void, std::string> run(const server_config& config) {
   ioc.run();
   for (auto& w : workers) w.join();
   app.flush_refusals(clock::now(), true);  // counted, then recorded
-  checkpoint_now(**db, false);                                           // after the last records
+  checkpoint_now(**db, false);             // after the last records
   spdlog::info("valise-server stopped");
   return {};
 }
