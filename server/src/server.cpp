@@ -207,6 +207,10 @@ boost::system::result<void, std::string> run(const server_config& config) {
         "with the journal's earlier checkpoints (valise-server audit verify "
         "--checkpoints FILE)");
   spdlog::info("audit checkpoint: {}", head->line);
+  if (!config.business_calendar && !calendar::find_zone("Europe/Paris"))
+    spdlog::warn(
+        "no time-zone database (/usr/share/zoneinfo): ticket deadlines count in UTC until tzdata "
+        "is installed");
   (*db)->set_deadline_rule(calendar_deadline_rule(config.business_calendar));
   if (auto refreshed = (*db)->refresh_deadlines(); !refreshed)
     return problem{"cannot compute the tickets' due dates: " + refreshed.error().message()};
