@@ -1,5 +1,5 @@
-// valise ticket create | list | show | comment | resolve | reopen: the
-// server's tickets and what was said on them.
+// valise ticket create | list | show | comment | resolve | reopen | pending |
+// resume: the server's tickets, their deadlines and what was said on them.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -31,6 +31,8 @@ struct ticket_options {
   std::string severity;
   std::string status;
   unsigned limit = 0;
+  bool overdue = false;    // list --overdue
+  std::string sort;        // list --sort
   std::string text;        // comment
   std::string file;        // comment --file ("-": standard input)
   std::string resolution;  // resolve --resolution
@@ -46,12 +48,44 @@ std::string ticket_path(const std::string& ref) {
   return "/api/v1/tickets/" + path_segment(ref);
 }
 
+bool field_flag(const json::value& v, const char* key) {
+  const auto* o = v.if_object();
+  const auto* f = o ? o->if_contains(key) : nullptr;
+  return f && f->is_bool() && f->as_bool();
+}
+
+// The DUE column: the resolution due date in UTC, like every time the
+// command prints (a technician compares it with the other columns and with
+// colleagues elsewhere), to the minute; "pending" while the clock is stopped.
+std::string due_column(const json::value& t) {
+  if (field_flag(t, "pending")) return "pending";
+  auto due = field_text(t, "due_at");
+  if (due.size() == 20 && due[10] == 'T') due = due.substr(0, 10) + " " + due.substr(11, 5) + "Z";
+  return field_flag(t, "overdue") ? due + " overdue" : due;
+}
+
+// The deadlines of `valise ticket show`, in RFC 3339 UTC.
+void print_deadlines(const json::value& t) {
+  if (field_flag(t, "pending"))
+    std::printf("pending   since %s\n", field_text(t, "pending_since").c_str());
+  const auto answered = field_text(t, "first_response_at");
+  if (answered != "-")
+    std::printf("response  answered %s\n", answered.c_str());
+  else if (field_text(t, "response_due_at") != "-")
+    std::printf("response  due %s, not answered yet%s\n", field_text(t, "response_due_at").c_str(),
+                field_flag(t, "response_overdue") ? " (overdue)" : "");
+  if (field_text(t, "due_at") != "-")
+    std::printf("due       %s%s\n", field_text(t, "due_at").c_str(),
+                field_flag(t, "overdue") ? " (overdue)" : "");
+}
+
 void print_ticket(const json::value& t) {
   std::printf("ticket    %s\n", field_text(t, "ref").c_str());
   std::printf("title     %s\n", field_text(t, "title").c_str());
   std::printf("severity  %s\n", field_text(t, "severity").c_str());
   std::printf("status    %s\n", field_text(t, "status").c_str());
   std::printf("created   %s\n", field_text(t, "created_at").c_str());
+  print_deadlines(t);
   if (field_text(t, "resolved_at") != "-") {
     std::printf("resolved  %s\n", field_text(t, "resolved_at").c_str());
   }
@@ -162,19 +196,21 @@ void run_list(ticket_options& o) {
   if (!o.status.empty()) add("status", o.status);
   if (!o.severity.empty()) add("severity", o.severity);
   if (o.limit > 0) add("limit", std::to_string(o.limit));
+  if (o.overdue) add("overdue", "true");
+  if (!o.sort.empty()) add("sort", o.sort);
   const auto tickets = api.call("GET", "/api/v1/tickets" + query, nullptr, 200, "listing tickets");
   if (o.server.json) return print_json(tickets);
   if (elements(tickets).empty()) {
     std::printf("no tickets\n");
     return;
   }
-  table out{{"REF", "STATUS", "SEVERITY", "BUNDLES", "CREATED", "TITLE"},
+  table out{{"REF", "STATUS", "SEVERITY", "BUNDLES", "CREATED", "DUE", "TITLE"},
             {false, false, false, true},
             {}};
   for (const auto& t : elements(tickets)) {
     out.rows.push_back({field_text(t, "ref"), field_text(t, "status"), field_text(t, "severity"),
                         std::to_string(field_size(t, "bundles")), field_text(t, "created_at"),
-                        field_text(t, "title")});
+                        due_column(t), field_text(t, "title")});
   }
   out.print();
 }
@@ -257,6 +293,24 @@ void run_reopen(ticket_options& o) {
               field_text(ticket, "ref").c_str());
 }
 
+void run_pending(ticket_options& o) {
+  api_client api(o.server);
+  const auto ticket = api.call("POST", ticket_path(o.ref) + "/pending", nullptr, 200,
+                               fmt::format("setting ticket {} pending", terminal_text(o.ref)));
+  if (o.server.json) return print_json(ticket);
+  std::printf("ticket %s is pending: its deadlines wait until `valise ticket resume %s`\n",
+              field_text(ticket, "ref").c_str(), field_text(ticket, "ref").c_str());
+}
+
+void run_resume(ticket_options& o) {
+  api_client api(o.server);
+  const auto ticket = api.call("POST", ticket_path(o.ref) + "/resume", nullptr, 200,
+                               fmt::format("resuming ticket {}", terminal_text(o.ref)));
+  if (o.server.json) return print_json(ticket);
+  std::printf("ticket %s resumed: due %s\n", field_text(ticket, "ref").c_str(),
+              field_text(ticket, "due_at").c_str());
+}
+
 CLI::App* leaf(CLI::App& group, const char* name, const char* description,
                const std::shared_ptr<ticket_options>& options, void (*run)(ticket_options&)) {
   auto* command = group.add_subcommand(name, description);
@@ -285,6 +339,10 @@ void add_ticket_commands(CLI::App& app) {
   list->add_option("--severity", options->severity, "blocking, semi-blocking or non-blocking")
       ->check(CLI::IsMember(severities));
   list->add_option("--limit", options->limit, "at most N tickets");
+  list->add_flag("--overdue", options->overdue,
+                 "only open tickets past their due date (not pending)");
+  list->add_option("--sort", options->sort, "created (newest first) or due (soonest due first)")
+      ->check(CLI::IsMember({"created", "due"}));
 
   auto* show = leaf(*group, "show", "Show one ticket and its timeline", options, run_show);
   show->add_option("ref", options->ref, "ticket reference")->required();
@@ -305,6 +363,14 @@ void add_ticket_commands(CLI::App& app) {
   auto* reopen = leaf(*group, "reopen", "Reopen a resolved ticket (destroyed data stays gone)",
                       options, run_reopen);
   reopen->add_option("ref", options->ref, "ticket reference")->required();
+
+  auto* pending =
+      leaf(*group, "pending", "Set a ticket pending (waiting on the client): its deadlines stop",
+           options, run_pending);
+  pending->add_option("ref", options->ref, "ticket reference")->required();
+  auto* resume = leaf(*group, "resume", "Resume a pending ticket: its deadlines run again", options,
+                      run_resume);
+  resume->add_option("ref", options->ref, "ticket reference")->required();
 }
 
 }  // namespace valise::cli

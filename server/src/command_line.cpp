@@ -11,6 +11,7 @@
 
 #include "api/json_views.hpp"
 #include "audit_report.hpp"
+#include "clock/clock.hpp"
 #include "config_location.hpp"
 #include "pki.hpp"
 #include "status.hpp"
@@ -213,8 +214,7 @@ int run_command_line(int argc, char** argv) {
   enroll_create->callback([&] {
     auto db = open_store(where);
     auto token =
-        db->create_enroll_token(actor::system(), static_cast<unix_time>(std::time(nullptr)) +
-                                                     static_cast<unix_time>(expires_in));
+        db->create_enroll_token(actor::system(), clock::now() + static_cast<unix_time>(expires_in));
     if (!token) fail("cannot create an enrollment token: " + token.error().message());
     std::printf("%s\n", token->secret.c_str());
   });

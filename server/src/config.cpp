@@ -8,6 +8,7 @@
 #include <cctype>
 #include <variant>
 
+#include "deadlines/deadlines.hpp"
 #include "http/client_address.hpp"
 #include "valise/common/file_io.hpp"
 #include "valise/common/units.hpp"
@@ -345,6 +346,12 @@ config_result parse_config(std::string_view text, const std::filesystem::path& f
     if (!table)
       return problem{fmt::format("{}: [{}] must be a table", where(file, section.source()),
                                  section_name.str())};
+    if (section_name.str() == "calendar") {
+      auto cal = parse_calendar_section(*table, file);
+      if (!cal) return problem{std::move(cal.error())};
+      config.business_calendar = std::move(*cal);
+      continue;
+    }
     for (auto&& [key_name, node] : *table) {
       const key_spec* spec = nullptr;
       for (const auto& k : keys)

@@ -15,7 +15,8 @@ void metrics::observe_request(unsigned status, double seconds) {
     by_class_[status / 100 - 1].fetch_add(1, std::memory_order_relaxed);
 }
 
-std::string metrics::render(const store::totals& stored) const {
+std::string metrics::render(const store::totals& stored,
+                            const std::array<ticket_counts, 3>& tickets) const {
   std::string out;
   auto counter = [&](const char* name, const char* help, std::uint64_t value) {
     out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, value);
@@ -50,6 +51,17 @@ std::string metrics::render(const store::totals& stored) const {
         open(connections_authenticated));
   gauge("valise_bundles_stored", "Bundles stored now.", stored.bundles);
   gauge("valise_bundle_bytes_stored", "Bytes of bundles stored now.", stored.bundle_bytes);
+  auto by_severity = [&](const char* name, const char* help, auto value) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} gauge\n", name, help);
+    for (auto s : {severity::blocking, severity::semi_blocking, severity::non_blocking})
+      out += fmt::format("{}{{severity=\"{}\"}} {}\n", name, to_string(s),
+                         value(tickets[static_cast<std::size_t>(s)]));
+  };
+  by_severity("valise_tickets_open", "Open tickets, by severity.",
+              [](const ticket_counts& c) { return c.open; });
+  by_severity("valise_tickets_overdue",
+              "Open tickets past their resolution due date (not pending), by severity.",
+              [](const ticket_counts& c) { return c.overdue; });
 
   out +=
       "# HELP valise_http_requests_total Requests answered, by status class.\n"

@@ -26,7 +26,9 @@ class metrics {
   std::atomic<std::int64_t> connections_authenticated{0};
 
   void observe_request(unsigned status, double seconds);
-  std::string render(const store::totals& stored) const;
+  // `tickets`: open and overdue tickets by severity, counted at scrape time.
+  std::string render(const store::totals& stored,
+                     const std::array<ticket_counts, 3>& tickets = {}) const;
 
  private:
   static constexpr std::array<double, 10> bounds_ = {0.005, 0.01, 0.025, 0.05, 0.1,

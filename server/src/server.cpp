@@ -17,6 +17,8 @@
 #include <thread>
 
 #include "api/api.hpp"
+#include "clock/clock.hpp"
+#include "deadlines/deadlines.hpp"
 #include "http/connection.hpp"
 #include "http/tls_contexts.hpp"
 #include "metrics.hpp"
@@ -98,12 +100,12 @@ asio::awaitable<void> refusal_loop(api& app, std::chrono::seconds interval) {
     timer.expires_after(std::max(std::chrono::seconds(1), interval / 4));
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
-    app.flush_refusals(static_cast<unix_time>(std::time(nullptr)));
+    app.flush_refusals(clock::now());
   }
 }
 
 void purge_now(store& db, metrics& stats, const server_config& config) {
-  auto now = static_cast<unix_time>(std::time(nullptr));
+  auto now = clock::now();
   unix_time before = config.retention.count() == 0 ? std::numeric_limits<unix_time>::min()
                                                    : now - config.retention.count();
   auto report = db.purge_expired(before, now);
@@ -180,6 +182,9 @@ asio::awaitable<void> certificate_watch(tls_contexts& tls) {
 boost::system::result<void, std::string> run(const server_config& config) {
   auto endpoint = parse_listen(config.listen);
   if (!endpoint) return problem{"server.listen \"" + config.listen + "\" is not HOST:PORT"};
+  if (auto bad = clock::check_fake_clock()) return problem{std::move(*bad)};
+  if (const auto& file = clock::fake_clock_file())
+    spdlog::warn("the clock is fake: VALISE_TEST_CLOCK={} sets the time, for tests only", *file);
   auto db = store::open_sqlite(config.data_dir);
   if (!db)
     return problem{"cannot open the store in " + config.data_dir.string() + ": " +
@@ -202,6 +207,15 @@ boost::system::result<void, std::string> run(const server_config& config) {
         "with the journal's earlier checkpoints (valise-server audit verify "
         "--checkpoints FILE)");
   spdlog::info("audit checkpoint: {}", head->line);
+  if (!config.business_calendar && !calendar::find_zone("Europe/Paris"))
+    spdlog::warn(
+        "no time-zone database (/usr/share/zoneinfo): ticket deadlines count in UTC until tzdata "
+        "is installed");
+  (*db)->set_deadline_rule(calendar_deadline_rule(config.business_calendar));
+  if (auto refreshed = (*db)->refresh_deadlines(); !refreshed)
+    return problem{"cannot compute the tickets' due dates: " + refreshed.error().message()};
+  else
+    spdlog::info("ticket deadlines: {} open tickets' due dates computed", *refreshed);
   metrics stats;
   purge_now(**db, stats, config);  // at start-up, as well as on the timer
 
@@ -273,8 +287,8 @@ boost::system::result<void, std::string> run(const server_config& config) {
   for (unsigned i = 1; i < config.threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& w : workers) w.join();
-  app.flush_refusals(static_cast<unix_time>(std::time(nullptr)), true);  // counted, then recorded
-  checkpoint_now(**db, false);                                           // after the last records
+  app.flush_refusals(clock::now(), true);  // counted, then recorded
+  checkpoint_now(**db, false);             // after the last records
   spdlog::info("valise-server stopped");
   return {};
 }

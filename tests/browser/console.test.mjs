@@ -1,6 +1,7 @@
 // The technician console in Chromium against a real valise-server (and, for
 // diagnostics, a real valise-agent): sign-in, tickets, links, live uploads,
-// requests, resolve with its purge receipt, sign-out, CSRF, throttling,
+// requests, resolve with its purge receipt, due badges and pending,
+// sign-out, CSRF, throttling,
 // no CSP violation, screenshots in English and French at two widths.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
@@ -459,6 +460,45 @@ test("an admin manages users; throttled sign-ins say how long to wait", async ()
     assert.equal(text, "The user name or the password is wrong.");
     assert.ok(attempt < 39, "the server never throttled");
   }
+  await assertClean(seen);
+  await context.close();
+});
+
+// Last: it adds tickets that the tests above do not expect in the list.
+test("due badges: a pending ticket is grey, sorting by due date puts it last; the ticket page pauses and resumes", async () => {
+  const context = await newContext(browser);
+  const page = await context.newPage();
+  const seen = await watch(page);
+  await server.api("POST", "/tickets", { body: { ref: "T-400", title: "Scanner jams", severity: "blocking" } });
+  await server.api("POST", "/tickets", { body: { ref: "T-401", title: "Waiting on the client", severity: "non-blocking" } });
+  await server.api("POST", "/tickets/T-401/pending");
+  await signIn(page);
+  const row = (ref) => page.locator("tbody tr", { has: page.getByRole("link", { name: ref, exact: true }) });
+  const pendingBadge = row("T-401").locator(".badge.due-pending");
+  await pendingBadge.waitFor();
+  assert.equal(await pendingBadge.innerText(), "Pending");
+  assert.equal(await row("T-400").locator(".due-pending").count(), 0);
+  assert.match(await row("T-400").locator('td[data-label="Due"]').innerText(), /\d/);
+  await page.getByRole("button", { name: "Due", exact: true }).click();
+  const refs = await page.locator("tbody tr td:first-child").allInnerTexts();
+  assert.equal(refs.at(-1), "T-401", `a ticket without a due date sorts last: ${refs}`);
+  assert.ok(refs.indexOf("T-400") >= 0);
+
+  await row("T-400").getByRole("link", { name: "T-400" }).click();
+  await page.getByRole("heading", { level: 1, name: "T-400 — Scanner jams" }).waitFor();
+  await page.locator(".deadlines").getByText("first response due").waitFor();
+  await page.getByRole("button", { name: "Set pending" }).click();
+  await page.getByRole("button", { name: "Resume" }).waitFor();
+  await page.locator(".deadlines .badge.due-pending").waitFor();
+  const paused = page.locator('ol.timeline li[data-kind="ticket.pending"] .sentence');
+  await paused.waitFor();
+  assert.equal(await paused.innerText(), "alice set the ticket pending: its clock stops until it is resumed.");
+  await page.getByRole("button", { name: "Resume" }).click();
+  await page.getByRole("button", { name: "Set pending" }).waitFor();
+  await page.locator('ol.timeline li[data-kind="ticket.resumed"]').waitFor();
+  const ticket = await server.api("GET", "/tickets/T-400");
+  assert.equal(ticket.pending, false);
+  assert.ok(ticket.due_at, "resumed: the due date is back");
   await assertClean(seen);
   await context.close();
 });

@@ -81,7 +81,7 @@ class Words(unittest.TestCase):
     def test_subcommands_at_each_level(self):
         self.assertEqual(complete("valise", "ti"), ["ticket"])
         self.assertIn("list", complete("valise", "ticket", ""))
-        self.assertEqual(complete("valise", "ticket", "re"), ["resolve", "reopen"])
+        self.assertEqual(complete("valise", "ticket", "re"), ["resolve", "reopen", "resume"])
         self.assertEqual(complete("valise-server", "token", "cr"), ["create"])
         self.assertEqual(complete("valise-server", "audit", ""), ["verify"])
 

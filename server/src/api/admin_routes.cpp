@@ -16,12 +16,14 @@ outcome healthz(api_context&, request&) {
   return json_response(http::status::ok, json::object{{"status", "ok"}});
 }
 
-outcome prometheus(api_context& ctx, request&) {
+outcome prometheus(api_context& ctx, request& req) {
   auto totals = ctx.db.count();
   if (!totals) return error_response(totals.error(), "metrics");
+  auto tickets = ctx.db.count_tickets(req.now);
+  if (!tickets) return error_response(tickets.error(), "metrics");
   response res{http::status::ok, 11};
   res.set(http::field::content_type, "text/plain; version=0.0.4");
-  res.body() = ctx.stats.render(*totals);
+  res.body() = ctx.stats.render(*totals, *tickets);
   res.prepare_payload();
   return res;
 }

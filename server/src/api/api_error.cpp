@@ -42,6 +42,10 @@ entry describe(api_error e) {
       return {"ticket_resolved", s::conflict, "reopen the ticket first if it still needs data"};
     case api_error::ticket_open:
       return {"ticket_open", s::conflict, ""};
+    case api_error::ticket_pending:
+      return {"ticket_pending", s::conflict, "resume it with `valise ticket resume REF`"};
+    case api_error::ticket_not_pending:
+      return {"ticket_not_pending", s::conflict, ""};
     case api_error::upload_not_found:
       return {"upload_not_found", s::not_found, "start a new upload"};
     case api_error::upload_gone:
@@ -204,6 +208,10 @@ response error_response(std::error_code ec, const std::string& subject, api_erro
     return error_response(api_error::ticket_resolved, subject + ": the ticket is resolved");
   if (ec == store_errc::ticket_open)
     return error_response(api_error::ticket_open, subject + " is open");
+  if (ec == store_errc::ticket_pending)
+    return error_response(api_error::ticket_pending, subject + " is already pending");
+  if (ec == store_errc::ticket_not_pending)
+    return error_response(api_error::ticket_not_pending, subject + " is not pending");
   if (ec == store_errc::revoked)
     return error_response(api_error::agent_revoked, subject + ": the agent is revoked");
   if (ec == store_errc::request_finished)

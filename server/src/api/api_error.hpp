@@ -23,6 +23,8 @@ enum class api_error {
   ticket_exists,
   ticket_resolved,
   ticket_open,
+  ticket_pending,
+  ticket_not_pending,
   upload_not_found,
   upload_gone,
   upload_locked,

@@ -21,6 +21,10 @@ bool valid_ticket_ref(std::string_view ref) {
   return true;
 }
 
+json::value time_or_null(const std::optional<unix_time>& t) {
+  return t ? json::value(format_rfc3339(*t)) : json::value(nullptr);
+}
+
 json::value to_json(const ticket& t) {
   return json::object{
       {"ref", t.ref},
@@ -28,10 +32,16 @@ json::value to_json(const ticket& t) {
       {"severity", to_string(t.level)},
       {"status", to_string(t.status)},
       {"created_at", format_rfc3339(t.created_at)},
-      {"resolved_at",
-       t.resolved_at ? json::value(format_rfc3339(*t.resolved_at)) : json::value(nullptr)},
+      {"resolved_at", time_or_null(t.resolved_at)},
       {"bundles", t.bundle_count},
       {"resolution", t.resolution ? json::value(*t.resolution) : json::value(nullptr)},
+      {"response_due_at", time_or_null(t.response_due_at)},
+      {"due_at", time_or_null(t.due_at)},
+      {"first_response_at", time_or_null(t.first_response_at)},
+      {"pending", t.pending_since.has_value()},
+      {"pending_since", time_or_null(t.pending_since)},
+      {"overdue", t.overdue},
+      {"response_overdue", t.response_overdue},
   };
 }
 

@@ -1,5 +1,5 @@
 // Tickets: create, list, show (with the timeline), resolve (with the purge),
-// reopen, comments, audit trail.
+// reopen, pending and resume, comments, audit trail.
 #include <boost/json/array.hpp>
 #include <boost/json/parse_options.hpp>
 
@@ -117,6 +117,18 @@ outcome list_tickets(api_context& ctx, request& req) {
       return error_response(api_error::bad_request,
                             "severity must be blocking, semi-blocking or non-blocking");
   }
+  if (auto it = params.find("overdue"); it != params.end()) {
+    if ((*it).value != "true" && (*it).value != "false")
+      return error_response(api_error::bad_request, "overdue must be true or false");
+    filter.overdue_only = (*it).value == "true";
+    filter.now = req.now;
+  }
+  if (auto it = params.find("sort"); it != params.end()) {
+    if ((*it).value != "due" && (*it).value != "created")
+      return error_response(api_error::bad_request,
+                            "sort must be due (soonest due first) or created (newest first)");
+    filter.by_due_date = (*it).value == "due";
+  }
   std::optional<response> problem;
   if (auto limit = number_param(params, "limit", {1, 1000}, problem)) filter.limit = *limit;
   if (problem) return std::move(*problem);
@@ -187,6 +199,18 @@ outcome reopen_ticket(api_context& ctx, request& req) {
   return json_response(http::status::ok, to_json(*t));
 }
 
+outcome set_pending(api_context& ctx, request& req) {
+  auto t = ctx.db.set_pending(*req.who, req.params[0]);
+  if (!t) return error_response(t.error(), subject(req.params[0]), api_error::ticket_not_found);
+  return json_response(http::status::ok, to_json(*t));
+}
+
+outcome resume_ticket(api_context& ctx, request& req) {
+  auto t = ctx.db.resume_ticket(*req.who, req.params[0]);
+  if (!t) return error_response(t.error(), subject(req.params[0]), api_error::ticket_not_found);
+  return json_response(http::status::ok, to_json(*t));
+}
+
 outcome ticket_audit(api_context& ctx, request& req) {
   if (auto t = ctx.db.get_ticket(req.params[0]); !t)
     return error_response(t.error(), subject(req.params[0]), api_error::ticket_not_found);
@@ -209,6 +233,10 @@ void add_ticket_routes(router& r, api_context& ctx) {
         bind(resolve_ticket));
   r.add(v::post, "/api/v1/tickets/{}/reopen", access::technician, body_kind::none,
         bind(reopen_ticket));
+  r.add(v::post, "/api/v1/tickets/{}/pending", access::technician, body_kind::none,
+        bind(set_pending));
+  r.add(v::post, "/api/v1/tickets/{}/resume", access::technician, body_kind::none,
+        bind(resume_ticket));
   r.add(v::post, "/api/v1/tickets/{}/comments", access::technician, body_kind::json,
         bind(add_comment));
   r.add(v::get, "/api/v1/tickets/{}/comments", access::technician, body_kind::none,

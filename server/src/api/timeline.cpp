@@ -67,6 +67,10 @@ std::string sentence(const audit_record& r, const json::object& d) {
                ? fmt::format("{} resolved the ticket: {}", actor, text(d, "resolution"))
                : fmt::format("{} resolved the ticket.", actor);
   if (a == "ticket.reopened") return fmt::format("{} reopened the ticket.", actor);
+  if (a == "ticket.pending")
+    return fmt::format("{} set the ticket pending: its clock stops until it is resumed.", actor);
+  if (a == "ticket.resumed")
+    return fmt::format("{} resumed the ticket: its clock runs again.", actor);
   if (a == "comment.added") return fmt::format("{} commented: {}", actor, text(d, "text"));
   if (a == "link.created") {
     const auto* e = d.if_contains("expires_at");

@@ -11,9 +11,9 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
-#include <ctime>
 
 #include "api/api_error.hpp"
+#include "clock/clock.hpp"
 #include "http/head_check.hpp"
 #include "http/proxy_protocol.hpp"
 #include "http/tls_stream.hpp"
@@ -27,10 +27,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t body_chunk = 256 * 1024;
-
-unix_time wall_clock() {
-  return static_cast<unix_time>(std::time(nullptr));
-}
 
 // Sends a response; false if the connection is gone. Every response, errors
 // included, gets the security headers.
@@ -212,7 +208,7 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
   exchange x;
   const bool has_body =
       (parser.content_length() && *parser.content_length() > 0) || parser.chunked();
-  const auto now = wall_clock();
+  const auto now = clock::now();
   auto admitted = app.admit(parser.get().base(), now, peer_sha256, from);
   if (auto* refusal = std::get_if<response>(&admitted)) {
     x.answer = std::move(*refusal);

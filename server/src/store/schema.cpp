@@ -202,6 +202,32 @@ CREATE TABLE comments (
 CREATE INDEX comments_ticket ON comments (ticket_ref, created_at);
 ALTER TABLE tickets ADD COLUMN resolution TEXT;
 )sql",
+    // 8 (deadlines helper): deadlines in business time (issue 16). The due
+    // dates need the calendar, which SQL does not have: they stay NULL here
+    // and the server computes them at start-up (store::refresh_deadlines,
+    // which also follows a calendar changed in server.toml). The first
+    // response of existing tickets is their first link, request or comment,
+    // all of which only technicians make. Pauses are kept closed
+    // (from_time, to_time) so that due dates can be computed again; the
+    // open one is tickets.pending_since.
+    R"sql(
+ALTER TABLE tickets ADD COLUMN response_due_at INTEGER;
+ALTER TABLE tickets ADD COLUMN due_at INTEGER;
+ALTER TABLE tickets ADD COLUMN first_response_at INTEGER;
+ALTER TABLE tickets ADD COLUMN pending_since INTEGER;
+CREATE INDEX tickets_due ON tickets (status, due_at);
+CREATE TABLE ticket_pauses (
+  ticket_ref TEXT NOT NULL REFERENCES tickets (ref),
+  from_time INTEGER NOT NULL,
+  to_time INTEGER NOT NULL
+);
+CREATE INDEX ticket_pauses_ticket ON ticket_pauses (ticket_ref, from_time);
+UPDATE tickets SET first_response_at = (
+  SELECT MIN(at) FROM (
+    SELECT created_at AS at FROM comments WHERE ticket_ref = tickets.ref
+    UNION ALL SELECT created_at FROM links WHERE ticket_ref = tickets.ref
+    UNION ALL SELECT created_at FROM requests WHERE ticket_ref = tickets.ref));
+)sql",
 };
 
 result<int> user_version(connection& db) {

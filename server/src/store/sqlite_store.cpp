@@ -10,16 +10,16 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cerrno>
-#include <ctime>
 #include <limits>
 #include <map>
 
+#include "clock/clock.hpp"
 #include "store/schema.hpp"
 
 namespace valise::server {
 
 unix_time now_utc() {
-  return static_cast<unix_time>(std::time(nullptr));
+  return clock::now();
 }
 
 std::string to_json_text(const std::vector<std::string>& names) {

@@ -58,6 +58,11 @@ class sqlite_store final : public store {
   result<purge_report> resolve_ticket(const actor& by, const std::string& ref,
                                       const std::optional<std::string>& resolution) override;
   result<ticket> reopen_ticket(const actor& by, const std::string& ref) override;
+  void set_deadline_rule(deadline_rule rule) override;
+  result<std::size_t> refresh_deadlines() override;
+  result<ticket> set_pending(const actor& by, const std::string& ref) override;
+  result<ticket> resume_ticket(const actor& by, const std::string& ref) override;
+  result<std::array<ticket_counts, 3>> count_tickets(unix_time now) override;
   result<comment_info> add_comment(const actor& by, const std::string& ticket_ref,
                                    const std::string& text) override;
   result<std::vector<comment_info>> list_comments(const std::string& ticket_ref,
@@ -177,6 +182,12 @@ class sqlite_store final : public store {
   // session.ended record per user saying `reason`.
   result<void> end_sessions(std::string_view where, const std::string& key,
                             const std::string& reason, const std::string& actor_label);
+  // The ticket's first_response_at, if unset and `by` is a technician.
+  result<void> note_first_response(const actor& by, const std::string& ref, unix_time at);
+  // Records the pause [from, to) and clears pending_since.
+  result<void> end_pause(const std::string& ref, unix_time from, unix_time to);
+  // The ticket's due dates by deadline_rule_, in the caller's transaction.
+  result<void> update_deadlines(const std::string& ref);
   result<agent_info> find_agent(const std::string& id);
   result<request_info> find_request(const std::string& id);
   // Fails the unfinished requests that `where` selects (one ? bound to
@@ -198,6 +209,7 @@ class sqlite_store final : public store {
   bool appended_ = false;     // records written since the last checkpoint
   bool unannounced_ = false;  // records appended since the last commit's announcement
   std::function<void()> audit_committed_;
+  deadline_rule deadline_rule_;
 };
 
 // The data directory's audit key; a new one (and the first checkpoint) if

@@ -166,6 +166,7 @@ result<new_link> sqlite_store::create_link(const actor& by, const std::string& t
   if (auto r = append_audit(by.label(), "link.created", ticket_ref, boost::json::serialize(detail));
       !r)
     return r.error();
+  if (auto r = note_first_response(by, ticket_ref, l.info.created_at); !r) return r.error();
   if (auto r = tx->commit(); !r) return r.error();
   return l;
 }

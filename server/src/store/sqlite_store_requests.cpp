@@ -108,6 +108,8 @@ result<request_info> sqlite_store::create_request(const actor& by, const request
                               boost::json::serialize(detail));
       !a_r)
     return a_r.error();
+  if (auto f = note_first_response(by, created.ticket_ref, created.created_at); !f)
+    return f.error();
   if (auto c = tx->commit(); !c) return c.error();
   return created;
 }

@@ -11,7 +11,20 @@ namespace {
 
 constexpr std::string_view ticket_columns =
     "SELECT ref, title, severity, status, created_at, resolved_at, "
-    "(SELECT COUNT(*) FROM bundles b WHERE b.ticket_ref = t.ref), resolution FROM tickets t ";
+    "(SELECT COUNT(*) FROM bundles b WHERE b.ticket_ref = t.ref), resolution, "
+    "response_due_at, due_at, first_response_at, pending_since FROM tickets t ";
+
+std::optional<unix_time> optional_time(const sqlite::statement& s, int column) {
+  if (s.is_null(column)) return std::nullopt;
+  return s.integer(column);
+}
+
+void bind_optional(sqlite::statement& s, const std::optional<unix_time>& t) {
+  if (t)
+    s.bind(*t);
+  else
+    s.bind_null();
+}
 
 ticket read_ticket(const sqlite::statement& s) {
   ticket t;
@@ -23,6 +36,13 @@ ticket read_ticket(const sqlite::statement& s) {
   if (!s.is_null(5)) t.resolved_at = s.integer(5);
   t.bundle_count = s.size(6);
   if (!s.is_null(7)) t.resolution = s.text(7);
+  t.response_due_at = optional_time(s, 8);
+  t.due_at = optional_time(s, 9);
+  t.first_response_at = optional_time(s, 10);
+  t.pending_since = optional_time(s, 11);
+  const auto now = now_utc();
+  t.overdue = ticket_overdue(t, now);
+  t.response_overdue = ticket_response_overdue(t, now);
   return t;
 }
 
@@ -62,8 +82,11 @@ result<ticket> sqlite_store::create_ticket(const actor& by, const ticket& t) {
   if (auto r = append_audit(by.label(), "ticket.created", t.ref, boost::json::serialize(detail));
       !r)
     return r.error();
+  if (auto r = update_deadlines(t.ref); !r) return r.error();
+  auto stored = find_ticket(t.ref);
+  if (!stored) return stored.error();
   if (auto r = tx->commit(); !r) return r.error();
-  return created;
+  return stored;
 }
 
 result<ticket> sqlite_store::get_ticket(const std::string& ref) {
@@ -73,13 +96,20 @@ result<ticket> sqlite_store::get_ticket(const std::string& ref) {
 
 result<std::vector<ticket>> sqlite_store::list_tickets(const ticket_filter& filter) {
   std::lock_guard lock(mutex_);
-  auto stmt = db_.prepare(std::string(ticket_columns) +
-                          "WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR severity = ?2) "
-                          "ORDER BY created_at DESC, rowid DESC LIMIT ?3");
+  // The overdue test is ticket_overdue's, in SQL.
+  auto stmt = db_.prepare(
+      std::string(ticket_columns) +
+      "WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR severity = ?2) AND (?4 = 0 OR "
+      "(status = 'open' AND pending_since IS NULL AND due_at IS NOT NULL AND ?5 > due_at)) " +
+      (filter.by_due_date ? "ORDER BY due_at IS NULL, due_at, created_at, rowid "
+                          : "ORDER BY created_at DESC, rowid DESC ") +
+      "LIMIT ?3");
   if (!stmt) return stmt.error();
   stmt->bind(filter.status ? to_string(*filter.status) : std::string_view())
       .bind(filter.level ? to_string(*filter.level) : std::string_view())
-      .bind(static_cast<std::int64_t>(filter.limit));
+      .bind(static_cast<std::int64_t>(filter.limit))
+      .bind(static_cast<std::int64_t>(filter.overdue_only ? 1 : 0))
+      .bind(filter.now);
   std::vector<ticket> out;
   for (;;) {
     auto row = stmt->step();
@@ -115,10 +145,13 @@ result<purge_report> sqlite_store::resolve_ticket(const actor& by, const std::st
         !r)
       return r.error();
   }
+  const auto resolved_at = now_utc();
+  if (t->pending_since)
+    if (auto r = end_pause(ref, *t->pending_since, resolved_at); !r) return r.error();
   auto update = db_.prepare(
       "UPDATE tickets SET status = 'resolved', resolved_at = ?, resolution = ? WHERE ref = ?");
   if (!update) return update.error();
-  update->bind(now_utc());
+  update->bind(resolved_at);
   if (resolution)
     update->bind(*resolution);
   else
@@ -137,6 +170,8 @@ result<purge_report> sqlite_store::resolve_ticket(const actor& by, const std::st
     return r.error();
   if (auto r = fail_requests("ticket_ref = ?", ref, "ticket resolved", by.label()); !r)
     return r.error();
+  if (t->pending_since)
+    if (auto r = update_deadlines(ref); !r) return r.error();
   // A resolution with nothing to destroy still says so in the trail.
   auto report = destroy(bundles, uploads, "purge.resolved", by.label(), ref);
   if (!report) return report.error();
@@ -189,8 +224,129 @@ result<comment_info> sqlite_store::add_comment(const actor& by, const std::strin
   boost::json::object detail{{"id", c.id}, {"text", c.text}};
   if (auto r = append_audit(label, "comment.added", ticket_ref, boost::json::serialize(detail)); !r)
     return r.error();
+  if (auto r = note_first_response(by, ticket_ref, c.created_at); !r) return r.error();
   if (auto r = tx->commit(); !r) return r.error();
   return c;
+}
+
+result<void> sqlite_store::note_first_response(const actor& by, const std::string& ref,
+                                               unix_time at) {
+  // The system's work and a client's upload link are no answer.
+  if ((by.kind != role::technician && by.kind != role::admin) || by.id == actor::system().id)
+    return {};
+  auto update = db_.prepare(
+      "UPDATE tickets SET first_response_at = ? WHERE ref = ? AND first_response_at IS NULL");
+  if (!update) return update.error();
+  return update->bind(at).bind(ref).run();
+}
+
+result<void> sqlite_store::end_pause(const std::string& ref, unix_time from, unix_time to) {
+  auto insert =
+      db_.prepare("INSERT INTO ticket_pauses (ticket_ref, from_time, to_time) VALUES (?, ?, ?)");
+  if (!insert) return insert.error();
+  if (auto r = insert->bind(ref).bind(from).bind(to).run(); !r) return r;
+  auto update = db_.prepare("UPDATE tickets SET pending_since = NULL WHERE ref = ?");
+  if (!update) return update.error();
+  return update->bind(ref).run();
+}
+
+result<void> sqlite_store::update_deadlines(const std::string& ref) {
+  auto t = find_ticket(ref);
+  if (!t) return t.error();
+  ticket_deadlines due;
+  if (deadline_rule_) {
+    std::vector<ticket_pause> pauses;
+    auto stmt = db_.prepare(
+        "SELECT from_time, to_time FROM ticket_pauses WHERE ticket_ref = ? ORDER BY from_time");
+    if (!stmt) return stmt.error();
+    stmt->bind(ref);
+    if (auto r = stmt->each([&] { pauses.push_back({stmt->integer(0), stmt->integer(1)}); }); !r)
+      return r;
+    if (t->pending_since) pauses.push_back({*t->pending_since, std::nullopt});
+    due = deadline_rule_(t->level, t->created_at, pauses);
+  }
+  auto update = db_.prepare("UPDATE tickets SET response_due_at = ?, due_at = ? WHERE ref = ?");
+  if (!update) return update.error();
+  bind_optional(*update, due.response_due_at);
+  bind_optional(*update, due.due_at);
+  return update->bind(ref).run();
+}
+
+void sqlite_store::set_deadline_rule(deadline_rule rule) {
+  std::lock_guard lock(mutex_);
+  deadline_rule_ = std::move(rule);
+}
+
+result<std::size_t> sqlite_store::refresh_deadlines() {
+  std::lock_guard lock(mutex_);
+  auto tx = sqlite::transaction::begin(db_);
+  if (!tx) return tx.error();
+  std::vector<std::string> refs;
+  auto stmt = db_.prepare(
+      "SELECT ref FROM tickets WHERE status = 'open' OR (response_due_at IS NULL AND "
+      "pending_since IS NULL)");
+  if (!stmt) return stmt.error();
+  if (auto r = stmt->each([&] { refs.push_back(stmt->text(0)); }); !r) return r.error();
+  for (const auto& ref : refs)
+    if (auto r = update_deadlines(ref); !r) return r.error();
+  if (auto r = tx->commit(); !r) return r.error();
+  return refs.size();
+}
+
+result<ticket> sqlite_store::set_pending(const actor& by, const std::string& ref) {
+  std::lock_guard lock(mutex_);
+  auto tx = sqlite::transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto t = find_ticket(ref);
+  if (!t) return t.error();
+  if (t->status == ticket_status::resolved) return store_errc::ticket_resolved;
+  if (t->pending_since) return store_errc::ticket_pending;
+  auto update = db_.prepare("UPDATE tickets SET pending_since = ? WHERE ref = ?");
+  if (!update) return update.error();
+  if (auto r = update->bind(now_utc()).bind(ref).run(); !r) return r.error();
+  if (auto r = append_audit(by.label(), "ticket.pending", ref, "{}"); !r) return r.error();
+  if (auto r = update_deadlines(ref); !r) return r.error();
+  auto changed = find_ticket(ref);
+  if (!changed) return changed.error();
+  if (auto r = tx->commit(); !r) return r.error();
+  return changed;
+}
+
+result<ticket> sqlite_store::resume_ticket(const actor& by, const std::string& ref) {
+  std::lock_guard lock(mutex_);
+  auto tx = sqlite::transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto t = find_ticket(ref);
+  if (!t) return t.error();
+  if (t->status == ticket_status::resolved) return store_errc::ticket_resolved;
+  if (!t->pending_since) return store_errc::ticket_not_pending;
+  const auto now = now_utc();
+  if (auto r = end_pause(ref, *t->pending_since, now); !r) return r.error();
+  boost::json::object detail{{"paused_seconds", now - *t->pending_since}};
+  if (auto r = append_audit(by.label(), "ticket.resumed", ref, boost::json::serialize(detail)); !r)
+    return r.error();
+  if (auto r = update_deadlines(ref); !r) return r.error();
+  auto changed = find_ticket(ref);
+  if (!changed) return changed.error();
+  if (auto r = tx->commit(); !r) return r.error();
+  return changed;
+}
+
+result<std::array<ticket_counts, 3>> sqlite_store::count_tickets(unix_time now) {
+  std::lock_guard lock(mutex_);
+  auto stmt = db_.prepare(
+      "SELECT severity, COUNT(*), COALESCE(SUM(pending_since IS NULL AND due_at IS NOT NULL AND "
+      "? > due_at), 0) FROM tickets WHERE status = 'open' GROUP BY severity");
+  if (!stmt) return stmt.error();
+  stmt->bind(now);
+  std::array<ticket_counts, 3> out{};
+  if (auto r = stmt->each([&] {
+        if (auto s = parse_severity(stmt->text(0)))
+          out[static_cast<std::size_t>(*s)] = {stmt->size(1), stmt->size(2)};
+      });
+      !r)
+    return r.error();
+  return out;
 }
 
 result<std::vector<comment_info>> sqlite_store::list_comments(const std::string& ticket_ref,

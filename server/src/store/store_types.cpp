@@ -133,6 +133,15 @@ actor actor::system() {
   return a;
 }
 
+bool ticket_overdue(const ticket& t, unix_time now) {
+  return t.status == ticket_status::open && !t.pending_since && t.due_at && now > *t.due_at;
+}
+
+bool ticket_response_overdue(const ticket& t, unix_time now) {
+  return t.status == ticket_status::open && !t.pending_since && !t.first_response_at &&
+         t.response_due_at && now > *t.response_due_at;
+}
+
 namespace {
 
 class store_error_category final : public std::error_category {
@@ -177,6 +186,10 @@ class store_error_category final : public std::error_category {
         return "the upload link expired";
       case store_errc::link_revoked:
         return "the upload link was revoked";
+      case store_errc::ticket_pending:
+        return "the ticket is already pending";
+      case store_errc::ticket_not_pending:
+        return "the ticket is not pending";
     }
     return "store error";
   }

@@ -5,6 +5,8 @@
 
 #include <fstream>
 
+#include "calendar/calendar.hpp"
+
 namespace valise::server {
 namespace {
 
@@ -104,6 +106,23 @@ TEST_F(ConfigTest, WebRootAndOwnCertificateAreDocumentedAndReadBack) {
   EXPECT_NE(half.error().find("tls.own_certificate and tls.own_private_key are set together"),
             std::string::npos)
       << half.error();
+}
+
+TEST_F(ConfigTest, TheCalendarSectionIsReadWithFileAndLineInItsErrors) {
+  auto loaded = load_config(write("[calendar]\nzone = \"America/New_York\"\nfriday = \"\"\n"));
+  ASSERT_TRUE(loaded) << loaded.error();
+  ASSERT_NE(loaded->business_calendar, nullptr);
+  EXPECT_EQ(loaded->business_calendar->zone_name, "America/New_York");
+  EXPECT_TRUE(loaded->business_calendar->hours[5].empty());   // Friday closed
+  EXPECT_EQ(loaded->business_calendar->hours[1].size(), 2u);  // Monday as by default
+  auto wrong = load_config(write("[calendar]\nzone = \"Europe/Pariss\"\n"));
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(wrong.error().find("server.toml:2: calendar.zone: unknown time zone"),
+            std::string::npos)
+      << wrong.error();
+  auto missing = load_config(write("[calendar]\nholidays_ical = \"nope.ics\"\n"));
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().find("calendar.holidays_ical"), std::string::npos) << missing.error();
 }
 
 TEST_F(ConfigTest, MissingKeysTakeDefaults) {

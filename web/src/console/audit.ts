@@ -68,6 +68,8 @@ export function auditSentence(record: AuditRecord): string {
     case "ticket.created":
     case "comment.added":
     case "ticket.reopened":
+    case "ticket.pending":
+    case "ticket.resumed":
     case "link.created":
     case "link.revoked":
     case "upload.started":

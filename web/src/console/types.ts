@@ -10,6 +10,14 @@ export interface Ticket {
   resolved_at: string | null;
   bundles: number;
   resolution?: string | null;
+  // Deadlines in business time (docs/calendar.md), RFC 3339 UTC or null.
+  response_due_at?: string | null;
+  due_at?: string | null;
+  first_response_at?: string | null;
+  pending?: boolean;
+  pending_since?: string | null;
+  overdue?: boolean;
+  response_overdue?: boolean;
   // GET /tickets/{ref} only: the ticket's story, oldest first, a page at a time.
   timeline?: TimelineEvent[];
   timeline_next?: number | null;

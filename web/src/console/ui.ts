@@ -50,6 +50,10 @@ export function errorText(error: unknown): string {
       return t("error.ticket_resolved");
     case "ticket_open":
       return t("error.ticket_open");
+    case "ticket_pending":
+      return t("error.ticket_pending");
+    case "ticket_not_pending":
+      return t("error.ticket_not_pending");
     case "no_recipients":
       return t("error.no_recipients");
     case "agent_revoked":

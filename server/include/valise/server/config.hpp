@@ -8,12 +8,17 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace valise::server {
+
+namespace calendar {
+struct calendar;
+}
 
 // The longest an upload link may live, by default or as asked for.
 inline constexpr std::chrono::days max_link_lifetime{90};
@@ -104,6 +109,10 @@ struct server_config {
   // [web] the browser pages (console.html, drop.html, assets/); empty: found
   // beside the executable (web/web_root.hpp)
   std::filesystem::path web_root;
+
+  // [calendar] the business calendar of ticket deadlines (docs/calendar.md);
+  // null: calendar::default_calendar()
+  std::shared_ptr<const calendar::calendar> business_calendar;
 
   std::filesystem::path resolve(const std::filesystem::path& p) const {
     return p.is_absolute() ? p : data_dir / p;

@@ -7,6 +7,7 @@
 // audit record exists exactly when the change happened.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -78,6 +79,44 @@ struct ticket {
   // What the last resolution said (none if it said nothing); a reopening
   // keeps it.
   std::optional<std::string> resolution;
+  // Deadlines in business time (the calendar's targets from created_at,
+  // pushed back by the pauses); none while pending (the clock is stopped) or
+  // without a deadline rule. first_response_at: a technician's first link,
+  // request or comment.
+  std::optional<unix_time> response_due_at;
+  std::optional<unix_time> due_at;
+  std::optional<unix_time> first_response_at;
+  std::optional<unix_time> pending_since;  // set pending (waiting on the client)
+  // As of when the ticket was read (ticket_overdue below).
+  bool overdue = false;
+  bool response_overdue = false;
+};
+
+// Open, not pending and past due_at; response: besides, nobody answered yet
+// and past response_due_at.
+bool ticket_overdue(const ticket& t, unix_time now);
+bool ticket_response_overdue(const ticket& t, unix_time now);
+
+// A stretch of time a ticket was pending; `to` is none while it lasts.
+struct ticket_pause {
+  unix_time from = 0;
+  std::optional<unix_time> to;
+};
+
+// A ticket's due dates, as the deadline rule (the business calendar, which
+// the store does not know) computes them from its severity, creation time
+// and pauses.
+struct ticket_deadlines {
+  std::optional<unix_time> response_due_at;
+  std::optional<unix_time> due_at;
+};
+using deadline_rule = std::function<ticket_deadlines(severity level, unix_time created_at,
+                                                     const std::vector<ticket_pause>& pauses)>;
+
+// Open and overdue tickets of one severity (/metrics).
+struct ticket_counts {
+  std::uint64_t open = 0;
+  std::uint64_t overdue = 0;
 };
 
 // A technician's note on a ticket. Its author is the token's or the user's
@@ -95,6 +134,9 @@ struct comment_info {
 struct ticket_filter {
   std::optional<ticket_status> status;
   std::optional<severity> level;
+  bool overdue_only = false;  // ticket_overdue at `now`
+  unix_time now = 0;
+  bool by_due_date = false;  // soonest due first (none last), else newest first
   std::size_t limit = 100;
 };
 
@@ -383,24 +425,26 @@ class bundle_file final : public crypto::byte_source {
 };
 
 enum class store_errc {
-  not_found = 1,      // no such ticket / upload / bundle / token / link
-  already_exists,     // ticket ref taken
-  ticket_resolved,    // the ticket is resolved: no uploads, links, bundles
-  ticket_open,        // reopen of an open ticket
-  bad_state,          // e.g. append to a completed upload
-  budget_exceeded,    // link byte budget
-  quota_exceeded,     // an owner's upload budget (upload_quota)
-  corrupt,            // the database or a blob disagrees with itself
-  schema_too_new,     // database written by a newer valise-server
-  locked,             // another valise-server serves this data directory
-  revoked,            // the agent is revoked
-  request_finished,   // the request is done or failed
-  has_bundle,         // the request already has its bundle
-  audit_key_missing,  // audit.key is gone while the trail has records it signed
-  audit_mismatch,     // audit.head does not match the trail (records removed or rewritten)
-  busy,               // an upload the caller does not hold would be replaced
-  link_expired,       // a known link token whose link expired
-  link_revoked,       // a known link token whose link was revoked
+  not_found = 1,       // no such ticket / upload / bundle / token / link
+  already_exists,      // ticket ref taken
+  ticket_resolved,     // the ticket is resolved: no uploads, links, bundles
+  ticket_open,         // reopen of an open ticket
+  bad_state,           // e.g. append to a completed upload
+  budget_exceeded,     // link byte budget
+  quota_exceeded,      // an owner's upload budget (upload_quota)
+  corrupt,             // the database or a blob disagrees with itself
+  schema_too_new,      // database written by a newer valise-server
+  locked,              // another valise-server serves this data directory
+  revoked,             // the agent is revoked
+  request_finished,    // the request is done or failed
+  has_bundle,          // the request already has its bundle
+  audit_key_missing,   // audit.key is gone while the trail has records it signed
+  audit_mismatch,      // audit.head does not match the trail (records removed or rewritten)
+  busy,                // an upload the caller does not hold would be replaced
+  link_expired,        // a known link token whose link expired
+  link_revoked,        // a known link token whose link was revoked
+  ticket_pending,      // pending a ticket already pending
+  ticket_not_pending,  // resuming a ticket that is not pending
 };
 const std::error_category& store_category();
 std::error_code make_error_code(store_errc e);
@@ -474,6 +518,21 @@ class store {
   virtual result<purge_report> resolve_ticket(const actor& by, const std::string& ref,
                                               const std::optional<std::string>& resolution) = 0;
   virtual result<ticket> reopen_ticket(const actor& by, const std::string& ref) = 0;
+
+  // Deadlines. The rule computes due dates whenever a ticket's clock
+  // changes (creation, pending, resume, resolution); without one, tickets
+  // have none. refresh_deadlines recomputes every open ticket's and every
+  // one still without (start-up: tickets from before deadlines, a calendar
+  // changed in server.toml), and returns how many it wrote.
+  virtual void set_deadline_rule(deadline_rule rule) = 0;
+  virtual result<std::size_t> refresh_deadlines() = 0;
+  // Pending stops an open ticket's clock until resume (ticket.pending and
+  // ticket.resumed in the trail); ticket_resolved, ticket_pending (already
+  // pending) or ticket_not_pending. Resolving a pending ticket ends its pause.
+  virtual result<ticket> set_pending(const actor& by, const std::string& ref) = 0;
+  virtual result<ticket> resume_ticket(const actor& by, const std::string& ref) = 0;
+  // Indexed by severity, at `now`.
+  virtual result<std::array<ticket_counts, 3>> count_tickets(unix_time now) = 0;
 
   // Comments, on open and resolved tickets alike (a client may answer after
   // the resolution). add_comment records comment.added with the text, so the

@@ -11,6 +11,7 @@ import { auditSentence, eventRecord } from "../audit";
 import { link, paths } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
+import { dueBadge } from "../due";
 import type { Agent, Bundle, DiagnosticsRequest, Link, NewLink, ResolveAnswer, Ticket, Upload } from "../types";
 import { cell, confirmDialog, copyable, errorText, field, listTable, message, option, size, stateBadge, when } from "../ui";
 import type { View } from "../view";
@@ -82,12 +83,15 @@ export function ticketView(ref: string): View {
       " ",
       h("span", {}, t("ticket.created"), " ", when(ticket.created_at)),
       ticket.resolved_at ? h("span", {}, " · ", t("ticket.resolved"), " ", when(ticket.resolved_at)) : null,
+      deadlines(ticket),
       ticket.resolution ? h("p", { class: "resolution" }, t("ticket.resolution"), " ", h("span", { class: "resolution-text" }, ticket.resolution)) : null,
     );
     const open = ticket.status === "open";
     const button = h("button", { type: "button", class: open ? "danger" : "" }, open ? t("ticket.resolve") : t("ticket.reopen"));
     button.addEventListener("click", open ? resolve : reopen);
-    replaceChildren(actions, button);
+    const clock = open ? h("button", { type: "button" }, ticket.pending ? t("ticket.resume") : t("ticket.set_pending")) : null;
+    clock?.addEventListener("click", () => void setClock(ticket?.pending ? "resume" : "pending"));
+    replaceChildren(actions, button, clock ? " " : null, clock);
     for (const form of [linkForm, requestFormElement]) form.hidden = !open;
   }
 
@@ -300,6 +304,31 @@ export function ticketView(ref: string): View {
     if (!ok) return;
     try {
       await api(`/links/${encodeURIComponent(l.id)}`, { method: "DELETE" });
+      await refresh();
+    } catch (error) {
+      problem.say(errorText(error));
+    }
+  }
+
+  // First response, due date and pending, each with its time.
+  function deadlines(tk: Ticket): HTMLElement {
+    return h(
+      "p",
+      { class: "deadlines" },
+      h("span", {}, t("ticket.due"), " "),
+      dueBadge(tk),
+      tk.first_response_at
+        ? h("span", {}, " · ", t("ticket.first_response"), " ", when(tk.first_response_at))
+        : tk.response_due_at
+          ? h("span", { class: tk.response_overdue ? "reason" : "" }, " · ", t("ticket.response_due"), " ", when(tk.response_due_at))
+          : null,
+      tk.pending && tk.pending_since ? h("span", { title: t("ticket.pending_hint") }, " · ", t("ticket.pending_since"), " ", when(tk.pending_since)) : null,
+    );
+  }
+
+  async function setClock(action: "pending" | "resume"): Promise<void> {
+    try {
+      await api<Ticket>(`${base}/${action}`, { method: "POST" });
       await refresh();
     } catch (error) {
       problem.say(errorText(error));

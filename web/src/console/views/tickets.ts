@@ -1,14 +1,16 @@
 // The tickets list: search by ref or title, filter by status and severity,
-// sort by any column; and the form that creates a ticket.
+// sort by any column (the due date among them, with its badge); and the form
+// that creates a ticket.
 import { h, replaceChildren } from "../../shared/dom";
 import { link, navigate, paths } from "../router";
 import { api } from "../session";
 import { t } from "../strings";
+import { dueBadge } from "../due";
 import type { Severity, Ticket } from "../types";
 import { errorText, field, message, option, stateBadge, when } from "../ui";
 import type { View } from "../view";
 
-type SortKey = "ref" | "title" | "status" | "severity" | "bundles" | "created_at";
+type SortKey = "ref" | "title" | "status" | "severity" | "bundles" | "created_at" | "due_at";
 const severityRank: Record<Severity, number> = { blocking: 0, "semi-blocking": 1, "non-blocking": 2 };
 
 export function severityText(severity: Severity): string {
@@ -42,7 +44,11 @@ export function ticketsView(): View {
     let result: number;
     if (key === "bundles") result = a.bundles - b.bundles;
     else if (key === "severity") result = severityRank[a.severity] - severityRank[b.severity];
-    else result = String(a[key]).localeCompare(String(b[key]));
+    else if (key === "due_at") {
+      // Tickets without a due date (pending, resolved) stay last either way.
+      if (!a.due_at || !b.due_at) return (a.due_at ? 0 : 1) - (b.due_at ? 0 : 1);
+      result = Date.parse(a.due_at) - Date.parse(b.due_at);
+    } else result = String(a[key]).localeCompare(String(b[key]));
     return sort.ascending ? result : -result;
   }
 
@@ -66,6 +72,7 @@ export function ticketsView(): View {
     const shown = tickets
       .filter((ticket) => !needle || ticket.ref.toLowerCase().includes(needle) || ticket.title.toLowerCase().includes(needle))
       .sort(compare);
+    const now = Date.now();
     count.say(t("tickets.count", { n: shown.length }));
     if (shown.length === 0) {
       replaceChildren(table, h("p", {}, t("tickets.none")));
@@ -89,6 +96,7 @@ export function ticketsView(): View {
             header("severity", t("ticket.severity")),
             header("bundles", t("ticket.bundles")),
             header("created_at", t("ticket.age")),
+            header("due_at", t("ticket.due")),
           ),
         ),
         h(
@@ -104,6 +112,7 @@ export function ticketsView(): View {
               h("td", { "data-label": t("ticket.severity") }, stateBadge(ticket.severity, severityText(ticket.severity))),
               h("td", { "data-label": t("ticket.bundles"), class: "number" }, String(ticket.bundles)),
               h("td", { "data-label": t("ticket.age") }, when(ticket.created_at)),
+              h("td", { "data-label": t("ticket.due") }, dueBadge(ticket, now)),
             ),
           ),
         ),
