@@ -32,6 +32,7 @@ json::value to_json(const ticket& t) {
        t.resolved_at ? json::value(format_rfc3339(*t.resolved_at)) : json::value(nullptr)},
       {"bundles", t.bundle_count},
       {"resolution", t.resolution ? json::value(*t.resolution) : json::value(nullptr)},
+      {"connector", t.connector.empty() ? json::value(nullptr) : json::value(t.connector)},
   };
 }
 

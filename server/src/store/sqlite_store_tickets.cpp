@@ -11,7 +11,8 @@ namespace {
 
 constexpr std::string_view ticket_columns =
     "SELECT ref, title, severity, status, created_at, resolved_at, "
-    "(SELECT COUNT(*) FROM bundles b WHERE b.ticket_ref = t.ref), resolution FROM tickets t ";
+    "(SELECT COUNT(*) FROM bundles b WHERE b.ticket_ref = t.ref), resolution, connector "
+    "FROM tickets t ";
 
 ticket read_ticket(const sqlite::statement& s) {
   ticket t;
@@ -23,6 +24,7 @@ ticket read_ticket(const sqlite::statement& s) {
   if (!s.is_null(5)) t.resolved_at = s.integer(5);
   t.bundle_count = s.size(6);
   if (!s.is_null(7)) t.resolution = s.text(7);
+  if (!s.is_null(8)) t.connector = s.text(8);
   return t;
 }
 
@@ -124,6 +126,10 @@ result<purge_report> sqlite_store::resolve_ticket(const actor& by, const std::st
   else
     update->bind_null();
   if (auto r = update->bind(ref).run(); !r) return r.error();
+  // Resolved, by hand or by its helpdesk: nothing is left to schedule.
+  auto unschedule = db_.prepare("DELETE FROM helpdesk_resolutions WHERE ticket_ref = ?");
+  if (!unschedule) return unschedule.error();
+  if (auto r = unschedule->bind(ref).run(); !r) return r.error();
   auto revoke = db_.prepare("UPDATE links SET revoked = 1 WHERE ticket_ref = ?");
   if (!revoke) return revoke.error();
   if (auto r = revoke->bind(ref).run(); !r) return r.error();

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "valise/server/helpdesk_connector.hpp"
+
 namespace valise::server {
 
 // The longest an upload link may live, by default or as asked for.
@@ -104,6 +106,10 @@ struct server_config {
   // [web] the browser pages (console.html, drop.html, assets/); empty: found
   // beside the executable (web/web_root.hpp)
   std::filesystem::path web_root;
+
+  // [helpdesk.NAME] one connector per helpdesk (docs/helpdesk/README.md);
+  // their secrets and API tokens are never logged.
+  std::vector<helpdesk::connector> helpdesks;
 
   std::filesystem::path resolve(const std::filesystem::path& p) const {
     return p.is_absolute() ? p : data_dir / p;
