@@ -50,10 +50,12 @@ class StandInHelpdesk:
 
     def body(self, ticket_id, title, status, priority):
         if self.connector == "glpi":
-            # GLPI 10's default payload: the event and the item as its API returns it.
-            return {"event": "update", "itemtype": "Ticket",
-                    "item": {"id": ticket_id, "name": title, "status": status,
-                             "priority": priority, "content": "&lt;p&gt;details&lt;/p&gt;"}}
+            # GLPI's default payload: the event and the item as its high-level
+            # API shows it, the status an object.
+            return {"event": "update",
+                    "item": {"id": ticket_id, "name": title,
+                             "status": {"id": status, "name": "?"}, "priority": priority,
+                             "content": "&lt;p&gt;details&lt;/p&gt;"}}
         # Zammad's default payload: the ticket with state and priority by name.
         return {"ticket": {"id": ticket_id, "number": f"310{ticket_id}", "title": title,
                            "state": status, "priority": priority},
@@ -78,7 +80,7 @@ class StandInHelpdesk:
 
     def send(self, ticket_id, status, title="Printer on fire", priority=None, expect=200):
         if priority is None:
-            priority = 6 if self.connector == "glpi" else "3 high"
+            priority = 5 if self.connector == "glpi" else "3 high"
         raw = json.dumps(self.body(ticket_id, title, status, priority)).encode()
         code, answer = self.post(raw, self.headers(raw))
         if code != expect:
@@ -316,7 +318,7 @@ class RefusesForgeries(HelpdeskTest):
     def test_refusals_are_folded_in_the_audit_trail(self):
         glpi = StandInHelpdesk(self.server, "glpi")
         before = len(self.admin_audit("hook.refused"))
-        raw = b'{"item":{"id":1,"status":1}}'
+        raw = b'{"item":{"id":1,"status":{"id":1}}}'
         for _ in range(50):
             code, _ = glpi.post(raw, {"X-GLPI-signature": "bad", "X-GLPI-timestamp": "1",
                                       "Content-Type": "application/json"})

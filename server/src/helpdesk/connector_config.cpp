@@ -42,7 +42,10 @@ bool valid_header(std::string_view h) {
 connector glpi() {
   // GLPI 10/11, src/Webhook.php: X-GLPI-signature = hash_hmac('sha256',
   // $body . $timestamp, $secret) in hex, X-GLPI-timestamp = time(). No
-  // delivery id: the signature stands for it. Ticket statuses: 1 new,
+  // delivery id: the signature stands for it. The default payload is
+  // {"event", "item"} with the item as the high-level API (v2) shows it
+  // (src/Glpi/Api/HL/Controller/ITILController.php): "status" an object
+  // {"id", "name"}, "priority" 1 to 5. Ticket statuses: 1 new,
   // 2 processing (assigned), 3 processing (planned), 4 pending, 5 solved,
   // 6 closed; priorities 1 very low to 5 very high, 6 major.
   connector c;
@@ -53,7 +56,7 @@ connector glpi() {
   c.ticket_id_pointer = "/item/id";
   c.title_pointer = "/item/name";
   c.priority_pointer = "/item/priority";
-  c.status_pointer = "/item/status";
+  c.status_pointer = "/item/status/id";
   c.solved_statuses = {"5"};
   c.closed_statuses = {"6"};
   c.reopened_statuses = {"1", "2", "3", "4"};

@@ -25,10 +25,10 @@ connector with_secret(preset p, std::string secret) {
 }
 
 const std::string glpi_body =
-    R"({"event":"update","item":{"id":42,"name":"Printer jams","status":5,"priority":4}})";
+    R"({"event":"update","item":{"id":42,"name":"Printer jams","status":{"id":5,"name":"Solved"},"priority":4}})";
 constexpr unix_time glpi_time = 1765117200;
 const std::string glpi_signature =
-    "7fb514dc5011208759d3a79406edbd6b8d1972d278ab7a55d72ba68ef2582bf8";
+    "24e080151b66d1e4414e347a9ea8cd6f8cfd6a09de1e244cf964020cc4dbdf9a";
 
 const std::string zammad_body =
     R"({"ticket":{"id":17,"number":"31017","title":"VPN drops","state":"closed","priority":"3 high"}})";
