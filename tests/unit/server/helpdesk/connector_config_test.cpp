@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <regex>
+#include <sstream>
+
 namespace valise::server::helpdesk {
 namespace {
 
@@ -96,6 +100,59 @@ TEST(HelpdeskConfig, MistakesSayWhereAndWhat) {
   expect("[helpdesk.a]\npreset = \"custom\"\nsecret = \"x\"\n", "signature_header is missing");
   expect("[helpdesk.A]\npreset = \"glpi\"\nsecret = \"x\"\n", "a connector's name is");
   expect("[helpdesk]\nglpi = \"x\"\n", "write one table per helpdesk");
+}
+
+// Each page's server.toml block parses, and its "what the preset sets" block
+// says exactly what the preset sets.
+TEST(HelpdeskConfig, TheDocsShowThePresetsAsTheyAre) {
+  const file_reader any = [](const std::filesystem::path&) -> read_result {
+    return read_result{boost::system::in_place_value, "x"};
+  };
+  for (const char* name : {"glpi", "zammad", "jira", "zendesk"}) {
+    SCOPED_TRACE(name);
+    std::ifstream in(std::string(VALISE_DOCS_DIR) + "/" + name + ".md");
+    std::stringstream page;
+    page << in.rdbuf();
+    const std::string text = page.str();
+    std::vector<std::string> blocks;
+    const std::regex toml_block("```toml\n([\\s\\S]*?)```");
+    for (std::sregex_iterator it(text.begin(), text.end(), toml_block), end; it != end; ++it)
+      blocks.push_back((*it)[1]);
+    ASSERT_EQ(blocks.size(), 2u);
+    auto root = toml::parse(blocks[0], std::string_view("server.toml"));
+    auto configured = parse_connectors(*root["helpdesk"].as_table(), "server.toml", any);
+    ASSERT_TRUE(configured) << configured.error();
+    ASSERT_EQ(configured->size(), 1u);
+    const auto kind = parse_preset(name);
+    EXPECT_EQ((*configured)[0].kind, *kind);
+    auto listed =
+        toml::parse(std::string("[helpdesk.x]\npreset = \"custom\"\nsecret = \"x\"\n") + blocks[1],
+                    std::string_view("preset.toml"));
+    auto shown = parse_connectors(*listed["helpdesk"].as_table(), "preset.toml", any);
+    ASSERT_TRUE(shown) << shown.error();
+    const auto& doc = (*shown)[0];
+    const auto real = preset_defaults(*kind);
+    EXPECT_EQ(doc.algorithm, real.algorithm);
+    EXPECT_EQ(doc.signed_payload, real.signed_payload);
+    EXPECT_EQ(doc.signature_header, real.signature_header);
+    EXPECT_EQ(doc.signature_prefix, real.signature_prefix);
+    EXPECT_EQ(doc.signature_encoding, real.signature_encoding);
+    EXPECT_EQ(doc.timestamp_header, real.timestamp_header);
+    EXPECT_EQ(doc.timestamp_window, real.timestamp_window);
+    EXPECT_EQ(doc.delivery_id_header, real.delivery_id_header);
+    EXPECT_EQ(doc.ticket_id_pointer, real.ticket_id_pointer);
+    EXPECT_EQ(doc.title_pointer, real.title_pointer);
+    EXPECT_EQ(doc.priority_pointer, real.priority_pointer);
+    EXPECT_EQ(doc.status_pointer, real.status_pointer);
+    EXPECT_EQ(doc.solved_statuses, real.solved_statuses);
+    EXPECT_EQ(doc.closed_statuses, real.closed_statuses);
+    EXPECT_EQ(doc.reopened_statuses, real.reopened_statuses);
+    auto sorted = [](auto v) {
+      std::sort(v.begin(), v.end());
+      return v;
+    };
+    EXPECT_EQ(sorted(doc.priorities), sorted(real.priorities));
+  }
 }
 
 }  // namespace
