@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
+#include <cctype>
 
 #include "api/api.hpp"
 #include "api/api_error.hpp"
