@@ -44,7 +44,7 @@ const std::string zendesk_body =
 const std::string zendesk_time = "2026-12-07T14:20:00Z";
 constexpr unix_time zendesk_unix = 1796653200;
 const std::string zendesk_signature = "U0v3LryLBhLiXd/9sWf6EyGWvj8PAgwzGBTzfvH3KZU=";
-// Zendesk's documentation gives this secret for test webhooks.
+// A base64 secret, as Zendesk generates them ("this_secret_is_for_testing_only").
 const std::string zendesk_secret = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==";
 
 header_map glpi_headers(std::string signature = glpi_signature,
