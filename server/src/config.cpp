@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "deadlines/deadlines.hpp"
+#include "helpdesk/connector_config.hpp"
 #include "http/client_address.hpp"
 #include "valise/common/file_io.hpp"
 #include "valise/common/units.hpp"
@@ -350,6 +351,18 @@ config_result parse_config(std::string_view text, const std::filesystem::path& f
       auto cal = parse_calendar_section(*table, file);
       if (!cal) return problem{std::move(cal.error())};
       config.business_calendar = std::move(*cal);
+      continue;
+    }
+    if (section_name.str() == "helpdesk") {
+      auto connectors = helpdesk::parse_connectors(
+          *table, file,
+          [](const std::filesystem::path& p) -> boost::system::result<std::string, std::string> {
+            auto read = common::read_small_file(p, 64 * 1024);
+            if (!read) return problem{read.error().message()};
+            return {boost::system::in_place_value, std::move(*read)};
+          });
+      if (!connectors) return problem{connectors.error()};
+      config.helpdesks = std::move(*connectors);
       continue;
     }
     for (auto&& [key_name, node] : *table) {

@@ -154,6 +154,18 @@ asio::awaitable<void> retention_loop(store& db, metrics& stats, const server_con
   }
 }
 
+// Resolutions a helpdesk asked for, performed when their grace period
+// ends: looked for every second (grace periods are seconds to days).
+asio::awaitable<void> helpdesk_loop(store& db, metrics& stats) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    resolve_due_helpdesk_tickets(db, stats, clock::now());
+    timer.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+  }
+}
+
 // How often the certificate and key files are looked at: a renewal
 // (certbot writes new files) is served within this, without a signal.
 constexpr std::chrono::seconds certificate_poll_interval{5};
@@ -260,6 +272,7 @@ boost::system::result<void, std::string> run(const server_config& config) {
   asio::co_spawn(ioc, refusal_loop(app, config.refusal_interval), asio::detached);
   asio::co_spawn(ioc, checkpoint_loop(**db), asio::detached);
   asio::co_spawn(ioc, certificate_watch(**tls), asio::detached);
+  if (!config.helpdesks.empty()) asio::co_spawn(ioc, helpdesk_loop(**db, stats), asio::detached);
   asio::signal_set hangup(ioc, SIGHUP);
   std::function<void()> on_hangup = [&] {
     hangup.async_wait([&](const boost::system::error_code& failed, int) {

@@ -160,6 +160,19 @@ class ConfigKeys(unittest.TestCase):
                 self.assertTrue(re.search(entry, documented[section]),
                                 f"server.toml.5.scd: [{section}] lacks `*{key}* = {default}`")
 
+    def test_helpdesk_keys(self):
+        """Each key a [helpdesk.NAME] table takes (connector_config.cpp's
+        `key == "..."`) is an entry of server.toml.5.scd's `## [helpdesk.NAME]`."""
+        parser = (ROOT / "server" / "src" / "helpdesk" / "connector_config.cpp").read_text()
+        keys = set(re.findall(r'key == "(\w+)"', parser))
+        self.assertGreater(len(keys), 25, keys)
+        text = page_source("server.toml.5")
+        section = text.split("## [helpdesk.NAME]", 1)[1].split("\n# ", 1)[0]
+        for key in sorted(keys):
+            with self.subTest(key=key):
+                self.assertRegex(section, rf"(?m)^\*{key}\* = ",
+                                 f"server.toml.5.scd: [helpdesk.NAME] lacks `*{key}* = ...`")
+
     def test_agent_toml(self):
         """Each key the agent's parser takes (table_reader `r` for sections,
         `t` for the tables inside commands and redact) and each key of the

@@ -69,6 +69,7 @@ void add_routes(router& r, api_context& ctx) {
   add_user_routes(r, ctx);
   add_console_routes(r, ctx);
   add_web_routes(r, ctx);
+  add_hook_routes(r, ctx);
 }
 
 api::api(store& db, const server_config& config, metrics& stats, const certificate_authority& ca)
@@ -88,6 +89,7 @@ api::api(store& db, const server_config& config, metrics& stats, const certifica
           web::web_root::executable_dir())),
       context_{db, config, stats, tus_, ca, wakeups_, audit_wakeups_, web_, sign_in_} {
   sign_in_.refused = [this](const refusal& r, unix_time now) { audit_refusal(r, now); };
+  context_.refused = [this](const refusal& r, unix_time now) { audit_refusal(r, now); };
   add_routes(router_, context_);
   // Every record wakes the console's event long-polls; each looks whether
   // it may see it.

@@ -73,6 +73,9 @@ struct api_context {
   agent_wakeups& audit_wakeups;  // event long-polls, by credential; woken by audit records
   const web::web_root& web;
   sign_in_guard& sign_in;
+  // Audits a refusal folded per source (refusal_log.hpp): what anonymous
+  // routes call.
+  std::function<void(const refusal&, unix_time)> refused = [](const refusal&, unix_time) {};
 };
 
 // [console] session_idle_timeout and session_lifetime as the store takes them.
@@ -96,8 +99,13 @@ void add_session_routes(router& r, api_context& ctx);
 void add_user_routes(router& r, api_context& ctx);
 void add_console_routes(router& r, api_context& ctx);  // events, uploads in progress
 void add_web_routes(router& r, api_context& ctx);      // the pages and their assets
+void add_hook_routes(router& r, api_context& ctx);     // helpdesk webhooks ([helpdesk.NAME])
 // Every route above: the server's route table (also built by tests/fuzz).
 void add_routes(router& r, api_context& ctx);
+
+// Resolves (and so purges) the tickets whose helpdesk solved or closed them
+// a grace period ago; the server's loop calls it every second.
+void resolve_due_helpdesk_tickets(store& db, metrics& stats, unix_time now);
 
 // Records that an agent was refused (unknown, expired or revoked certificate).
 void audit_agent_refusal(store& db, const std::string& route, const std::string& reason,

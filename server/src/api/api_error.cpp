@@ -152,6 +152,17 @@ entry describe(api_error e) {
       return {"user_not_found", s::not_found, "list users with `valise-server user list`"};
     case api_error::user_exists:
       return {"user_exists", s::conflict, "pick another name, or change that user's password"};
+    case api_error::connector_not_found:
+      return {"connector_not_found", s::not_found,
+              "the URL's last segment is the NAME of a [helpdesk.NAME] table in server.toml"};
+    case api_error::delivery_refused:
+      return {"delivery_refused", s::unauthorized,
+              "the helpdesk's webhook secret must be the connector's (docs/helpdesk/)"};
+    case api_error::delivery_replayed:
+      return {"delivery_replayed", s::conflict, "this delivery was received already"};
+    case api_error::ticket_elsewhere:
+      return {"ticket_elsewhere", s::conflict,
+              "two connectors send the same ticket ids: give each helpdesk its own valise"};
     case api_error::internal:
       return {"internal", s::internal_server_error, "the server logged the cause"};
   }

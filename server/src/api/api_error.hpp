@@ -65,6 +65,10 @@ enum class api_error {
   bad_credentials,
   user_not_found,
   user_exists,
+  connector_not_found,
+  delivery_refused,
+  delivery_replayed,
+  ticket_elsewhere,
   internal,
 };
 

@@ -35,6 +35,7 @@ json::value to_json(const ticket& t) {
       {"resolved_at", time_or_null(t.resolved_at)},
       {"bundles", t.bundle_count},
       {"resolution", t.resolution ? json::value(*t.resolution) : json::value(nullptr)},
+      {"connector", t.connector.empty() ? json::value(nullptr) : json::value(t.connector)},
       {"response_due_at", time_or_null(t.response_due_at)},
       {"due_at", time_or_null(t.due_at)},
       {"first_response_at", time_or_null(t.first_response_at)},

@@ -71,6 +71,25 @@ std::string sentence(const audit_record& r, const json::object& d) {
     return fmt::format("{} set the ticket pending: its clock stops until it is resumed.", actor);
   if (a == "ticket.resumed")
     return fmt::format("{} resumed the ticket: its clock runs again.", actor);
+  if (a == "ticket.updated")
+    return d.contains("title") ? fmt::format("{} renamed the ticket \"{}\" ({}).", actor,
+                                             text(d, "title"), text(d, "status"))
+           : d.contains("severity")
+               ? fmt::format("{} set the severity to {}.", actor, text(d, "severity"))
+               : fmt::format("{} now follows the ticket.", actor);
+  if (a == "helpdesk.resolution_scheduled") {
+    const auto* at = d.if_contains("resolve_at");
+    return fmt::format(
+        "{} marked the ticket {} ({}): valise resolves it at {} unless it is "
+        "reopened.",
+        actor, text(d, "event"), text(d, "status"),
+        at && at->is_int64() ? format_rfc3339(at->as_int64()) : "?");
+  }
+  if (a == "helpdesk.resolution_cancelled")
+    return fmt::format("{} reopened the ticket ({}) within the grace period: nothing is resolved.",
+                       actor, text(d, "status"));
+  if (a == "helpdesk.received")
+    return fmt::format("{} sent an update ({}): nothing to change.", actor, text(d, "status"));
   if (a == "comment.added") return fmt::format("{} commented: {}", actor, text(d, "text"));
   if (a == "link.created") {
     const auto* e = d.if_contains("expires_at");
@@ -118,7 +137,8 @@ std::string sentence(const audit_record& r, const json::object& d) {
 }  // namespace
 
 bool visible_to(const audit_record& r, role who) {
-  if (r.action == "auth.refused" || r.action == "agent.refused" || r.action == "session.refused")
+  if (r.action == "auth.refused" || r.action == "agent.refused" || r.action == "session.refused" ||
+      r.action == "hook.refused")
     return false;
   if (r.action.starts_with("token.")) return who == role::admin;
   return true;
@@ -134,6 +154,7 @@ std::string actor_words(const std::string& label) {
   if (kind == "technician" || kind == "admin") return "token " + name;
   if (kind == "link") return "upload link " + name;
   if (kind == "agent") return "agent " + name;
+  if (kind == "helpdesk") return "helpdesk " + name;
   return label;
 }
 

@@ -229,15 +229,17 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
   const request_head* head = &parser.get().base();
   std::string body;
   if (target_route.body != body_kind::stream && has_body) {
+    const auto body_limit =
+        target_route.options.max_body ? target_route.options.max_body : limits.json_limit;
     // Beast checks a declared length against body_limit only while reading
     // the head, which had no limit: check it here.
-    if (parser.content_length() && *parser.content_length() > limits.json_limit) {
+    if (parser.content_length() && *parser.content_length() > body_limit) {
       x.answer = error_response(api_error::too_large, "the request body is too large");
       x.body_read = false;
       co_return x;
     }
     json_parser.emplace(std::move(parser));
-    json_parser->body_limit(limits.json_limit);
+    json_parser->body_limit(body_limit);
     stream.expires_after(limits.timeout);
     auto [ec, n] = co_await http::async_read(stream, buffer, *json_parser, use_tuple);
     if (ec == http::error::body_limit) {

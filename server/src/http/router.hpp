@@ -97,6 +97,8 @@ struct route_options {
   // of uploads in progress): with a session cookie it is not a use of the
   // session, so an unattended open tab does not keep an idle session alive.
   bool background = false;
+  // The largest JSON body it takes; 0: the server's limit for JSON (64 KiB).
+  std::uint64_t max_body = 0;
 };
 
 struct route {

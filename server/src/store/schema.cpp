@@ -228,6 +228,28 @@ UPDATE tickets SET first_response_at = (
     UNION ALL SELECT created_at FROM links WHERE ticket_ref = tickets.ref
     UNION ALL SELECT created_at FROM requests WHERE ticket_ref = tickets.ref));
 )sql",
+    // 9 (helpdesk, issue 16): the helpdesk connector a ticket came from
+    // (NULL: made in valise); the ids of deliveries received, to refuse
+    // replays, pruned past each connector's window; resolutions a helpdesk
+    // asked for, performed when their grace period ends (kept here so that a
+    // restart does not lose them).
+    R"sql(
+ALTER TABLE tickets ADD COLUMN connector TEXT;
+CREATE TABLE helpdesk_deliveries (
+  connector TEXT NOT NULL,
+  delivery_id TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (connector, delivery_id)
+);
+CREATE INDEX helpdesk_deliveries_received ON helpdesk_deliveries (connector, received_at);
+CREATE TABLE helpdesk_resolutions (
+  ticket_ref TEXT PRIMARY KEY REFERENCES tickets (ref),
+  connector TEXT NOT NULL,
+  event TEXT NOT NULL,
+  resolve_at INTEGER NOT NULL
+);
+CREATE INDEX helpdesk_resolutions_due ON helpdesk_resolutions (resolve_at);
+)sql",
 };
 
 result<int> user_version(connection& db) {

@@ -65,6 +65,9 @@ class sqlite_store final : public store {
   result<std::array<ticket_counts, 3>> count_tickets(unix_time now) override;
   result<comment_info> add_comment(const actor& by, const std::string& ticket_ref,
                                    const std::string& text) override;
+  result<helpdesk_outcome> apply_helpdesk_delivery(const helpdesk_delivery& d,
+                                                   unix_time now) override;
+  result<std::vector<due_resolution>> due_helpdesk_resolutions(unix_time now) override;
   result<std::vector<comment_info>> list_comments(const std::string& ticket_ref,
                                                   std::size_t limit) override;
 

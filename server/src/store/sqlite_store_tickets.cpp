@@ -12,7 +12,7 @@ namespace {
 constexpr std::string_view ticket_columns =
     "SELECT ref, title, severity, status, created_at, resolved_at, "
     "(SELECT COUNT(*) FROM bundles b WHERE b.ticket_ref = t.ref), resolution, "
-    "response_due_at, due_at, first_response_at, pending_since FROM tickets t ";
+    "response_due_at, due_at, first_response_at, pending_since, connector FROM tickets t ";
 
 std::optional<unix_time> optional_time(const sqlite::statement& s, int column) {
   if (s.is_null(column)) return std::nullopt;
@@ -43,6 +43,7 @@ ticket read_ticket(const sqlite::statement& s) {
   const auto now = now_utc();
   t.overdue = ticket_overdue(t, now);
   t.response_overdue = ticket_response_overdue(t, now);
+  if (!s.is_null(12)) t.connector = s.text(12);
   return t;
 }
 
@@ -157,6 +158,10 @@ result<purge_report> sqlite_store::resolve_ticket(const actor& by, const std::st
   else
     update->bind_null();
   if (auto r = update->bind(ref).run(); !r) return r.error();
+  // Resolved, by hand or by its helpdesk: nothing is left to schedule.
+  auto unschedule = db_.prepare("DELETE FROM helpdesk_resolutions WHERE ticket_ref = ?");
+  if (!unschedule) return unschedule.error();
+  if (auto r = unschedule->bind(ref).run(); !r) return r.error();
   auto revoke = db_.prepare("UPDATE links SET revoked = 1 WHERE ticket_ref = ?");
   if (!revoke) return revoke.error();
   if (auto r = revoke->bind(ref).run(); !r) return r.error();

@@ -115,6 +115,7 @@ std::optional<role> parse_role(std::string_view s) {
 
 std::string actor::label() const {
   if (id == "system") return "system";
+  if (id.starts_with("helpdesk:")) return id;
   if (kind == role::upload_link) return "link:" + id;
   if (kind == role::agent) return "agent:" + id;
   if (session) return "user:" + name;
@@ -123,6 +124,32 @@ std::string actor::label() const {
 
 unix_time session_expires_at(const session_info& s, const session_policy& p) {
   return std::min(s.last_used_at + p.idle_timeout, s.created_at + p.lifetime);
+}
+
+actor actor::helpdesk(const std::string& connector) {
+  actor a;
+  a.kind = role::admin;
+  a.id = "helpdesk:" + connector;
+  a.name = connector;
+  return a;
+}
+
+std::string_view to_string(helpdesk_effect e) {
+  switch (e) {
+    case helpdesk_effect::created:
+      return "created";
+    case helpdesk_effect::updated:
+      return "updated";
+    case helpdesk_effect::unchanged:
+      return "unchanged";
+    case helpdesk_effect::resolution_scheduled:
+      return "resolution scheduled";
+    case helpdesk_effect::resolution_cancelled:
+      return "resolution cancelled";
+    case helpdesk_effect::reopened:
+      return "reopened";
+  }
+  return "unchanged";
 }
 
 actor actor::system() {

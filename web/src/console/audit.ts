@@ -22,6 +22,8 @@ export function actorText(actor: string): string {
       return t("actor.link", { id: name });
     case "agent":
       return t("actor.agent", { id: name });
+    case "helpdesk":
+      return t("actor.helpdesk", { name });
   }
   return actor;
 }
@@ -61,6 +63,10 @@ export function auditSentence(record: AuditRecord): string {
     uploads: count(d.uploads),
     text: text(d.text),
     resolution: text(d.resolution),
+    title: text(d.title),
+    status: text(d.status),
+    event: d.event ? t(`helpdesk.${text(d.event)}`) : "",
+    resolve_at: typeof d.resolve_at === "number" ? absoluteTime(new Date(d.resolve_at * 1000).toISOString(), language) : "?",
   };
   switch (record.action) {
     case "ticket.resolved":
@@ -78,6 +84,12 @@ export function auditSentence(record: AuditRecord): string {
     case "upload.replaced":
     case "bundle.downloaded":
     case "request.created":
+      return t(`audit.${record.action}`, values);
+    case "ticket.updated":
+      return t(d.title !== undefined ? "audit.ticket.renamed" : d.severity !== undefined ? "audit.ticket.severity" : "audit.ticket.followed", values);
+    case "helpdesk.resolution_scheduled":
+    case "helpdesk.resolution_cancelled":
+    case "helpdesk.received":
       return t(`audit.${record.action}`, values);
     case "upload.refused":
       return t(values.reason ? "audit.upload.refused_reason" : "audit.upload.refused", values);

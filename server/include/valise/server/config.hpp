@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "valise/server/helpdesk_connector.hpp"
+
 namespace valise::server {
 
 namespace calendar {
@@ -113,6 +115,9 @@ struct server_config {
   // [calendar] the business calendar of ticket deadlines (docs/calendar.md);
   // null: calendar::default_calendar()
   std::shared_ptr<const calendar::calendar> business_calendar;
+  // [helpdesk.NAME] one connector per helpdesk (docs/helpdesk/README.md);
+  // their secrets and API tokens are never logged.
+  std::vector<helpdesk::connector> helpdesks;
 
   std::filesystem::path resolve(const std::filesystem::path& p) const {
     return p.is_absolute() ? p : data_dir / p;

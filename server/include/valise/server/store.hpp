@@ -66,6 +66,8 @@ struct actor {
   // "technician:alice", "user:alice", "link:lnk_…", "agent:agt_…", "system"
   std::string label() const;
   static actor system();
+  // A [helpdesk.NAME] connector acting on its tickets: "helpdesk:NAME".
+  static actor helpdesk(const std::string& connector);
 };
 
 struct ticket {
@@ -90,6 +92,8 @@ struct ticket {
   // As of when the ticket was read (ticket_overdue below).
   bool overdue = false;
   bool response_overdue = false;
+  // The [helpdesk.NAME] connector it came from; empty: made in valise.
+  std::string connector;
 };
 
 // Open, not pending and past due_at; response: besides, nobody answered yet
@@ -117,6 +121,44 @@ using deadline_rule = std::function<ticket_deadlines(severity level, unix_time c
 struct ticket_counts {
   std::uint64_t open = 0;
   std::uint64_t overdue = 0;
+};
+
+// A webhook delivery from a helpdesk connector, as the hook route read it
+// (api/hook_routes.cpp): the store applies it in one transaction with the
+// record that refuses its replay.
+struct helpdesk_delivery {
+  std::string connector;
+  std::string delivery_id;
+  std::string event;  // "updated", "solved", "closed", "reopened"
+  std::string ticket_ref;
+  std::string title;
+  severity level = severity::non_blocking;
+  std::string status;           // as the helpdesk wrote it
+  unix_time grace_seconds = 0;  // solved, closed: resolve this long after now
+  unix_time forget_before = 0;  // the connector's delivery ids older than this are pruned
+};
+
+// What a delivery did to valise's ticket.
+enum class helpdesk_effect {
+  created,
+  updated,
+  unchanged,
+  resolution_scheduled,
+  resolution_cancelled,
+  reopened,
+};
+std::string_view to_string(helpdesk_effect e);
+
+struct helpdesk_outcome {
+  helpdesk_effect effect = helpdesk_effect::unchanged;
+  std::optional<unix_time> resolve_at;  // resolution_scheduled (or already scheduled)
+};
+
+// A resolution whose grace period is over.
+struct due_resolution {
+  std::string ticket_ref;
+  std::string connector;
+  std::string event;  // "solved", "closed"
 };
 
 // A technician's note on a ticket. Its author is the token's or the user's
@@ -533,6 +575,20 @@ class store {
   virtual result<ticket> resume_ticket(const actor& by, const std::string& ref) = 0;
   // Indexed by severity, at `now`.
   virtual result<std::array<ticket_counts, 3>> count_tickets(unix_time now) = 0;
+
+  // Helpdesk connectors (issue 16). apply_helpdesk_delivery records the
+  // delivery id (already_exists: a replay) and its effect in one
+  // transaction: an unknown ticket is created with the connector (unless
+  // the delivery says solved or closed: nothing to follow), a known one
+  // updated; solved/closed schedules its resolution grace_seconds later,
+  // reopened cancels that or reopens a resolved ticket. bad_state: the ref
+  // is another connector's ticket. Each delivery leaves one audit record
+  // with its connector and id. due_helpdesk_resolutions: those whose time
+  // has come (resolve_ticket removes them; it drops those of tickets
+  // resolved meanwhile).
+  virtual result<helpdesk_outcome> apply_helpdesk_delivery(const helpdesk_delivery& d,
+                                                           unix_time now) = 0;
+  virtual result<std::vector<due_resolution>> due_helpdesk_resolutions(unix_time now) = 0;
 
   // Comments, on open and resolved tickets alike (a client may answer after
   // the resolution). add_comment records comment.added with the text, so the

@@ -1,0 +1,134 @@
+// Webhooks from helpdesks: POST /api/v1/hooks/{connector}, one connector per
+// [helpdesk.NAME] table. Anonymous: the signature (or token) is the
+// credential; refusals are folded through refusal_log like other refusals.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/json/parse.hpp>
+#include <cctype>
+
+#include "api/api.hpp"
+#include "api/api_error.hpp"
+#include "api/json_views.hpp"
+#include "helpdesk/delivery.hpp"
+
+namespace valise::server {
+namespace {
+
+namespace json = boost::json;
+
+// Larger than the API's other JSON bodies: helpdesks send the whole ticket,
+// its last article included.
+constexpr std::uint64_t max_delivery_bytes = 1024 * 1024;
+// How long the ids of connectors whose deliveries carry no timestamp are
+// kept: their replays are refused this long.
+constexpr unix_time untimed_memory = 30 * 86400;
+
+outcome receive(api_context& ctx, request& req) {
+  const auto& name = req.params[0];
+  auto refuse = [&](api_error e, const std::string& reason) {
+    ctx.refused({.action = "hook.refused",
+                 .source = req.from ? req.from->key : std::string(),
+                 .address = req.from ? req.from->address.to_string() : std::string(),
+                 .by = "anonymous",
+                 .reason = reason,
+                 .route = "POST /api/v1/hooks/" + name},
+                req.now);
+    return error_response(e, reason);
+  };
+  const auto& connectors = ctx.config.helpdesks;
+  auto found = std::find_if(connectors.begin(), connectors.end(),
+                            [&](const helpdesk::connector& c) { return c.name == name; });
+  if (found == connectors.end())
+    return refuse(api_error::connector_not_found, "no helpdesk connector of that name");
+  const auto& c = *found;
+
+  helpdesk::header_map headers;
+  for (const auto& field : req.head) {
+    std::string key(field.name_string());
+    std::transform(key.begin(), key.end(), key.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    headers.emplace(std::move(key), std::string(field.value()));
+  }
+  auto checked = helpdesk::verify_delivery(headers, req.body, req.now, c);
+  if (auto* no = std::get_if<helpdesk::refused>(&checked))
+    return refuse(api_error::delivery_refused, no->reason);
+  const auto& delivery = std::get<helpdesk::accepted>(checked);
+
+  boost::system::error_code ec;
+  auto body = json::parse(req.body, ec);
+  if (ec || !body.is_object())
+    return refuse(api_error::bad_json, "the delivery's body is not a JSON object");
+  auto news = helpdesk::read_ticket(body, c);
+  if (!news) return refuse(api_error::bad_request, news.error());
+  if (!valid_ticket_ref(news->id))
+    return refuse(api_error::bad_request,
+                  fmt::format("the ticket id at {} is not a valise ref: 1-64 characters of "
+                              "A-Z a-z 0-9 . _ - (not starting with .)",
+                              c.ticket_id_pointer));
+
+  helpdesk_delivery d{
+      .connector = c.name,
+      .delivery_id = delivery.delivery_id,
+      .event = std::string(helpdesk::to_string(news->event)),
+      .ticket_ref = news->id,
+      .title = news->title,
+      .level = news->level,
+      .status = news->status,
+      .grace_seconds = c.grace_period.count(),
+      // A delivery stamped up to a window ahead passes for two windows.
+      .forget_before = c.timestamp_header.empty() ? req.now - untimed_memory
+                                                  : req.now - 2 * c.timestamp_window.count(),
+  };
+  auto applied = ctx.db.apply_helpdesk_delivery(d, req.now);
+  if (!applied) {
+    if (applied.error() == store_errc::already_exists)
+      return refuse(api_error::delivery_replayed,
+                    "this delivery was received already: a replay is not applied twice");
+    if (applied.error() == store_errc::bad_state)
+      return error_response(api_error::ticket_elsewhere,
+                            "ticket \"" + news->id + "\" came from another helpdesk connector");
+    return error_response(applied.error(), "delivery");
+  }
+  json::object out{
+      {"connector", c.name},
+      {"delivery", delivery.delivery_id},
+      {"ticket", news->id},
+      {"event", d.event},
+      {"effect", to_string(applied->effect)},
+      {"resolve_at", applied->resolve_at ? json::value(format_rfc3339(*applied->resolve_at))
+                                         : json::value(nullptr)}};
+  return json_response(http::status::ok, out);
+}
+
+}  // namespace
+
+void resolve_due_helpdesk_tickets(store& db, metrics& stats, unix_time now) {
+  auto due = db.due_helpdesk_resolutions(now);
+  if (!due) {
+    spdlog::error("helpdesk resolutions: {}", due.error().message());
+    return;
+  }
+  for (const auto& r : *due) {
+    auto report = db.resolve_ticket(actor::helpdesk(r.connector), r.ticket_ref,
+                                    r.event + " in " + r.connector);
+    if (!report) {
+      // Resolved by hand meanwhile: the next pass drops its schedule.
+      if (report.error() != store_errc::ticket_resolved)
+        spdlog::error("resolving ticket {} for helpdesk {}: {}", r.ticket_ref, r.connector,
+                      report.error().message());
+      continue;
+    }
+    stats.purged_bundles.fetch_add(report->bundles.size(), std::memory_order_relaxed);
+    spdlog::info("ticket {} {} in {}: resolved, {} bundles purged", r.ticket_ref, r.event,
+                 r.connector, report->bundles.size());
+  }
+}
+
+void add_hook_routes(router& r, api_context& ctx) {
+  r.add(http::verb::post, "/api/v1/hooks/{}", access::anyone, body_kind::json,
+        with_context(ctx, receive), {.max_body = max_delivery_bytes});
+}
+
+}  // namespace valise::server
