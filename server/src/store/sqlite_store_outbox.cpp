@@ -9,8 +9,8 @@
 namespace valise::server {
 namespace {
 
-#define VALISE_OUTBOX_FIELDS                                                                   \
-  "id, target, ticket_ref, event, payload, created_at, since, attempts, next_attempt_at, "    \
+#define VALISE_OUTBOX_FIELDS                                                               \
+  "id, target, ticket_ref, event, payload, created_at, since, attempts, next_attempt_at, " \
   "last_status, last_error, delivered_at, state"
 constexpr std::string_view outbox_columns = "SELECT " VALISE_OUTBOX_FIELDS " FROM outbox ";
 
@@ -62,8 +62,8 @@ result<void> sqlite_store::enqueue_event(const std::string& ticket_ref, std::str
     if (count->size(0) >= outbox_.max_pending_per_target) {
       // Dropped rather than queued: the trail says what the target missed.
       boost::json::object detail{{"target", target}, {"event", event}, {"pending", count->size(0)}};
-      if (auto r = append_audit("system", "outbox.dropped", ticket_ref,
-                                boost::json::serialize(detail));
+      if (auto r =
+              append_audit("system", "outbox.dropped", ticket_ref, boost::json::serialize(detail));
           !r)
         return r;
       continue;
@@ -131,8 +131,9 @@ result<void> sqlite_store::record_outbox_attempt(const std::string& id, const ou
   if (!e) return e.error();
   if (e->state != outbox_state::pending) return store_errc::bad_state;
   using o = outbox_attempt::outcome;
-  const char* state = a.result == o::delivered ? "delivered" : a.result == o::give_up ? "failed"
-                                                                                      : "pending";
+  const char* state = a.result == o::delivered ? "delivered"
+                      : a.result == o::give_up ? "failed"
+                                               : "pending";
   auto change = db_.prepare(
       "UPDATE outbox SET attempts = attempts + 1, last_status = ?, last_error = ?, state = ?, "
       "next_attempt_at = ?, delivered_at = ? WHERE id = ?");
@@ -189,8 +190,8 @@ result<outbox_entry> sqlite_store::retry_outbox(const actor& by, const std::stri
   if (auto r = change->bind(now).bind(id).run(); !r) return r.error();
   boost::json::object detail{
       {"id", id}, {"target", e->target}, {"event", e->event}, {"was", to_string(e->state)}};
-  if (auto r = append_audit(by.label(), "outbox.retried", e->ticket_ref,
-                            boost::json::serialize(detail));
+  if (auto r =
+          append_audit(by.label(), "outbox.retried", e->ticket_ref, boost::json::serialize(detail));
       !r)
     return r.error();
   outbox_unannounced_ = true;
@@ -208,10 +209,7 @@ result<outbox_counts> sqlite_store::count_outbox() {
       "WHERE state != 'delivered' GROUP BY target");
   if (!stmt) return stmt.error();
   outbox_counts out;
-  if (auto r = stmt->each([&] {
-        out.targets[stmt->text(0)] = {stmt->size(1), stmt->size(2)};
-      });
-      !r)
+  if (auto r = stmt->each([&] { out.targets[stmt->text(0)] = {stmt->size(1), stmt->size(2)}; }); !r)
     return r.error();
   return out;
 }
