@@ -460,6 +460,7 @@ std::string format_config(const server_config& config) {
     out += fmt::format("# {} Default: {}.\n{} = {}\n", k.doc, value_text(defaults, k.member), k.key,
                        value_text(config, k.member));
   }
+  out += outbox::format_outbox_config(config.outbox);
   return out;
 }
 

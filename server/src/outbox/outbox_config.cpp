@@ -29,7 +29,39 @@ bool valid_name(std::string_view name) {
          name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string_view::npos;
 }
 
+std::string duration_text(std::chrono::seconds d) {
+  const auto s = d.count();
+  for (auto [unit, letter] : {std::pair{86400, 'd'}, {3600, 'h'}, {60, 'm'}})
+    if (s != 0 && s % unit == 0) return fmt::format("\"{}{}\"", s / unit, letter);
+  return fmt::format("\"{}s\"", s);
+}
+
 }  // namespace
+
+std::string format_outbox_config(const outbox_config& c) {
+  const outbox_config d;
+  std::string out = "\n[outbox]\n";
+  auto key = [&](const char* name, const char* doc, std::string dflt, std::string value) {
+    out += fmt::format("# {} Default: {}.\n{} = {}\n", doc, dflt, name, value);
+  };
+  key("min_backoff",
+      "Wait before the first retry of a delivery to a webhook; it doubles at each attempt.",
+      duration_text(d.min_backoff), duration_text(c.min_backoff));
+  key("max_backoff", "Longest wait between two attempts.", duration_text(d.max_backoff),
+      duration_text(c.max_backoff));
+  key("give_up_after",
+      "A delivery not made this long after it was enqueued fails for good (`valise outbox "
+      "retry` tries it again).",
+      duration_text(d.give_up_after), duration_text(c.give_up_after));
+  key("max_pending_per_target",
+      "Deliveries one target may have waiting; past it, new events for it are dropped (audited).",
+      std::to_string(d.max_pending_per_target), std::to_string(c.max_pending_per_target));
+  out +=
+      "# Webhooks: one [webhooks.NAME] table each (url, secret or secret_file, ca_file,\n"
+      "# events), see server.toml(5).";
+  for (const auto& w : c.webhooks) out += " Configured: " + w.name + ".";
+  return out + "\n";
+}
 
 parsed parse_outbox_config(const toml::table& root, const std::filesystem::path& file) {
   outbox_config out;

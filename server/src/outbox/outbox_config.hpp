@@ -17,4 +17,9 @@ namespace valise::server::outbox {
 boost::system::result<outbox_config, std::string> parse_outbox_config(
     const toml::table& root, const std::filesystem::path& file);
 
+// The [outbox] part of the commented server.toml (`init`, `valise-server
+// config`), each key with its default. Webhooks are only named (their
+// tables hold secrets): a comment says how to add one.
+std::string format_outbox_config(const outbox_config& config);
+
 }  // namespace valise::server::outbox

@@ -44,6 +44,11 @@ const en: Catalogue = {
   "nav.users": "Users",
   "nav.sign_out": "Sign out",
   "nav.signed_in_as": "Signed in as {name}",
+
+  "outbox.label": "Failed deliveries",
+  "outbox.failed": "Deliveries to other systems that failed: {n}",
+  "outbox.entry": "{event} to {target} for ticket",
+  "outbox.retry": "Retry",
   "notfound.title": "No such page",
 
   "status.open": "Open",
@@ -321,6 +326,11 @@ const fr: Catalogue = {
   "nav.users": "Utilisateurs",
   "nav.sign_out": "Se déconnecter",
   "nav.signed_in_as": "Connecté : {name}",
+
+  "outbox.label": "Envois échoués",
+  "outbox.failed": "Envois vers d'autres systèmes en échec : {n}",
+  "outbox.entry": "{event} vers {target} pour le ticket",
+  "outbox.retry": "Réessayer",
   "notfound.title": "Page introuvable",
 
   "status.open": "Ouvert",
