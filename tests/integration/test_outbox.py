@@ -231,6 +231,10 @@ class Deliveries(OutboxTest):
         self.assertEqual(record["detail"]["target"], "receiver")
         self.assertEqual(record["detail"]["status"], 200)
         self.assertNotIn(SECRET[6:], json.dumps(record))
+        told = [e["text"] for e in self.server.api("GET", f"/api/v1/tickets/{self.ref}",
+                                                   expect=200)["timeline"]
+                if e["kind"] == "outbox.delivered"]
+        self.assertEqual(told, [f"bundle.arrived {headers['webhook-id']} delivered to receiver."])
         delivered = self.server.api("GET", "/api/v1/outbox?delivered=1", expect=200)
         self.assertIn(headers["webhook-id"], [e["id"] for e in delivered])
         # The secret is in no log line, no response, no printed configuration.

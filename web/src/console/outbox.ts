@@ -34,7 +34,7 @@ export function outboxNotice(): OutboxNotice {
   async function retry(delivery: Delivery, button: HTMLButtonElement): Promise<void> {
     button.disabled = true;
     try {
-      await api(`/api/v1/outbox/${encodeURIComponent(delivery.id)}/retry`, { method: "POST" });
+      await api(`/outbox/${encodeURIComponent(delivery.id)}/retry`, { method: "POST" });
       problem.say("");
       await refresh();
     } catch (error) {
@@ -46,7 +46,7 @@ export function outboxNotice(): OutboxNotice {
   async function refresh(): Promise<void> {
     let failed: Delivery[];
     try {
-      failed = (await api<Delivery[]>("/api/v1/outbox")).filter((d) => d.state === "failed");
+      failed = (await api<Delivery[]>("/outbox")).filter((d) => d.state === "failed");
     } catch {
       return; // what is shown stays; the next event tries again
     }
