@@ -5,6 +5,7 @@
 
 #include <ctime>
 #include <random>
+#include <set>
 
 #include "outbox/standard_webhook.hpp"
 
@@ -92,12 +93,14 @@ void delivery_worker::run() {
     auto due = db_.due_outbox(now_seconds(), batch);
     if (!due) spdlog::error("outbox: cannot read due deliveries: {}", due.error().message());
     if (due) {
+      std::set<std::string> unanswered;  // targets postponed in this pass
       for (const auto& entry : *due) {
         {
           std::lock_guard lock(mutex_);
           if (stopping_) return;
         }
-        attempt(entry);
+        if (unanswered.contains(entry.target)) continue;
+        if (!attempt(entry)) unanswered.insert(entry.target);
       }
       if (due->size() == batch) continue;
     }
@@ -106,7 +109,7 @@ void delivery_worker::run() {
   }
 }
 
-void delivery_worker::attempt(const outbox_entry& entry) {
+bool delivery_worker::attempt(const outbox_entry& entry) {
   const unix_time now = now_seconds();
   outbox_attempt a;
   std::optional<std::chrono::seconds> retry_after;
@@ -191,6 +194,12 @@ void delivery_worker::attempt(const outbox_entry& entry) {
   if (auto r = db_.record_outbox_attempt(entry.id, a, now);
       !r && r.error() != store_errc::bad_state)
     spdlog::error("outbox: cannot record the attempt on {}: {}", entry.id, r.error().message());
+  if (a.result != outbox_attempt::outcome::retry || a.status != 0) return true;
+  if (auto r = db_.postpone_outbox(entry.target, a.next_attempt_at,
+                                   "waiting: the target did not answer (" + a.error + ")");
+      !r)
+    spdlog::error("outbox: cannot postpone {}'s deliveries: {}", entry.target, r.error().message());
+  return false;
 }
 
 }  // namespace valise::server::outbox

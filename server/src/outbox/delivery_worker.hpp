@@ -50,8 +50,9 @@ class delivery_worker {
 
  private:
   void run();
-  // One attempt on `entry`, recorded.
-  void attempt(const outbox_entry& entry);
+  // One attempt on `entry`, recorded; false if its target did not answer
+  // (its other entries then wait: store::postpone_outbox).
+  bool attempt(const outbox_entry& entry);
   const delivery_target* find_target(const std::string& name) const;
 
   store& db_;

@@ -139,6 +139,8 @@ class sqlite_store final : public store {
   result<std::vector<outbox_entry>> due_outbox(unix_time now, std::size_t limit) override;
   result<void> record_outbox_attempt(const std::string& id, const outbox_attempt& a,
                                      unix_time now) override;
+  result<void> postpone_outbox(const std::string& target, unix_time until,
+                               const std::string& error) override;
   result<std::vector<outbox_entry>> list_outbox(bool with_delivered, std::size_t limit) override;
   result<outbox_entry> retry_outbox(const actor& by, const std::string& id) override;
   result<outbox_counts> count_outbox() override;

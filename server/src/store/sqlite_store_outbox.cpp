@@ -163,6 +163,16 @@ result<void> sqlite_store::record_outbox_attempt(const std::string& id, const ou
   return tx->commit();
 }
 
+result<void> sqlite_store::postpone_outbox(const std::string& target, unix_time until,
+                                           const std::string& error) {
+  std::lock_guard lock(mutex_);
+  auto change = db_.prepare(
+      "UPDATE outbox SET next_attempt_at = ?1, last_error = ?3 WHERE target = ?2 AND "
+      "state = 'pending' AND next_attempt_at < ?1");
+  if (!change) return change.error();
+  return change->bind(until).bind(target).bind(error).run();
+}
+
 result<std::vector<outbox_entry>> sqlite_store::list_outbox(bool with_delivered,
                                                             std::size_t limit) {
   std::lock_guard lock(mutex_);

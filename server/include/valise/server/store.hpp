@@ -816,6 +816,12 @@ class store {
   // bad_state if it is no longer pending (retried by hand meanwhile is fine).
   virtual result<void> record_outbox_attempt(const std::string& id, const outbox_attempt& a,
                                              unix_time now) = 0;
+  // A target that did not answer: its pending entries due before `until`
+  // wait until then too, `error` as their last error (not an attempt), so
+  // that one unreachable target costs one timeout per backoff, not one per
+  // entry.
+  virtual result<void> postpone_outbox(const std::string& target, unix_time until,
+                                       const std::string& error) = 0;
   // Pending and failed entries (with_delivered: delivered ones too), the
   // newest first.
   virtual result<std::vector<outbox_entry>> list_outbox(bool with_delivered, std::size_t limit) = 0;

@@ -173,6 +173,24 @@ TEST_F(Outbox, AttemptsAreRecordedDeliveriesAndFailuresAudited) {
     EXPECT_EQ(std::count(a.begin(), a.end(), action), 1) << action;
 }
 
+TEST_F(Outbox, AnUnansweringTargetsEntriesWaitTogether) {
+  policy({"hook", "desk"});
+  for (int i = 0; i < 3; ++i) upload_bundle(5, alice_);
+  const auto t = wall();
+  ASSERT_TRUE(db_->postpone_outbox("hook", t + 600, "waiting"));
+  auto due = *db_->due_outbox(t, 10);
+  ASSERT_EQ(due.size(), 3u);
+  for (const auto& e : due) EXPECT_EQ(e.target, "desk");
+  EXPECT_EQ(db_->due_outbox(t + 600, 10)->size(), 6u);
+  for (const auto& e : entries()) {
+    EXPECT_EQ(e.attempts, 0u);  // waiting is not an attempt
+    EXPECT_EQ(e.last_error, e.target == "hook" ? "waiting" : "");
+  }
+  // A later time is never brought forward.
+  ASSERT_TRUE(db_->postpone_outbox("hook", t + 60, "waiting"));
+  EXPECT_EQ(db_->due_outbox(t + 599, 10)->size(), 3u);
+}
+
 TEST_F(Outbox, EntriesSurviveReopening) {
   policy({"hook"});
   upload_bundle(5, alice_);
