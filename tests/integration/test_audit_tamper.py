@@ -216,6 +216,7 @@ def downgrade(data):
         db.execute("DROP TABLE IF EXISTS sessions")
         db.execute("DROP TABLE IF EXISTS users")
         db.execute("DROP TABLE IF EXISTS comments")
+        db.execute("DROP TABLE IF EXISTS outbox")
         # Schemas 6 (links for the drop page) and 7 (resolution text) undone
         # too: run migrates again.
         for table, column in (("links", "mode"), ("links", "recipients"),
