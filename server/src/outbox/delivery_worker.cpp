@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <ctime>
 #include <random>
 #include <set>
 
+#include "clock/clock.hpp"
 #include "outbox/standard_webhook.hpp"
 
 namespace valise::server::outbox {
@@ -18,7 +18,7 @@ constexpr std::size_t batch = 32;
 constexpr std::chrono::seconds poll_interval{1};
 
 unix_time now_seconds() {
-  return static_cast<unix_time>(std::time(nullptr));
+  return clock::now();  // the server's clock, which tests may set
 }
 
 }  // namespace
