@@ -34,7 +34,7 @@ target_list webhook_targets(const outbox_config& config) {
 outbox_policy routing_policy(const target_list& targets, const outbox_config& config,
                              std::function<void()> wake) {
   outbox_policy p;
-  p.route = [targets](const std::string&, std::string_view event) {
+  p.route = [targets](const outbox_subject&, std::string_view event) {
     std::vector<std::string> names;
     for (const auto& t : targets)
       if (t->wants(event)) names.push_back(t->name());

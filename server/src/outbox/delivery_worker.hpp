@@ -24,7 +24,8 @@ target_list webhook_targets(const outbox_config& config);
 
 // The store's policy: each event goes to every target that wants it; `wake`
 // runs after each commit that enqueued (the worker's wake()). To also send a
-// ticket's events to the helpdesk it came from, wrap `route`.
+// ticket's events to the helpdesk it came from, wrap `route`: its subject
+// names the ticket's connector.
 outbox_policy routing_policy(const target_list& targets, const outbox_config& config,
                              std::function<void()> wake);
 

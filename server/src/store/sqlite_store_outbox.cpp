@@ -49,7 +49,16 @@ void sqlite_store::set_outbox_policy(outbox_policy policy) {
 result<void> sqlite_store::enqueue_event(const std::string& ticket_ref, std::string_view event,
                                          boost::json::object data) {
   if (!outbox_.route) return {};
-  const auto targets = outbox_.route(ticket_ref, event);
+  outbox_subject subject{ticket_ref, {}};
+  {
+    auto ticket = db_.prepare("SELECT connector FROM tickets WHERE ref = ?");
+    if (!ticket) return ticket.error();
+    ticket->bind(ticket_ref);
+    auto row = ticket->step();
+    if (!row) return row.error();
+    if (*row && !ticket->is_null(0)) subject.connector = ticket->text(0);
+  }
+  const auto targets = outbox_.route(subject, event);
   if (targets.empty()) return {};
   const unix_time now = now_utc();
   data["ticket"] = ticket_ref;

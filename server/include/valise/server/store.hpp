@@ -490,13 +490,20 @@ struct outbox_entry {
   outbox_state state = outbox_state::pending;
 };
 
+// Who an event concerns: its ticket, and the helpdesk connector the ticket
+// came from ("" for a ticket made in valise).
+struct outbox_subject {
+  std::string ticket_ref;
+  std::string connector;
+};
+
 // What the server does with events: which targets want this ticket's event
 // (called with the store's lock held, inside the transaction: it may only
 // look at configuration), and how many undelivered entries a target may
 // hold; past it, an event for that target is dropped, audited as
 // outbox.dropped, so a target that is down cannot fill the disk.
 struct outbox_policy {
-  std::function<std::vector<std::string>(const std::string& ticket_ref, std::string_view event)>
+  std::function<std::vector<std::string>(const outbox_subject& subject, std::string_view event)>
       route;
   std::size_t max_pending_per_target = 10000;
   // Failed entries kept per target (the oldest go first) and how long

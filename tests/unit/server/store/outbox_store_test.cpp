@@ -25,7 +25,8 @@ class Outbox : public Store {
   }
   void policy(std::vector<std::string> targets, std::size_t max_pending = 100) {
     outbox_policy p;
-    p.route = [targets](const std::string&, std::string_view event) {
+    p.route = [targets, this](const outbox_subject& subject, std::string_view event) {
+      subjects_.push_back(subject);
       return event == "never" ? std::vector<std::string>{} : targets;
     };
     p.max_pending_per_target = max_pending;
@@ -42,6 +43,7 @@ class Outbox : public Store {
     return boost::json::parse(e.payload).as_object();
   }
   int wakes_ = 0;
+  std::vector<outbox_subject> subjects_;
 };
 
 TEST_F(Outbox, ABundleIsAnnouncedToEveryRoutedTarget) {
@@ -65,7 +67,28 @@ TEST_F(Outbox, ABundleIsAnnouncedToEveryRoutedTarget) {
     EXPECT_EQ(d.at("ticket").as_string(), "T-1");
   }
   EXPECT_EQ(targets, (std::set<std::string>{"hook", "desk"}));
+  ASSERT_EQ(subjects_.size(), 1u);
+  EXPECT_EQ(subjects_[0].ticket_ref, "T-1");
+  EXPECT_EQ(subjects_[0].connector, "");  // made in valise
   EXPECT_NE(all[0].id, all[1].id);
+}
+
+TEST_F(Outbox, TheRouteKnowsTheHelpdeskATicketCameFrom) {
+  policy({"hook"});
+  ASSERT_TRUE(db_->apply_helpdesk_delivery({.connector = "glpi",
+                                            .delivery_id = "d1",
+                                            .event = "updated",
+                                            .ticket_ref = "42",
+                                            .title = "Printer jams",
+                                            .level = severity::blocking,
+                                            .status = "2",
+                                            .grace_seconds = 60,
+                                            .forget_before = now - 600},
+                                           now));
+  ASSERT_TRUE(db_->resolve_ticket(alice_, "42", std::nullopt));
+  ASSERT_EQ(subjects_.size(), 1u);  // the purge's receipt
+  EXPECT_EQ(subjects_[0].ticket_ref, "42");
+  EXPECT_EQ(subjects_[0].connector, "glpi");
 }
 
 TEST_F(Outbox, APurgeSendsItsReceipt) {
