@@ -37,6 +37,7 @@ int run(int argc, char** argv) {
   add_enroll_token_commands(app);
   add_agent_commands(app);
   add_request_commands(app);
+  add_outbox_commands(app);
   completion::add_completion_command(app);
 
   try {

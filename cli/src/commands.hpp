@@ -22,5 +22,6 @@ void add_send_command(CLI::App& app);
 void add_enroll_token_commands(CLI::App& app);
 void add_agent_commands(CLI::App& app);
 void add_request_commands(CLI::App& app);
+void add_outbox_commands(CLI::App& app);
 
 }  // namespace valise::cli

@@ -11,6 +11,7 @@
 #include "deadlines/deadlines.hpp"
 #include "helpdesk/connector_config.hpp"
 #include "http/client_address.hpp"
+#include "outbox/outbox_config.hpp"
 #include "valise/common/file_io.hpp"
 #include "valise/common/units.hpp"
 #include "valise/crypto/age.hpp"
@@ -365,6 +366,7 @@ config_result parse_config(std::string_view text, const std::filesystem::path& f
       config.helpdesks = std::move(*connectors);
       continue;
     }
+    if (section_name.str() == "outbox" || section_name.str() == "webhooks") continue;
     for (auto&& [key_name, node] : *table) {
       const key_spec* spec = nullptr;
       for (const auto& k : keys)
@@ -381,6 +383,9 @@ config_result parse_config(std::string_view text, const std::filesystem::path& f
   }
   const auto base = std::filesystem::absolute(file).parent_path();
   config.data_dir = config.data_dir.empty() ? base : (base / config.data_dir).lexically_normal();
+  auto deliveries = outbox::parse_outbox_config(root, file);
+  if (!deliveries) return problem{std::move(deliveries.error())};
+  config.outbox = std::move(*deliveries);
   if (config.max_connections == 0 || config.max_anonymous_connections == 0 ||
       config.max_connections_per_address == 0 || config.max_connections_per_credential == 0 ||
       config.auth_failure_burst == 0)
@@ -455,6 +460,7 @@ std::string format_config(const server_config& config) {
     out += fmt::format("# {} Default: {}.\n{} = {}\n", k.doc, value_text(defaults, k.member), k.key,
                        value_text(config, k.member));
   }
+  out += outbox::format_outbox_config(config.outbox);
   return out;
 }
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "outbox/delivery_worker.hpp"
+
 namespace valise::server {
 
 void metrics::observe_request(unsigned status, double seconds) {
@@ -16,7 +18,8 @@ void metrics::observe_request(unsigned status, double seconds) {
 }
 
 std::string metrics::render(const store::totals& stored,
-                            const std::array<ticket_counts, 3>& tickets) const {
+                            const std::array<ticket_counts, 3>& tickets,
+                            const outbox_counts& deliveries) const {
   std::string out;
   auto counter = [&](const char* name, const char* help, std::uint64_t value) {
     out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, value);
@@ -62,6 +65,22 @@ std::string metrics::render(const store::totals& stored,
   by_severity("valise_tickets_overdue",
               "Open tickets past their resolution due date (not pending), by severity.",
               [](const ticket_counts& c) { return c.overdue; });
+
+  counter("valise_outbox_delivered_total", "Outbox deliveries made since the server started.",
+          outbox ? outbox->delivered() : 0);
+  counter("valise_outbox_given_up_total",
+          "Outbox deliveries that failed for good since the server started.",
+          outbox ? outbox->given_up() : 0);
+  for (const auto* kind : {"pending", "failed"}) {
+    const bool pending = kind[0] == 'p';
+    out += fmt::format(
+        "# HELP valise_outbox_{0} Outbox deliveries {1}, by target.\n"
+        "# TYPE valise_outbox_{0} gauge\n",
+        kind, pending ? "waiting for their next attempt" : "failed for good (retry them by hand)");
+    for (const auto& [target, n] : deliveries.targets)
+      out += fmt::format("valise_outbox_{}{{target=\"{}\"}} {}\n", kind, target,
+                         pending ? n.pending : n.failed);
+  }
 
   out +=
       "# HELP valise_http_requests_total Requests answered, by status class.\n"

@@ -10,6 +10,9 @@
 #include "valise/server/store.hpp"
 
 namespace valise::server {
+namespace outbox {
+class delivery_worker;
+}
 
 class metrics {
  public:
@@ -25,10 +28,14 @@ class metrics {
   std::atomic<std::int64_t> connections_anonymous{0};
   std::atomic<std::int64_t> connections_authenticated{0};
 
+  // Its totals since start (none in tests that build the routes alone).
+  const outbox::delivery_worker* outbox = nullptr;
+
   void observe_request(unsigned status, double seconds);
-  // `tickets`: open and overdue tickets by severity, counted at scrape time.
-  std::string render(const store::totals& stored,
-                     const std::array<ticket_counts, 3>& tickets = {}) const;
+  // `tickets`: open and overdue tickets by severity, counted at scrape time;
+  // `deliveries`: the outbox's entries by target.
+  std::string render(const store::totals& stored, const std::array<ticket_counts, 3>& tickets = {},
+                     const outbox_counts& deliveries = {}) const;
 
  private:
   static constexpr std::array<double, 10> bounds_ = {0.005, 0.01, 0.025, 0.05, 0.1,

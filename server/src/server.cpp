@@ -22,6 +22,7 @@
 #include "http/connection.hpp"
 #include "http/tls_contexts.hpp"
 #include "metrics.hpp"
+#include "outbox/delivery_worker.hpp"
 #include "pki.hpp"
 
 namespace valise::server {
@@ -229,6 +230,13 @@ boost::system::result<void, std::string> run(const server_config& config) {
   else
     spdlog::info("ticket deadlines: {} open tickets' due dates computed", *refreshed);
   metrics stats;
+  // Before the first purge, whose receipts go out too.
+  const auto targets = outbox::webhook_targets(config.outbox);
+  outbox::delivery_worker deliveries(**db, targets, outbox::retry_settings_of(config.outbox));
+  (*db)->set_outbox_policy(
+      outbox::routing_policy(targets, config.outbox, [&deliveries] { deliveries.wake(); }));
+  stats.outbox = &deliveries;
+  deliveries.start();
   purge_now(**db, stats, config);  // at start-up, as well as on the timer
 
   auto tls = tls_contexts::load(config);
@@ -300,6 +308,7 @@ boost::system::result<void, std::string> run(const server_config& config) {
   for (unsigned i = 1; i < config.threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& w : workers) w.join();
+  deliveries.stop();                       // what is not delivered yet stays in the outbox
   app.flush_refusals(clock::now(), true);  // counted, then recorded
   checkpoint_now(**db, false);             // after the last records
   spdlog::info("valise-server stopped");

@@ -5,7 +5,7 @@
 // no CSP violation, screenshots in English and French at two widths.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -68,9 +68,9 @@ async function assertClean(seen) {
 
 // tus with an upload link, as a client's tool would: create, then PATCH
 // the body in parts the test controls. The body starts as an age file.
-async function startUpload(token, filename, length) {
+async function startUpload(token, filename, length, on = server) {
   const body = Buffer.concat([Buffer.from("age-encryption.org/v1\n"), randomBytes(length - 22)]);
-  const created = await server.request("POST", "/api/v1/uploads", {
+  const created = await on.request("POST", "/api/v1/uploads", {
     token,
     headers: {
       "Tus-Resumable": "1.0.0",
@@ -82,7 +82,7 @@ async function startUpload(token, filename, length) {
   const location = created.headers.location;
   let offset = 0;
   return async (bytes) => {
-    const response = await server.request("PATCH", location, {
+    const response = await on.request("PATCH", location, {
       token,
       body: body.subarray(offset, offset + bytes),
       headers: {
@@ -501,4 +501,49 @@ test("due badges: a pending ticket is grey, sorting by due date puts it last; th
   assert.ok(ticket.due_at, "resumed: the due date is back");
   await assertClean(seen);
   await context.close();
+});
+
+test("deliveries that failed for good are shown above every view, with a retry", async () => {
+  // A server of its own, whose webhook nobody answers and which gives up at
+  // the first failure: the other tests' pages stay as they were.
+  mkdirSync(join(workdir, "outbox"));
+  const own = await new Server(join(workdir, "outbox"), {
+    initArgs: ["--recipient", team.recipient],
+    configEdits: { "outbox.min_backoff": '"4s"', "outbox.give_up_after": '"1s"' },
+  }).start();
+  try {
+    const secret = `whsec_${randomBytes(32).toString("base64")}`;
+    appendFileSync(join(own.data, "server.toml"), `\n[webhooks.desk]\nurl = "https://127.0.0.1:1/hook"\nsecret = "${secret}"\n`);
+    await own.restart();
+    own.addUser("alice", PASSWORD);
+    await own.api("POST", "/tickets", { body: { ref: "T-900", title: "Webhook down", severity: "blocking" } });
+    const link = await own.api("POST", "/tickets/T-900/links", { body: {} });
+    await (await startUpload(link.token, "logs.tar.zst.age", 1000, own))(1000);
+
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    const seen = await watch(page);
+    await signIn(page, { url: `${own.url}/console` });
+    const notice = page.getByRole("region", { name: "Failed deliveries" });
+    await notice.getByText("Deliveries to other systems that failed: 1").waitFor();
+    await notice.getByText("bundle.arrived to desk for ticket").waitFor();
+    await notice.getByRole("link", { name: "T-900" }).waitFor();
+    await notice.getByRole("button", { name: "Retry" }).click();
+    // Retried (audited), it fails again at once and is listed again.
+    for (let i = 0; ; ++i) {
+      const audit = await own.api("GET", "/tickets/T-900/audit");
+      if (audit.filter((r) => r.action === "outbox.given_up").length === 2) {
+        assert.equal(audit.filter((r) => r.action === "outbox.retried")[0].actor, "user:alice");
+        break;
+      }
+      assert.ok(i < 100, "the retry never failed again");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await notice.getByRole("button", { name: "Retry" }).waitFor();
+    assert.ok(!own.logTail(1000).includes(secret.slice(6)), "the secret is not logged");
+    await assertClean(seen);
+    await context.close();
+  } finally {
+    await own.stop();
+  }
 });

@@ -216,10 +216,19 @@ def downgrade(data):
         db.execute("DROP TABLE IF EXISTS sessions")
         db.execute("DROP TABLE IF EXISTS users")
         db.execute("DROP TABLE IF EXISTS comments")
-        # Schemas 6 (links for the drop page) and 7 (resolution text) undone
-        # too: run migrates again.
+        db.execute("DROP TABLE IF EXISTS ticket_pauses")
+        db.execute("DROP TABLE IF EXISTS helpdesk_deliveries")
+        db.execute("DROP TABLE IF EXISTS helpdesk_resolutions")
+        db.execute("DROP TABLE IF EXISTS outbox")
+        db.execute("DROP INDEX IF EXISTS tickets_due")
+        # Schemas 6 (links for the drop page), 7 (resolution text), 8
+        # (deadlines) and 9 (helpdesk connector) undone too: run migrates
+        # again.
         for table, column in (("links", "mode"), ("links", "recipients"),
-                              ("uploads", "link_charged"), ("tickets", "resolution")):
+                              ("uploads", "link_charged"), ("tickets", "resolution"),
+                              ("tickets", "response_due_at"), ("tickets", "due_at"),
+                              ("tickets", "first_response_at"), ("tickets", "pending_since"),
+                              ("tickets", "connector")):
             if column in [row[1] for row in db.execute(f"PRAGMA table_info({table})")]:
                 db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         db.execute("PRAGMA user_version = 3")

@@ -21,9 +21,11 @@ outcome prometheus(api_context& ctx, request& req) {
   if (!totals) return error_response(totals.error(), "metrics");
   auto tickets = ctx.db.count_tickets(req.now);
   if (!tickets) return error_response(tickets.error(), "metrics");
+  auto deliveries = ctx.db.count_outbox();
+  if (!deliveries) return error_response(deliveries.error(), "metrics");
   response res{http::status::ok, 11};
   res.set(http::field::content_type, "text/plain; version=0.0.4");
-  res.body() = ctx.stats.render(*totals, *tickets);
+  res.body() = ctx.stats.render(*totals, *tickets, *deliveries);
   res.prepare_payload();
   return res;
 }

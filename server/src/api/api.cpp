@@ -68,6 +68,7 @@ void add_routes(router& r, api_context& ctx) {
   add_session_routes(r, ctx);
   add_user_routes(r, ctx);
   add_console_routes(r, ctx);
+  add_outbox_routes(r, ctx);
   add_web_routes(r, ctx);
   add_hook_routes(r, ctx);
 }

@@ -98,6 +98,7 @@ void add_job_routes(router& r, api_context& ctx);
 void add_session_routes(router& r, api_context& ctx);
 void add_user_routes(router& r, api_context& ctx);
 void add_console_routes(router& r, api_context& ctx);  // events, uploads in progress
+void add_outbox_routes(router& r, api_context& ctx);   // deliveries owed, retry now
 void add_web_routes(router& r, api_context& ctx);      // the pages and their assets
 void add_hook_routes(router& r, api_context& ctx);     // helpdesk webhooks ([helpdesk.NAME])
 // Every route above: the server's route table (also built by tests/fuzz).

@@ -136,6 +136,10 @@ entry describe(api_error e) {
     case api_error::request_has_bundle:
       return {"request_has_bundle", s::conflict,
               "the request already has its bundle: report it done with that bundle_id"};
+    case api_error::delivery_not_found:
+      return {"delivery_not_found", s::not_found, "list deliveries with `valise outbox`"};
+    case api_error::already_delivered:
+      return {"already_delivered", s::conflict, "the delivery was made: nothing to retry"};
     case api_error::bundle_mismatch:
       return {"bundle_mismatch", s::conflict,
               "report done with the bundle id of the request's own completed upload"};

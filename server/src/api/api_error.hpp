@@ -69,6 +69,8 @@ enum class api_error {
   delivery_refused,
   delivery_replayed,
   ticket_elsewhere,
+  delivery_not_found,
+  already_delivered,
   internal,
 };
 

@@ -131,6 +131,18 @@ std::string sentence(const audit_record& r, const json::object& d) {
                ? fmt::format("Request {} failed: {}.", text(d, "request"), text(d, "error"))
                : fmt::format("Request {}: {} → {}.", text(d, "request"),
                              state_words(text(d, "from")), state_words(text(d, "to")));
+  if (a == "outbox.delivered")
+    return fmt::format("{} {} delivered to {}.", text(d, "event"), text(d, "id"),
+                       text(d, "target"));
+  if (a == "outbox.given_up")
+    return fmt::format("{} {} could not be delivered to {}: {}.", text(d, "event"), text(d, "id"),
+                       text(d, "target"), text(d, "error"));
+  if (a == "outbox.retried")
+    return fmt::format("{} sent {} {} to {} again.", actor, text(d, "event"), text(d, "id"),
+                       text(d, "target"));
+  if (a == "outbox.dropped")
+    return fmt::format("{} not sent to {}: too many deliveries were waiting.", text(d, "event"),
+                       text(d, "target"));
   return fmt::format("{}: {}", actor, a);
 }
 

@@ -250,6 +250,29 @@ CREATE TABLE helpdesk_resolutions (
 );
 CREATE INDEX helpdesk_resolutions_due ON helpdesk_resolutions (resolve_at);
 )sql",
+    // 10 (outbox, issue 16): deliveries owed to targets outside (webhooks,
+    // helpdesks), written in the transaction of the change they report so
+    // that a crash loses none. `since` is when the entry was made or last
+    // retried by hand: the give-up age counts from it.
+    R"sql(
+CREATE TABLE outbox (
+  id TEXT PRIMARY KEY,
+  target TEXT NOT NULL,
+  ticket_ref TEXT NOT NULL,
+  event TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  since INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_status INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  delivered_at INTEGER,
+  state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed'))
+);
+CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+CREATE INDEX outbox_target ON outbox (target, state, created_at);
+)sql",
 };
 
 result<int> user_version(connection& db) {

@@ -9,6 +9,7 @@ set(VALISE_SERVER_STORE_SOURCES
   src/store/sqlite_store.cpp
   src/store/sqlite_store_access.cpp
   src/store/sqlite_store_agents.cpp
+  src/store/sqlite_store_outbox.cpp
   src/store/sqlite_store_audit.cpp
   src/store/sqlite_store_helpdesk.cpp
   src/store/sqlite_store_requests.cpp

@@ -166,9 +166,16 @@ result<purge_report> sqlite_store::destroy(const std::vector<doomed_bundle>& bun
         json::object{{"id", d.upload.id}, {"offset", d.upload.offset}});
     report.uploads.push_back(d.upload);
   }
-  for (auto& [ref, detail] : per_ticket)
+  const unix_time now = now_utc();
+  for (auto& [ref, detail] : per_ticket) {
     if (auto r = append_audit(actor_label, action, ref, json::serialize(detail)); !r)
       return r.error();
+    // The receipt goes out too: what was destroyed, why and when.
+    auto receipt = detail;
+    receipt["cause"] = action;
+    receipt["purged_at"] = now;
+    if (auto r = enqueue_event(ref, "bundles.purged", std::move(receipt)); !r) return r.error();
+  }
   return report;
 }
 

@@ -6,6 +6,7 @@
 // unreferenced files, which start-up removes (reconcile()).
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <functional>
 #include <mutex>
 
@@ -134,6 +135,16 @@ class sqlite_store final : public store {
   result<checkpoint_report> checkpoint_audit() override;
   result<totals> count() override;
 
+  void set_outbox_policy(outbox_policy policy) override;
+  result<std::vector<outbox_entry>> due_outbox(unix_time now, std::size_t limit) override;
+  result<void> record_outbox_attempt(const std::string& id, const outbox_attempt& a,
+                                     unix_time now) override;
+  result<void> postpone_outbox(const std::string& target, unix_time until,
+                               const std::string& error) override;
+  result<std::vector<outbox_entry>> list_outbox(bool with_delivered, std::size_t limit) override;
+  result<outbox_entry> retry_outbox(const actor& by, const std::string& id) override;
+  result<outbox_counts> count_outbox() override;
+
  private:
   // Helpers below expect mutex_ held and, where they write, a transaction.
   result<void> append_audit(const std::string& actor_label, const std::string& action,
@@ -202,6 +213,13 @@ class sqlite_store final : public store {
   result<std::vector<audit_record>> select_audit(
       std::string_view where, const std::function<void(sqlite::statement&)>& bind);
   result<checkpoint_report> write_checkpoint();
+  // Enqueues `event` of `ticket_ref` for each target the policy routes it to,
+  // in the caller's transaction (sqlite_store_outbox.cpp).
+  result<void> enqueue_event(const std::string& ticket_ref, std::string_view event,
+                             boost::json::object data);
+  result<outbox_entry> find_outbox(const std::string& id);
+  // Installs the commit hook that wakes audit long-polls and the outbox.
+  void announce_commits();
 
   std::mutex mutex_;
   sqlite::connection db_;
@@ -213,6 +231,8 @@ class sqlite_store final : public store {
   bool unannounced_ = false;  // records appended since the last commit's announcement
   std::function<void()> audit_committed_;
   deadline_rule deadline_rule_;
+  outbox_policy outbox_;
+  bool outbox_unannounced_ = false;  // entries added since the last commit's announcement
 };
 
 // The data directory's audit key; a new one (and the first checkpoint) if

@@ -151,13 +151,22 @@ result<std::int64_t> sqlite_store::audit_last_seq() {
 void sqlite_store::on_audit_committed(std::function<void()> fn) {
   std::lock_guard lock(mutex_);
   audit_committed_ = std::move(fn);
+  announce_commits();
+}
+
+void sqlite_store::announce_commits() {
   // After the commit, so that whoever it wakes reads the records. A rolled
   // back append leaves the flag set: the next commit wakes the long-polls
-  // for nothing, and they look again and wait again.
+  // (or the outbox's worker) for nothing, and they look again and wait again.
   db_.on_commit([this] {
-    if (!unannounced_) return;
-    unannounced_ = false;
-    if (audit_committed_) audit_committed_();
+    if (unannounced_) {
+      unannounced_ = false;
+      if (audit_committed_) audit_committed_();
+    }
+    if (outbox_unannounced_) {
+      outbox_unannounced_ = false;
+      if (outbox_.enqueued) outbox_.enqueued();
+    }
   });
 }
 

@@ -53,6 +53,11 @@ boost::json::object change_detail(const request_info& r, request_state to,
   return detail;
 }
 
+// What the outbox says of a failed request.
+boost::json::object failure_event(const request_info& r, const std::string& reason) {
+  return {{"request", r.id}, {"agent", r.agent_id}, {"profile", r.profile}, {"reason", reason}};
+}
+
 }  // namespace
 
 result<request_info> sqlite_store::find_request(const std::string& id) {
@@ -159,6 +164,9 @@ result<request_info> sqlite_store::update_request(const actor& agent, const std:
                             boost::json::serialize(change_detail(*r, update.state, error)));
       !a)
     return a.error();
+  if (update.state == request_state::failed)
+    if (auto e = enqueue_event(r->ticket_ref, "request.failed", failure_event(*r, error)); !e)
+      return e.error();
   if (auto c = tx->commit(); !c) return c.error();
   r->state = update.state;
   r->error = error;
@@ -188,6 +196,8 @@ result<void> sqlite_store::fail_requests(std::string_view where, const std::stri
                          boost::json::serialize(change_detail(r, request_state::failed, reason)));
         !a)
       return a;
+    if (auto e = enqueue_event(r.ticket_ref, "request.failed", failure_event(r, reason)); !e)
+      return e;
   }
   return {};
 }

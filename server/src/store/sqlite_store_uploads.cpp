@@ -336,6 +336,12 @@ result<bundle_info> sqlite_store::complete_upload(const actor& by, const std::st
                             boost::json::serialize(detail));
       !r)
     return r.error();
+  boost::json::object event{{"bundle", b.id},         {"filename", b.filename},
+                            {"size", b.size},         {"sha256", b.sha256},
+                            {"uploader", by.label()}, {"created_at", b.created_at}};
+  if (!u->request_id.empty()) event["request"] = u->request_id;
+  if (auto r = enqueue_event(b.ticket_ref, "bundle.arrived", std::move(event)); !r)
+    return r.error();
   if (auto r = tx->commit(); !r) return r.error();
   // Recorded first: if the move does not happen now, start-up does it.
   if (auto r = blobs_.promote(id, b.id); !r) return r.error();

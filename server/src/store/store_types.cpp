@@ -53,6 +53,18 @@ std::string_view to_string(request_state s) {
   return "failed";
 }
 
+std::string_view to_string(outbox_state s) {
+  switch (s) {
+    case outbox_state::pending:
+      return "pending";
+    case outbox_state::delivered:
+      return "delivered";
+    case outbox_state::failed:
+      return "failed";
+  }
+  return "failed";
+}
+
 std::string_view to_string(link_mode m) {
   return m == link_mode::passphrase ? "passphrase" : "recipients";
 }

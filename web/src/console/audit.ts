@@ -67,6 +67,8 @@ export function auditSentence(record: AuditRecord): string {
     status: text(d.status),
     event: d.event ? t(`helpdesk.${text(d.event)}`) : "",
     resolve_at: typeof d.resolve_at === "number" ? absoluteTime(new Date(d.resolve_at * 1000).toISOString(), language) : "?",
+    delivery: text(d.event),
+    target: text(d.target),
   };
   switch (record.action) {
     case "ticket.resolved":
@@ -99,6 +101,10 @@ export function auditSentence(record: AuditRecord): string {
     case "purge.resolved":
     case "purge.retention":
     case "purge.expired_upload":
+    case "outbox.delivered":
+    case "outbox.given_up":
+    case "outbox.retried":
+    case "outbox.dropped":
       return t(`audit.${record.action}`, values);
   }
   return t("audit.other", { actor, action: record.action });

@@ -3,6 +3,7 @@
 // long-poll. docs/web.md, "Console".
 import { h, replaceChildren } from "../shared/dom";
 import { followEvents } from "./events";
+import { outboxNotice } from "./outbox";
 import { link, onNavigate, parseRoute, paths, type Route } from "./router";
 import { currentUser, resume, signOut, whenExpired } from "./session";
 import { language, t } from "./strings";
@@ -109,6 +110,7 @@ function startApp(): void {
     ),
   );
   main = h("main", { id: "main" });
+  const outbox = outboxNotice();
   replaceChildren(
     app,
     h(
@@ -120,10 +122,15 @@ function startApp(): void {
       signOutButton,
     ),
     problem,
+    outbox.element,
     main,
   );
   if (location.pathname === "/console" || location.pathname === "/console/") history.replaceState(null, "", paths.tickets());
-  stopEvents = followEvents((events) => current?.onEvents?.(events));
+  stopEvents = followEvents((events) => {
+    outbox.onEvents(events);
+    current?.onEvents?.(events);
+  });
+  void outbox.refresh();
   renderRoute();
 }
 

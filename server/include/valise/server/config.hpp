@@ -38,6 +38,24 @@ bool valid_hostname(const std::string& name);
 boost::system::result<std::vector<std::string>, std::string> canonical_age_recipients(
     const std::vector<std::string>& keys);
 
+// [webhooks.NAME]: a target of the outbox in the Standard Webhooks format
+// (outbox/outbox_config.cpp parses it and [outbox]).
+struct webhook_config {
+  std::string name;
+  std::string url;                  // https://
+  std::string key;                  // the secret's bytes (whsec_ decoded); never logged
+  std::filesystem::path ca_file;    // absolute; empty: the system's CAs
+  std::vector<std::string> events;  // empty: every event
+};
+
+struct outbox_config {
+  std::chrono::seconds min_backoff{1};
+  std::chrono::seconds max_backoff{3600};
+  std::chrono::seconds give_up_after{3 * 86400};
+  unsigned max_pending_per_target = 10000;
+  std::vector<webhook_config> webhooks;
+};
+
 struct server_config {
   // [server] data_dir: the database, blobs, CA and TLS files; as loaded,
   // absolute (default: the config file's directory)
@@ -118,6 +136,8 @@ struct server_config {
   // [helpdesk.NAME] one connector per helpdesk (docs/helpdesk/README.md);
   // their secrets and API tokens are never logged.
   std::vector<helpdesk::connector> helpdesks;
+  // [outbox] and [webhooks.NAME]: deliveries to systems outside
+  outbox_config outbox;
 
   std::filesystem::path resolve(const std::filesystem::path& p) const {
     return p.is_absolute() ? p : data_dir / p;
