@@ -231,7 +231,7 @@ boost::system::result<void, std::string> run(const server_config& config) {
     spdlog::info("ticket deadlines: {} open tickets' due dates computed", *refreshed);
   metrics stats;
   // Before the first purge, whose receipts go out too.
-  const auto targets = outbox::webhook_targets(config.outbox);
+  const auto targets = outbox::configured_targets(config);
   outbox::delivery_worker deliveries(**db, targets, outbox::retry_settings_of(config.outbox));
   (*db)->set_outbox_policy(
       outbox::routing_policy(targets, config.outbox, [&deliveries] { deliveries.wake(); }));

@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "interop"))
 sys.path.insert(0, str(HERE))
 from server_process import SharedServerTest  # noqa: E402
-from test_server_agents import age_like, metadata  # noqa: E402
+from test_server_agents import age_like  # noqa: E402
 
 GLPI_SECRET = "glpi webhook secret, 32 characters+"
 ZAMMAD_SECRET = "zammad-hmac-sha1-token"
@@ -105,19 +105,7 @@ class HelpdeskTest(SharedServerTest):
 
     def upload(self, ref):
         """A bundle dropped through an upload link; its id."""
-        link = self.server.create_link(ref)
-        data = age_like(2048, seed=ref.encode())
-        status, headers, body = self.server.request(
-            "POST", "/api/v1/uploads", token=link["token"],
-            headers={"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
-                     "Upload-Metadata": metadata(filename="logs.tar.zst.age")})
-        self.assertEqual(status, 201, body)
-        status, headers, body = self.server.request(
-            "PATCH", headers["location"], data, token=link["token"],
-            headers={"Tus-Resumable": "1.0.0", "Upload-Offset": "0",
-                     "Content-Type": "application/offset+octet-stream"})
-        self.assertEqual(status, 204, body)
-        return headers["valise-bundle-id"]
+        return self.server.upload_through_link(ref, age_like(2048, seed=ref.encode()))[0]
 
     def wait_for(self, ref, status, seconds=GRACE + 8):
         deadline = time.monotonic() + seconds

@@ -12,11 +12,9 @@ import hmac
 import http.server
 import json
 import os
-import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 from pathlib import Path
@@ -24,31 +22,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "interop"))
 sys.path.insert(0, str(HERE))
+from https_stand_in import HttpsStandIn, make_certificates  # noqa: E402
 from server_process import ServerProcess, free_port  # noqa: E402
-from test_server_agents import age_like, metadata  # noqa: E402
+from test_server_agents import age_like  # noqa: E402
 
 SECRET = "whsec_" + base64.b64encode(b"valise outbox test secret 32 by.").decode()
 WAIT = 20  # seconds for a delivery to arrive
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-def make_certificates(directory):
-    """ca.pem signs receiver.pem (IP:127.0.0.1)."""
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-    openssl("req", "-x509", *ec, "-days", "2", "-subj", "/CN=outbox test ca",
-            "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-            "-keyout", "ca.key", "-out", "ca.pem", cwd=directory)
-    openssl("req", *ec, "-subj", "/CN=127.0.0.1", "-keyout", "receiver.key",
-            "-out", "receiver.csr", cwd=directory)
-    (directory / "receiver.ext").write_text(
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
-    openssl("x509", "-req", "-in", "receiver.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "receiver.ext", "-out", "receiver.pem",
-            cwd=directory)
 
 
 def verify_signature(secret, headers, body):
@@ -62,24 +41,19 @@ def verify_signature(secret, headers, body):
                for s in headers["webhook-signature"].split(" "))
 
 
-class Receiver:
+class Receiver(HttpsStandIn):
     """An HTTPS webhook receiver: answers each delivery with the next status
     planned for its ticket (200 when none is), records every signed delivery
     it accepted, counts every request."""
 
     def __init__(self, directory, port):
-        self.port = port
+        super().__init__(directory, port)
         self.deliveries = []  # (headers, body dict) of the 2xx-answered ones
         self.requests = 0
         self.bad_signatures = 0
         self.plan = {}  # ticket -> [status, ...]
-        self.lock = threading.Lock()
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.load_cert_chain(str(directory / "receiver.pem"),
-                                     str(directory / "receiver.key"))
-        self.httpd = None
 
-    def start(self):
+    def handler(self):
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -108,15 +82,7 @@ class Receiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.httpd.socket = self.context.wrap_socket(self.httpd.socket, server_side=True)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self):
-        if self.httpd:
-            self.httpd.shutdown()
-            self.httpd.server_close()
-            self.httpd = None
+        return Handler
 
     def of_ticket(self, ref, event=None):
         with self.lock:
@@ -177,19 +143,7 @@ class OutboxTest(unittest.TestCase):
 
     def upload(self, size=3000, filename="logs.tar.zst.age", seed=b"x"):
         """A bundle through an upload link: (bundle id, sha256, link)."""
-        link = self.server.create_link(self.ref)
-        data = age_like(size, seed)
-        status, headers, body = self.server.request(
-            "POST", "/api/v1/uploads", token=link["token"],
-            headers={"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
-                     "Upload-Metadata": metadata(filename=filename)})
-        self.assertEqual(status, 201, body)
-        status, headers, body = self.server.request(
-            "PATCH", headers["location"], data, token=link["token"],
-            headers={"Tus-Resumable": "1.0.0", "Upload-Offset": "0",
-                     "Content-Type": "application/offset+octet-stream"})
-        self.assertEqual(status, 204, body)
-        return headers["valise-bundle-id"], headers["valise-bundle-sha256"], link
+        return self.server.upload_through_link(self.ref, age_like(size, seed), filename)
 
     def outbox(self, query=""):
         return [e for e in self.server.api("GET", "/api/v1/outbox" + query, expect=200)

@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "interop"))
 sys.path.insert(0, str(HERE))
 from server_process import SharedServerTest  # noqa: E402
-from test_server_agents import Agent, age_like, metadata  # noqa: E402
+from test_server_agents import Agent, age_like  # noqa: E402
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 PASSWORD = "a technician's long password"
@@ -144,19 +144,7 @@ class Comments(TimelineTest):
 
 class Timeline(TimelineTest):
     def test_the_story_in_order_across_resolve_and_reopen(self):
-        link = self.server.create_link(self.ref)
-        data = age_like(3000)
-        status, headers, body = self.server.request(
-            "POST", "/api/v1/uploads", token=link["token"],
-            headers={"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
-                     "Upload-Metadata": metadata(filename="logs.tar.zst.age")})
-        self.assertEqual(status, 201, body)
-        status, headers, body = self.server.request(
-            "PATCH", headers["location"], data, token=link["token"],
-            headers={"Tus-Resumable": "1.0.0", "Upload-Offset": "0",
-                     "Content-Type": "application/offset+octet-stream"})
-        self.assertEqual(status, 204, body)
-        bundle, sha256 = headers["valise-bundle-id"], headers["valise-bundle-sha256"]
+        bundle, sha256, link = self.server.upload_through_link(self.ref, age_like(3000))
         self.comment("Logs received, looking.")
         resolved = self.server.api("POST", self.path("/resolve"),
                                    {"resolution": "Replaced the fuser.\nTested: OK."}, expect=200)

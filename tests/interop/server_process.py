@@ -5,6 +5,7 @@ and a clean stop (SIGTERM). Python 3 standard library only.
 
 The binary comes from VALISE_SERVER_BIN (ctest passes $<TARGET_FILE:valise-server>);
 a missing binary is an error, never a skip."""
+import base64
 import http.client
 import json
 import os
@@ -241,6 +242,25 @@ class ServerProcess:
     def create_link(self, ref, **options):
         """An upload link to ticket `ref`: {"id","token","upload_url",...}."""
         return self.api("POST", f"/api/v1/tickets/{ref}/links", options, expect=201)
+
+    def upload_through_link(self, ref, data, filename="logs.tar.zst.age", link=None):
+        """`data` dropped on ticket `ref` through an upload link (a new one
+        unless given), in one tus PATCH: (bundle id, its SHA-256, the link)."""
+        link = link or self.create_link(ref)
+        name = base64.b64encode(filename.encode()).decode()
+        status, headers, body = self.request(
+            "POST", "/api/v1/uploads", token=link["token"],
+            headers={"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),
+                     "Upload-Metadata": f"filename {name}"})
+        if status != 201:
+            raise AssertionError(f"creating the upload: HTTP {status}: {body!r}")
+        status, headers, body = self.request(
+            "PATCH", headers["location"], data, token=link["token"],
+            headers={"Tus-Resumable": "1.0.0", "Upload-Offset": "0",
+                     "Content-Type": "application/offset+octet-stream"})
+        if status != 204:
+            raise AssertionError(f"sending the upload: HTTP {status}: {body!r}")
+        return headers["valise-bundle-id"], headers["valise-bundle-sha256"], link
 
     def bundles(self, ref):
         return self.api("GET", f"/api/v1/tickets/{ref}/bundles", expect=200)

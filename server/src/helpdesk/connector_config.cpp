@@ -327,10 +327,15 @@ boost::system::result<connector, std::string> parse_one(const std::string& name,
         return fail(node, key, "must be \"blocking\", \"semi-blocking\" or \"non-blocking\"");
       c.default_severity = *level;
     } else if (key == "api_url") {
-      if (!text || !(text->starts_with("https://") || text->starts_with("http://")))
-        return fail(node, key, "must be an http(s) URL such as \"https://helpdesk.example.com\"");
+      // https only: the API token travels with every note.
+      if (!text || !text->starts_with("https://"))
+        return fail(node, key, "must be an https URL such as \"https://helpdesk.example.com\"");
       c.api_url = *text;
       while (!c.api_url.empty() && c.api_url.back() == '/') c.api_url.pop_back();
+    } else if (key == "api_ca_file") {
+      if (need_text() || text->empty())
+        return fail(node, key, "must be the path of a PEM file of CA certificates");
+      c.api_ca_file = base / *text;
     } else if (key == "api_user") {
       if (need_text()) return fail(node, key, "must be a string (the API account's email)");
       c.api_user = *text;

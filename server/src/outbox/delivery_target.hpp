@@ -6,6 +6,7 @@
 
 #include <boost/system/result.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,11 +32,26 @@ class delivery_target {
   virtual const std::string& ca_file() const = 0;  // empty: the system's CAs
   // Whether this target wants `event` (the routing policy asks).
   virtual bool wants(std::string_view event) const = 0;
-  // The request delivering `entry` now (`now`: the attempt's time); an error
-  // is a sentence, and the entry fails for good (it will not render better
-  // later).
-  virtual boost::system::result<outbound_request, std::string> render(const outbox_entry& entry,
-                                                                      unix_time now) const = 0;
+  // The helpdesk connector whose tickets alone this target takes (notes go
+  // back to the helpdesk a ticket came from); empty: every ticket's.
+  virtual const std::string& connector() const {
+    static const std::string every;
+    return every;
+  }
+  // Targets whose API needs a session first (GLPI): the request that opens
+  // one, and the session token read from its answer. The worker keeps the
+  // session for later deliveries and opens another when it is refused.
+  virtual std::optional<outbound_request> session_request() const { return std::nullopt; }
+  virtual boost::system::result<std::string, std::string> session_of(
+      const common::http_response& answer) const {
+    (void)answer;
+    return {boost::system::in_place_value, std::string()};
+  }
+  // The request delivering `entry` now (`now`: the attempt's time; `session`:
+  // session_of's token, empty without sessions); an error is a sentence, and
+  // the entry fails for good (it will not render better later).
+  virtual boost::system::result<outbound_request, std::string> render(
+      const outbox_entry& entry, unix_time now, const std::string& session) const = 0;
 };
 
 using target_list = std::vector<std::shared_ptr<const delivery_target>>;

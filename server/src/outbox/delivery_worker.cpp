@@ -7,6 +7,7 @@
 #include <set>
 
 #include "clock/clock.hpp"
+#include "outbox/helpdesk_target.hpp"
 #include "outbox/standard_webhook.hpp"
 
 namespace valise::server::outbox {
@@ -23,21 +24,23 @@ unix_time now_seconds() {
 
 }  // namespace
 
-target_list webhook_targets(const outbox_config& config) {
+target_list configured_targets(const server_config& config) {
   target_list out;
-  for (const auto& w : config.webhooks)
+  for (const auto& w : config.outbox.webhooks)
     out.push_back(std::make_shared<webhook_target>(
         webhook_settings{w.name, w.url, w.key, w.ca_file.string(), w.events}));
+  for (auto& t : helpdesk_targets(config.helpdesks)) out.push_back(std::move(t));
   return out;
 }
 
 outbox_policy routing_policy(const target_list& targets, const outbox_config& config,
                              std::function<void()> wake) {
   outbox_policy p;
-  p.route = [targets](const outbox_subject&, std::string_view event) {
+  p.route = [targets](const outbox_subject& subject, std::string_view event) {
     std::vector<std::string> names;
     for (const auto& t : targets)
-      if (t->wants(event)) names.push_back(t->name());
+      if (t->wants(event) && (t->connector().empty() || t->connector() == subject.connector))
+        names.push_back(t->name());
     return names;
   };
   p.max_pending_per_target = config.max_pending_per_target;
@@ -109,58 +112,104 @@ void delivery_worker::run() {
   }
 }
 
+common::https_client* delivery_worker::connection(const delivery_target& target,
+                                                  std::string& error) {
+  auto client = clients_.find(target.name());
+  if (client != clients_.end()) return &client->second;
+  auto made = common::https_client::create({.base_url = target.url(),
+                                            .ca_file = target.ca_file(),
+                                            .connect_timeout = std::chrono::seconds(10),
+                                            .io_timeout = std::chrono::seconds(20),
+                                            .response_limit = 64 << 10,
+                                            .user_agent = "valise-server outbox"});
+  if (!made) {
+    error = "cannot set up the connection: " + made.error().message();
+    return nullptr;
+  }
+  return &clients_.emplace(target.name(), std::move(*made)).first->second;
+}
+
+std::optional<common::http_response> delivery_worker::send(common::https_client& client,
+                                                           const outbound_request& request,
+                                                           std::string& error) {
+  auto sent = client.send({.method = request.method,
+                           .target = request.url,
+                           .headers = request.headers,
+                           .body = request.body});
+  if (sent) return std::move(*sent);
+  error = sent.error().message();
+  if (!client.last_error_detail().empty()) error += " (" + client.last_error_detail() + ")";
+  client.close();
+  return std::nullopt;
+}
+
+std::optional<common::http_response> delivery_worker::deliver(const outbox_entry& entry,
+                                                              unix_time now, outbox_attempt& a) {
+  const auto* target = find_target(entry.target);
+  if (!target) {
+    a.result = outbox_attempt::outcome::give_up;
+    a.error = "target \"" + entry.target + "\" is no longer configured";
+    return std::nullopt;
+  }
+  auto* client = connection(*target, a.error);
+  if (!client) return std::nullopt;
+  // A session first where the target's API wants one (GLPI), kept for the
+  // next deliveries. Failing to open one is retried: a wrong token fixed in
+  // server.toml then delivers what waited.
+  std::string session;
+  if (auto open = target->session_request()) {
+    auto known = sessions_.find(entry.target);
+    if (known == sessions_.end()) {
+      auto answer = send(*client, *open, a.error);
+      if (!answer) return std::nullopt;
+      a.status = answer->status;
+      if (answer->status / 100 != 2) {
+        a.error = fmt::format("opening a session answered HTTP {}", answer->status);
+        return std::nullopt;
+      }
+      auto token = target->session_of(*answer);
+      if (!token) {
+        a.error = token.error();
+        return std::nullopt;
+      }
+      known = sessions_.emplace(entry.target, std::move(*token)).first;
+    }
+    session = known->second;
+  }
+  auto request = target->render(entry, now, session);
+  if (!request) {
+    a.result = outbox_attempt::outcome::give_up;
+    a.error = request.error();
+    return std::nullopt;
+  }
+  auto answer = send(*client, *request, a.error);
+  if (answer && answer->status == 401 && !session.empty()) {
+    sessions_.erase(entry.target);  // expired: the next attempt opens another
+    a.status = 401;
+    a.error = "the session was refused (HTTP 401); the next attempt opens another";
+    return std::nullopt;
+  }
+  return answer;
+}
+
 bool delivery_worker::attempt(const outbox_entry& entry) {
   const unix_time now = now_seconds();
   outbox_attempt a;
   std::optional<std::chrono::seconds> retry_after;
-  const auto* target = find_target(entry.target);
-  auto request = target ? target->render(entry, now)
-                        : boost::system::result<outbound_request, std::string>(
-                              boost::system::in_place_error,
-                              "target \"" + entry.target + "\" is no longer configured");
-  if (!request) {
-    a.result = outbox_attempt::outcome::give_up;
-    a.error = request.error();
-  } else {
-    auto client = clients_.find(entry.target);
-    if (client == clients_.end()) {
-      auto made = common::https_client::create({.base_url = target->url(),
-                                                .ca_file = target->ca_file(),
-                                                .connect_timeout = std::chrono::seconds(10),
-                                                .io_timeout = std::chrono::seconds(20),
-                                                .response_limit = 64 << 10,
-                                                .user_agent = "valise-server outbox"});
-      if (made)
-        client = clients_.emplace(entry.target, std::move(*made)).first;
-      else
-        a.error = "cannot set up the connection: " + made.error().message();
-    }
-    if (client != clients_.end()) {
-      auto sent = client->second.send({.method = request->method,
-                                       .target = request->url,
-                                       .headers = request->headers,
-                                       .body = request->body});
-      if (!sent) {
-        a.error = sent.error().message();
-        if (!client->second.last_error_detail().empty())
-          a.error += " (" + client->second.last_error_detail() + ")";
-        client->second.close();
-      } else {
-        a.status = sent->status;
-        switch (classify(sent->status)) {
-          case verdict::delivered:
-            a.result = outbox_attempt::outcome::delivered;
-            break;
-          case verdict::give_up:
-            a.result = outbox_attempt::outcome::give_up;
-            a.error = fmt::format("answered HTTP {}", sent->status);
-            break;
-          case verdict::retry:
-            a.error = fmt::format("answered HTTP {}", sent->status);
-            if (auto h = sent->header("Retry-After")) retry_after = parse_retry_after(*h);
-            break;
-        }
-      }
+  if (auto sent = deliver(entry, now, a)) {
+    a.status = sent->status;
+    switch (classify(sent->status)) {
+      case verdict::delivered:
+        a.result = outbox_attempt::outcome::delivered;
+        break;
+      case verdict::give_up:
+        a.result = outbox_attempt::outcome::give_up;
+        a.error = fmt::format("answered HTTP {}", sent->status);
+        break;
+      case verdict::retry:
+        a.error = fmt::format("answered HTTP {}", sent->status);
+        if (auto h = sent->header("Retry-After")) retry_after = parse_retry_after(*h);
+        break;
     }
   }
   if (a.result == outbox_attempt::outcome::retry) {

@@ -19,13 +19,13 @@
 
 namespace valise::server::outbox {
 
-// The [webhooks.NAME] targets of the configuration.
-target_list webhook_targets(const outbox_config& config);
+// Every target of the configuration: the [webhooks.NAME] targets, and the
+// [helpdesk.NAME] connectors that have an API for notes.
+target_list configured_targets(const server_config& config);
 
-// The store's policy: each event goes to every target that wants it; `wake`
-// runs after each commit that enqueued (the worker's wake()). To also send a
-// ticket's events to the helpdesk it came from, wrap `route`: its subject
-// names the ticket's connector.
+// The store's policy: each event goes to every target that wants it, a
+// helpdesk's target taking only the tickets that came from it; `wake` runs
+// after each commit that enqueued (the worker's wake()).
 outbox_policy routing_policy(const target_list& targets, const outbox_config& config,
                              std::function<void()> wake);
 
@@ -54,12 +54,20 @@ class delivery_worker {
   // One attempt on `entry`, recorded; false if its target did not answer
   // (its other entries then wait: store::postpone_outbox).
   bool attempt(const outbox_entry& entry);
+  // Sends `entry` (opening its target's session first if needed): the
+  // answer, or nullopt with `a` saying why and whether to give up.
+  std::optional<common::http_response> deliver(const outbox_entry& entry, unix_time now,
+                                               outbox_attempt& a);
+  std::optional<common::http_response> send(common::https_client& client,
+                                            const outbound_request& request, std::string& error);
+  common::https_client* connection(const delivery_target& target, std::string& error);
   const delivery_target* find_target(const std::string& name) const;
 
   store& db_;
   target_list targets_;
   retry_settings retry_;
   std::map<std::string, common::https_client> clients_;  // worker thread only
+  std::map<std::string, std::string> sessions_;          // targets' API sessions (GLPI); ditto
   std::mutex mutex_;
   std::condition_variable cv_;
   bool woken_ = false;

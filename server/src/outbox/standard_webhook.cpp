@@ -65,7 +65,7 @@ bool webhook_target::wants(std::string_view event) const {
 }
 
 boost::system::result<outbound_request, std::string> webhook_target::render(
-    const outbox_entry& entry, unix_time now) const {
+    const outbox_entry& entry, unix_time now, const std::string& /*session*/) const {
   outbound_request out;
   out.url = s_.url;
   out.body = webhook_body(entry);

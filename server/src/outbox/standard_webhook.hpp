@@ -39,8 +39,8 @@ class webhook_target final : public delivery_target {
   const std::string& url() const override { return s_.url; }
   const std::string& ca_file() const override { return s_.ca_file; }
   bool wants(std::string_view event) const override;
-  boost::system::result<outbound_request, std::string> render(const outbox_entry& entry,
-                                                              unix_time now) const override;
+  boost::system::result<outbound_request, std::string> render(
+      const outbox_entry& entry, unix_time now, const std::string& session) const override;
 
  private:
   webhook_settings s_;

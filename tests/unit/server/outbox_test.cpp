@@ -53,7 +53,7 @@ TEST(StandardWebhooks, TargetRendersASignedPost) {
                  .event = "bundle.arrived",
                  .payload = R"({"ticket":"T-1","bundle":"bdl_1"})",
                  .created_at = 1800000000};
-  auto r = t.render(e, 1800000005);
+  auto r = t.render(e, 1800000005, {});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->method, "POST");
   EXPECT_EQ(r->url, "https://hooks.example.com/valise?x=1");

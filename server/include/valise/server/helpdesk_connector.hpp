@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,6 +62,9 @@ struct connector {
   std::string api_token;  // GLPI user_token, Zammad/Jira/Zendesk API token
   std::string api_user;   // Jira and Zendesk: the account's email address
   std::string app_token;  // GLPI: App-Token of the API client
+  // The CA that signed the API's certificate (a helpdesk on a private CA);
+  // empty: the system's CAs.
+  std::filesystem::path api_ca_file;
 };
 
 }  // namespace valise::server::helpdesk
