@@ -85,6 +85,8 @@ void print_ticket(const json::value& t) {
   std::printf("severity  %s\n", field_text(t, "severity").c_str());
   std::printf("status    %s\n", field_text(t, "status").c_str());
   std::printf("created   %s\n", field_text(t, "created_at").c_str());
+  if (field_text(t, "connector") != "-")  // followed from a helpdesk ([helpdesk.NAME])
+    std::printf("helpdesk  %s\n", field_text(t, "connector").c_str());
   print_deadlines(t);
   if (field_text(t, "resolved_at") != "-") {
     std::printf("resolved  %s\n", field_text(t, "resolved_at").c_str());

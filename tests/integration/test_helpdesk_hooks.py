@@ -148,6 +148,8 @@ class FollowsTheHelpdesk(HelpdeskTest):
                 self.assertEqual(t["severity"], "blocking")
                 self.assertEqual(t["connector"], desk.connector)
                 self.assertEqual(t["status"], "open")
+                self.assertIn(f"\nhelpdesk  {desk.connector}\n",
+                              self.server.valise("ticket", "show", str(ticket_id)))
                 # Its clock runs from the delivery, by the calendar's targets.
                 blocking_due = t["due_at"]
                 self.assertIsNotNone(blocking_due)

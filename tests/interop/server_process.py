@@ -230,6 +230,23 @@ class ServerProcess:
         """`valise-server ARGS` (a tool beside the running server); its stdout."""
         return self._command(*args)
 
+    def valise(self, *args):
+        """`valise ARGS` (VALISE_BIN) against this server as its technician,
+        with a HOME of its own; its stdout, or an AssertionError with stderr."""
+        binary = os.environ.get("VALISE_BIN")
+        if not binary:
+            raise RuntimeError("VALISE_BIN must name the valise binary")
+        home = self.workdir / "valise-home"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VALISE")}
+        env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"))
+        result = subprocess.run([binary, *args, "--server", self.url, "--ca", str(self.ca),
+                                 "--token", self.technician_token],
+                                capture_output=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+        if result.returncode != 0:
+            raise AssertionError(f"valise {' '.join(args)} exited {result.returncode}: "
+                                 f"{result.stderr.decode(errors='replace')}")
+        return result.stdout.decode()
+
     def create_enroll_token(self, expires_in_s=None):
         """A one-time agent enrollment token ("vse_...") through the API."""
         body = {} if expires_in_s is None else {"expires_in_s": expires_in_s}

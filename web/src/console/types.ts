@@ -10,6 +10,8 @@ export interface Ticket {
   resolved_at: string | null;
   bundles: number;
   resolution?: string | null;
+  // The [helpdesk.NAME] connector the ticket is followed from; null: made in valise.
+  connector?: string | null;
   // Deadlines in business time (docs/calendar.md), RFC 3339 UTC or null.
   response_due_at?: string | null;
   due_at?: string | null;

@@ -83,6 +83,21 @@ TEST(HelpdeskDelivery, JiraSignsTheBodyWithSha256) {
   ASSERT_TRUE(std::holds_alternative<accepted>(r)) << std::get<refused>(r).reason;
 }
 
+// Jira signs as WebSub does ("sha256=" + hex HMAC-SHA256 of the body), the
+// scheme GitHub documents with a published example ("Validating webhook
+// deliveries": this secret, this payload, this X-Hub-Signature-256): a
+// value computed by someone else's implementation.
+TEST(HelpdeskDelivery, TheWebSubSchemeMatchesGitHubsPublishedExample) {
+  auto c = with_secret(preset::jira, "It's a Secret to Everybody");
+  const std::string published =
+      "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+  EXPECT_EQ(sign("Hello, World!", "", c), published);
+  auto r = verify_delivery(
+      {{"x-hub-signature", published}, {"x-atlassian-webhook-identifier", "websub-example"}},
+      "Hello, World!", 0, c);
+  ASSERT_TRUE(std::holds_alternative<accepted>(r)) << std::get<refused>(r).reason;
+}
+
 TEST(HelpdeskDelivery, ZendeskSignsTimestampThenBodyInBase64) {
   auto c = with_secret(preset::zendesk, zendesk_secret);
   EXPECT_EQ(sign(zendesk_body, zendesk_time, c), zendesk_signature);

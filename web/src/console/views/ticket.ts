@@ -83,6 +83,7 @@ export function ticketView(ref: string): View {
       " ",
       h("span", {}, t("ticket.created"), " ", when(ticket.created_at)),
       ticket.resolved_at ? h("span", {}, " · ", t("ticket.resolved"), " ", when(ticket.resolved_at)) : null,
+      ticket.connector ? h("span", { class: "connector" }, " · ", t("ticket.helpdesk"), " ", ticket.connector) : null,
       deadlines(ticket),
       ticket.resolution ? h("p", { class: "resolution" }, t("ticket.resolution"), " ", h("span", { class: "resolution-text" }, ticket.resolution)) : null,
     );
