@@ -254,6 +254,10 @@ class FollowsTheHelpdesk(HelpdeskTest):
 
 
 class RefusesForgeries(HelpdeskTest):
+    # Room for every forgery these tests send before the address is turned
+    # away; GuessesAreThrottled checks the default.
+    config_edits = {"auth.failure_burst": "1000"}
+
     def refused(self, desk, raw, headers, status, message):
         code, answer = desk.post(raw, headers)
         self.assertEqual(code, status, answer)
@@ -326,6 +330,27 @@ class RefusesForgeries(HelpdeskTest):
         self.assertEqual(refused[-1]["detail"]["route"], "POST /api/v1/hooks/glpi")
         for record in refused:
             self.assertNotIn(GLPI_SECRET, json.dumps(record))
+
+
+
+class GuessesAreThrottled(HelpdeskTest):
+    """Forged deliveries spend the address's allowance of failed
+    authentications ([auth] failure_burst, 20 by default)."""
+
+    def test_an_address_that_keeps_forging_is_turned_away(self):
+        glpi = StandInHelpdesk(self.server, "glpi")
+        raw = json.dumps(glpi.body(6001, "Forged", 1, 6)).encode()
+        forged = {"X-GLPI-signature": "0" * 64, "X-GLPI-timestamp": str(int(time.time())),
+                  "Content-Type": "application/json"}
+        codes = [glpi.post(raw, forged)[0] for _ in range(21)]
+        self.assertEqual(codes, [401] * 20 + [429])
+        # Turned away before the signature is checked: a good one waits too.
+        status, _, _ = self.server.request("POST", "/api/v1/hooks/glpi", raw,
+                                           headers=glpi.headers(raw))
+        self.assertEqual(status, 429)
+        status, headers, _ = self.server.request("POST", "/api/v1/hooks/glpi", raw,
+                                                 headers=glpi.headers(raw))
+        self.assertGreater(int(headers["retry-after"]), 0)
 
 
 if __name__ == "__main__":

@@ -51,9 +51,24 @@ outcome receive(api_context& ctx, request& req) {
                    [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
     headers.emplace(std::move(key), std::string(field.value()));
   }
+  // A forged delivery is a guess at the connector's secret: it spends the
+  // address's allowance of failed authentications, as a wrong token does,
+  // so that an address that keeps guessing is turned away before any HMAC.
+  auto& guesses = ctx.sign_in.by_address;
+  const auto source = req.from ? req.from->key : std::string();
+  const auto clock_now = auth_throttle::clock::now();
+  if (auto wait = guesses.retry_after(source, clock_now); wait.count() > 0) {
+    ctx.stats.requests_throttled.fetch_add(1, std::memory_order_relaxed);
+    auto res =
+        refuse(api_error::too_many_failures, "too many refused deliveries from this address");
+    res.set(http::field::retry_after, std::to_string(wait.count()));
+    return res;
+  }
   auto checked = helpdesk::verify_delivery(headers, req.body, req.now, c);
-  if (auto* no = std::get_if<helpdesk::refused>(&checked))
+  if (auto* no = std::get_if<helpdesk::refused>(&checked)) {
+    guesses.failed(source, clock_now);
     return refuse(api_error::delivery_refused, no->reason);
+  }
   const auto& delivery = std::get<helpdesk::accepted>(checked);
 
   boost::system::error_code ec;
