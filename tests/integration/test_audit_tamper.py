@@ -73,8 +73,14 @@ class AuditTest(unittest.TestCase):
 
     @staticmethod
     def count(data):
-        with sqlite3.connect(data / "valise.db") as db:
+        # Closed here, not by the garbage collector: closing the last
+        # connection removes valise.db-shm, which must not happen while a
+        # test copies the directory.
+        db = sqlite3.connect(data / "valise.db")
+        try:
             return db.execute("SELECT COUNT(*) FROM audit").fetchone()[0]
+        finally:
+            db.close()
 
     def copy(self):
         """A copy of the stopped server's data directory for this test."""

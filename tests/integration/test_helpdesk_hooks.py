@@ -56,9 +56,12 @@ class StandInHelpdesk:
                     "item": {"id": ticket_id, "name": title,
                              "status": {"id": status, "name": "?"}, "priority": priority,
                              "content": "&lt;p&gt;details&lt;/p&gt;"}}
-        # Zammad's default payload: the ticket with state and priority by name.
+        # Zammad's default payload: the ticket with state and priority by name,
+        # and its updated_at, which makes each delivery's body its own.
+        updated = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + \
+            f".{time.monotonic_ns() % 10**9:09d}Z"
         return {"ticket": {"id": ticket_id, "number": f"310{ticket_id}", "title": title,
-                           "state": status, "priority": priority},
+                           "state": status, "priority": priority, "updated_at": updated},
                 "article": {"body": "details", "internal": False}}
 
     def headers(self, raw, timestamp=None, delivery=None):
@@ -294,6 +297,10 @@ class RefusesForgeries(HelpdeskTest):
         code, answer = zammad.post(raw, headers)
         self.assertEqual(code, 200, answer)
         self.refused(zammad, raw, headers, 409, "received already")
+        # The delivery id is not signed: the same signed body under a new id
+        # is a replay too.
+        self.refused(zammad, raw, {**headers, "X-Zammad-Delivery": "delivery-5002-again"}, 409,
+                     "received already")
         self.assertEqual(self.ticket("5002")["severity"], "semi-blocking")
         # A genuine delivery without the ticket where the preset looks.
         raw = json.dumps({"article": {"body": "no ticket"}}).encode()

@@ -5,6 +5,7 @@ the same role, sign-out, idle and absolute timeouts, CSRF and Origin checks,
 sign-in throttling per account and per address, disabled users, and no
 password in the log or the data directory. Python 3 standard library only;
 VALISE_SERVER_BIN names the binary (ctest sets it)."""
+import contextlib
 import http.client
 import json
 import re
@@ -430,7 +431,7 @@ class Secrets(AccountsTest):
                              typed_in_the_wrong_field):
                 # (Not assertNotIn: its message would print the whole file.)
                 self.assertFalse(password.encode() in data, f"{password!r} found in {path}")
-        with sqlite3.connect(self.server.data / "valise.db") as db:
+        with contextlib.closing(sqlite3.connect(self.server.data / "valise.db")) as db:
             hashes = [row[0] for row in db.execute("SELECT password_hash FROM users")]
         self.assertEqual(len(hashes), 2)
         for h in hashes:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "interop"))
-from server_process import SharedServerTest  # noqa: E402
+from server_process import ServerProcess, SharedServerTest  # noqa: E402
 
 
 class DeadlinesTest(SharedServerTest):
@@ -76,6 +76,22 @@ class DeadlinesTest(SharedServerTest):
 class Deadlines(DeadlinesTest):
     def test_the_log_says_the_clock_is_fake(self):
         self.assertIn("the clock is fake", self.server.log_path.read_text())
+
+    def test_a_clock_file_others_may_write_is_refused(self):
+        # Whoever may write the file sets the server's time: the server's user alone.
+        loose = Path(self.clock_dir.name) / "loose"
+        loose.write_text("2026-03-02T09:00:00Z\n")
+        loose.chmod(0o666)
+        server = ServerProcess(Path(self.clock_dir.name) / "loose-server")
+        os.environ["VALISE_TEST_CLOCK"] = str(loose)
+        try:
+            with self.assertRaises(RuntimeError) as refused:
+                server.start()
+        finally:
+            del os.environ["VALISE_TEST_CLOCK"]
+            server.stop()
+        self.assertIn("must belong to the server's user (or root) and be writable by it alone",
+                      str(refused.exception))
 
     def test_blocking_on_monday_morning(self):
         # Monday 2 March 2026, 10:00 in Paris (CET, 09:00Z). First response 2 h:
@@ -223,6 +239,13 @@ class Overdue(DeadlinesTest):
         self.assertEqual(sorted(self.overdue_refs()), sorted([blocking, later]))
         self.server.api("POST", f"/api/v1/tickets/{blocking}/resolve", {}, expect=200)
         self.assertEqual(self.overdue_refs(), [later])
+        # Set pending once late, it stays late: the pause came after its due date.
+        self.post(later, "pending")
+        self.assertEqual(self.overdue_refs(), [later])
+        self.assertEqual((self.get(later)["overdue"], self.get(later)["due_at"]),
+                         (True, "2026-03-06T09:00:00Z"))
+        self.assertEqual(self.gauges()['valise_tickets_overdue{severity="non-blocking"}'], "1")
+        self.post(later, "resume")
         gauges = self.gauges()
         self.assertEqual(gauges['valise_tickets_open{severity="blocking"}'], "1")
         self.assertEqual(gauges['valise_tickets_overdue{severity="blocking"}'], "0")
@@ -256,7 +279,9 @@ class Overdue(DeadlinesTest):
         self.assertIn("due       2026-03-06T09:00:00Z (overdue)\n", shown)
         self.assertIn("response  due 2026-03-03T10:00:00Z, not answered yet (overdue)\n", shown)
         self.assertRegex(run("ticket", "pending", ref), rf"^ticket {ref} is pending")
-        self.assertEqual(run("ticket", "list", "--overdue").splitlines()[1:], [])
+        # Late before the pause: still late while pending.
+        listed = run("ticket", "list", "--overdue").splitlines()[1:]
+        self.assertEqual([line.split()[0] for line in listed], [ref])
         self.assertIn("pending   since 2026-03-09T09:00:00Z\n", run("ticket", "show", ref))
         self.assertRegex(run("ticket", "resume", ref), rf"^ticket {ref} resumed")
 

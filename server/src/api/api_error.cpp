@@ -166,7 +166,8 @@ entry describe(api_error e) {
       return {"delivery_replayed", s::conflict, "this delivery was received already"};
     case api_error::ticket_elsewhere:
       return {"ticket_elsewhere", s::conflict,
-              "two connectors send the same ticket ids: give each helpdesk its own valise"};
+              "valise has a ticket of that ref that did not come from this helpdesk (made by "
+              "hand, or another connector's): resolve or rename one of them"};
     case api_error::internal:
       return {"internal", s::internal_server_error, "the server logged the cause"};
   }

@@ -22,8 +22,9 @@ namespace json = boost::json;
 // its last article included.
 constexpr std::uint64_t max_delivery_bytes = 1024 * 1024;
 // How long the ids of connectors whose deliveries carry no timestamp are
-// kept: their replays are refused this long.
-constexpr unix_time untimed_memory = 30 * 86400;
+// kept: their replays are refused this long. Only genuine deliveries are
+// kept, so the table grows with the helpdesk's traffic, not an attacker's.
+constexpr unix_time untimed_memory = 365 * 86400;
 
 outcome receive(api_context& ctx, request& req) {
   const auto& name = req.params[0];
@@ -66,7 +67,10 @@ outcome receive(api_context& ctx, request& req) {
   }
   auto checked = helpdesk::verify_delivery(headers, req.body, req.now, c);
   if (auto* no = std::get_if<helpdesk::refused>(&checked)) {
-    guesses.failed(source, clock_now);
+    // Only a wrong signature is a guess: a stale or unstamped delivery is
+    // more likely the helpdesk's clock or a late retry, which must not get
+    // the helpdesk's own address turned away.
+    if (no->what == helpdesk::refused::why::bad_signature) guesses.failed(source, clock_now);
     return refuse(api_error::delivery_refused, no->reason);
   }
   const auto& delivery = std::get<helpdesk::accepted>(checked);
@@ -86,6 +90,7 @@ outcome receive(api_context& ctx, request& req) {
   helpdesk_delivery d{
       .connector = c.name,
       .delivery_id = delivery.delivery_id,
+      .content_id = delivery.content_id,
       .event = std::string(helpdesk::to_string(news->event)),
       .ticket_ref = news->id,
       .title = news->title,
@@ -102,8 +107,8 @@ outcome receive(api_context& ctx, request& req) {
       return refuse(api_error::delivery_replayed,
                     "this delivery was received already: a replay is not applied twice");
     if (applied.error() == store_errc::bad_state)
-      return error_response(api_error::ticket_elsewhere,
-                            "ticket \"" + news->id + "\" came from another helpdesk connector");
+      return refuse(api_error::ticket_elsewhere,
+                    "ticket \"" + news->id + "\" came from another helpdesk connector");
     return error_response(applied.error(), "delivery");
   }
   json::object out{
@@ -126,11 +131,10 @@ void resolve_due_helpdesk_tickets(store& db, metrics& stats, unix_time now) {
     return;
   }
   for (const auto& r : *due) {
-    auto report = db.resolve_ticket(actor::helpdesk(r.connector), r.ticket_ref,
-                                    r.event + " in " + r.connector);
+    auto report = db.resolve_scheduled(r.ticket_ref, now);
     if (!report) {
-      // Resolved by hand meanwhile: the next pass drops its schedule.
-      if (report.error() != store_errc::ticket_resolved)
+      // Reopened (so cancelled) or resolved by hand since it was read.
+      if (report.error() != store_errc::not_found)
         spdlog::error("resolving ticket {} for helpdesk {}: {}", r.ticket_ref, r.connector,
                       report.error().message());
       continue;

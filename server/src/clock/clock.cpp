@@ -1,5 +1,8 @@
 #include "clock/clock.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <ctime>
@@ -42,7 +45,16 @@ std::int64_t now() {
 
 std::optional<std::string> check_fake_clock() {
   const auto& file = fake_clock_file();
-  if (!file || read_fake(*file)) return std::nullopt;
+  if (!file) return std::nullopt;
+  // Whoever may write the file sets the server's time (expiries, retention,
+  // webhook windows): only the server's own user or root.
+  struct stat st {};
+  if (::stat(file->c_str(), &st) != 0 || (st.st_uid != 0 && st.st_uid != ::geteuid()) ||
+      (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    return "VALISE_TEST_CLOCK=" + *file +
+           ": the file must belong to the server's user (or root) and be writable by it alone; "
+           "unset the variable outside tests";
+  if (read_fake(*file)) return std::nullopt;
   return "VALISE_TEST_CLOCK=" + *file +
          ": the file must hold one RFC 3339 instant (2026-03-02T09:00:00Z); unset the variable "
          "outside tests";

@@ -372,6 +372,13 @@ boost::system::result<connector, std::string> parse_one(const std::string& name,
         "ticket_id_pointer and status_pointer are needed: JSON pointers such as \"/ticket/id\"");
   if (c.signed_payload.find("{timestamp}") != std::string::npos && c.timestamp_header.empty())
     return missing("signed_payload has {timestamp}: set timestamp_header");
+  // A timestamp nobody signed is whatever a replayer writes: the window
+  // would then only shorten how long valise remembers a delivery.
+  if (!c.timestamp_header.empty() &&
+      (c.verify == check::token || c.signed_payload.find("{timestamp}") == std::string::npos))
+    return missing(
+        "timestamp_header is set but the timestamp is not signed: put {timestamp} in "
+        "signed_payload (with verify = \"hmac\"), or set timestamp_header = \"\"");
   return c;
 }
 

@@ -18,6 +18,7 @@ namespace {
 
 constexpr std::size_t max_delivery_id = 128;
 constexpr std::size_t max_title = 500;
+constexpr std::size_t max_status = 100;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -196,7 +197,7 @@ std::variant<accepted, refused> verify_delivery(const header_map& headers, std::
       return refused{why::bad_signature,
                      "the signature does not match the delivery: check that the connector's "
                      "secret is the helpdesk's"};
-    out.delivery_id = "signature:" + hex(expected);
+    out.content_id = "signature:" + hex(expected);
   }
   if (timestamp_text) {
     auto t = parse_timestamp(*timestamp_text);
@@ -231,10 +232,10 @@ std::variant<accepted, refused> verify_delivery(const header_map& headers, std::
       return refused{why::missing,
                      fmt::format("the delivery has no id at {}", c.delivery_id_pointer)};
     out.delivery_id = bounded_id(*id);
-  } else if (out.delivery_id.empty()) {
-    // A token proves nothing about the body: its hash stands for the delivery.
-    out.delivery_id = "body:" + hex(sha256(body));
   }
+  // A token proves nothing about the body: its hash stands for the content.
+  if (out.content_id.empty()) out.content_id = "body:" + hex(sha256(body));
+  if (out.delivery_id.empty()) out.delivery_id = out.content_id;
   return out;
 }
 
@@ -291,6 +292,9 @@ boost::system::result<ticket_news, std::string> read_ticket(const boost::json::v
               : listed(c.closed_statuses, out.status)   ? ticket_event::closed
               : listed(c.reopened_statuses, out.status) ? ticket_event::reopened
                                                         : ticket_event::updated;
+  // Kept in the audit trail: as long as a status can sensibly be.
+  out.status = cut(std::move(out.status), max_status);
+  out.priority = cut(std::move(out.priority), max_status);
   return out;
 }
 

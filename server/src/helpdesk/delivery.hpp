@@ -23,6 +23,10 @@ struct accepted {
   // header or pointer, or the signature; at most 128 printable characters
   // (longer ids are replaced by their SHA-256).
   std::string delivery_id;
+  // What identifies the signed content ("signature:…", or for a token the
+  // body's hash): refused as a replay too, because an id header is not
+  // signed and a replayed body could come with a new one.
+  std::string content_id;
   std::optional<unix_time> timestamp;
 };
 

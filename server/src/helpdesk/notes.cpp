@@ -37,6 +37,34 @@ std::optional<std::int64_t> number(const std::string& id) {
 
 const std::pair<std::string, std::string> json_type{"Content-Type", "application/json"};
 
+// GLPI shows a followup's content as HTML: the text escaped (a file name or
+// an agent's error is the client's text), its lines kept as line breaks.
+std::string glpi_html(std::string_view text) {
+  std::string out;
+  for (char ch : text) {
+    switch (ch) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\n':
+        out += "<br>\n";
+        break;
+      default:
+        out += ch;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 http_call glpi_init_session(const connector& c) {
@@ -45,13 +73,6 @@ http_call glpi_init_session(const connector& c) {
   return {"GET",
           c.api_url + "/initSession",
           {{"App-Token", c.app_token}, {"Authorization", "user_token " + c.api_token}},
-          {}};
-}
-
-http_call glpi_kill_session(const connector& c, const std::string& session_token) {
-  return {"GET",
-          c.api_url + "/killSession",
-          {{"App-Token", c.app_token}, {"Session-Token", session_token}},
           {}};
 }
 
@@ -69,12 +90,14 @@ result note_request(const connector& c, const std::string& ticket_id, const std:
       if (!id)
         return result{boost::system::in_place_error,
                       fmt::format("GLPI ticket ids are numbers, not \"{}\"", ticket_id)};
-      return http_call{
-          "POST",
-          c.api_url + "/ITILFollowup",
-          {json_type, {"App-Token", c.app_token}, {"Session-Token", session_token}},
-          {{"input",
-            {{"itemtype", "Ticket"}, {"items_id", *id}, {"content", text}, {"is_private", 1}}}}};
+      return http_call{"POST",
+                       c.api_url + "/ITILFollowup",
+                       {json_type, {"App-Token", c.app_token}, {"Session-Token", session_token}},
+                       {{"input",
+                         {{"itemtype", "Ticket"},
+                          {"items_id", *id},
+                          {"content", glpi_html(text)},
+                          {"is_private", 1}}}}};
     }
     case preset::zammad: {
       // POST /api/v1/ticket_articles, an internal note.

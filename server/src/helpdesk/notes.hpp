@@ -30,8 +30,9 @@ boost::system::result<http_call, std::string> note_request(const connector& c,
                                                            const std::string& session_token = {});
 
 // GLPI: GET apirest.php/initSession with the App-Token and the user_token;
-// its JSON answer holds "session_token". killSession ends it.
+// its JSON answer holds "session_token". The outbox keeps the session for
+// the next notes and opens another when GLPI refuses it (sessions expire on
+// GLPI's side), so it never needs killSession.
 http_call glpi_init_session(const connector& c);
-http_call glpi_kill_session(const connector& c, const std::string& session_token);
 
 }  // namespace valise::server::helpdesk

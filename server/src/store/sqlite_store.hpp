@@ -69,6 +69,7 @@ class sqlite_store final : public store {
   result<helpdesk_outcome> apply_helpdesk_delivery(const helpdesk_delivery& d,
                                                    unix_time now) override;
   result<std::vector<due_resolution>> due_helpdesk_resolutions(unix_time now) override;
+  result<purge_report> resolve_scheduled(const std::string& ref, unix_time now) override;
   result<std::vector<comment_info>> list_comments(const std::string& ticket_ref,
                                                   std::size_t limit) override;
 
@@ -202,6 +203,10 @@ class sqlite_store final : public store {
   result<void> end_pause(const std::string& ref, unix_time from, unix_time to);
   // The ticket's due dates by deadline_rule_, in the caller's transaction.
   result<void> update_deadlines(const std::string& ref);
+  // resolve_ticket's work in the caller's transaction (lock held); the
+  // caller commits, then removes the report's files.
+  result<purge_report> resolve_locked(const actor& by, const std::string& ref,
+                                      const std::optional<std::string>& resolution);
   result<agent_info> find_agent(const std::string& id);
   result<request_info> find_request(const std::string& id);
   // Fails the unfinished requests that `where` selects (one ? bound to

@@ -21,12 +21,16 @@ result<helpdesk_outcome> sqlite_store::apply_helpdesk_delivery(const helpdesk_de
       db_.prepare("DELETE FROM helpdesk_deliveries WHERE connector = ? AND received_at < ?");
   if (!prune) return prune.error();
   if (auto r = prune->bind(d.connector).bind(d.forget_before).run(); !r) return r.error();
-  auto claim = db_.prepare(
-      "INSERT OR IGNORE INTO helpdesk_deliveries (connector, delivery_id, received_at) "
-      "VALUES (?, ?, ?)");
-  if (!claim) return claim.error();
-  if (auto r = claim->bind(d.connector).bind(d.delivery_id).bind(now).run(); !r) return r.error();
-  if (db_.changes() == 0) return store_errc::already_exists;
+  // Both the delivery's id and its signed content: either seen is a replay.
+  for (const auto* id : {&d.delivery_id, &d.content_id}) {
+    if (id->empty() || (id == &d.content_id && d.content_id == d.delivery_id)) continue;
+    auto claim = db_.prepare(
+        "INSERT OR IGNORE INTO helpdesk_deliveries (connector, delivery_id, received_at) "
+        "VALUES (?, ?, ?)");
+    if (!claim) return claim.error();
+    if (auto r = claim->bind(d.connector).bind(*id).bind(now).run(); !r) return r.error();
+    if (db_.changes() == 0) return store_errc::already_exists;
+  }
 
   const auto by = actor::helpdesk(d.connector).label();
   json::object detail{{"connector", d.connector},
@@ -69,9 +73,10 @@ result<helpdesk_outcome> sqlite_store::apply_helpdesk_delivery(const helpdesk_de
     detail["severity"] = to_string(d.level);
     return finish("ticket.created", d.ticket_ref, {helpdesk_effect::created, {}});
   }
-  // A ticket made in valise with the helpdesk's id is taken over; another
-  // connector's is not this one's to change.
-  if (!t->connector.empty() && t->connector != d.connector) return store_errc::bad_state;
+  // Another connector's ticket, or one made in valise, is not this one's to
+  // change: helpdesk ids are small numbers, and a "solved" for the
+  // helpdesk's ticket 42 must never purge a client's ticket 42 made by hand.
+  if (t->connector != d.connector) return store_errc::bad_state;
 
   std::optional<unix_time> resolve_at;
   {
@@ -111,9 +116,8 @@ result<helpdesk_outcome> sqlite_store::apply_helpdesk_delivery(const helpdesk_de
     if (auto r = reopen->bind(d.ticket_ref).run(); !r) return r.error();
     return finish("ticket.reopened", d.ticket_ref, {helpdesk_effect::reopened, {}});
   }
-  // An update: the title, the severity, or the connector of a ticket made
-  // in valise; nothing else changes.
-  const bool changed = t->title != d.title || t->level != d.level || t->connector.empty();
+  // An update: the title or the severity; nothing else changes.
+  const bool changed = t->title != d.title || t->level != d.level;
   if (!changed) return finish("helpdesk.received", d.ticket_ref, {helpdesk_effect::unchanged, {}});
   auto update =
       db_.prepare("UPDATE tickets SET title = ?, severity = ?, connector = ? WHERE ref = ?");
@@ -131,16 +135,12 @@ result<helpdesk_outcome> sqlite_store::apply_helpdesk_delivery(const helpdesk_de
 
 result<std::vector<due_resolution>> sqlite_store::due_helpdesk_resolutions(unix_time now) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
-  if (!tx) return tx.error();
-  // Resolved by hand after valise last looked: their schedule is moot.
-  if (auto r = db_.exec("DELETE FROM helpdesk_resolutions WHERE ticket_ref IN "
-                        "(SELECT ref FROM tickets WHERE status = 'resolved')");
-      !r)
-    return r.error();
+  // A read only: the loop asks every second. resolve_ticket removes the
+  // schedule of a ticket resolved by hand, so none of a resolved one is left.
   auto stmt = db_.prepare(
-      "SELECT ticket_ref, connector, event FROM helpdesk_resolutions WHERE resolve_at <= ? "
-      "ORDER BY resolve_at");
+      "SELECT r.ticket_ref, r.connector, r.event FROM helpdesk_resolutions r "
+      "JOIN tickets t ON t.ref = r.ticket_ref "
+      "WHERE t.status = 'open' AND r.resolve_at <= ? ORDER BY r.resolve_at");
   if (!stmt) return stmt.error();
   stmt->bind(now);
   std::vector<due_resolution> out;
@@ -149,8 +149,26 @@ result<std::vector<due_resolution>> sqlite_store::due_helpdesk_resolutions(unix_
       });
       !r)
     return r.error();
-  if (auto r = tx->commit(); !r) return r.error();
   return out;
+}
+
+result<purge_report> sqlite_store::resolve_scheduled(const std::string& ref, unix_time now) {
+  std::lock_guard lock(mutex_);
+  auto tx = sqlite::transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto stmt = db_.prepare(
+      "SELECT connector, event FROM helpdesk_resolutions WHERE ticket_ref = ? AND resolve_at <= ?");
+  if (!stmt) return stmt.error();
+  auto row = stmt->bind(ref).bind(now).step();
+  if (!row) return row.error();
+  if (!*row) return store_errc::not_found;  // reopened (cancelled) or resolved meanwhile
+  const std::string connector = stmt->text(0);
+  const std::string event = stmt->text(1);
+  auto report = resolve_locked(actor::helpdesk(connector), ref, event + " in " + connector);
+  if (!report) return report.error();
+  if (auto r = tx->commit(); !r) return r.error();
+  remove_files(*report);
+  return report;
 }
 
 }  // namespace valise::server

@@ -98,13 +98,14 @@ result<ticket> sqlite_store::get_ticket(const std::string& ref) {
 result<std::vector<ticket>> sqlite_store::list_tickets(const ticket_filter& filter) {
   std::lock_guard lock(mutex_);
   // The overdue test is ticket_overdue's, in SQL.
-  auto stmt = db_.prepare(
-      std::string(ticket_columns) +
-      "WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR severity = ?2) AND (?4 = 0 OR "
-      "(status = 'open' AND pending_since IS NULL AND due_at IS NOT NULL AND ?5 > due_at)) " +
-      (filter.by_due_date ? "ORDER BY due_at IS NULL, due_at, created_at, rowid "
-                          : "ORDER BY created_at DESC, rowid DESC ") +
-      "LIMIT ?3");
+  auto stmt =
+      db_.prepare(std::string(ticket_columns) +
+                  "WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR severity = ?2) AND (?4 = 0 OR "
+                  "(status = 'open' AND due_at IS NOT NULL AND ?5 > due_at AND "
+                  "(pending_since IS NULL OR due_at < pending_since))) " +
+                  (filter.by_due_date ? "ORDER BY due_at IS NULL, due_at, created_at, rowid "
+                                      : "ORDER BY created_at DESC, rowid DESC ") +
+                  "LIMIT ?3");
   if (!stmt) return stmt.error();
   stmt->bind(filter.status ? to_string(*filter.status) : std::string_view())
       .bind(filter.level ? to_string(*filter.level) : std::string_view())
@@ -125,6 +126,15 @@ result<purge_report> sqlite_store::resolve_ticket(const actor& by, const std::st
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
+  auto report = resolve_locked(by, ref, resolution);
+  if (!report) return report.error();
+  if (auto r = tx->commit(); !r) return r.error();
+  remove_files(*report);
+  return report;
+}
+
+result<purge_report> sqlite_store::resolve_locked(const actor& by, const std::string& ref,
+                                                  const std::optional<std::string>& resolution) {
   auto t = find_ticket(ref);
   if (!t) return t.error();
   if (t->status == ticket_status::resolved) return store_errc::ticket_resolved;
@@ -178,11 +188,7 @@ result<purge_report> sqlite_store::resolve_ticket(const actor& by, const std::st
   if (t->pending_since)
     if (auto r = update_deadlines(ref); !r) return r.error();
   // A resolution with nothing to destroy still says so in the trail.
-  auto report = destroy(bundles, uploads, "purge.resolved", by.label(), ref);
-  if (!report) return report.error();
-  if (auto r = tx->commit(); !r) return r.error();
-  remove_files(*report);
-  return report;
+  return destroy(bundles, uploads, "purge.resolved", by.label(), ref);
 }
 
 result<ticket> sqlite_store::reopen_ticket(const actor& by, const std::string& ref) {
@@ -196,10 +202,11 @@ result<ticket> sqlite_store::reopen_ticket(const actor& by, const std::string& r
   if (!update) return update.error();
   if (auto r = update->bind(ref).run(); !r) return r.error();
   if (auto r = append_audit(by.label(), "ticket.reopened", ref, "{}"); !r) return r.error();
+  // Read again: overdue is worked out for the open ticket, not the resolved one.
+  auto reopened = find_ticket(ref);
+  if (!reopened) return reopened.error();
   if (auto r = tx->commit(); !r) return r.error();
-  t->status = ticket_status::open;
-  t->resolved_at.reset();
-  return t;
+  return reopened;
 }
 
 result<comment_info> sqlite_store::add_comment(const actor& by, const std::string& ticket_ref,
@@ -340,8 +347,9 @@ result<ticket> sqlite_store::resume_ticket(const actor& by, const std::string& r
 result<std::array<ticket_counts, 3>> sqlite_store::count_tickets(unix_time now) {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(
-      "SELECT severity, COUNT(*), COALESCE(SUM(pending_since IS NULL AND due_at IS NOT NULL AND "
-      "? > due_at), 0) FROM tickets WHERE status = 'open' GROUP BY severity");
+      "SELECT severity, COUNT(*), COALESCE(SUM(due_at IS NOT NULL AND ? > due_at AND "
+      "(pending_since IS NULL OR due_at < pending_since)), 0) FROM tickets "
+      "WHERE status = 'open' GROUP BY severity");
   if (!stmt) return stmt.error();
   stmt->bind(now);
   std::array<ticket_counts, 3> out{};

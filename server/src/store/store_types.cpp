@@ -172,13 +172,17 @@ actor actor::system() {
   return a;
 }
 
+// A pause stops the clock before the due date, not after: a ticket set
+// pending once it was late stays late (its due date is kept, and earlier
+// than the pause).
 bool ticket_overdue(const ticket& t, unix_time now) {
-  return t.status == ticket_status::open && !t.pending_since && t.due_at && now > *t.due_at;
+  return t.status == ticket_status::open && t.due_at && now > *t.due_at &&
+         (!t.pending_since || *t.due_at < *t.pending_since);
 }
 
 bool ticket_response_overdue(const ticket& t, unix_time now) {
-  return t.status == ticket_status::open && !t.pending_since && !t.first_response_at &&
-         t.response_due_at && now > *t.response_due_at;
+  return t.status == ticket_status::open && !t.first_response_at && t.response_due_at &&
+         now > *t.response_due_at && (!t.pending_since || *t.response_due_at < *t.pending_since);
 }
 
 namespace {

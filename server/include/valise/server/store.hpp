@@ -130,7 +130,8 @@ struct ticket_counts {
 struct helpdesk_delivery {
   std::string connector;
   std::string delivery_id;
-  std::string event;  // "updated", "solved", "closed", "reopened"
+  std::string content_id;  // the signature (or body hash): a replay under a new id is one too
+  std::string event;       // "updated", "solved", "closed", "reopened"
   std::string ticket_ref;
   std::string title;
   severity level = severity::non_blocking;
@@ -650,11 +651,14 @@ class store {
   // reopened cancels that or reopens a resolved ticket. bad_state: the ref
   // is another connector's ticket. Each delivery leaves one audit record
   // with its connector and id. due_helpdesk_resolutions: those whose time
-  // has come (resolve_ticket removes them; it drops those of tickets
-  // resolved meanwhile).
+  // has come, of open tickets (a read, nothing written). resolve_scheduled
+  // resolves (and purges) one by its helpdesk ("solved in NAME") if it is
+  // still scheduled and due, in the transaction that checks it, so that a
+  // reopening that lands first wins; not_found if it is not.
   virtual result<helpdesk_outcome> apply_helpdesk_delivery(const helpdesk_delivery& d,
                                                            unix_time now) = 0;
   virtual result<std::vector<due_resolution>> due_helpdesk_resolutions(unix_time now) = 0;
+  virtual result<purge_report> resolve_scheduled(const std::string& ref, unix_time now) = 0;
 
   // Comments, on open and resolved tickets alike (a client may answer after
   // the resolution). add_comment records comment.added with the text, so the

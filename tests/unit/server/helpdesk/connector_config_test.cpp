@@ -100,6 +100,11 @@ TEST(HelpdeskConfig, MistakesSayWhereAndWhat) {
   expect("[helpdesk.a]\npreset = \"custom\"\nsecret = \"x\"\n", "signature_header is missing");
   expect("[helpdesk.A]\npreset = \"glpi\"\nsecret = \"x\"\n", "a connector's name is");
   expect("[helpdesk]\nglpi = \"x\"\n", "write one table per helpdesk");
+  // A timestamp must be signed to mean anything.
+  expect("[helpdesk.a]\npreset = \"glpi\"\nsecret = \"x\"\nsigned_payload = \"{body}\"\n",
+         "timestamp_header is set but the timestamp is not signed");
+  expect("[helpdesk.a]\npreset = \"zendesk\"\nsecret = \"x\"\nverify = \"token\"\n",
+         "timestamp_header is set but the timestamp is not signed");
 }
 
 // Each page's server.toml block parses, and its "what the preset sets" block

@@ -34,13 +34,14 @@ TEST_F(Store, HelpdeskDeliveriesCreateUpdateAndRefuseReplays) {
   renamed.title = "Printer fixed?";
   EXPECT_EQ(db_->apply_helpdesk_delivery(renamed, now)->effect, helpdesk_effect::updated);
   EXPECT_EQ(db_->get_ticket("42")->title, "Printer fixed?");
-  // Another connector's ticket is not this one's; valise's own is taken over.
+  // Another connector's ticket is not this one's, nor is one made in valise.
   auto other = delivery("d4", "updated");
   other.connector = "zammad";
   EXPECT_EQ(db_->apply_helpdesk_delivery(other, now).error(), store_errc::bad_state);
-  auto adopt = delivery("d5", "updated", "T-1");
-  EXPECT_EQ(db_->apply_helpdesk_delivery(adopt, now)->effect, helpdesk_effect::updated);
-  EXPECT_EQ(db_->get_ticket("T-1")->connector, "glpi");
+  auto adopt = delivery("d5", "solved", "T-1");
+  EXPECT_EQ(db_->apply_helpdesk_delivery(adopt, now).error(), store_errc::bad_state);
+  EXPECT_EQ(db_->get_ticket("T-1")->connector, "");
+  EXPECT_EQ(db_->get_ticket("T-1")->status, ticket_status::open);
   // Each delivery left one record naming its connector and id.
   auto trail = db_->audit_trail("42");
   ASSERT_TRUE(trail);
@@ -94,6 +95,26 @@ TEST_F(Store, SolvedIsResolvedAfterTheGraceUnlessReopened) {
   ASSERT_TRUE(unknown);
   EXPECT_EQ(unknown->effect, helpdesk_effect::unchanged);
   EXPECT_EQ(db_->get_ticket("43").error(), store_errc::not_found);
+}
+
+// The loop reads what is due, then resolves each: a reopening that lands in
+// between wins, and nothing is purged.
+TEST_F(Store, AReopeningBetweenReadAndResolveWins) {
+  ASSERT_TRUE(db_->apply_helpdesk_delivery(delivery("d1", "updated"), now));
+  ASSERT_TRUE(db_->apply_helpdesk_delivery(delivery("d2", "solved"), now));
+  ASSERT_EQ(db_->due_helpdesk_resolutions(now + 60)->size(), 1u);
+  ASSERT_TRUE(db_->apply_helpdesk_delivery(delivery("d3", "reopened"), now + 60));
+  EXPECT_EQ(db_->resolve_scheduled("42", now + 60).error(), store_errc::not_found);
+  EXPECT_EQ(db_->get_ticket("42")->status, ticket_status::open);
+  // Scheduled and due: resolved by the helpdesk, its schedule gone.
+  ASSERT_TRUE(db_->apply_helpdesk_delivery(delivery("d4", "closed"), now + 100));
+  EXPECT_EQ(db_->resolve_scheduled("42", now + 159).error(), store_errc::not_found);
+  ASSERT_TRUE(db_->resolve_scheduled("42", now + 160));
+  auto t = db_->get_ticket("42");
+  EXPECT_EQ(t->status, ticket_status::resolved);
+  EXPECT_EQ(t->resolution, "closed in glpi");
+  EXPECT_EQ(db_->audit_trail("42")->back().actor, "helpdesk:glpi");
+  EXPECT_TRUE(db_->due_helpdesk_resolutions(now + 1000)->empty());
 }
 
 TEST_F(Store, AScheduledResolutionSurvivesAReopenedStore) {
