@@ -45,7 +45,8 @@ entry describe(api_error e) {
     case api_error::ticket_pending:
       return {"ticket_pending", s::conflict, "resume it with `valise ticket resume REF`"};
     case api_error::ticket_not_pending:
-      return {"ticket_not_pending", s::conflict, ""};
+      return {"ticket_not_pending", s::conflict,
+              "its clock runs already; set it pending with `valise ticket pending REF`"};
     case api_error::upload_not_found:
       return {"upload_not_found", s::not_found, "start a new upload"};
     case api_error::upload_gone:
@@ -161,7 +162,8 @@ entry describe(api_error e) {
               "the URL's last segment is the NAME of a [helpdesk.NAME] table in server.toml"};
     case api_error::delivery_refused:
       return {"delivery_refused", s::unauthorized,
-              "the helpdesk's webhook secret must be the connector's (docs/helpdesk/)"};
+              "the message says which check failed: the connector's secret, headers and "
+              "timestamp window must match the helpdesk's webhook (docs/helpdesk/)"};
     case api_error::delivery_replayed:
       return {"delivery_replayed", s::conflict, "this delivery was received already"};
     case api_error::ticket_elsewhere:
