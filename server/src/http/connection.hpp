@@ -9,9 +9,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 
-#include "api/api.hpp"
 #include "http/client_address.hpp"
 #include "http/connection_budget.hpp"
+#include "http/request_handler.hpp"
 #include "http/tls_contexts.hpp"
 #include "metrics.hpp"
 
@@ -27,7 +27,7 @@ struct connection_limits {
 // What every connection shares.
 struct connection_context {
   const tls_contexts& tls;  // each connection takes the current one
-  api& app;
+  request_handler& app;     // what the requests are for: the API
   metrics& stats;
   connection_budget& budget;
   const address_set& trusted_proxies;
