@@ -16,7 +16,7 @@
 #include "http/head_check.hpp"
 #include "http/proxy_protocol.hpp"
 #include "http/tls_stream.hpp"
-#include "pki.hpp"
+#include "valise/common/https_client.hpp"
 
 namespace valise::server {
 namespace {
@@ -171,7 +171,7 @@ asio::awaitable<void> drain(tls_stream& stream) {
 // promoted, taken out of whichever it is in when it ends.
 class connection_gauge {
  public:
-  explicit connection_gauge(metrics& stats) : stats_(stats) {
+  explicit connection_gauge(connection_stats& stats) : stats_(stats) {
     stats_.connections_anonymous.fetch_add(1, std::memory_order_relaxed);
   }
   connection_gauge(const connection_gauge&) = delete;
@@ -188,7 +188,7 @@ class connection_gauge {
   std::atomic<std::int64_t>& current() {
     return authenticated_ ? stats_.connections_authenticated : stats_.connections_anonymous;
   }
-  metrics& stats_;
+  connection_stats& stats_;
   bool authenticated_ = false;
 };
 
@@ -394,7 +394,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
   // resumed session); whose it is, and whether it is revoked, is looked up
   // per request: a revoked agent's connection stays anonymous.
   const std::string peer_sha256 =
-      certificate_sha256(SSL_get0_peer_certificate(stream.native_handle()));
+      common::certificate_sha256(SSL_get0_peer_certificate(stream.native_handle()));
   beast::flat_buffer buffer;
   bool unread_body = false;
   for (bool open = true; open;) {

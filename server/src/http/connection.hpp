@@ -11,9 +11,9 @@
 
 #include "http/client_address.hpp"
 #include "http/connection_budget.hpp"
+#include "http/connection_stats.hpp"
 #include "http/request_handler.hpp"
 #include "http/tls_contexts.hpp"
-#include "metrics.hpp"
 
 namespace valise::server {
 
@@ -28,7 +28,7 @@ struct connection_limits {
 struct connection_context {
   const tls_contexts& tls;  // each connection takes the current one
   request_handler& app;     // what the requests are for: the API
-  metrics& stats;
+  connection_stats& stats;  // the server's metrics
   connection_budget& budget;
   const address_set& trusted_proxies;
   connection_limits limits;
