@@ -8,15 +8,6 @@
 
 namespace valise::server {
 
-void metrics::observe_request(unsigned status, double seconds) {
-  std::size_t i = 0;
-  while (i < bounds_.size() && seconds > bounds_[i]) ++i;
-  buckets_[i].fetch_add(1, std::memory_order_relaxed);
-  duration_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
-  if (status >= 100 && status < 600)
-    by_class_[status / 100 - 1].fetch_add(1, std::memory_order_relaxed);
-}
-
 std::string metrics::render(const store::totals& stored,
                             const std::array<ticket_counts, 3>& tickets,
                             const outbox_counts& deliveries) const {

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "valise/common/https_client.hpp"
 #include "valise/crypto/result.hpp"
 #include "valise/server/store.hpp"
 
@@ -32,8 +33,9 @@ result<void> create_server_certificate(const ca_paths& ca, const std::string& ho
                                        const std::filesystem::path& key_out);
 
 // Hex SHA-256 of a certificate's DER: how an agent is recognised, and the
-// CA's fingerprint an agent checks before it trusts ca.pem.
-std::string certificate_sha256(X509* cert);
+// CA's fingerprint an agent checks before it trusts ca.pem (common's, which
+// http/ uses for the peer's certificate without depending on pki).
+using common::certificate_sha256;
 // The fingerprint of the (first) certificate in a PEM file.
 result<std::string> certificate_file_sha256(const std::filesystem::path& pem_file);
 

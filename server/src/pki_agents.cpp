@@ -68,13 +68,6 @@ std::error_code make_error_code(csr_errc e) {
   return {static_cast<int>(e), csr_category()};
 }
 
-std::string certificate_sha256(X509* cert) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (!cert || X509_digest(cert, EVP_sha256(), digest, &length) != 1) return {};
-  return to_hex({reinterpret_cast<const char*>(digest), length});
-}
-
 result<std::string> certificate_file_sha256(const std::filesystem::path& pem_file) {
   auto pem = common::read_small_file(pem_file);
   if (!pem) return pem.error();

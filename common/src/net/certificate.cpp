@@ -44,8 +44,13 @@ std::string certificate_sha256(std::string_view pem) {
     ERR_clear_error();  // not to be mistaken later for a TLS failure's reason
     return {};
   }
+  return certificate_sha256(cert.get());
+}
+
+std::string certificate_sha256(const x509_st* cert) {
+  if (!cert) return {};
   unsigned char* der = nullptr;
-  const int length = i2d_X509(cert.get(), &der);
+  const int length = i2d_X509(cert, &der);
   if (length <= 0) {
     ERR_clear_error();
     return {};

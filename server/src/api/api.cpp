@@ -6,6 +6,7 @@
 
 #include "api/api_error.hpp"
 #include "api/session_cookie.hpp"
+#include "web/static_site.hpp"
 
 namespace valise::server {
 namespace {
@@ -300,6 +301,18 @@ cross_origin api::cross_origin_for(const request_head& head) const {
   auto target = boost::urls::parse_origin_form(head.target());
   if (!target) return {};
   return {head, router_.cross_origin(target->encoded_path()), context_.config.cors_allowed_origins};
+}
+
+std::function<void(http::fields&)> api::request_headers(const request_head& head) const {
+  return [cors = cross_origin_for(head)](http::fields& res) { cors.apply(res); };
+}
+
+void api::add_common_headers(http::response_header<>& head) const {
+  web::add_security_headers(head);
+}
+
+response api::failure_response(http_failure failure, std::string message) const {
+  return api_failure_response(failure, std::move(message));
 }
 
 }  // namespace valise::server

@@ -14,6 +14,7 @@
 #include "api/cross_origin.hpp"
 #include "api/refusal_log.hpp"
 #include "http/client_address.hpp"
+#include "http/request_handler.hpp"
 #include "http/router.hpp"
 #include "metrics.hpp"
 #include "pki.hpp"
@@ -112,28 +113,22 @@ void resolve_due_helpdesk_tickets(store& db, metrics& stats, unix_time now);
 void audit_agent_refusal(store& db, const std::string& route, const std::string& reason,
                          const std::string& cert_sha256, const std::string& agent_id);
 
-class api {
+// What the connections serve (http/request_handler.hpp).
+class api final : public request_handler {
  public:
   api(store& db, const server_config& config, metrics& stats, const certificate_authority& ca);
-  ~api();
+  ~api() override;
   api(const api&) = delete;
   api& operator=(const api&) = delete;
 
-  // A request whose route is known and whose caller may use it.
-  struct admitted {
-    const route* target_route = nullptr;
-    std::vector<std::string> params;
-    std::optional<actor> who;
-    http::verb method;
-    boost::urls::url_view target;  // views the request head
-  };
   // Routes the request and checks its token, its session cookie (and then
   // its CSRF token and Origin), or the client certificate whose
   // fingerprint is `peer_sha256` (empty: none); a refusal is audited
   // (folded per source, refusal_log.hpp), and an address that failed too
   // often is answered 429 before its token is looked at.
   std::variant<admitted, response> admit(const request_head& head, unix_time now,
-                                         const std::string& peer_sha256, const client_info& from);
+                                         const std::string& peer_sha256,
+                                         const client_info& from) override;
 
   // Writes the summaries of refusals whose interval ended; called on a
   // timer, and with `all` at shutdown.
@@ -142,6 +137,12 @@ class api {
   // The CORS headers a response to this request gets ([cors] allowed_origins
   // and the routes that take cross-origin requests), errors included.
   cross_origin cross_origin_for(const request_head& head) const;
+  std::function<void(http::fields&)> request_headers(const request_head& head) const override;
+
+  // The security headers (web/static_site.hpp).
+  void add_common_headers(http::response_header<>& head) const override;
+  // The catalogue's error for each (api_failure_response).
+  response failure_response(http_failure failure, std::string message) const override;
 
   // Where the browser pages are served from (installed() false: nowhere).
   const web::web_root& web() const { return web_; }
@@ -170,7 +171,7 @@ class api {
   std::string own_origin_;  // of the public URL: what Origin may say with a cookie
   web::web_root web_;
   api_context context_;
-  router router_;
+  router router_{api_failure_response};
 };
 
 }  // namespace valise::server

@@ -254,4 +254,24 @@ response error_response(std::error_code ec, const std::string& subject, api_erro
       {});
 }
 
+response api_failure_response(http_failure failure, std::string message) {
+  switch (failure) {
+    case http_failure::bad_request:
+      return error_response(api_error::bad_request, std::move(message));
+    case http_failure::headers_too_large:
+      return error_response(api_error::headers_too_large, std::move(message));
+    case http_failure::transfer_coding:
+      return error_response(api_error::transfer_coding, std::move(message));
+    case http_failure::too_large:
+      return error_response(api_error::too_large, std::move(message));
+    case http_failure::busy:
+      return error_response(api_error::busy, std::move(message));
+    case http_failure::route_not_found:
+      return error_response(api_error::route_not_found, std::move(message));
+    case http_failure::method_not_allowed:
+      return error_response(api_error::method_not_allowed, std::move(message));
+  }
+  return error_response(api_error::internal, std::move(message));
+}
+
 }  // namespace valise::server

@@ -7,6 +7,7 @@
 #include <string>
 #include <system_error>
 
+#include "http/failure.hpp"
 #include "http/message.hpp"
 
 namespace valise::server {
@@ -88,5 +89,9 @@ response error_response_with(api_error error, std::string message, boost::json::
 // code's category, value and message) is logged, not sent.
 response error_response(std::error_code ec, const std::string& subject,
                         api_error missing = api_error::not_found);
+
+// A failure the HTTP layer saw (http/failure.hpp) as the catalogue's
+// error: what the connection and the router answer in the server.
+response api_failure_response(http_failure failure, std::string message);
 
 }  // namespace valise::server

@@ -12,13 +12,11 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
-#include "api/api_error.hpp"
 #include "clock/clock.hpp"
 #include "http/head_check.hpp"
 #include "http/proxy_protocol.hpp"
 #include "http/tls_stream.hpp"
-#include "pki.hpp"
-#include "web/static_site.hpp"
+#include "valise/common/https_client.hpp"
 
 namespace valise::server {
 namespace {
@@ -29,20 +27,22 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t body_chunk = 256 * 1024;
 
 // Sends a response; false if the connection is gone. Every response, errors
-// included, gets the security headers.
-asio::awaitable<bool> send(tls_stream& stream, response& res, std::chrono::seconds timeout) {
-  web::add_security_headers(res);
+// included, gets the application's common headers (the security headers).
+asio::awaitable<bool> send(tls_stream& stream, response& res, const request_handler& app,
+                           std::chrono::seconds timeout) {
+  app.add_common_headers(res.base());
   stream.expires_after(timeout);
   auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
   co_return !ec;
 }
 
 // Streams a stored bundle as the response body.
-asio::awaitable<bool> send_download(tls_stream& stream, download& d, std::chrono::seconds timeout) {
+asio::awaitable<bool> send_download(tls_stream& stream, download& d, const request_handler& app,
+                                    std::chrono::seconds timeout) {
   http::response<http::buffer_body> res{d.head.result(), 11};
   for (const auto& field : d.head) res.set(field.name_string(), field.value());
   res.content_length(d.length);
-  web::add_security_headers(res.base());
+  app.add_common_headers(res.base());
   res.body().data = nullptr;
   res.body().more = d.length > 0;
   http::response_serializer<http::buffer_body> serializer{res};
@@ -85,11 +85,12 @@ asio::awaitable<body_result> finish(tls_stream& stream, body_receiver& receiver)
 // overhead was a third of the server's CPU time for an upload.
 asio::awaitable<body_result> receive_sized_body(tls_stream& stream, beast::flat_buffer& buffer,
                                                 std::uint64_t length, body_receiver& receiver,
+                                                const request_handler& app,
                                                 std::chrono::seconds timeout) {
   if (length > receiver.max_body())
-    co_return body_result{
-        std::optional{error_response(api_error::too_large, "the body goes past Upload-Length")},
-        false};
+    co_return body_result{std::optional{app.failure_response(http_failure::too_large,
+                                                             "the body goes past Upload-Length")},
+                          false};
   std::uint64_t remaining = length;
   // What arrived with the head.
   if (auto early = std::min<std::uint64_t>(buffer.size(), remaining); early > 0) {
@@ -126,10 +127,11 @@ asio::awaitable<body_result> receive_sized_body(tls_stream& stream, beast::flat_
 // the body was read to its end (else the connection must close).
 asio::awaitable<body_result> receive_body(tls_stream& stream, beast::flat_buffer& buffer,
                                           http::request_parser<http::empty_body>& head_parser,
-                                          body_receiver& receiver, std::chrono::seconds timeout) {
+                                          body_receiver& receiver, const request_handler& app,
+                                          std::chrono::seconds timeout) {
   if (!head_parser.chunked() && head_parser.content_length())
     co_return co_await receive_sized_body(stream, buffer, *head_parser.content_length(), receiver,
-                                          timeout);
+                                          app, timeout);
   http::request_parser<http::buffer_body> parser{std::move(head_parser)};
   parser.body_limit(receiver.max_body());
   while (!parser.is_done()) {
@@ -139,9 +141,9 @@ asio::awaitable<body_result> receive_body(tls_stream& stream, beast::flat_buffer
     stream.expires_after(timeout);
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
     if (ec == http::error::body_limit)
-      co_return std::pair{
-          std::optional{error_response(api_error::too_large, "the body goes past Upload-Length")},
-          false};
+      co_return std::pair{std::optional{app.failure_response(http_failure::too_large,
+                                                             "the body goes past Upload-Length")},
+                          false};
     if (ec && ec != http::error::need_buffer) co_return std::pair{std::nullopt, false};
     std::size_t got = space.size() - parser.get().body().size;
     if (got == 0) continue;
@@ -169,7 +171,7 @@ asio::awaitable<void> drain(tls_stream& stream) {
 // promoted, taken out of whichever it is in when it ends.
 class connection_gauge {
  public:
-  explicit connection_gauge(metrics& stats) : stats_(stats) {
+  explicit connection_gauge(connection_stats& stats) : stats_(stats) {
     stats_.connections_anonymous.fetch_add(1, std::memory_order_relaxed);
   }
   connection_gauge(const connection_gauge&) = delete;
@@ -186,7 +188,7 @@ class connection_gauge {
   std::atomic<std::int64_t>& current() {
     return authenticated_ ? stats_.connections_authenticated : stats_.connections_anonymous;
   }
-  metrics& stats_;
+  connection_stats& stats_;
   bool authenticated_ = false;
 };
 
@@ -201,10 +203,10 @@ struct exchange {
 // Admits one request whose head was read, reads its body the way its route
 // wants, and runs the handler.
 asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
-                                 http::request_parser<http::empty_body>& parser, api& app,
-                                 const connection_limits& limits, const std::string& peer_sha256,
-                                 const client_info& from, connection_budget::slot& slot,
-                                 connection_gauge& gauge) {
+                                 http::request_parser<http::empty_body>& parser,
+                                 request_handler& app, const connection_limits& limits,
+                                 const std::string& peer_sha256, const client_info& from,
+                                 connection_budget::slot& slot, connection_gauge& gauge) {
   exchange x;
   const bool has_body =
       (parser.content_length() && *parser.content_length() > 0) || parser.chunked();
@@ -215,7 +217,7 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
     x.body_read = !has_body;
     co_return x;
   }
-  auto& a = std::get<api::admitted>(admitted);
+  auto& a = std::get<request_handler::admitted>(admitted);
   // Credentials shown: the connection leaves the anonymous budget (an
   // agent's certificate counts only once the store knows it unrevoked).
   if (a.who && slot.authenticated(fmt::format("{}:{}", static_cast<int>(a.who->kind), a.who->id))) {
@@ -234,7 +236,7 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
     // Beast checks a declared length against body_limit only while reading
     // the head, which had no limit: check it here.
     if (parser.content_length() && *parser.content_length() > body_limit) {
-      x.answer = error_response(api_error::too_large, "the request body is too large");
+      x.answer = app.failure_response(http_failure::too_large, "the request body is too large");
       x.body_read = false;
       co_return x;
     }
@@ -243,7 +245,7 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
     stream.expires_after(limits.timeout);
     auto [ec, n] = co_await http::async_read(stream, buffer, *json_parser, use_tuple);
     if (ec == http::error::body_limit) {
-      x.answer = error_response(api_error::too_large, "the request body is too large");
+      x.answer = app.failure_response(http_failure::too_large, "the request body is too large");
       x.body_read = false;
       co_return x;
     }
@@ -276,7 +278,7 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
       }
     }
     auto [received, complete] =
-        co_await receive_body(stream, buffer, parser, **receiver, limits.timeout);
+        co_await receive_body(stream, buffer, parser, **receiver, app, limits.timeout);
     receiver->reset();   // releases the upload before the response goes out
     x.lost = !received;  // the client went away; the bytes received are kept
     x.answer = std::move(received);
@@ -302,14 +304,14 @@ struct shed_handle {
 };
 
 // The response to a head that failed to parse or frames its body ambiguously.
-response head_error(const head_refusal& r) {
+response head_error(const head_refusal& r, const request_handler& app) {
   switch (r.status) {
     case http::status::request_header_fields_too_large:
-      return error_response(api_error::headers_too_large, r.message);
+      return app.failure_response(http_failure::headers_too_large, r.message);
     case http::status::not_implemented:
-      return error_response(api_error::transfer_coding, r.message);
+      return app.failure_response(http_failure::transfer_coding, r.message);
     default:
-      return error_response(api_error::bad_request, r.message);
+      return app.failure_response(http_failure::bad_request, r.message);
   }
 }
 
@@ -373,9 +375,9 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
     // Every place is held by an authenticated connection.
     ctx.stats.connections_refused.fetch_add(1, std::memory_order_relaxed);
     if (auto [ec] = co_await stream.async_handshake(use_tuple); ec) co_return;
-    auto res = error_response(api_error::busy, "too many connections");
+    auto res = ctx.app.failure_response(http_failure::busy, "too many connections");
     res.keep_alive(false);
-    co_await send(stream, res, limits.handshake_timeout);
+    co_await send(stream, res, ctx.app, limits.handshake_timeout);
     co_await stream.async_shutdown(use_tuple);
     co_return;
   }
@@ -392,7 +394,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
   // resumed session); whose it is, and whether it is revoked, is looked up
   // per request: a revoked agent's connection stays anonymous.
   const std::string peer_sha256 =
-      certificate_sha256(SSL_get0_peer_certificate(stream.native_handle()));
+      common::certificate_sha256(SSL_get0_peer_certificate(stream.native_handle()));
   beast::flat_buffer buffer;
   bool unread_body = false;
   for (bool open = true; open;) {
@@ -409,25 +411,25 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
     if (ec) {
       auto refusal = parse_refusal(ec);
       if (!refusal) break;  // closed, timed out, reset: nobody to answer
-      x.answer = head_error(*refusal);
+      x.answer = head_error(*refusal, ctx.app);
       x.body_read = false;
     } else if (auto refusal = check_framing(parser.get())) {
       // Where this body ends is in doubt: answer, and trust nothing after.
-      x.answer = head_error(*refusal);
+      x.answer = head_error(*refusal, ctx.app);
       x.body_read = false;
     } else {
       open = parser.get().keep_alive();
       head_request = parser.get().method() == http::verb::head;
-      const auto cors = ctx.app.cross_origin_for(parser.get().base());
+      const auto add_request_headers = ctx.app.request_headers(parser.get().base());
       x = co_await handle(stream, buffer, parser, ctx.app, limits, peer_sha256, from, *slot, gauge);
       if (x.lost) co_return;
-      if (x.answer) cors.apply(*x.answer);
+      if (x.answer) add_request_headers(*x.answer);
     }
     bool sent = false;
     unsigned status = 0;
     if (x.streamed) {
       status = x.streamed->head.result_int();
-      sent = co_await send_download(stream, *x.streamed, limits.timeout);
+      sent = co_await send_download(stream, *x.streamed, ctx.app, limits.timeout);
     } else {
       open = open && x.body_read;
       unread_body = !x.body_read;
@@ -441,7 +443,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
         x.answer->content_length(length);
       }
       status = x.answer->result_int();
-      sent = co_await send(stream, *x.answer, limits.timeout);
+      sent = co_await send(stream, *x.answer, ctx.app, limits.timeout);
     }
     ctx.stats.observe_request(
         status, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

@@ -9,11 +9,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 
-#include "api/api.hpp"
 #include "http/client_address.hpp"
 #include "http/connection_budget.hpp"
+#include "http/connection_stats.hpp"
+#include "http/request_handler.hpp"
 #include "http/tls_contexts.hpp"
-#include "metrics.hpp"
 
 namespace valise::server {
 
@@ -27,8 +27,8 @@ struct connection_limits {
 // What every connection shares.
 struct connection_context {
   const tls_contexts& tls;  // each connection takes the current one
-  api& app;
-  metrics& stats;
+  request_handler& app;     // what the requests are for: the API
+  connection_stats& stats;  // the server's metrics
   connection_budget& budget;
   const address_set& trusted_proxies;
   connection_limits limits;

@@ -3,8 +3,6 @@
 #include <boost/url/pct_string_view.hpp>
 #include <cstring>
 
-#include "api/api_error.hpp"
-
 namespace valise::server {
 namespace {
 
@@ -79,9 +77,9 @@ std::variant<router::match, response> router::find(http::verb method, std::strin
     allowed += std::string(http::to_string(r.method));
   }
   if (allowed.empty())
-    return error_response(api_error::route_not_found, "no such route: " + std::string(path));
-  auto res = error_response(api_error::method_not_allowed,
-                            std::string(http::to_string(method)) + " is not allowed here");
+    return refuse_(http_failure::route_not_found, "no such route: " + std::string(path));
+  auto res = refuse_(http_failure::method_not_allowed,
+                     std::string(http::to_string(method)) + " is not allowed here");
   res.set(http::field::allow, allowed);
   return res;
 }
@@ -91,10 +89,10 @@ std::variant<router::match, response> router::find(const request_head& head,
   auto header = head.find("X-HTTP-Method-Override");
   if (header == head.end()) return find(head.method(), path);
   auto refuse = [&](const std::string& why) {
-    return error_response(api_error::bad_request,
-                          "X-HTTP-Method-Override " + why +
-                              ": it is honoured only on a POST to a tus upload URL, for PATCH, "
-                              "DELETE or HEAD");
+    return refuse_(http_failure::bad_request,
+                   "X-HTTP-Method-Override " + why +
+                       ": it is honoured only on a POST to a tus upload URL, for PATCH, "
+                       "DELETE or HEAD");
   };
   if (head.method() != http::verb::post)
     return refuse("came with " + std::string(http::to_string(head.method())));

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "http/client_address.hpp"
+#include "http/failure.hpp"
 #include "http/message.hpp"
 #include "valise/server/store.hpp"
 
@@ -112,6 +113,10 @@ struct route {
 
 class router {
  public:
+  // `refuse` words the router's 404, 405 and 400 (the API's error bodies in
+  // the server).
+  explicit router(failure_responder refuse = plain_failure_response) : refuse_(std::move(refuse)) {}
+
   void add(http::verb method, std::string pattern, access who, body_kind body, handler fn,
            route_options options = {});
 
@@ -132,6 +137,7 @@ class router {
   bool cross_origin(std::string_view path) const;
 
  private:
+  failure_responder refuse_;
   std::vector<route> routes_;
 };
 

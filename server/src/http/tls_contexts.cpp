@@ -10,7 +10,7 @@
 
 #include <algorithm>
 
-#include "pki.hpp"
+#include "valise/common/https_client.hpp"
 
 namespace valise::server {
 namespace {
@@ -227,7 +227,7 @@ std::string tls_contexts::describe() const {
   if (!cert) return "no certificate";
   return fmt::format("{} (issuer {}), SHA-256 {}, valid until {}",
                      name_text(X509_get_subject_name(cert)), name_text(X509_get_issuer_name(cert)),
-                     certificate_sha256(cert), time_text(X509_get0_notAfter(cert)));
+                     common::certificate_sha256(cert), time_text(X509_get0_notAfter(cert)));
 }
 
 }  // namespace valise::server

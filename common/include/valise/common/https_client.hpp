@@ -19,6 +19,8 @@
 
 #include "valise/crypto/io.hpp"
 
+struct x509_st;  // OpenSSL's X509
+
 namespace valise::common {
 
 enum class http_errc {
@@ -121,6 +123,9 @@ struct https_options {
 // text (as `openssl x509 -noout -fingerprint -sha256` shows it, without the
 // colons); "" if the text holds no valid certificate.
 std::string certificate_sha256(std::string_view pem);
+// The same of a certificate OpenSSL holds (a TLS peer's, one loaded from a
+// file); "" for none.
+std::string certificate_sha256(const x509_st* cert);
 
 // A SHA-256 fingerprint as an operator types it: "SHA256:AB:CD:...",
 // "ab:cd:...", 64 hex digits of either case, or openssl's "sha256
