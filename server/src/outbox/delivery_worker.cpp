@@ -172,6 +172,7 @@ std::optional<common::http_response> delivery_worker::deliver(const outbox_entry
         a.error = token.error();
         return std::nullopt;
       }
+      a.status = 0;  // the note's answer is the attempt's, not the session's
       known = sessions_.emplace(entry.target, std::move(*token)).first;
     }
     session = known->second;
