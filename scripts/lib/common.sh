@@ -10,12 +10,13 @@ VALISE_BUILD_PACKAGES=(
   libssl-dev libsodium-dev libarchive-dev libzstd-dev
   libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev libtomlplusplus-dev libsystemd-dev libre2-dev libisal-dev
-  libhowardhinnant-date-dev
+  libhowardhinnant-date-dev libpq-dev
   scdoc
 )
 VALISE_TEST_PACKAGES=(
   libgtest-dev libgmock-dev zlib1g-dev age zstd xz-utils python3 clang-format
   systemd-journal-remote haproxy libarchive-tools chromium man-db bash-completion
+  postgresql-15
 )
 # scripts/package: Debian's packaging tools and the man page generator.
 VALISE_PACKAGE_PACKAGES=(debhelper dpkg-dev fakeroot lintian scdoc)
