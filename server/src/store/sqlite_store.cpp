@@ -14,6 +14,7 @@
 #include <map>
 
 #include "clock/clock.hpp"
+#include "store/blob_dir.hpp"
 #include "store/schema.hpp"
 
 namespace valise::server {
@@ -70,7 +71,7 @@ result<std::unique_ptr<store>> store::open_sqlite(const std::filesystem::path& d
   return std::unique_ptr<store>(std::move(s));
 }
 
-sqlite_store::sqlite_store(sqlite::connection db, blob_dir blobs, int lock_fd,
+sqlite_store::sqlite_store(sqlite::connection db, std::unique_ptr<blob_store> blobs, int lock_fd,
                            std::filesystem::path data_dir, audit_key key)
     : db_(std::move(db)),
       blobs_(std::move(blobs)),
@@ -91,8 +92,8 @@ result<void> sqlite_store::reconcile() {
   std::lock_guard lock(mutex_);
   // Files first, records second: a file is only ever created after its record
   // commits, so a file listed here that no record names is an orphan.
-  auto upload_files = blobs_.list_uploads();
-  auto bundle_files = blobs_.list_bundles();
+  auto upload_files = blobs_->list_uploads();
+  auto bundle_files = blobs_->list_bundles();
   std::set<std::string> receiving, recorded_bundles;
   {
     auto stmt = db_.prepare("SELECT id FROM uploads WHERE state = 'receiving'");
@@ -109,17 +110,17 @@ result<void> sqlite_store::reconcile() {
       recorded_bundles.insert(id);
       // Recorded as complete, stopped before its file moved: finish the move.
       if (!bundle_files.contains(id) && upload_files.contains(upload_id)) {
-        if (auto r = blobs_.promote(upload_id, id); !r) return r;
+        if (auto r = blobs_->promote(upload_id, id); !r) return r;
         upload_files.erase(upload_id);
         bundle_files.insert(id);
       }
     }
   }
   for (const auto& name : upload_files)
-    if (!receiving.contains(name)) blobs_.remove_upload(name);
+    if (!receiving.contains(name)) blobs_->remove_upload(name);
   for (const auto& name : bundle_files)
-    if (!recorded_bundles.contains(name)) blobs_.remove_bundle(name);
-  blobs_.sync_dirs();
+    if (!recorded_bundles.contains(name)) blobs_->remove_bundle(name);
+  blobs_->sync();
   return {};
 }
 
@@ -179,10 +180,9 @@ result<purge_report> sqlite_store::destroy(const std::vector<doomed_bundle>& bun
   return report;
 }
 
-void sqlite_store::remove_files(const purge_report& report) {
-  for (const auto& b : report.bundles) blobs_.remove_bundle(b.id);
-  for (const auto& u : report.uploads) blobs_.remove_upload(u.id);
-  if (!report.bundles.empty() || !report.uploads.empty()) blobs_.sync_dirs();
+result<void> sqlite_store::commit(sqlite::transaction& tx, const blob_changes& changes) {
+  if (auto r = tx.commit(); !r) return r;
+  return apply(*blobs_, changes);
 }
 
 }  // namespace valise::server

@@ -166,8 +166,7 @@ result<purge_report> sqlite_store::resolve_scheduled(const std::string& ref, uni
   const std::string event = stmt->text(1);
   auto report = resolve_locked(actor::helpdesk(connector), ref, event + " in " + connector);
   if (!report) return report.error();
-  if (auto r = tx->commit(); !r) return r.error();
-  remove_files(*report);
+  if (auto r = commit(*tx, blob_changes::dropping(*report)); !r) return r.error();
   return report;
 }
 

@@ -128,8 +128,7 @@ result<purge_report> sqlite_store::resolve_ticket(const actor& by, const std::st
   if (!tx) return tx.error();
   auto report = resolve_locked(by, ref, resolution);
   if (!report) return report.error();
-  if (auto r = tx->commit(); !r) return r.error();
-  remove_files(*report);
+  if (auto r = commit(*tx, blob_changes::dropping(*report)); !r) return r.error();
   return report;
 }
 
@@ -151,7 +150,7 @@ result<purge_report> sqlite_store::resolve_locked(const actor& by, const std::st
     if (!stmt) return stmt.error();
     stmt->bind(ref);
     if (auto r = stmt->each([&] {
-          uploads.push_back({ref, {stmt->text(0), blobs_.upload_size(stmt->text(0))}});
+          uploads.push_back({ref, {stmt->text(0), blobs_->upload_size(stmt->text(0))}});
         });
         !r)
       return r.error();
@@ -391,7 +390,7 @@ result<purge_report> sqlite_store::purge_expired(unix_time bundles_before, unix_
     if (!stmt) return stmt.error();
     stmt->bind(now);
     if (auto r = stmt->each([&] {
-          uploads.push_back({stmt->text(1), {stmt->text(0), blobs_.upload_size(stmt->text(0))}});
+          uploads.push_back({stmt->text(1), {stmt->text(0), blobs_->upload_size(stmt->text(0))}});
         });
         !r)
       return r.error();
@@ -404,9 +403,8 @@ result<purge_report> sqlite_store::purge_expired(unix_time bundles_before, unix_
   if (!purged) return purged.error();
   auto expired = destroy({}, uploads, "purge.expired_upload", system);
   if (!expired) return expired.error();
-  if (auto r = tx->commit(); !r) return r.error();
   purged->uploads = std::move(expired->uploads);
-  remove_files(*purged);
+  if (auto r = commit(*tx, blob_changes::dropping(*purged)); !r) return r.error();
   return purged;
 }
 

@@ -52,11 +52,11 @@ result<upload_info> sqlite_store::find_upload(const std::string& id) {
   // The file is the truth about what arrived: appends do not touch the
   // database, so the offset survives a crash exactly as far as the bytes do.
   u.offset = u.state == upload_state::completed   ? u.length.value_or(0)
-             : u.state == upload_state::receiving ? blobs_.upload_size(u.id)
+             : u.state == upload_state::receiving ? blobs_->upload_size(u.id)
                                                   : 0;
   u.updated_at =
       std::max(u.created_at,
-               u.state == upload_state::receiving ? blobs_.upload_modified(u.id) : unix_time{0});
+               u.state == upload_state::receiving ? blobs_->upload_modified(u.id) : unix_time{0});
   return u;
 }
 
@@ -112,7 +112,7 @@ result<void> sqlite_store::check_quota(const actor& by, const upload_info& u,
   if (quota.min_free_bytes != 0) {
     // A deferred upload is bounded by its cap, not refused for it: it is
     // checked again as its bytes arrive.
-    auto free = blobs_.free_bytes();
+    auto free = blobs_->free_bytes();
     if (!free) return free.error();
     const std::uint64_t need = quota.min_free_bytes + u.length.value_or(0);
     if (*free < need) return std::make_error_code(std::errc::no_space_on_device);
@@ -137,7 +137,7 @@ result<void> sqlite_store::replace_request_uploads(const actor& by, const upload
     if (!del) return del.error();
     if (auto r = del->bind(id).run(); !r) return r;
     boost::json::object detail{{"upload", id},
-                               {"offset", blobs_.upload_size(id)},
+                               {"offset", blobs_->upload_size(id)},
                                {"request", u.request_id},
                                {"replaced_by", u.id}};
     if (auto r = append_audit(by.label(), "upload.replaced", u.ticket_ref,
@@ -199,11 +199,10 @@ result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u,
           append_audit(by.label(), "upload.started", u.ticket_ref, boost::json::serialize(detail));
       !r)
     return r.error();
-  if (auto r = tx->commit(); !r) return r.error();
-  for (const auto& id : replaced) blobs_.remove_upload(id);
-  // After the commit: a crash in between leaves a record without its file
-  // (open_upload_file creates it), never a file without a record.
-  if (auto r = blobs_.create_upload(u.id); !r) return r.error();
+  // The file after the commit: a crash in between leaves a record without
+  // its file (open_upload_file creates it), never a file without a record.
+  if (auto r = commit(*tx, {.drop_uploads = std::move(replaced), .new_uploads = {u.id}}); !r)
+    return r.error();
   return u;
 }
 
@@ -245,11 +244,11 @@ result<upload_file> sqlite_store::open_upload_file(const std::string& id) {
   std::lock_guard lock(mutex_);
   auto u = find_receiving(id);
   if (!u) return u.error();
-  auto file = blobs_.open_upload(id);
+  auto file = blobs_->open_upload(id);
   // The server stopped between the record and the file: start the file now.
   if (!file && file.error() == std::errc::no_such_file_or_directory) {
-    if (auto r = blobs_.create_upload(id); !r) return r.error();
-    file = blobs_.open_upload(id);
+    if (auto r = blobs_->create_upload(id); !r) return r.error();
+    file = blobs_->open_upload(id);
   }
   return file;
 }
@@ -258,7 +257,7 @@ result<upload_file> sqlite_store::open_upload_scratch(const std::string& id) {
   std::lock_guard lock(mutex_);
   auto u = find_receiving(id);
   if (!u) return u.error();
-  return blobs_.create_scratch(id);
+  return blobs_->create_scratch(id);
 }
 
 result<void> sqlite_store::set_upload_length(const actor& /*by*/, const std::string& id,
@@ -298,7 +297,7 @@ result<bundle_info> sqlite_store::complete_upload(const actor& by, const std::st
   if (!tx) return tx.error();
   auto u = find_receiving(id);
   if (!u) return u.error();
-  auto size = blobs_.sync_upload(id);
+  auto size = blobs_->sync_upload(id);
   if (!size) return size.error();
   if (!u->length || *size != *u->length) return store_errc::bad_state;
   bundle_info b{random_id("bdl_"), u->ticket_ref, u->filename, *size, sha256, now_utc(), u->source};
@@ -342,9 +341,8 @@ result<bundle_info> sqlite_store::complete_upload(const actor& by, const std::st
   if (!u->request_id.empty()) event["request"] = u->request_id;
   if (auto r = enqueue_event(b.ticket_ref, "bundle.arrived", std::move(event)); !r)
     return r.error();
-  if (auto r = tx->commit(); !r) return r.error();
   // Recorded first: if the move does not happen now, start-up does it.
-  if (auto r = blobs_.promote(id, b.id); !r) return r.error();
+  if (auto r = commit(*tx, {.promotions = {{id, b.id}}}); !r) return r.error();
   return b;
 }
 
@@ -363,10 +361,7 @@ result<void> sqlite_store::end_upload(const actor& by, const std::string& id,
   if (!reason.empty()) detail["reason"] = reason;
   if (auto r = append_audit(by.label(), action, u->ticket_ref, boost::json::serialize(detail)); !r)
     return r;
-  if (auto r = tx->commit(); !r) return r;
-  blobs_.remove_upload(id);
-  blobs_.sync_dirs();
-  return {};
+  return commit(*tx, {.drop_uploads = {id}});
 }
 
 result<void> sqlite_store::refuse_upload(const actor& by, const std::string& id,
@@ -397,7 +392,7 @@ result<bundle_file> sqlite_store::open_bundle(const actor& by, const std::string
   if (!tx) return tx.error();
   auto b = find_bundle(id);
   if (!b) return b.error();
-  auto file = blobs_.open_bundle(id);
+  auto file = blobs_->open_bundle(id);
   if (!file) {
     if (file.error() == std::errc::no_such_file_or_directory) return store_errc::corrupt;
     return file.error();
@@ -421,8 +416,7 @@ result<purged_bundle> sqlite_store::delete_bundle(const actor& by, const std::st
   auto report =
       destroy({{b->ticket_ref, {b->id, b->size, b->sha256}}}, {}, "bundle.deleted", by.label());
   if (!report) return report.error();
-  if (auto r = tx->commit(); !r) return r.error();
-  remove_files(*report);
+  if (auto r = commit(*tx, blob_changes::dropping(*report)); !r) return r.error();
   return report->bundles.front();
 }
 
