@@ -4,7 +4,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "store/secrets.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 namespace valise::server {
 namespace {

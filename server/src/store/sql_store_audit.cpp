@@ -3,7 +3,7 @@
 #include <map>
 
 #include "store/audit_files.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 namespace valise::server {
 namespace {

@@ -4,7 +4,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 namespace valise::server {
 

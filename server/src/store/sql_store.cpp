@@ -1,4 +1,4 @@
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
