@@ -56,8 +56,8 @@ result<std::unique_ptr<store>> store::open_sqlite(const std::filesystem::path& d
   auto key = open_audit_key(*db, data_dir);
   if (!key) return key.error();
   if (mode == open_mode::tool)
-    return std::unique_ptr<store>(std::make_unique<sqlite_store>(std::move(*db), std::move(*blobs),
-                                                                 -1, data_dir, std::move(*key)));
+    return std::unique_ptr<store>(std::make_unique<sql_store>(std::move(*db), std::move(*blobs), -1,
+                                                              data_dir, std::move(*key)));
   // Two servers on one directory would each repair what the other is doing.
   int lock_fd = ::open((data_dir / "valise.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0) return std::error_code(errno, std::generic_category());
@@ -65,21 +65,21 @@ result<std::unique_ptr<store>> store::open_sqlite(const std::filesystem::path& d
     ::close(lock_fd);
     return store_errc::locked;
   }
-  auto s = std::make_unique<sqlite_store>(std::move(*db), std::move(*blobs), lock_fd, data_dir,
-                                          std::move(*key));
+  auto s = std::make_unique<sql_store>(std::move(*db), std::move(*blobs), lock_fd, data_dir,
+                                       std::move(*key));
   if (auto r = s->reconcile(); !r) return r.error();
   return std::unique_ptr<store>(std::move(s));
 }
 
-sqlite_store::sqlite_store(sqlite::connection db, std::unique_ptr<blob_store> blobs, int lock_fd,
-                           std::filesystem::path data_dir, audit_key key)
+sql_store::sql_store(sqlite::connection db, std::unique_ptr<blob_store> blobs, int lock_fd,
+                     std::filesystem::path data_dir, audit_key key)
     : db_(std::move(db)),
       blobs_(std::move(blobs)),
       lock_fd_(lock_fd),
       data_dir_(std::move(data_dir)),
       key_(std::move(key)) {}
 
-sqlite_store::~sqlite_store() {
+sql_store::~sql_store() {
   // A tool (`token create`) leaves audit.head covering what it wrote.
   if (appended_) {
     std::lock_guard lock(mutex_);
@@ -88,7 +88,7 @@ sqlite_store::~sqlite_store() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-result<void> sqlite_store::reconcile() {
+result<void> sql_store::reconcile() {
   std::lock_guard lock(mutex_);
   // Files first, records second: a file is only ever created after its record
   // commits, so a file listed here that no record names is an orphan.
@@ -124,7 +124,7 @@ result<void> sqlite_store::reconcile() {
   return {};
 }
 
-result<store::totals> sqlite_store::count() {
+result<store::totals> sql_store::count() {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM bundles");
   if (!stmt) return stmt.error();
@@ -133,11 +133,10 @@ result<store::totals> sqlite_store::count() {
   return totals{stmt->size(0), stmt->size(1)};
 }
 
-result<purge_report> sqlite_store::destroy(const std::vector<doomed_bundle>& bundles,
-                                           const std::vector<doomed_upload>& uploads,
-                                           const std::string& action,
-                                           const std::string& actor_label,
-                                           const std::string& always_ticket) {
+result<purge_report> sql_store::destroy(const std::vector<doomed_bundle>& bundles,
+                                        const std::vector<doomed_upload>& uploads,
+                                        const std::string& action, const std::string& actor_label,
+                                        const std::string& always_ticket) {
   namespace json = boost::json;
   purge_report report;
   std::map<std::string, json::object> per_ticket;
@@ -180,7 +179,7 @@ result<purge_report> sqlite_store::destroy(const std::vector<doomed_bundle>& bun
   return report;
 }
 
-result<void> sqlite_store::commit(sqlite::transaction& tx, const blob_changes& changes) {
+result<void> sql_store::commit(sqlite::transaction& tx, const blob_changes& changes) {
   if (auto r = tx.commit(); !r) return r;
   return apply(*blobs_, changes);
 }

@@ -1,6 +1,9 @@
-// store.hpp over SQLite (metadata, WAL) and a blob_store (ciphertext files).
-// One connection, serialised by a mutex: store calls are short, and SQLite
-// itself serialises writers. State changes and their audit records commit
+// store.hpp in SQL (metadata) over a blob_store (ciphertext files). The SQL
+// runs on SQLite (WAL) through store/sqlite.hpp's connection, statement and
+// transaction, and on nothing else: a second backend with their shape is a
+// change of those types, not of this code (SQLite's dialect aside:
+// docs/storage.md). One connection, serialised by a mutex: store calls are
+// short, and SQLite itself serialises writers. State changes and their audit records commit
 // in one transaction; files are created after their record commits and
 // removed after their record's deletion commits (commit(): a transaction's
 // blob_changes are made after it commits, in one place), so a crash leaves
@@ -18,11 +21,11 @@
 
 namespace valise::server {
 
-class sqlite_store final : public store {
+class sql_store final : public store {
  public:
-  sqlite_store(sqlite::connection db, std::unique_ptr<blob_store> blobs, int lock_fd,
-               std::filesystem::path data_dir, audit_key key);
-  ~sqlite_store() override;
+  sql_store(sqlite::connection db, std::unique_ptr<blob_store> blobs, int lock_fd,
+            std::filesystem::path data_dir, audit_key key);
+  ~sql_store() override;
 
   // Finishes what a crash interrupted: moves files of recorded bundles out of
   // uploads/, removes files that no record names. Only the serving process,
@@ -221,7 +224,7 @@ class sqlite_store final : public store {
       std::string_view where, const std::function<void(sqlite::statement&)>& bind);
   result<checkpoint_report> write_checkpoint();
   // Enqueues `event` of `ticket_ref` for each target the policy routes it to,
-  // in the caller's transaction (sqlite_store_outbox.cpp).
+  // in the caller's transaction (sql_store_outbox.cpp).
   result<void> enqueue_event(const std::string& ticket_ref, std::string_view event,
                              boost::json::object data);
   result<outbox_entry> find_outbox(const std::string& id);

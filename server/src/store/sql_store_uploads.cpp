@@ -28,7 +28,7 @@ bundle_info read_bundle(const sqlite::statement& s) {
 
 }  // namespace
 
-result<upload_info> sqlite_store::find_upload(const std::string& id) {
+result<upload_info> sql_store::find_upload(const std::string& id) {
   auto stmt = db_.prepare(std::string(upload_columns) + "WHERE id = ?");
   if (!stmt) return stmt.error();
   auto row = stmt->bind(id).step();
@@ -60,13 +60,13 @@ result<upload_info> sqlite_store::find_upload(const std::string& id) {
   return u;
 }
 
-result<upload_info> sqlite_store::find_receiving(const std::string& id) {
+result<upload_info> sql_store::find_receiving(const std::string& id) {
   auto u = find_upload(id);
   if (u && u->state != upload_state::receiving) return store_errc::bad_state;
   return u;
 }
 
-result<std::vector<bundle_info>> sqlite_store::select_bundles(
+result<std::vector<bundle_info>> sql_store::select_bundles(
     std::string_view where, const std::function<void(sqlite::statement&)>& bind) {
   auto stmt = db_.prepare(std::string(bundle_columns) + std::string(where));
   if (!stmt) return stmt.error();
@@ -80,16 +80,15 @@ result<std::vector<bundle_info>> sqlite_store::select_bundles(
   }
 }
 
-result<bundle_info> sqlite_store::find_bundle(const std::string& id) {
+result<bundle_info> sql_store::find_bundle(const std::string& id) {
   auto found = select_bundles("WHERE id = ?", [&](sqlite::statement& s) { s.bind(id); });
   if (!found) return found.error();
   if (found->empty()) return store_errc::not_found;
   return std::move(found->front());
 }
 
-result<std::uint64_t> sqlite_store::owner_upload_bytes(const std::string& owner_id,
-                                                       std::uint64_t deferred_bytes,
-                                                       unix_time now) {
+result<std::uint64_t> sql_store::owner_upload_bytes(const std::string& owner_id,
+                                                    std::uint64_t deferred_bytes, unix_time now) {
   // Expired uploads no longer count: the purge deletes them within the hour.
   auto stmt = db_.prepare(
       "SELECT COALESCE(SUM(COALESCE(length, ?1)), 0) FROM uploads WHERE owner_id = ?2 "
@@ -100,8 +99,8 @@ result<std::uint64_t> sqlite_store::owner_upload_bytes(const std::string& owner_
   return *row ? stmt->size(0) : 0;
 }
 
-result<void> sqlite_store::check_quota(const actor& by, const upload_info& u,
-                                       const upload_quota& quota) {
+result<void> sql_store::check_quota(const actor& by, const upload_info& u,
+                                    const upload_quota& quota) {
   const std::uint64_t want = u.length.value_or(quota.deferred_bytes);
   if (quota.owner_max_bytes != 0) {
     auto held = owner_upload_bytes(by.id, quota.deferred_bytes, u.created_at);
@@ -120,9 +119,9 @@ result<void> sqlite_store::check_quota(const actor& by, const upload_info& u,
   return {};
 }
 
-result<void> sqlite_store::replace_request_uploads(const actor& by, const upload_info& u,
-                                                   const std::vector<std::string>& leased,
-                                                   std::vector<std::string>& replaced) {
+result<void> sql_store::replace_request_uploads(const actor& by, const upload_info& u,
+                                                const std::vector<std::string>& leased,
+                                                std::vector<std::string>& replaced) {
   auto stmt = db_.prepare(
       "SELECT id FROM uploads WHERE request_id = ? AND state = 'receiving' ORDER BY id");
   if (!stmt) return stmt.error();
@@ -148,8 +147,8 @@ result<void> sqlite_store::replace_request_uploads(const actor& by, const upload
   return {};
 }
 
-result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u,
-                                                const upload_quota& quota) {
+result<upload_info> sql_store::create_upload(const actor& by, upload_info u,
+                                             const upload_quota& quota) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -206,7 +205,7 @@ result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u,
   return u;
 }
 
-result<std::vector<upload_info>> sqlite_store::receiving_uploads_of_ticket(
+result<std::vector<upload_info>> sql_store::receiving_uploads_of_ticket(
     const std::string& ticket_ref, unix_time now) {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(
@@ -225,7 +224,7 @@ result<std::vector<upload_info>> sqlite_store::receiving_uploads_of_ticket(
   return out;
 }
 
-result<std::vector<std::string>> sqlite_store::receiving_uploads(const std::string& request_id) {
+result<std::vector<std::string>> sql_store::receiving_uploads(const std::string& request_id) {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare("SELECT id FROM uploads WHERE request_id = ? AND state = 'receiving'");
   if (!stmt) return stmt.error();
@@ -235,12 +234,12 @@ result<std::vector<std::string>> sqlite_store::receiving_uploads(const std::stri
   return ids;
 }
 
-result<upload_info> sqlite_store::get_upload(const std::string& id) {
+result<upload_info> sql_store::get_upload(const std::string& id) {
   std::lock_guard lock(mutex_);
   return find_upload(id);
 }
 
-result<upload_file> sqlite_store::open_upload_file(const std::string& id) {
+result<upload_file> sql_store::open_upload_file(const std::string& id) {
   std::lock_guard lock(mutex_);
   auto u = find_receiving(id);
   if (!u) return u.error();
@@ -253,15 +252,15 @@ result<upload_file> sqlite_store::open_upload_file(const std::string& id) {
   return file;
 }
 
-result<upload_file> sqlite_store::open_upload_scratch(const std::string& id) {
+result<upload_file> sql_store::open_upload_scratch(const std::string& id) {
   std::lock_guard lock(mutex_);
   auto u = find_receiving(id);
   if (!u) return u.error();
   return blobs_->create_scratch(id);
 }
 
-result<void> sqlite_store::set_upload_length(const actor& /*by*/, const std::string& id,
-                                             std::uint64_t length) {
+result<void> sql_store::set_upload_length(const actor& /*by*/, const std::string& id,
+                                          std::uint64_t length) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -279,8 +278,8 @@ result<void> sqlite_store::set_upload_length(const actor& /*by*/, const std::str
   return tx->commit();
 }
 
-result<std::uint64_t> sqlite_store::reserve_link_bytes(const std::string& upload_id,
-                                                       std::uint64_t want) {
+result<std::uint64_t> sql_store::reserve_link_bytes(const std::string& upload_id,
+                                                    std::uint64_t want) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -290,8 +289,8 @@ result<std::uint64_t> sqlite_store::reserve_link_bytes(const std::string& upload
   return held;
 }
 
-result<bundle_info> sqlite_store::complete_upload(const actor& by, const std::string& id,
-                                                  const std::string& sha256) {
+result<bundle_info> sql_store::complete_upload(const actor& by, const std::string& id,
+                                               const std::string& sha256) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -346,9 +345,9 @@ result<bundle_info> sqlite_store::complete_upload(const actor& by, const std::st
   return b;
 }
 
-result<void> sqlite_store::end_upload(const actor& by, const std::string& id,
-                                      std::string_view change_sql, const std::string& action,
-                                      const std::string& reason) {
+result<void> sql_store::end_upload(const actor& by, const std::string& id,
+                                   std::string_view change_sql, const std::string& action,
+                                   const std::string& reason) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -364,29 +363,29 @@ result<void> sqlite_store::end_upload(const actor& by, const std::string& id,
   return commit(*tx, {.drop_uploads = {id}});
 }
 
-result<void> sqlite_store::refuse_upload(const actor& by, const std::string& id,
-                                         const std::string& reason) {
+result<void> sql_store::refuse_upload(const actor& by, const std::string& id,
+                                      const std::string& reason) {
   // The record stays (HEAD answers 410, not 404) until the upload expires.
   return end_upload(by, id, "UPDATE uploads SET state = 'refused' WHERE id = ?", "upload.refused",
                     reason);
 }
 
-result<void> sqlite_store::terminate_upload(const actor& by, const std::string& id) {
+result<void> sql_store::terminate_upload(const actor& by, const std::string& id) {
   return end_upload(by, id, "DELETE FROM uploads WHERE id = ?", "upload.terminated", {});
 }
 
-result<std::vector<bundle_info>> sqlite_store::list_bundles(const std::string& ticket_ref) {
+result<std::vector<bundle_info>> sql_store::list_bundles(const std::string& ticket_ref) {
   std::lock_guard lock(mutex_);
   return select_bundles("WHERE ticket_ref = ? ORDER BY created_at, rowid",
                         [&](sqlite::statement& s) { s.bind(ticket_ref); });
 }
 
-result<bundle_info> sqlite_store::get_bundle(const std::string& id) {
+result<bundle_info> sql_store::get_bundle(const std::string& id) {
   std::lock_guard lock(mutex_);
   return find_bundle(id);
 }
 
-result<bundle_file> sqlite_store::open_bundle(const actor& by, const std::string& id) {
+result<bundle_file> sql_store::open_bundle(const actor& by, const std::string& id) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -407,7 +406,7 @@ result<bundle_file> sqlite_store::open_bundle(const actor& by, const std::string
   return file;
 }
 
-result<purged_bundle> sqlite_store::delete_bundle(const actor& by, const std::string& id) {
+result<purged_bundle> sql_store::delete_bundle(const actor& by, const std::string& id) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
