@@ -1,21 +1,15 @@
 #include "store/sql_store.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <cerrno>
 #include <limits>
 #include <map>
 
 #include "clock/clock.hpp"
-#include "store/blob_dir.hpp"
-#include "store/schema.hpp"
 
 namespace valise::server {
 
@@ -37,38 +31,6 @@ std::vector<std::string> names_from_json(const std::string& text) {
   for (const auto& v : value.as_array())
     if (v.is_string()) out.emplace_back(v.as_string());
   return out;
-}
-
-result<std::unique_ptr<store>> store::open_sqlite(const std::filesystem::path& data_dir,
-                                                  open_mode mode) {
-  auto blobs = blob_dir::open(data_dir);
-  if (!blobs) return blobs.error();
-  auto db = sqlite::connection::open(data_dir / "valise.db");
-  if (!db) return db.error();
-  ::chmod((data_dir / "valise.db").c_str(), 0600);
-  // synchronous=FULL: an acknowledged change (a bundle, its audit record)
-  // survives power loss, not only a crash of the process.
-  if (auto r = db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                        "PRAGMA foreign_keys=ON;");
-      !r)
-    return r.error();
-  if (auto r = sqlite::migrate(*db); !r) return r.error();
-  auto key = open_audit_key(*db, data_dir);
-  if (!key) return key.error();
-  if (mode == open_mode::tool)
-    return std::unique_ptr<store>(std::make_unique<sql_store>(std::move(*db), std::move(*blobs), -1,
-                                                              data_dir, std::move(*key)));
-  // Two servers on one directory would each repair what the other is doing.
-  int lock_fd = ::open((data_dir / "valise.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd < 0) return std::error_code(errno, std::generic_category());
-  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(lock_fd);
-    return store_errc::locked;
-  }
-  auto s = std::make_unique<sql_store>(std::move(*db), std::move(*blobs), lock_fd, data_dir,
-                                       std::move(*key));
-  if (auto r = s->reconcile(); !r) return r.error();
-  return std::unique_ptr<store>(std::move(s));
 }
 
 sql_store::sql_store(sqlite::connection db, std::unique_ptr<blob_store> blobs, int lock_fd,
