@@ -5,14 +5,14 @@
 namespace valise::server {
 namespace {
 
-using kind = store::checkpoint_problem::kind;
+using kind = audit_store::checkpoint_problem::kind;
 
 constexpr const char* restore_hint =
     "records from there on were altered or removed: restore the database from a backup and "
     "investigate";
 
-std::string sentence(const store::checkpoint_problem& p, const std::string& source,
-                     const store::verify_report& report) {
+std::string sentence(const audit_store::checkpoint_problem& p, const std::string& source,
+                     const audit_store::verify_report& report) {
   const std::string of =
       "the checkpoint of " + common::format_rfc3339(p.time) + " (" + source + ")";
   switch (p.what) {
@@ -58,7 +58,7 @@ std::string hint_for(kind k) {
 
 }  // namespace
 
-audit_findings describe(const store::verify_report& report,
+audit_findings describe(const audit_store::verify_report& report,
                         const std::vector<std::string>& sources) {
   audit_findings out;
   if (report.first_bad_seq) {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "valise/server/store.hpp"
+#include "valise/server/store/audit_store.hpp"
 
 namespace valise::server {
 
@@ -15,7 +15,7 @@ struct audit_findings {
 };
 
 // `sources[i]` names where checkpoint i came from (0: audit.head).
-audit_findings describe(const store::verify_report& report,
+audit_findings describe(const audit_store::verify_report& report,
                         const std::vector<std::string>& sources);
 
 }  // namespace valise::server

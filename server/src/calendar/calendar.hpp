@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "valise/server/store.hpp"  // severity
+#include "valise/server/store/ticket_store.hpp"  // severity
 
 namespace date {
 class time_zone;

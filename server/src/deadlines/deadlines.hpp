@@ -1,5 +1,5 @@
 // Ticket deadlines in business time: the [calendar] section of server.toml,
-// and the rule the store computes due dates with (store::set_deadline_rule).
+// and the rule the store computes due dates with (ticket_store::set_deadline_rule).
 #pragma once
 
 #include <toml++/toml.h>
@@ -10,7 +10,7 @@
 #include <string>
 
 #include "calendar/calendar.hpp"
-#include "valise/server/store.hpp"
+#include "valise/server/store/ticket_store.hpp"
 
 namespace valise::server {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "valise/common/https_client.hpp"
-#include "valise/server/store.hpp"
+#include "valise/server/store/outbox_store.hpp"
 
 namespace valise::server::outbox {
 

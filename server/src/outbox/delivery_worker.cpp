@@ -52,7 +52,7 @@ retry_settings retry_settings_of(const outbox_config& config) {
   return {config.min_backoff, config.max_backoff, config.give_up_after};
 }
 
-delivery_worker::delivery_worker(store& db, target_list targets, retry_settings retry)
+delivery_worker::delivery_worker(outbox_store& db, target_list targets, retry_settings retry)
     : db_(db), targets_(std::move(targets)), retry_(retry) {}
 
 delivery_worker::~delivery_worker() {

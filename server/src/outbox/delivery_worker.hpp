@@ -15,7 +15,7 @@
 #include "outbox/backoff.hpp"
 #include "outbox/delivery_target.hpp"
 #include "valise/server/config.hpp"
-#include "valise/server/store.hpp"
+#include "valise/server/store/outbox_store.hpp"
 
 namespace valise::server::outbox {
 
@@ -33,7 +33,7 @@ retry_settings retry_settings_of(const outbox_config& config);
 
 class delivery_worker {
  public:
-  delivery_worker(store& db, target_list targets, retry_settings retry);
+  delivery_worker(outbox_store& db, target_list targets, retry_settings retry);
   ~delivery_worker();  // stop()
   delivery_worker(const delivery_worker&) = delete;
   delivery_worker& operator=(const delivery_worker&) = delete;
@@ -52,7 +52,7 @@ class delivery_worker {
  private:
   void run();
   // One attempt on `entry`, recorded; false if its target did not answer
-  // (its other entries then wait: store::postpone_outbox).
+  // (its other entries then wait: outbox_store::postpone_outbox).
   bool attempt(const outbox_entry& entry);
   // Sends `entry` (opening its target's session first if needed): the
   // answer, or nullopt with `a` saying why and whether to give up.
@@ -63,7 +63,7 @@ class delivery_worker {
   common::https_client* connection(const delivery_target& target, std::string& error);
   const delivery_target* find_target(const std::string& name) const;
 
-  store& db_;
+  outbox_store& db_;
   target_list targets_;
   retry_settings retry_;
   std::map<std::string, common::https_client> clients_;  // worker thread only

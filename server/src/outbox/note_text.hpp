@@ -7,7 +7,7 @@
 #include <boost/system/result.hpp>
 #include <string>
 
-#include "valise/server/store.hpp"
+#include "valise/server/store/outbox_store.hpp"
 
 namespace valise::server::outbox {
 

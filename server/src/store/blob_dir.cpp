@@ -148,10 +148,10 @@ result<void> bundle_file::seek(std::uint64_t offset) {
   return {};
 }
 
-result<blob_dir> blob_dir::open(const std::filesystem::path& root) {
-  blob_dir dir(root / "uploads", root / "bundles");
-  if (auto r = make_private_dir(dir.uploads_); !r) return r.error();
-  if (auto r = make_private_dir(dir.bundles_); !r) return r.error();
+result<std::unique_ptr<blob_dir>> blob_dir::open(const std::filesystem::path& root) {
+  std::unique_ptr<blob_dir> dir(new blob_dir(root / "uploads", root / "bundles"));
+  if (auto r = make_private_dir(dir->uploads_); !r) return r.error();
+  if (auto r = make_private_dir(dir->bundles_); !r) return r.error();
   return dir;
 }
 
@@ -229,7 +229,7 @@ void blob_dir::remove_bundle(const std::string& bundle_id) {
   ::unlink((bundles_ / bundle_id).c_str());
 }
 
-void blob_dir::sync_dirs() {
+void blob_dir::sync() {
   sync_dir(uploads_);
   sync_dir(bundles_);
 }

@@ -3,18 +3,20 @@ set(VALISE_SERVER_STORE_SOURCES
   src/store/audit_chain.cpp
   src/store/audit_files.cpp
   src/store/blob_dir.cpp
+  src/store/blob_store.cpp
+  src/store/open_sqlite.cpp
   src/store/schema.cpp
   src/store/secrets.cpp
   src/store/sqlite.cpp
-  src/store/sqlite_store.cpp
-  src/store/sqlite_store_access.cpp
-  src/store/sqlite_store_agents.cpp
-  src/store/sqlite_store_outbox.cpp
-  src/store/sqlite_store_audit.cpp
-  src/store/sqlite_store_helpdesk.cpp
-  src/store/sqlite_store_requests.cpp
-  src/store/sqlite_store_tickets.cpp
-  src/store/sqlite_store_uploads.cpp
-  src/store/sqlite_store_users.cpp
+  src/store/sql_store.cpp
+  src/store/sql_store_access.cpp
+  src/store/sql_store_agents.cpp
+  src/store/sql_store_outbox.cpp
+  src/store/sql_store_audit.cpp
+  src/store/sql_store_helpdesk.cpp
+  src/store/sql_store_requests.cpp
+  src/store/sql_store_tickets.cpp
+  src/store/sql_store_uploads.cpp
+  src/store/sql_store_users.cpp
   src/store/store_types.cpp
 )

@@ -1,5 +1,7 @@
 #include "store/sqlite.hpp"
 
+#include <sqlite3.h>
+
 namespace valise::server::sqlite {
 namespace {
 
@@ -20,6 +22,10 @@ const std::error_category& sqlite_category() {
 
 std::error_code make_error(int code) {
   return {code & 0xff, sqlite_category()};
+}
+
+std::int64_t connection::changes() const {
+  return sqlite3_changes64(db_);
 }
 
 result<connection> connection::open(const std::filesystem::path& file) {

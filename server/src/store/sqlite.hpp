@@ -1,9 +1,9 @@
 // A thin RAII layer over the SQLite C API: a connection, prepared statements
 // with typed bind/column helpers, and transactions. Errors become
 // std::error_code in sqlite_category() (the value is SQLite's primary code).
+// The C API stays in sqlite.cpp: the store's SQL talks to these three
+// classes only, so that another backend with their shape can replace them.
 #pragma once
-
-#include <sqlite3.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -13,6 +13,9 @@
 #include <string_view>
 
 #include "valise/crypto/result.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
 
 namespace valise::server::sqlite {
 
@@ -32,8 +35,8 @@ class connection {
   // Runs one or more statements that return no rows.
   result<void> exec(const char* sql);
   result<statement> prepare(std::string_view sql);
-  std::int64_t changes() const { return sqlite3_changes64(db_); }
-  sqlite3* handle() const { return db_; }
+  // Rows the last INSERT, UPDATE or DELETE changed.
+  std::int64_t changes() const;
   // Called after each transaction that committed, under the caller's locks:
   // it may only note or post work.
   void on_commit(std::function<void()> fn) { committed_ = std::move(fn); }
@@ -78,7 +81,7 @@ class statement {
   explicit statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
   sqlite3_stmt* stmt_ = nullptr;
   int next_ = 1;
-  int bind_error_ = SQLITE_OK;
+  int bind_error_ = 0;  // SQLITE_OK
 };
 
 // BEGIN IMMEDIATE (the write lock at once, so reads inside see what the write

@@ -4,7 +4,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "store/secrets.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 namespace valise::server {
 namespace {
@@ -25,7 +25,7 @@ std::string_view secret_prefix(role kind) {
 
 }  // namespace
 
-result<new_token> sqlite_store::create_token(const actor& by, role kind, const std::string& name) {
+result<new_token> sql_store::create_token(const actor& by, role kind, const std::string& name) {
   if (kind == role::upload_link || name.empty()) return store_errc::bad_state;
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
@@ -58,7 +58,7 @@ result<new_token> sqlite_store::create_token(const actor& by, role kind, const s
   return t;
 }
 
-result<void> sqlite_store::revoke_token(const actor& by, const std::string& id_or_name) {
+result<void> sql_store::revoke_token(const actor& by, const std::string& id_or_name) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -73,7 +73,7 @@ result<void> sqlite_store::revoke_token(const actor& by, const std::string& id_o
   return tx->commit();
 }
 
-result<std::vector<token_info>> sqlite_store::list_tokens() {
+result<std::vector<token_info>> sql_store::list_tokens() {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(
       "SELECT id, name, role, created_at, revoked FROM tokens ORDER BY created_at, rowid");
@@ -88,7 +88,7 @@ result<std::vector<token_info>> sqlite_store::list_tokens() {
   }
 }
 
-result<actor> sqlite_store::authenticate(const std::string& secret, unix_time now) {
+result<actor> sql_store::authenticate(const std::string& secret, unix_time now) {
   wiped_string hash{sha256_raw(secret)};
   std::lock_guard lock(mutex_);
   {
@@ -129,8 +129,8 @@ result<actor> sqlite_store::authenticate(const std::string& secret, unix_time no
   return a;
 }
 
-result<new_link> sqlite_store::create_link(const actor& by, const std::string& ticket_ref,
-                                           const link_terms& terms) {
+result<new_link> sql_store::create_link(const actor& by, const std::string& ticket_ref,
+                                        const link_terms& terms) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -191,7 +191,7 @@ link_info link_from_row(sqlite::statement& s) {
 
 }  // namespace
 
-result<link_info> sqlite_store::get_link(const std::string& id) {
+result<link_info> sql_store::get_link(const std::string& id) {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(std::string(link_columns) + "WHERE id = ?");
   if (!stmt) return stmt.error();
@@ -201,7 +201,7 @@ result<link_info> sqlite_store::get_link(const std::string& id) {
   return link_from_row(*stmt);
 }
 
-result<std::vector<link_info>> sqlite_store::list_links(const std::string& ticket_ref) {
+result<std::vector<link_info>> sql_store::list_links(const std::string& ticket_ref) {
   std::lock_guard lock(mutex_);
   auto stmt =
       db_.prepare(std::string(link_columns) + "WHERE ticket_ref = ? ORDER BY created_at, rowid");
@@ -216,7 +216,7 @@ result<std::vector<link_info>> sqlite_store::list_links(const std::string& ticke
   }
 }
 
-result<void> sqlite_store::revoke_link(const actor& by, const std::string& id) {
+result<void> sql_store::revoke_link(const actor& by, const std::string& id) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -239,7 +239,7 @@ result<void> sqlite_store::revoke_link(const actor& by, const std::string& id) {
   return tx->commit();
 }
 
-result<void> sqlite_store::charge_link(const actor& by, std::uint64_t bytes) {
+result<void> sql_store::charge_link(const actor& by, std::uint64_t bytes) {
   if (by.kind != role::upload_link) return {};
   auto update = db_.prepare(
       "UPDATE links SET used_bytes = used_bytes + ?1 "
@@ -250,8 +250,8 @@ result<void> sqlite_store::charge_link(const actor& by, std::uint64_t bytes) {
   return {};
 }
 
-result<std::uint64_t> sqlite_store::reserve_link_bytes_locked(const std::string& upload_id,
-                                                              std::uint64_t want) {
+result<std::uint64_t> sql_store::reserve_link_bytes_locked(const std::string& upload_id,
+                                                           std::uint64_t want) {
   std::string link_id;
   std::uint64_t held = 0;
   std::uint64_t used = 0;

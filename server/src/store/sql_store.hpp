@@ -1,9 +1,13 @@
-// store.hpp over SQLite (metadata, WAL) and a blob_dir (ciphertext files).
-// One connection, serialised by a mutex: store calls are short, and SQLite
-// itself serialises writers. State changes and their audit records commit
+// store.hpp in SQL (metadata) over a blob_store (ciphertext files). The SQL
+// runs on SQLite (WAL) through store/sqlite.hpp's connection, statement and
+// transaction, and on nothing else: a second backend with their shape is a
+// change of those types, not of this code (SQLite's dialect aside:
+// docs/storage.md). One connection, serialised by a mutex: store calls are
+// short, and SQLite itself serialises writers. State changes and their audit records commit
 // in one transaction; files are created after their record commits and
-// removed after their record's deletion commits, so a crash leaves at most
-// unreferenced files, which start-up removes (reconcile()).
+// removed after their record's deletion commits (commit(): a transaction's
+// blob_changes are made after it commits, in one place), so a crash leaves
+// at most unreferenced files, which start-up removes (reconcile()).
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -11,17 +15,17 @@
 #include <mutex>
 
 #include "store/audit_chain.hpp"
-#include "store/blob_dir.hpp"
+#include "store/blob_store.hpp"
 #include "store/sqlite.hpp"
 #include "valise/server/store.hpp"
 
 namespace valise::server {
 
-class sqlite_store final : public store {
+class sql_store final : public store {
  public:
-  sqlite_store(sqlite::connection db, blob_dir blobs, int lock_fd, std::filesystem::path data_dir,
-               audit_key key);
-  ~sqlite_store() override;
+  sql_store(sqlite::connection db, std::unique_ptr<blob_store> blobs, int lock_fd,
+            std::filesystem::path data_dir, audit_key key);
+  ~sql_store() override;
 
   // Finishes what a crash interrupted: moves files of recorded bundles out of
   // uploads/, removes files that no record names. Only the serving process,
@@ -167,7 +171,7 @@ class sqlite_store final : public store {
   // The owner's budget and the disk's reserve, for the new upload `u`.
   result<void> check_quota(const actor& by, const upload_info& u, const upload_quota& quota);
   // Deletes the records of the unfinished uploads of u's request, audited;
-  // their ids go to `replaced`, whose files the caller removes after commit.
+  // their ids go to `replaced`, whose files the caller drops after commit.
   // busy if one of them is not in `leased`.
   result<void> replace_request_uploads(const actor& by, const upload_info& u,
                                        const std::vector<std::string>& leased,
@@ -182,12 +186,13 @@ class sqlite_store final : public store {
   };
   // Deletes these records and writes one `action` audit record per ticket
   // listing them, and one for `always_ticket` even if it lists nothing. The
-  // caller commits, then calls remove_files.
+  // caller commits with blob_changes::dropping(report).
   result<purge_report> destroy(const std::vector<doomed_bundle>& bundles,
                                const std::vector<doomed_upload>& uploads, const std::string& action,
                                const std::string& actor_label,
                                const std::string& always_ticket = {});
-  void remove_files(const purge_report& report);
+  // Commits `tx`, then makes `changes` to the blobs: files follow records.
+  result<void> commit(sqlite::transaction& tx, const blob_changes& changes);
   // Refusal and termination: `change_sql` (one ? for the id) ends a receiving
   // upload, audited as `action`; then its bytes are deleted.
   result<void> end_upload(const actor& by, const std::string& id, std::string_view change_sql,
@@ -204,7 +209,7 @@ class sqlite_store final : public store {
   // The ticket's due dates by deadline_rule_, in the caller's transaction.
   result<void> update_deadlines(const std::string& ref);
   // resolve_ticket's work in the caller's transaction (lock held); the
-  // caller commits, then removes the report's files.
+  // caller commits with the report's files to drop.
   result<purge_report> resolve_locked(const actor& by, const std::string& ref,
                                       const std::optional<std::string>& resolution);
   result<agent_info> find_agent(const std::string& id);
@@ -219,7 +224,7 @@ class sqlite_store final : public store {
       std::string_view where, const std::function<void(sqlite::statement&)>& bind);
   result<checkpoint_report> write_checkpoint();
   // Enqueues `event` of `ticket_ref` for each target the policy routes it to,
-  // in the caller's transaction (sqlite_store_outbox.cpp).
+  // in the caller's transaction (sql_store_outbox.cpp).
   result<void> enqueue_event(const std::string& ticket_ref, std::string_view event,
                              boost::json::object data);
   result<outbox_entry> find_outbox(const std::string& id);
@@ -228,7 +233,7 @@ class sqlite_store final : public store {
 
   std::mutex mutex_;
   sqlite::connection db_;
-  blob_dir blobs_;
+  std::unique_ptr<blob_store> blobs_;
   int lock_fd_ = -1;
   std::filesystem::path data_dir_;
   audit_key key_;

@@ -4,7 +4,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "store/secrets.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 namespace valise::server {
 namespace {
@@ -40,14 +40,14 @@ outbox_entry read_entry(const sqlite::statement& s) {
 
 }  // namespace
 
-void sqlite_store::set_outbox_policy(outbox_policy policy) {
+void sql_store::set_outbox_policy(outbox_policy policy) {
   std::lock_guard lock(mutex_);
   outbox_ = std::move(policy);
   announce_commits();
 }
 
-result<void> sqlite_store::enqueue_event(const std::string& ticket_ref, std::string_view event,
-                                         boost::json::object data) {
+result<void> sql_store::enqueue_event(const std::string& ticket_ref, std::string_view event,
+                                      boost::json::object data) {
   if (!outbox_.route) return {};
   outbox_subject subject{ticket_ref, {}};
   {
@@ -109,7 +109,7 @@ result<void> sqlite_store::enqueue_event(const std::string& ticket_ref, std::str
   return {};
 }
 
-result<outbox_entry> sqlite_store::find_outbox(const std::string& id) {
+result<outbox_entry> sql_store::find_outbox(const std::string& id) {
   auto stmt = db_.prepare(std::string(outbox_columns) + "WHERE id = ?");
   if (!stmt) return stmt.error();
   stmt->bind(id);
@@ -119,7 +119,7 @@ result<outbox_entry> sqlite_store::find_outbox(const std::string& id) {
   return read_entry(*stmt);
 }
 
-result<std::vector<outbox_entry>> sqlite_store::due_outbox(unix_time now, std::size_t limit) {
+result<std::vector<outbox_entry>> sql_store::due_outbox(unix_time now, std::size_t limit) {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(std::string(outbox_columns) +
                           "WHERE state = 'pending' AND next_attempt_at <= ? "
@@ -131,8 +131,8 @@ result<std::vector<outbox_entry>> sqlite_store::due_outbox(unix_time now, std::s
   return out;
 }
 
-result<void> sqlite_store::record_outbox_attempt(const std::string& id, const outbox_attempt& a,
-                                                 unix_time now) {
+result<void> sql_store::record_outbox_attempt(const std::string& id, const outbox_attempt& a,
+                                              unix_time now) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -172,8 +172,8 @@ result<void> sqlite_store::record_outbox_attempt(const std::string& id, const ou
   return tx->commit();
 }
 
-result<void> sqlite_store::postpone_outbox(const std::string& target, unix_time until,
-                                           const std::string& error) {
+result<void> sql_store::postpone_outbox(const std::string& target, unix_time until,
+                                        const std::string& error) {
   std::lock_guard lock(mutex_);
   auto change = db_.prepare(
       "UPDATE outbox SET next_attempt_at = ?1, last_error = ?3 WHERE target = ?2 AND "
@@ -182,8 +182,7 @@ result<void> sqlite_store::postpone_outbox(const std::string& target, unix_time 
   return change->bind(until).bind(target).bind(error).run();
 }
 
-result<std::vector<outbox_entry>> sqlite_store::list_outbox(bool with_delivered,
-                                                            std::size_t limit) {
+result<std::vector<outbox_entry>> sql_store::list_outbox(bool with_delivered, std::size_t limit) {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(std::string(outbox_columns) +
                           (with_delivered ? "" : "WHERE state != 'delivered' ") +
@@ -195,7 +194,7 @@ result<std::vector<outbox_entry>> sqlite_store::list_outbox(bool with_delivered,
   return out;
 }
 
-result<outbox_entry> sqlite_store::retry_outbox(const actor& by, const std::string& id) {
+result<outbox_entry> sql_store::retry_outbox(const actor& by, const std::string& id) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -221,7 +220,7 @@ result<outbox_entry> sqlite_store::retry_outbox(const actor& by, const std::stri
   return e;
 }
 
-result<outbox_counts> sqlite_store::count_outbox() {
+result<outbox_counts> sql_store::count_outbox() {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(
       "SELECT target, SUM(state = 'pending'), SUM(state = 'failed') FROM outbox "

@@ -4,7 +4,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "store/secrets.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 namespace valise::server {
 namespace {
@@ -53,7 +53,7 @@ comment_info read_comment(const sqlite::statement& s) {
 
 }  // namespace
 
-result<ticket> sqlite_store::find_ticket(const std::string& ref) {
+result<ticket> sql_store::find_ticket(const std::string& ref) {
   auto stmt = db_.prepare(std::string(ticket_columns) + "WHERE ref = ?");
   if (!stmt) return stmt.error();
   auto row = stmt->bind(ref).step();
@@ -62,7 +62,7 @@ result<ticket> sqlite_store::find_ticket(const std::string& ref) {
   return read_ticket(*stmt);
 }
 
-result<ticket> sqlite_store::create_ticket(const actor& by, const ticket& t) {
+result<ticket> sql_store::create_ticket(const actor& by, const ticket& t) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -90,12 +90,12 @@ result<ticket> sqlite_store::create_ticket(const actor& by, const ticket& t) {
   return stored;
 }
 
-result<ticket> sqlite_store::get_ticket(const std::string& ref) {
+result<ticket> sql_store::get_ticket(const std::string& ref) {
   std::lock_guard lock(mutex_);
   return find_ticket(ref);
 }
 
-result<std::vector<ticket>> sqlite_store::list_tickets(const ticket_filter& filter) {
+result<std::vector<ticket>> sql_store::list_tickets(const ticket_filter& filter) {
   std::lock_guard lock(mutex_);
   // The overdue test is ticket_overdue's, in SQL.
   auto stmt =
@@ -121,20 +121,19 @@ result<std::vector<ticket>> sqlite_store::list_tickets(const ticket_filter& filt
   }
 }
 
-result<purge_report> sqlite_store::resolve_ticket(const actor& by, const std::string& ref,
-                                                  const std::optional<std::string>& resolution) {
+result<purge_report> sql_store::resolve_ticket(const actor& by, const std::string& ref,
+                                               const std::optional<std::string>& resolution) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
   auto report = resolve_locked(by, ref, resolution);
   if (!report) return report.error();
-  if (auto r = tx->commit(); !r) return r.error();
-  remove_files(*report);
+  if (auto r = commit(*tx, blob_changes::dropping(*report)); !r) return r.error();
   return report;
 }
 
-result<purge_report> sqlite_store::resolve_locked(const actor& by, const std::string& ref,
-                                                  const std::optional<std::string>& resolution) {
+result<purge_report> sql_store::resolve_locked(const actor& by, const std::string& ref,
+                                               const std::optional<std::string>& resolution) {
   auto t = find_ticket(ref);
   if (!t) return t.error();
   if (t->status == ticket_status::resolved) return store_errc::ticket_resolved;
@@ -151,7 +150,7 @@ result<purge_report> sqlite_store::resolve_locked(const actor& by, const std::st
     if (!stmt) return stmt.error();
     stmt->bind(ref);
     if (auto r = stmt->each([&] {
-          uploads.push_back({ref, {stmt->text(0), blobs_.upload_size(stmt->text(0))}});
+          uploads.push_back({ref, {stmt->text(0), blobs_->upload_size(stmt->text(0))}});
         });
         !r)
       return r.error();
@@ -191,7 +190,7 @@ result<purge_report> sqlite_store::resolve_locked(const actor& by, const std::st
   return destroy(bundles, uploads, "purge.resolved", by.label(), ref);
 }
 
-result<ticket> sqlite_store::reopen_ticket(const actor& by, const std::string& ref) {
+result<ticket> sql_store::reopen_ticket(const actor& by, const std::string& ref) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -209,8 +208,8 @@ result<ticket> sqlite_store::reopen_ticket(const actor& by, const std::string& r
   return reopened;
 }
 
-result<comment_info> sqlite_store::add_comment(const actor& by, const std::string& ticket_ref,
-                                               const std::string& text) {
+result<comment_info> sql_store::add_comment(const actor& by, const std::string& ticket_ref,
+                                            const std::string& text) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -241,8 +240,7 @@ result<comment_info> sqlite_store::add_comment(const actor& by, const std::strin
   return c;
 }
 
-result<void> sqlite_store::note_first_response(const actor& by, const std::string& ref,
-                                               unix_time at) {
+result<void> sql_store::note_first_response(const actor& by, const std::string& ref, unix_time at) {
   // The system's work and a client's upload link are no answer.
   if ((by.kind != role::technician && by.kind != role::admin) || by.id == actor::system().id)
     return {};
@@ -252,7 +250,7 @@ result<void> sqlite_store::note_first_response(const actor& by, const std::strin
   return update->bind(at).bind(ref).run();
 }
 
-result<void> sqlite_store::end_pause(const std::string& ref, unix_time from, unix_time to) {
+result<void> sql_store::end_pause(const std::string& ref, unix_time from, unix_time to) {
   auto insert =
       db_.prepare("INSERT INTO ticket_pauses (ticket_ref, from_time, to_time) VALUES (?, ?, ?)");
   if (!insert) return insert.error();
@@ -262,7 +260,7 @@ result<void> sqlite_store::end_pause(const std::string& ref, unix_time from, uni
   return update->bind(ref).run();
 }
 
-result<void> sqlite_store::update_deadlines(const std::string& ref) {
+result<void> sql_store::update_deadlines(const std::string& ref) {
   auto t = find_ticket(ref);
   if (!t) return t.error();
   ticket_deadlines due;
@@ -284,12 +282,12 @@ result<void> sqlite_store::update_deadlines(const std::string& ref) {
   return update->bind(ref).run();
 }
 
-void sqlite_store::set_deadline_rule(deadline_rule rule) {
+void sql_store::set_deadline_rule(deadline_rule rule) {
   std::lock_guard lock(mutex_);
   deadline_rule_ = std::move(rule);
 }
 
-result<std::size_t> sqlite_store::refresh_deadlines() {
+result<std::size_t> sql_store::refresh_deadlines() {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -305,7 +303,7 @@ result<std::size_t> sqlite_store::refresh_deadlines() {
   return refs.size();
 }
 
-result<ticket> sqlite_store::set_pending(const actor& by, const std::string& ref) {
+result<ticket> sql_store::set_pending(const actor& by, const std::string& ref) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -324,7 +322,7 @@ result<ticket> sqlite_store::set_pending(const actor& by, const std::string& ref
   return changed;
 }
 
-result<ticket> sqlite_store::resume_ticket(const actor& by, const std::string& ref) {
+result<ticket> sql_store::resume_ticket(const actor& by, const std::string& ref) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -344,7 +342,7 @@ result<ticket> sqlite_store::resume_ticket(const actor& by, const std::string& r
   return changed;
 }
 
-result<std::array<ticket_counts, 3>> sqlite_store::count_tickets(unix_time now) {
+result<std::array<ticket_counts, 3>> sql_store::count_tickets(unix_time now) {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(
       "SELECT severity, COUNT(*), COALESCE(SUM(due_at IS NOT NULL AND ? > due_at AND "
@@ -362,8 +360,8 @@ result<std::array<ticket_counts, 3>> sqlite_store::count_tickets(unix_time now) 
   return out;
 }
 
-result<std::vector<comment_info>> sqlite_store::list_comments(const std::string& ticket_ref,
-                                                              std::size_t limit) {
+result<std::vector<comment_info>> sql_store::list_comments(const std::string& ticket_ref,
+                                                           std::size_t limit) {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(
       "SELECT id, ticket_ref, author_name, author_kind, created_at, text FROM comments "
@@ -375,7 +373,7 @@ result<std::vector<comment_info>> sqlite_store::list_comments(const std::string&
   return out;
 }
 
-result<purge_report> sqlite_store::purge_expired(unix_time bundles_before, unix_time now) {
+result<purge_report> sql_store::purge_expired(unix_time bundles_before, unix_time now) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -391,7 +389,7 @@ result<purge_report> sqlite_store::purge_expired(unix_time bundles_before, unix_
     if (!stmt) return stmt.error();
     stmt->bind(now);
     if (auto r = stmt->each([&] {
-          uploads.push_back({stmt->text(1), {stmt->text(0), blobs_.upload_size(stmt->text(0))}});
+          uploads.push_back({stmt->text(1), {stmt->text(0), blobs_->upload_size(stmt->text(0))}});
         });
         !r)
       return r.error();
@@ -404,9 +402,8 @@ result<purge_report> sqlite_store::purge_expired(unix_time bundles_before, unix_
   if (!purged) return purged.error();
   auto expired = destroy({}, uploads, "purge.expired_upload", system);
   if (!expired) return expired.error();
-  if (auto r = tx->commit(); !r) return r.error();
   purged->uploads = std::move(expired->uploads);
-  remove_files(*purged);
+  if (auto r = commit(*tx, blob_changes::dropping(*purged)); !r) return r.error();
   return purged;
 }
 

@@ -1,20 +1,15 @@
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <cerrno>
 #include <limits>
 #include <map>
 
 #include "clock/clock.hpp"
-#include "store/schema.hpp"
 
 namespace valise::server {
 
@@ -38,47 +33,15 @@ std::vector<std::string> names_from_json(const std::string& text) {
   return out;
 }
 
-result<std::unique_ptr<store>> store::open_sqlite(const std::filesystem::path& data_dir,
-                                                  open_mode mode) {
-  auto blobs = blob_dir::open(data_dir);
-  if (!blobs) return blobs.error();
-  auto db = sqlite::connection::open(data_dir / "valise.db");
-  if (!db) return db.error();
-  ::chmod((data_dir / "valise.db").c_str(), 0600);
-  // synchronous=FULL: an acknowledged change (a bundle, its audit record)
-  // survives power loss, not only a crash of the process.
-  if (auto r = db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                        "PRAGMA foreign_keys=ON;");
-      !r)
-    return r.error();
-  if (auto r = sqlite::migrate(*db); !r) return r.error();
-  auto key = open_audit_key(*db, data_dir);
-  if (!key) return key.error();
-  if (mode == open_mode::tool)
-    return std::unique_ptr<store>(std::make_unique<sqlite_store>(std::move(*db), std::move(*blobs),
-                                                                 -1, data_dir, std::move(*key)));
-  // Two servers on one directory would each repair what the other is doing.
-  int lock_fd = ::open((data_dir / "valise.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd < 0) return std::error_code(errno, std::generic_category());
-  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(lock_fd);
-    return store_errc::locked;
-  }
-  auto s = std::make_unique<sqlite_store>(std::move(*db), std::move(*blobs), lock_fd, data_dir,
-                                          std::move(*key));
-  if (auto r = s->reconcile(); !r) return r.error();
-  return std::unique_ptr<store>(std::move(s));
-}
-
-sqlite_store::sqlite_store(sqlite::connection db, blob_dir blobs, int lock_fd,
-                           std::filesystem::path data_dir, audit_key key)
+sql_store::sql_store(sqlite::connection db, std::unique_ptr<blob_store> blobs, int lock_fd,
+                     std::filesystem::path data_dir, audit_key key)
     : db_(std::move(db)),
       blobs_(std::move(blobs)),
       lock_fd_(lock_fd),
       data_dir_(std::move(data_dir)),
       key_(std::move(key)) {}
 
-sqlite_store::~sqlite_store() {
+sql_store::~sql_store() {
   // A tool (`token create`) leaves audit.head covering what it wrote.
   if (appended_) {
     std::lock_guard lock(mutex_);
@@ -87,12 +50,12 @@ sqlite_store::~sqlite_store() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-result<void> sqlite_store::reconcile() {
+result<void> sql_store::reconcile() {
   std::lock_guard lock(mutex_);
   // Files first, records second: a file is only ever created after its record
   // commits, so a file listed here that no record names is an orphan.
-  auto upload_files = blobs_.list_uploads();
-  auto bundle_files = blobs_.list_bundles();
+  auto upload_files = blobs_->list_uploads();
+  auto bundle_files = blobs_->list_bundles();
   std::set<std::string> receiving, recorded_bundles;
   {
     auto stmt = db_.prepare("SELECT id FROM uploads WHERE state = 'receiving'");
@@ -109,21 +72,21 @@ result<void> sqlite_store::reconcile() {
       recorded_bundles.insert(id);
       // Recorded as complete, stopped before its file moved: finish the move.
       if (!bundle_files.contains(id) && upload_files.contains(upload_id)) {
-        if (auto r = blobs_.promote(upload_id, id); !r) return r;
+        if (auto r = blobs_->promote(upload_id, id); !r) return r;
         upload_files.erase(upload_id);
         bundle_files.insert(id);
       }
     }
   }
   for (const auto& name : upload_files)
-    if (!receiving.contains(name)) blobs_.remove_upload(name);
+    if (!receiving.contains(name)) blobs_->remove_upload(name);
   for (const auto& name : bundle_files)
-    if (!recorded_bundles.contains(name)) blobs_.remove_bundle(name);
-  blobs_.sync_dirs();
+    if (!recorded_bundles.contains(name)) blobs_->remove_bundle(name);
+  blobs_->sync();
   return {};
 }
 
-result<store::totals> sqlite_store::count() {
+result<store::totals> sql_store::count() {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM bundles");
   if (!stmt) return stmt.error();
@@ -132,11 +95,10 @@ result<store::totals> sqlite_store::count() {
   return totals{stmt->size(0), stmt->size(1)};
 }
 
-result<purge_report> sqlite_store::destroy(const std::vector<doomed_bundle>& bundles,
-                                           const std::vector<doomed_upload>& uploads,
-                                           const std::string& action,
-                                           const std::string& actor_label,
-                                           const std::string& always_ticket) {
+result<purge_report> sql_store::destroy(const std::vector<doomed_bundle>& bundles,
+                                        const std::vector<doomed_upload>& uploads,
+                                        const std::string& action, const std::string& actor_label,
+                                        const std::string& always_ticket) {
   namespace json = boost::json;
   purge_report report;
   std::map<std::string, json::object> per_ticket;
@@ -179,10 +141,9 @@ result<purge_report> sqlite_store::destroy(const std::vector<doomed_bundle>& bun
   return report;
 }
 
-void sqlite_store::remove_files(const purge_report& report) {
-  for (const auto& b : report.bundles) blobs_.remove_bundle(b.id);
-  for (const auto& u : report.uploads) blobs_.remove_upload(u.id);
-  if (!report.bundles.empty() || !report.uploads.empty()) blobs_.sync_dirs();
+result<void> sql_store::commit(sqlite::transaction& tx, const blob_changes& changes) {
+  if (auto r = tx.commit(); !r) return r;
+  return apply(*blobs_, changes);
 }
 
 }  // namespace valise::server

@@ -5,7 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "store/secrets.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 namespace valise::server {
 namespace {
@@ -60,7 +60,7 @@ boost::json::object failure_event(const request_info& r, const std::string& reas
 
 }  // namespace
 
-result<request_info> sqlite_store::find_request(const std::string& id) {
+result<request_info> sql_store::find_request(const std::string& id) {
   auto stmt = db_.prepare(std::string(request_columns) + "WHERE id = ?");
   if (!stmt) return stmt.error();
   auto row = stmt->bind(id).step();
@@ -69,7 +69,7 @@ result<request_info> sqlite_store::find_request(const std::string& id) {
   return read_request(*stmt);
 }
 
-result<request_info> sqlite_store::create_request(const actor& by, const request_info& r) {
+result<request_info> sql_store::create_request(const actor& by, const request_info& r) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -119,12 +119,12 @@ result<request_info> sqlite_store::create_request(const actor& by, const request
   return created;
 }
 
-result<request_info> sqlite_store::get_request(const std::string& id) {
+result<request_info> sql_store::get_request(const std::string& id) {
   std::lock_guard lock(mutex_);
   return find_request(id);
 }
 
-result<std::vector<request_info>> sqlite_store::list_requests(const request_filter& filter) {
+result<std::vector<request_info>> sql_store::list_requests(const request_filter& filter) {
   std::lock_guard lock(mutex_);
   // The newest `limit`, oldest first (an agent takes its jobs in order).
   auto stmt = db_.prepare(request_list);
@@ -138,8 +138,8 @@ result<std::vector<request_info>> sqlite_store::list_requests(const request_filt
   return out;
 }
 
-result<request_info> sqlite_store::update_request(const actor& agent, const std::string& id,
-                                                  const request_update& update) {
+result<request_info> sql_store::update_request(const actor& agent, const std::string& id,
+                                               const request_update& update) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -174,9 +174,8 @@ result<request_info> sqlite_store::update_request(const actor& agent, const std:
   return r;
 }
 
-result<void> sqlite_store::fail_requests(std::string_view where, const std::string& key,
-                                         const std::string& reason,
-                                         const std::string& actor_label) {
+result<void> sql_store::fail_requests(std::string_view where, const std::string& key,
+                                      const std::string& reason, const std::string& actor_label) {
   std::vector<request_info> open;
   {
     auto stmt = db_.prepare(std::string(request_columns) + "WHERE " + std::string(where) +
@@ -202,7 +201,7 @@ result<void> sqlite_store::fail_requests(std::string_view where, const std::stri
   return {};
 }
 
-result<void> sqlite_store::check_upload_request(const actor& by, const upload_info& u) {
+result<void> sql_store::check_upload_request(const actor& by, const upload_info& u) {
   auto r = find_request(u.request_id);
   if (!r) return r.error();
   if (r->agent_id != by.id) return store_errc::not_found;

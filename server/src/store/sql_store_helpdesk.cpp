@@ -4,14 +4,14 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 namespace valise::server {
 
 namespace json = boost::json;
 
-result<helpdesk_outcome> sqlite_store::apply_helpdesk_delivery(const helpdesk_delivery& d,
-                                                               unix_time now) {
+result<helpdesk_outcome> sql_store::apply_helpdesk_delivery(const helpdesk_delivery& d,
+                                                            unix_time now) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -133,7 +133,7 @@ result<helpdesk_outcome> sqlite_store::apply_helpdesk_delivery(const helpdesk_de
   return finish("ticket.updated", d.ticket_ref, {helpdesk_effect::updated, {}});
 }
 
-result<std::vector<due_resolution>> sqlite_store::due_helpdesk_resolutions(unix_time now) {
+result<std::vector<due_resolution>> sql_store::due_helpdesk_resolutions(unix_time now) {
   std::lock_guard lock(mutex_);
   // A read only: the loop asks every second. resolve_ticket removes the
   // schedule of a ticket resolved by hand, so none of a resolved one is left.
@@ -152,7 +152,7 @@ result<std::vector<due_resolution>> sqlite_store::due_helpdesk_resolutions(unix_
   return out;
 }
 
-result<purge_report> sqlite_store::resolve_scheduled(const std::string& ref, unix_time now) {
+result<purge_report> sql_store::resolve_scheduled(const std::string& ref, unix_time now) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -166,8 +166,7 @@ result<purge_report> sqlite_store::resolve_scheduled(const std::string& ref, uni
   const std::string event = stmt->text(1);
   auto report = resolve_locked(actor::helpdesk(connector), ref, event + " in " + connector);
   if (!report) return report.error();
-  if (auto r = tx->commit(); !r) return r.error();
-  remove_files(*report);
+  if (auto r = commit(*tx, blob_changes::dropping(*report)); !r) return r.error();
   return report;
 }
 

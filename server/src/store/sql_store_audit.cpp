@@ -3,7 +3,7 @@
 #include <map>
 
 #include "store/audit_files.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 namespace valise::server {
 namespace {
@@ -69,9 +69,9 @@ result<audit_key> open_audit_key(sqlite::connection& db, const std::filesystem::
   return created;
 }
 
-result<void> sqlite_store::append_audit(const std::string& actor_label, const std::string& action,
-                                        const std::string& ticket_ref,
-                                        const std::string& detail_json) {
+result<void> sql_store::append_audit(const std::string& actor_label, const std::string& action,
+                                     const std::string& ticket_ref,
+                                     const std::string& detail_json) {
   auto head = chain_head(db_);
   if (!head) return head.error();
   audit_record r{head->first + 1, now_utc(), actor_label, action, ticket_ref, detail_json, {}};
@@ -92,8 +92,8 @@ result<void> sqlite_store::append_audit(const std::string& actor_label, const st
       .run();
 }
 
-result<void> sqlite_store::audit(const actor& by, const std::string& action,
-                                 const std::string& ticket_ref, const std::string& detail_json) {
+result<void> sql_store::audit(const actor& by, const std::string& action,
+                              const std::string& ticket_ref, const std::string& detail_json) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -101,7 +101,7 @@ result<void> sqlite_store::audit(const actor& by, const std::string& action,
   return tx->commit();
 }
 
-result<std::vector<audit_record>> sqlite_store::select_audit(
+result<std::vector<audit_record>> sql_store::select_audit(
     std::string_view where, const std::function<void(sqlite::statement&)>& bind) {
   std::string sql = "SELECT seq, time, actor, action, ticket_ref, detail, hash FROM audit ";
   sql += where;
@@ -118,15 +118,15 @@ result<std::vector<audit_record>> sqlite_store::select_audit(
   return out;
 }
 
-result<std::vector<audit_record>> sqlite_store::audit_trail(const std::string& ticket_ref) {
+result<std::vector<audit_record>> sql_store::audit_trail(const std::string& ticket_ref) {
   std::lock_guard lock(mutex_);
   return select_audit("WHERE ticket_ref = ? ORDER BY seq",
                       [&](sqlite::statement& s) { s.bind(ticket_ref); });
 }
 
-result<std::vector<audit_record>> sqlite_store::audit_trail_after(const std::string& ticket_ref,
-                                                                  std::int64_t seq,
-                                                                  std::size_t limit) {
+result<std::vector<audit_record>> sql_store::audit_trail_after(const std::string& ticket_ref,
+                                                               std::int64_t seq,
+                                                               std::size_t limit) {
   std::lock_guard lock(mutex_);
   return select_audit("WHERE ticket_ref = ? AND seq > ? ORDER BY seq LIMIT ?",
                       [&](sqlite::statement& s) {
@@ -134,27 +134,27 @@ result<std::vector<audit_record>> sqlite_store::audit_trail_after(const std::str
                       });
 }
 
-result<std::vector<audit_record>> sqlite_store::audit_since(std::int64_t seq, std::size_t limit) {
+result<std::vector<audit_record>> sql_store::audit_since(std::int64_t seq, std::size_t limit) {
   std::lock_guard lock(mutex_);
   return select_audit("WHERE seq > ? ORDER BY seq LIMIT ?", [&](sqlite::statement& s) {
     s.bind(seq).bind(static_cast<std::int64_t>(limit));
   });
 }
 
-result<std::int64_t> sqlite_store::audit_last_seq() {
+result<std::int64_t> sql_store::audit_last_seq() {
   std::lock_guard lock(mutex_);
   auto head = chain_head(db_);
   if (!head) return head.error();
   return head->first;
 }
 
-void sqlite_store::on_audit_committed(std::function<void()> fn) {
+void sql_store::on_audit_committed(std::function<void()> fn) {
   std::lock_guard lock(mutex_);
   audit_committed_ = std::move(fn);
   announce_commits();
 }
 
-void sqlite_store::announce_commits() {
+void sql_store::announce_commits() {
   // After the commit, so that whoever it wakes reads the records. A rolled
   // back append leaves the flag set: the next commit wakes the long-polls
   // (or the outbox's worker) for nothing, and they look again and wait again.
@@ -170,12 +170,12 @@ void sqlite_store::announce_commits() {
   });
 }
 
-result<store::checkpoint_report> sqlite_store::checkpoint_audit() {
+result<store::checkpoint_report> sql_store::checkpoint_audit() {
   std::lock_guard lock(mutex_);
   return write_checkpoint();
 }
 
-result<store::checkpoint_report> sqlite_store::write_checkpoint() {
+result<store::checkpoint_report> sql_store::write_checkpoint() {
   // Under the write lock: the file moves with the records it counts, and
   // the server and a tool beside it write it in turn, never backwards.
   auto tx = sqlite::transaction::begin(db_);
@@ -207,7 +207,7 @@ result<store::checkpoint_report> sqlite_store::write_checkpoint() {
   return report;
 }
 
-result<store::verify_report> sqlite_store::verify_audit(
+result<store::verify_report> sql_store::verify_audit(
     const std::vector<std::string>& checkpoint_lines) {
   std::lock_guard lock(mutex_);
   verify_report report;

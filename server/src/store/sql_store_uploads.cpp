@@ -4,7 +4,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "store/secrets.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 namespace valise::server {
 namespace {
@@ -28,7 +28,7 @@ bundle_info read_bundle(const sqlite::statement& s) {
 
 }  // namespace
 
-result<upload_info> sqlite_store::find_upload(const std::string& id) {
+result<upload_info> sql_store::find_upload(const std::string& id) {
   auto stmt = db_.prepare(std::string(upload_columns) + "WHERE id = ?");
   if (!stmt) return stmt.error();
   auto row = stmt->bind(id).step();
@@ -52,21 +52,21 @@ result<upload_info> sqlite_store::find_upload(const std::string& id) {
   // The file is the truth about what arrived: appends do not touch the
   // database, so the offset survives a crash exactly as far as the bytes do.
   u.offset = u.state == upload_state::completed   ? u.length.value_or(0)
-             : u.state == upload_state::receiving ? blobs_.upload_size(u.id)
+             : u.state == upload_state::receiving ? blobs_->upload_size(u.id)
                                                   : 0;
   u.updated_at =
       std::max(u.created_at,
-               u.state == upload_state::receiving ? blobs_.upload_modified(u.id) : unix_time{0});
+               u.state == upload_state::receiving ? blobs_->upload_modified(u.id) : unix_time{0});
   return u;
 }
 
-result<upload_info> sqlite_store::find_receiving(const std::string& id) {
+result<upload_info> sql_store::find_receiving(const std::string& id) {
   auto u = find_upload(id);
   if (u && u->state != upload_state::receiving) return store_errc::bad_state;
   return u;
 }
 
-result<std::vector<bundle_info>> sqlite_store::select_bundles(
+result<std::vector<bundle_info>> sql_store::select_bundles(
     std::string_view where, const std::function<void(sqlite::statement&)>& bind) {
   auto stmt = db_.prepare(std::string(bundle_columns) + std::string(where));
   if (!stmt) return stmt.error();
@@ -80,16 +80,15 @@ result<std::vector<bundle_info>> sqlite_store::select_bundles(
   }
 }
 
-result<bundle_info> sqlite_store::find_bundle(const std::string& id) {
+result<bundle_info> sql_store::find_bundle(const std::string& id) {
   auto found = select_bundles("WHERE id = ?", [&](sqlite::statement& s) { s.bind(id); });
   if (!found) return found.error();
   if (found->empty()) return store_errc::not_found;
   return std::move(found->front());
 }
 
-result<std::uint64_t> sqlite_store::owner_upload_bytes(const std::string& owner_id,
-                                                       std::uint64_t deferred_bytes,
-                                                       unix_time now) {
+result<std::uint64_t> sql_store::owner_upload_bytes(const std::string& owner_id,
+                                                    std::uint64_t deferred_bytes, unix_time now) {
   // Expired uploads no longer count: the purge deletes them within the hour.
   auto stmt = db_.prepare(
       "SELECT COALESCE(SUM(COALESCE(length, ?1)), 0) FROM uploads WHERE owner_id = ?2 "
@@ -100,8 +99,8 @@ result<std::uint64_t> sqlite_store::owner_upload_bytes(const std::string& owner_
   return *row ? stmt->size(0) : 0;
 }
 
-result<void> sqlite_store::check_quota(const actor& by, const upload_info& u,
-                                       const upload_quota& quota) {
+result<void> sql_store::check_quota(const actor& by, const upload_info& u,
+                                    const upload_quota& quota) {
   const std::uint64_t want = u.length.value_or(quota.deferred_bytes);
   if (quota.owner_max_bytes != 0) {
     auto held = owner_upload_bytes(by.id, quota.deferred_bytes, u.created_at);
@@ -112,7 +111,7 @@ result<void> sqlite_store::check_quota(const actor& by, const upload_info& u,
   if (quota.min_free_bytes != 0) {
     // A deferred upload is bounded by its cap, not refused for it: it is
     // checked again as its bytes arrive.
-    auto free = blobs_.free_bytes();
+    auto free = blobs_->free_bytes();
     if (!free) return free.error();
     const std::uint64_t need = quota.min_free_bytes + u.length.value_or(0);
     if (*free < need) return std::make_error_code(std::errc::no_space_on_device);
@@ -120,9 +119,9 @@ result<void> sqlite_store::check_quota(const actor& by, const upload_info& u,
   return {};
 }
 
-result<void> sqlite_store::replace_request_uploads(const actor& by, const upload_info& u,
-                                                   const std::vector<std::string>& leased,
-                                                   std::vector<std::string>& replaced) {
+result<void> sql_store::replace_request_uploads(const actor& by, const upload_info& u,
+                                                const std::vector<std::string>& leased,
+                                                std::vector<std::string>& replaced) {
   auto stmt = db_.prepare(
       "SELECT id FROM uploads WHERE request_id = ? AND state = 'receiving' ORDER BY id");
   if (!stmt) return stmt.error();
@@ -137,7 +136,7 @@ result<void> sqlite_store::replace_request_uploads(const actor& by, const upload
     if (!del) return del.error();
     if (auto r = del->bind(id).run(); !r) return r;
     boost::json::object detail{{"upload", id},
-                               {"offset", blobs_.upload_size(id)},
+                               {"offset", blobs_->upload_size(id)},
                                {"request", u.request_id},
                                {"replaced_by", u.id}};
     if (auto r = append_audit(by.label(), "upload.replaced", u.ticket_ref,
@@ -148,8 +147,8 @@ result<void> sqlite_store::replace_request_uploads(const actor& by, const upload
   return {};
 }
 
-result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u,
-                                                const upload_quota& quota) {
+result<upload_info> sql_store::create_upload(const actor& by, upload_info u,
+                                             const upload_quota& quota) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -199,15 +198,14 @@ result<upload_info> sqlite_store::create_upload(const actor& by, upload_info u,
           append_audit(by.label(), "upload.started", u.ticket_ref, boost::json::serialize(detail));
       !r)
     return r.error();
-  if (auto r = tx->commit(); !r) return r.error();
-  for (const auto& id : replaced) blobs_.remove_upload(id);
-  // After the commit: a crash in between leaves a record without its file
-  // (open_upload_file creates it), never a file without a record.
-  if (auto r = blobs_.create_upload(u.id); !r) return r.error();
+  // The file after the commit: a crash in between leaves a record without
+  // its file (open_upload_file creates it), never a file without a record.
+  if (auto r = commit(*tx, {.drop_uploads = std::move(replaced), .new_uploads = {u.id}}); !r)
+    return r.error();
   return u;
 }
 
-result<std::vector<upload_info>> sqlite_store::receiving_uploads_of_ticket(
+result<std::vector<upload_info>> sql_store::receiving_uploads_of_ticket(
     const std::string& ticket_ref, unix_time now) {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(
@@ -226,7 +224,7 @@ result<std::vector<upload_info>> sqlite_store::receiving_uploads_of_ticket(
   return out;
 }
 
-result<std::vector<std::string>> sqlite_store::receiving_uploads(const std::string& request_id) {
+result<std::vector<std::string>> sql_store::receiving_uploads(const std::string& request_id) {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare("SELECT id FROM uploads WHERE request_id = ? AND state = 'receiving'");
   if (!stmt) return stmt.error();
@@ -236,33 +234,33 @@ result<std::vector<std::string>> sqlite_store::receiving_uploads(const std::stri
   return ids;
 }
 
-result<upload_info> sqlite_store::get_upload(const std::string& id) {
+result<upload_info> sql_store::get_upload(const std::string& id) {
   std::lock_guard lock(mutex_);
   return find_upload(id);
 }
 
-result<upload_file> sqlite_store::open_upload_file(const std::string& id) {
+result<upload_file> sql_store::open_upload_file(const std::string& id) {
   std::lock_guard lock(mutex_);
   auto u = find_receiving(id);
   if (!u) return u.error();
-  auto file = blobs_.open_upload(id);
+  auto file = blobs_->open_upload(id);
   // The server stopped between the record and the file: start the file now.
   if (!file && file.error() == std::errc::no_such_file_or_directory) {
-    if (auto r = blobs_.create_upload(id); !r) return r.error();
-    file = blobs_.open_upload(id);
+    if (auto r = blobs_->create_upload(id); !r) return r.error();
+    file = blobs_->open_upload(id);
   }
   return file;
 }
 
-result<upload_file> sqlite_store::open_upload_scratch(const std::string& id) {
+result<upload_file> sql_store::open_upload_scratch(const std::string& id) {
   std::lock_guard lock(mutex_);
   auto u = find_receiving(id);
   if (!u) return u.error();
-  return blobs_.create_scratch(id);
+  return blobs_->create_scratch(id);
 }
 
-result<void> sqlite_store::set_upload_length(const actor& /*by*/, const std::string& id,
-                                             std::uint64_t length) {
+result<void> sql_store::set_upload_length(const actor& /*by*/, const std::string& id,
+                                          std::uint64_t length) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -280,8 +278,8 @@ result<void> sqlite_store::set_upload_length(const actor& /*by*/, const std::str
   return tx->commit();
 }
 
-result<std::uint64_t> sqlite_store::reserve_link_bytes(const std::string& upload_id,
-                                                       std::uint64_t want) {
+result<std::uint64_t> sql_store::reserve_link_bytes(const std::string& upload_id,
+                                                    std::uint64_t want) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -291,14 +289,14 @@ result<std::uint64_t> sqlite_store::reserve_link_bytes(const std::string& upload
   return held;
 }
 
-result<bundle_info> sqlite_store::complete_upload(const actor& by, const std::string& id,
-                                                  const std::string& sha256) {
+result<bundle_info> sql_store::complete_upload(const actor& by, const std::string& id,
+                                               const std::string& sha256) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
   auto u = find_receiving(id);
   if (!u) return u.error();
-  auto size = blobs_.sync_upload(id);
+  auto size = blobs_->sync_upload(id);
   if (!size) return size.error();
   if (!u->length || *size != *u->length) return store_errc::bad_state;
   bundle_info b{random_id("bdl_"), u->ticket_ref, u->filename, *size, sha256, now_utc(), u->source};
@@ -342,15 +340,14 @@ result<bundle_info> sqlite_store::complete_upload(const actor& by, const std::st
   if (!u->request_id.empty()) event["request"] = u->request_id;
   if (auto r = enqueue_event(b.ticket_ref, "bundle.arrived", std::move(event)); !r)
     return r.error();
-  if (auto r = tx->commit(); !r) return r.error();
   // Recorded first: if the move does not happen now, start-up does it.
-  if (auto r = blobs_.promote(id, b.id); !r) return r.error();
+  if (auto r = commit(*tx, {.promotions = {{id, b.id}}}); !r) return r.error();
   return b;
 }
 
-result<void> sqlite_store::end_upload(const actor& by, const std::string& id,
-                                      std::string_view change_sql, const std::string& action,
-                                      const std::string& reason) {
+result<void> sql_store::end_upload(const actor& by, const std::string& id,
+                                   std::string_view change_sql, const std::string& action,
+                                   const std::string& reason) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -363,41 +360,38 @@ result<void> sqlite_store::end_upload(const actor& by, const std::string& id,
   if (!reason.empty()) detail["reason"] = reason;
   if (auto r = append_audit(by.label(), action, u->ticket_ref, boost::json::serialize(detail)); !r)
     return r;
-  if (auto r = tx->commit(); !r) return r;
-  blobs_.remove_upload(id);
-  blobs_.sync_dirs();
-  return {};
+  return commit(*tx, {.drop_uploads = {id}});
 }
 
-result<void> sqlite_store::refuse_upload(const actor& by, const std::string& id,
-                                         const std::string& reason) {
+result<void> sql_store::refuse_upload(const actor& by, const std::string& id,
+                                      const std::string& reason) {
   // The record stays (HEAD answers 410, not 404) until the upload expires.
   return end_upload(by, id, "UPDATE uploads SET state = 'refused' WHERE id = ?", "upload.refused",
                     reason);
 }
 
-result<void> sqlite_store::terminate_upload(const actor& by, const std::string& id) {
+result<void> sql_store::terminate_upload(const actor& by, const std::string& id) {
   return end_upload(by, id, "DELETE FROM uploads WHERE id = ?", "upload.terminated", {});
 }
 
-result<std::vector<bundle_info>> sqlite_store::list_bundles(const std::string& ticket_ref) {
+result<std::vector<bundle_info>> sql_store::list_bundles(const std::string& ticket_ref) {
   std::lock_guard lock(mutex_);
   return select_bundles("WHERE ticket_ref = ? ORDER BY created_at, rowid",
                         [&](sqlite::statement& s) { s.bind(ticket_ref); });
 }
 
-result<bundle_info> sqlite_store::get_bundle(const std::string& id) {
+result<bundle_info> sql_store::get_bundle(const std::string& id) {
   std::lock_guard lock(mutex_);
   return find_bundle(id);
 }
 
-result<bundle_file> sqlite_store::open_bundle(const actor& by, const std::string& id) {
+result<bundle_file> sql_store::open_bundle(const actor& by, const std::string& id) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
   auto b = find_bundle(id);
   if (!b) return b.error();
-  auto file = blobs_.open_bundle(id);
+  auto file = blobs_->open_bundle(id);
   if (!file) {
     if (file.error() == std::errc::no_such_file_or_directory) return store_errc::corrupt;
     return file.error();
@@ -412,7 +406,7 @@ result<bundle_file> sqlite_store::open_bundle(const actor& by, const std::string
   return file;
 }
 
-result<purged_bundle> sqlite_store::delete_bundle(const actor& by, const std::string& id) {
+result<purged_bundle> sql_store::delete_bundle(const actor& by, const std::string& id) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -421,8 +415,7 @@ result<purged_bundle> sqlite_store::delete_bundle(const actor& by, const std::st
   auto report =
       destroy({{b->ticket_ref, {b->id, b->size, b->sha256}}}, {}, "bundle.deleted", by.label());
   if (!report) return report.error();
-  if (auto r = tx->commit(); !r) return r.error();
-  remove_files(*report);
+  if (auto r = commit(*tx, blob_changes::dropping(*report)); !r) return r.error();
   return report->bundles.front();
 }
 

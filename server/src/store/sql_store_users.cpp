@@ -4,7 +4,7 @@
 #include <map>
 
 #include "store/secrets.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 namespace valise::server {
 namespace {
@@ -32,7 +32,7 @@ bool worth_recording(const session_info& s, unix_time now, const session_policy&
 
 }  // namespace
 
-result<user_info> sqlite_store::find_user(const std::string& name) {
+result<user_info> sql_store::find_user(const std::string& name) {
   auto stmt = db_.prepare(std::string(user_columns) + "WHERE name = ?");
   if (!stmt) return stmt.error();
   auto row = stmt->bind(name).step();
@@ -41,8 +41,8 @@ result<user_info> sqlite_store::find_user(const std::string& name) {
   return read_user(*stmt);
 }
 
-result<user_info> sqlite_store::create_user(const actor& by, const user_info& u,
-                                            const std::string& password_hash) {
+result<user_info> sql_store::create_user(const actor& by, const user_info& u,
+                                         const std::string& password_hash) {
   if (u.kind != role::admin && u.kind != role::technician) return store_errc::bad_state;
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
@@ -69,7 +69,7 @@ result<user_info> sqlite_store::create_user(const actor& by, const user_info& u,
   return out;
 }
 
-result<std::vector<user_info>> sqlite_store::list_users() {
+result<std::vector<user_info>> sql_store::list_users() {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(std::string(user_columns) + "ORDER BY name");
   if (!stmt) return stmt.error();
@@ -78,7 +78,7 @@ result<std::vector<user_info>> sqlite_store::list_users() {
   return out;
 }
 
-result<store::user_credentials> sqlite_store::get_user_credentials(const std::string& name) {
+result<store::user_credentials> sql_store::get_user_credentials(const std::string& name) {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(
       "SELECT name, role, disabled, created_at, last_sign_in, password_hash FROM users "
@@ -90,8 +90,8 @@ result<store::user_credentials> sqlite_store::get_user_credentials(const std::st
   return user_credentials{read_user(*stmt), stmt->text(5)};
 }
 
-result<void> sqlite_store::end_sessions(std::string_view where, const std::string& key,
-                                        const std::string& reason, const std::string& actor_label) {
+result<void> sql_store::end_sessions(std::string_view where, const std::string& key,
+                                     const std::string& reason, const std::string& actor_label) {
   std::map<std::string, std::int64_t> ended;  // per user
   {
     auto stmt = db_.prepare("SELECT user FROM sessions WHERE " + std::string(where));
@@ -112,8 +112,8 @@ result<void> sqlite_store::end_sessions(std::string_view where, const std::strin
   return {};
 }
 
-result<void> sqlite_store::set_user_password(const actor& by, const std::string& name,
-                                             const std::string& password_hash) {
+result<void> sql_store::set_user_password(const actor& by, const std::string& name,
+                                          const std::string& password_hash) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -132,9 +132,8 @@ result<void> sqlite_store::set_user_password(const actor& by, const std::string&
   return tx->commit();
 }
 
-result<void> sqlite_store::rehash_user_password(const std::string& name,
-                                                const std::string& old_hash,
-                                                const std::string& new_hash) {
+result<void> sql_store::rehash_user_password(const std::string& name, const std::string& old_hash,
+                                             const std::string& new_hash) {
   std::lock_guard lock(mutex_);
   auto update =
       db_.prepare("UPDATE users SET password_hash = ? WHERE name = ? AND password_hash = ?");
@@ -144,8 +143,8 @@ result<void> sqlite_store::rehash_user_password(const std::string& name,
   return {};
 }
 
-result<user_info> sqlite_store::set_user_disabled(const actor& by, const std::string& name,
-                                                  bool disabled) {
+result<user_info> sql_store::set_user_disabled(const actor& by, const std::string& name,
+                                               bool disabled) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -169,9 +168,9 @@ result<user_info> sqlite_store::set_user_disabled(const actor& by, const std::st
   return u;
 }
 
-result<new_session> sqlite_store::create_session(const std::string& user, unix_time now,
-                                                 const session_policy& policy,
-                                                 const std::string& address) {
+result<new_session> sql_store::create_session(const std::string& user, unix_time now,
+                                              const session_policy& policy,
+                                              const std::string& address) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -218,9 +217,9 @@ result<new_session> sqlite_store::create_session(const std::string& user, unix_t
   return s;
 }
 
-result<session_info> sqlite_store::authenticate_session(const std::string& secret, unix_time now,
-                                                        const session_policy& policy,
-                                                        bool background) {
+result<session_info> sql_store::authenticate_session(const std::string& secret, unix_time now,
+                                                     const session_policy& policy,
+                                                     bool background) {
   wiped_string hash{sha256_raw(secret)};
   std::lock_guard lock(mutex_);
   session_info s;
@@ -255,8 +254,8 @@ result<session_info> sqlite_store::authenticate_session(const std::string& secre
   return s;
 }
 
-result<void> sqlite_store::end_session(const actor& by, const session_info& s,
-                                       const std::string& reason) {
+result<void> sql_store::end_session(const actor& by, const session_info& s,
+                                    const std::string& reason) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();

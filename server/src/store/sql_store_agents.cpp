@@ -3,7 +3,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "store/secrets.hpp"
-#include "store/sqlite_store.hpp"
+#include "store/sql_store.hpp"
 
 namespace valise::server {
 namespace {
@@ -33,7 +33,7 @@ agent_info read_agent(const sqlite::statement& s) {
 
 }  // namespace
 
-result<agent_info> sqlite_store::find_agent(const std::string& id) {
+result<agent_info> sql_store::find_agent(const std::string& id) {
   auto stmt = db_.prepare(std::string(agent_columns) + "WHERE id = ?");
   if (!stmt) return stmt.error();
   auto row = stmt->bind(id).step();
@@ -42,7 +42,7 @@ result<agent_info> sqlite_store::find_agent(const std::string& id) {
   return read_agent(*stmt);
 }
 
-result<new_enroll_token> sqlite_store::create_enroll_token(const actor& by, unix_time expires_at) {
+result<new_enroll_token> sql_store::create_enroll_token(const actor& by, unix_time expires_at) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -68,7 +68,7 @@ result<new_enroll_token> sqlite_store::create_enroll_token(const actor& by, unix
   return t;
 }
 
-result<void> sqlite_store::check_enroll_token(const std::string& secret, unix_time now) {
+result<void> sql_store::check_enroll_token(const std::string& secret, unix_time now) {
   wiped_string hash{sha256_raw(secret)};
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(
@@ -80,9 +80,9 @@ result<void> sqlite_store::check_enroll_token(const std::string& secret, unix_ti
   return {};
 }
 
-result<agent_info> sqlite_store::enroll_agent(const std::string& secret, unix_time now,
-                                              const agent_facts& facts,
-                                              const certificate_issuer& issue) {
+result<agent_info> sql_store::enroll_agent(const std::string& secret, unix_time now,
+                                           const agent_facts& facts,
+                                           const certificate_issuer& issue) {
   wiped_string hash{sha256_raw(secret)};
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
@@ -142,7 +142,7 @@ result<agent_info> sqlite_store::enroll_agent(const std::string& secret, unix_ti
   return a;
 }
 
-result<agent_info> sqlite_store::authenticate_agent(const std::string& cert_sha256, unix_time now) {
+result<agent_info> sql_store::authenticate_agent(const std::string& cert_sha256, unix_time now) {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(std::string(agent_columns) +
                           "WHERE cert_sha256 = ?1 OR previous_cert_sha256 = ?1");
@@ -174,12 +174,12 @@ result<agent_info> sqlite_store::authenticate_agent(const std::string& cert_sha2
   return a;
 }
 
-result<agent_info> sqlite_store::get_agent(const std::string& id) {
+result<agent_info> sql_store::get_agent(const std::string& id) {
   std::lock_guard lock(mutex_);
   return find_agent(id);
 }
 
-result<std::vector<agent_info>> sqlite_store::list_agents() {
+result<std::vector<agent_info>> sql_store::list_agents() {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(std::string(agent_columns) + "ORDER BY enrolled_at, id");
   if (!stmt) return stmt.error();
@@ -188,7 +188,7 @@ result<std::vector<agent_info>> sqlite_store::list_agents() {
   return out;
 }
 
-result<agent_info> sqlite_store::revoke_agent(const actor& by, const std::string& id) {
+result<agent_info> sql_store::revoke_agent(const actor& by, const std::string& id) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
@@ -208,8 +208,8 @@ result<agent_info> sqlite_store::revoke_agent(const actor& by, const std::string
   return a;
 }
 
-result<agent_info> sqlite_store::update_agent_facts(const actor& agent, const agent_facts& facts,
-                                                    unix_time now) {
+result<agent_info> sql_store::update_agent_facts(const actor& agent, const agent_facts& facts,
+                                                 unix_time now) {
   std::lock_guard lock(mutex_);
   auto update = db_.prepare(
       "UPDATE agents SET hostname = ?, os = ?, kernel = ?, version = ?, profiles = ?, "
@@ -232,9 +232,9 @@ result<agent_info> sqlite_store::update_agent_facts(const actor& agent, const ag
   return a;
 }
 
-result<agent_info> sqlite_store::renew_agent_certificate(const actor& agent,
-                                                         const std::string& presented,
-                                                         const issued_certificate& cert) {
+result<agent_info> sql_store::renew_agent_certificate(const actor& agent,
+                                                      const std::string& presented,
+                                                      const issued_certificate& cert) {
   std::lock_guard lock(mutex_);
   auto tx = sqlite::transaction::begin(db_);
   if (!tx) return tx.error();
