@@ -94,6 +94,17 @@ bool nocase_column(rewrite& r, std::size_t k) {
   return true;
 }
 
+// Whether the word at k is a column's type: it follows the column's name,
+// which starts a column definition.
+bool declares_type(const rewrite& r, std::size_t k) {
+  if (k < 2) return false;
+  const token& name = r.at(k - 1);
+  const token& before = r.at(k - 2);
+  return (name.kind == token_kind::word || name.kind == token_kind::identifier) &&
+         (is_symbol(before, '(') || is_symbol(before, ',') || is(before, "column") ||
+          is(before, "add"));
+}
+
 }  // namespace
 
 numbered_statement postgresql_parameters(std::string_view sqlite_sql) {
@@ -121,6 +132,10 @@ std::string postgresql_ddl(std::string_view sqlite_script) {
     const bool after_dot = k > 0 && is_symbol(r.at(k - 1), '.');
     if (is(t, "integer")) {
       r.text(k) = "BIGINT";
+    } else if (is(t, "text") && declares_type(r, k)) {
+      // SQLite compares and sorts text byte by byte (BINARY): so does "C",
+      // whatever the database's locale.
+      r.text(k) = "TEXT COLLATE \"C\"";
     } else if (is(t, "blob")) {
       r.text(k) = "BYTEA";
     } else if (is(t, "real")) {

@@ -19,6 +19,8 @@ numbered_statement postgresql_parameters(std::string_view sqlite_sql);
 // A SQLite schema script (a migration) as PostgreSQL runs it:
 // - INTEGER → BIGINT (SQLite's integers are 64-bit), BLOB → BYTEA,
 //   REAL → DOUBLE PRECISION; AUTOINCREMENT → an identity column.
+// - A TEXT column is COLLATE "C": compared and sorted byte by byte as SQLite's
+//   BINARY does, whatever the database's locale.
 // - A column declared COLLATE NOCASE becomes CITEXT (the extension is created
 //   first): comparisons, uniqueness, foreign keys and ORDER BY then ignore
 //   case as SQLite's NOCASE does, with no change to the statements using it.

@@ -105,6 +105,13 @@ TEST(migrations, give_postgresql_the_tables_and_columns_they_give_sqlite) {
       EXPECT_TRUE(pg_db.prepare(sql) && pg_db.prepare(sql)->run()) << sql;
     }
 
+  // Text compares and sorts byte by byte, as on SQLite.
+  auto other_order = strings(pg_db,
+                             "SELECT table_name || '.' || column_name FROM "
+                             "information_schema.columns WHERE table_schema = 'public' AND "
+                             "udt_name = 'text' AND collation_name IS DISTINCT FROM 'C'");
+  EXPECT_TRUE(other_order.empty()) << other_order.front();
+
   // And every named index is there.
   for (const auto& index : strings(lite_db,
                                    "SELECT name FROM sqlite_master WHERE type = 'index' AND "
@@ -180,6 +187,18 @@ TEST_P(migrated, keep_insertion_order_through_rowid) {
         {ref});
   EXPECT_EQ(strings(db_, "SELECT ref FROM tickets ORDER BY created_at, rowid"),
             (std::vector<std::string>{"T3", "T1", "T2"}));
+}
+
+TEST_P(migrated, sort_text_byte_by_byte) {
+  migrate(scratch_, db_, 0, sqlite::migration_scripts().size());
+  for (const char* ref : {"b", "B", "a", "_x"})
+    run("INSERT INTO tickets (ref, title, severity, status, created_at) "
+        "VALUES (?, 't', 'low', 'open', 100)",
+        {ref});
+  EXPECT_EQ(strings(db_, "SELECT ref FROM tickets ORDER BY ref"),
+            (std::vector<std::string>{"B", "_x", "a", "b"}));
+  EXPECT_EQ(strings(db_, "SELECT ref FROM tickets WHERE ref < 'a' ORDER BY ref"),
+            (std::vector<std::string>{"B", "_x"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, migrated,

@@ -65,7 +65,11 @@ class scratch_database {
     }
     server_ = postgresql_url();
     auto admin = open_or_throw(server_);
-    exec_or_throw(admin, "CREATE DATABASE " + name);
+    // Sorting by language rules, as a database made on most systems does:
+    // the layer must not depend on a C locale.
+    exec_or_throw(admin, "CREATE DATABASE " + name +
+                             " TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
+                             "LOCALE 'C.UTF-8'");
     name_ = name;
     url_ = server_.substr(0, server_.rfind('/') + 1) + name;
   }
