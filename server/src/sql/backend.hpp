@@ -26,6 +26,8 @@ class connection_impl {
   virtual result<std::unique_ptr<statement_impl>> prepare(std::string_view sql) = 0;
   virtual std::int64_t changes() const = 0;
   virtual std::string error_message() const = 0;
+  virtual result<int> schema_version() = 0;
+  virtual result<void> set_schema_version(int version) = 0;
   virtual result<void> begin() = 0;
   virtual result<void> commit() = 0;
   virtual void rollback() = 0;

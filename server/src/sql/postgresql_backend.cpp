@@ -222,6 +222,28 @@ class pg_connection final : public detail::connection_impl {
   std::int64_t changes() const override { return changes_; }
   std::string error_message() const override { return error_; }
 
+  result<int> schema_version() override {
+    // A new database has no table yet: reading it would fail (and end the
+    // transaction), so ask first.
+    auto stmt = prepare("SELECT to_regclass('schema_version') IS NOT NULL");
+    if (!stmt) return stmt.error();
+    auto row = (*stmt)->step();
+    if (!row) return row.error();
+    if ((*stmt)->integer(0) == 0) return 0;
+    stmt = prepare("SELECT COALESCE(MAX(version), 0) FROM schema_version");
+    if (!stmt) return stmt.error();
+    row = (*stmt)->step();
+    if (!row) return row.error();
+    return static_cast<int>((*stmt)->integer(0));
+  }
+  result<void> set_schema_version(int version) override {
+    const std::string sql =
+        "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL); "
+        "DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (" +
+        std::to_string(version) + ")";
+    return exec(sql.c_str());
+  }
+
   // PostgreSQL has no BEGIN IMMEDIATE: each write transaction first takes one
   // advisory lock that all nodes share, so writers run one at a time across
   // the cluster as they do on one SQLite file. The store's read-check-write

@@ -116,6 +116,12 @@ std::int64_t connection::changes() const {
 std::string connection::error_message() const {
   return impl_->error_message();
 }
+result<int> connection::schema_version() {
+  return impl_->schema_version();
+}
+result<void> connection::set_schema_version(int version) {
+  return impl_->set_schema_version(version);
+}
 result<void> connection::listen(std::string_view channel) {
   return impl_->listen(channel);
 }

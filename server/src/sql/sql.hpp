@@ -65,6 +65,7 @@ class statement_impl;
 
 class statement;
 
+// One thread at a time (the store's mutex), like a libpq connection.
 class connection {
  public:
   static result<connection> open(std::string_view url);
@@ -86,6 +87,11 @@ class connection {
   std::int64_t changes() const;
   // What the database said of the last error, for logs.
   std::string error_message() const;
+  // The schema's version, 0 for a new database (SQLite: PRAGMA user_version;
+  // PostgreSQL: the row of table schema_version, made when first set). Read
+  // and set it inside a transaction, as migrations do.
+  result<int> schema_version();
+  result<void> set_schema_version(int version);
   // Called after each transaction that committed, under the caller's locks:
   // it may only note or post work.
   void on_commit(std::function<void()> fn) { committed_ = std::move(fn); }

@@ -112,6 +112,18 @@ class sqlite_connection final : public detail::connection_impl {
   std::int64_t changes() const override { return sqlite3_changes64(db_); }
   std::string error_message() const override { return sqlite3_errmsg(db_); }
 
+  result<int> schema_version() override {
+    auto stmt = prepare("PRAGMA user_version");
+    if (!stmt) return stmt.error();
+    auto row = (*stmt)->step();
+    if (!row) return row.error();
+    return static_cast<int>((*stmt)->integer(0));
+  }
+  result<void> set_schema_version(int version) override {
+    const std::string sql = "PRAGMA user_version = " + std::to_string(version);
+    return exec(sql.c_str());
+  }
+
   // BEGIN IMMEDIATE: the write lock at once, so reads inside see what the
   // write will build on.
   result<void> begin() override { return exec("BEGIN IMMEDIATE"); }

@@ -188,6 +188,25 @@ TEST_P(database, a_transaction_rolls_back_unless_committed) {
   EXPECT_EQ(commits, 1);
 }
 
+TEST_P(database, keeps_the_schema_version_with_the_transaction) {
+  auto version = db_.schema_version();
+  ASSERT_TRUE(version) << version.error().message();
+  EXPECT_EQ(*version, 0);
+  {
+    auto tx = transaction::begin(db_);
+    ASSERT_TRUE(tx);
+    ASSERT_TRUE(db_.set_schema_version(3));
+    EXPECT_EQ(db_.schema_version().value(), 3);
+  }
+  EXPECT_EQ(db_.schema_version().value(), 0);  // rolled back
+  auto tx = transaction::begin(db_);
+  ASSERT_TRUE(tx);
+  ASSERT_TRUE(db_.set_schema_version(4));
+  ASSERT_TRUE(db_.set_schema_version(5));
+  ASSERT_TRUE(tx->commit());
+  EXPECT_EQ(scratch_.open().schema_version().value(), 5);
+}
+
 TEST_P(database, writers_wait_for_each_other) {
   exec("CREATE TABLE t (x INTEGER NOT NULL)");
   auto other = scratch_.open();

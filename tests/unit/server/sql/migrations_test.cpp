@@ -21,9 +21,13 @@ void migrate(const testing::scratch_database& scratch, connection& db, std::size
   for (std::size_t i = from; i < to && i < scripts.size(); ++i) {
     auto tx = transaction::begin(db);
     ASSERT_TRUE(tx) << tx.error().message();
+    auto version = db.schema_version();
+    ASSERT_TRUE(version);
+    ASSERT_EQ(*version, static_cast<int>(i));
     const std::string script = scratch.ddl(scripts[i]);
     auto r = db.exec(script.c_str());
     ASSERT_TRUE(r) << "migration " << i + 1 << ": " << db.error_message() << "\n" << script;
+    ASSERT_TRUE(db.set_schema_version(static_cast<int>(i + 1)));
     ASSERT_TRUE(tx->commit());
   }
 }
@@ -94,6 +98,8 @@ TEST(migrations, give_postgresql_the_tables_and_columns_they_give_sqlite) {
   ASSERT_GE(expected.size(), 15u);
   EXPECT_EQ(expected["users"]["name"].type, "citext");
   EXPECT_EQ(expected["sessions"]["user"].type, "citext");
+  // PostgreSQL keeps the version in a table (SQLite: PRAGMA user_version).
+  ASSERT_EQ(got.erase("schema_version"), 1u);
   // PostgreSQL's tables also have SQLite's implicit rowid.
   for (auto& [table, columns] : expected) columns["rowid"] = {"int8", true};
   EXPECT_EQ(got, expected);
