@@ -103,6 +103,7 @@ class connection {
   // notifications() after queries too). SQLite serves one process, where
   // on_commit already wakes everyone: there these do nothing and
   // notification_fd() is -1.
+  // A channel name is at most 63 bytes (PostgreSQL's identifiers).
   result<void> listen(std::string_view channel);
   result<void> notify(std::string_view channel, std::string_view payload);
   // Readable when notifications may have arrived; -1 when there are none to wait for.
