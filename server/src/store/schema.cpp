@@ -285,6 +285,10 @@ result<int> user_version(connection& db) {
 
 }  // namespace
 
+std::span<const char* const> migration_scripts() {
+  return migrations;
+}
+
 result<void> migrate(connection& db) {
   for (;;) {
     // The version is read under the write lock: two processes opening a new

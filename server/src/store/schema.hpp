@@ -1,6 +1,8 @@
 // The metadata schema and its versioned migrations (PRAGMA user_version).
 #pragma once
 
+#include <span>
+
 #include "store/sqlite.hpp"
 
 namespace valise::server::sqlite {
@@ -8,5 +10,9 @@ namespace valise::server::sqlite {
 // Brings the database to the newest schema, one migration per transaction.
 // A database from a newer valise-server is refused (store_errc::schema_too_new).
 result<void> migrate(connection& db);
+
+// The migrations' SQL, oldest first: entry i takes the schema from version i
+// to i + 1. For PostgreSQL, sql::postgresql_ddl renders each one.
+std::span<const char* const> migration_scripts();
 
 }  // namespace valise::server::sqlite

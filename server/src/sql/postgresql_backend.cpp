@@ -1,0 +1,380 @@
+// PostgreSQL under sql.hpp, over libpq. Statements go out once, at their
+// first step, as one PQexecParams (parse, bind and execute in a single round
+// trip; the store prepares a statement per use), and their rows come back
+// whole. Values travel as text, except blobs, which go as binary BYTEA.
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <cstdlib>
+
+#include "sql/backend.hpp"
+#include "sql/dialect.hpp"
+
+namespace valise::server::sql {
+namespace {
+
+// Type OIDs from PostgreSQL's catalogue (pg_type.dat); stable across versions.
+constexpr Oid bool_oid = 16;
+constexpr Oid bytea_oid = 17;
+constexpr Oid int8_oid = 20;
+
+// The key of the advisory lock that every write transaction takes first, on
+// every node: "valise" in ASCII, then 1 (the writer lock).
+constexpr std::int64_t writer_lock = 0x76616c6973650001;
+
+int encode_sqlstate(std::string_view state) {
+  int code = 0;
+  for (char c : state.substr(0, 5)) {
+    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'Z' ? c - 'A' + 10 : 0;
+    code = code * 36 + digit;
+  }
+  return code;
+}
+
+std::string decode_sqlstate(int code) {
+  std::string state(5, '0');
+  for (int i = 4; i >= 0; --i, code /= 36) {
+    const int digit = code % 36;
+    state[static_cast<std::size_t>(i)] =
+        static_cast<char>(digit < 10 ? '0' + digit : 'A' + digit - 10);
+  }
+  return state;
+}
+
+std::string_view describe(std::string_view state) {
+  struct known {
+    std::string_view state, text;
+  };
+  static constexpr known table[] = {
+      {"08006", "connection failure"},
+      {"22021", "invalid text (NUL or not UTF-8)"},
+      {"23502", "not-null violation"},
+      {"23503", "foreign key violation"},
+      {"23505", "unique violation"},
+      {"23514", "check violation"},
+      {"25P02", "the transaction failed and was rolled back"},
+      {"40001", "serialization failure"},
+      {"40P01", "deadlock detected"},
+      {"42601", "syntax error"},
+      {"42703", "undefined column"},
+      {"42P01", "undefined table"},
+      {"42P02", "undefined parameter"},
+      {"55P03", "lock not available"},
+  };
+  for (const auto& k : table)
+    if (k.state == state) return k.text;
+  return "error";
+}
+
+class postgresql_errors final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "postgresql"; }
+  std::string message(int code) const override {
+    const std::string state = decode_sqlstate(code);
+    return "database: " + std::string(describe(state)) + " (SQLSTATE " + state + ")";
+  }
+  bool equivalent(int code, const std::error_condition& condition) const noexcept override {
+    if (condition.category() != condition_category()) return false;
+    const std::string state = decode_sqlstate(code);
+    const std::string_view cls = std::string_view(state).substr(0, 2);
+    switch (static_cast<errc>(condition.value())) {
+      case errc::unique_violation:
+        return state == "23505";
+      case errc::constraint_violation:
+        return cls == "23";
+      case errc::busy:
+        return state == "40001" || state == "40P01" || state == "55P03" || state == "55006";
+      case errc::connection_lost:
+        return cls == "08" || state == "57P01" || state == "57P02" || state == "57P03";
+      case errc::invalid_statement:
+        return cls == "42";
+      case errc::invalid_text:
+        return state == "22021" || state == "22P05";
+      case errc::corrupt:
+        return state == "XX001" || state == "XX002";
+      case errc::full:
+        return cls == "53";
+    }
+    return false;
+  }
+};
+
+std::error_code make_error(std::string_view state) {
+  return {encode_sqlstate(state), postgresql_category()};
+}
+
+// What a failed result (or a failed connection: no result) says.
+std::error_code error_of(PGconn* conn, const PGresult* res) {
+  if (PQstatus(conn) == CONNECTION_BAD) return make_error("08006");
+  const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  return make_error(state ? state : "XX000");
+}
+
+bool succeeded(const PGresult* res) {
+  const auto status = PQresultStatus(res);
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+// BYTEA in text form is `\x` and two hex digits a byte.
+std::string bytea_bytes(std::string_view hex) {
+  if (!hex.starts_with("\\x")) return std::string(hex);
+  hex.remove_prefix(2);
+  std::string out(hex.size() / 2, '\0');
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    unsigned value = 0;
+    std::from_chars(hex.data() + 2 * i, hex.data() + 2 * i + 2, value, 16);
+    out[i] = static_cast<char>(value);
+  }
+  return out;
+}
+
+struct result_deleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using pg_result = std::unique_ptr<PGresult, result_deleter>;
+
+class pg_connection;
+
+class pg_statement final : public detail::statement_impl {
+ public:
+  pg_statement(pg_connection& db, numbered_statement sql)
+      : db_(db), sql_(std::move(sql)), values_(static_cast<std::size_t>(sql_.parameters)) {
+    types_.resize(values_.size(), 0);
+    formats_.resize(values_.size(), 0);
+  }
+
+  // Text goes untyped: PostgreSQL takes the type from the context, so that a
+  // name compared with a CITEXT column compares as CITEXT.
+  void bind_text(std::string_view text) override {
+    // libpq sends text parameters NUL-terminated: a NUL inside would cut it.
+    if (text.find('\0') != std::string_view::npos) bind_error_ = "22021";
+    put(std::string(text), 0, 0);
+  }
+  void bind_integer(std::int64_t value) override { put(std::to_string(value), int8_oid, 0); }
+  void bind_blob(std::string_view bytes) override { put(std::string(bytes), bytea_oid, 1); }
+  void bind_null() override { put(std::nullopt, 0, 0); }
+
+  result<bool> step() override;
+
+  std::string text(int column) const override {
+    if (is_null(column)) return {};
+    const char* value = PQgetvalue(res_.get(), row_, column);
+    const std::string_view text(value,
+                                static_cast<std::size_t>(PQgetlength(res_.get(), row_, column)));
+    return PQftype(res_.get(), column) == bytea_oid ? bytea_bytes(text) : std::string(text);
+  }
+  std::int64_t integer(int column) const override {
+    if (is_null(column)) return 0;
+    const char* value = PQgetvalue(res_.get(), row_, column);
+    if (PQftype(res_.get(), column) == bool_oid) return value[0] == 't' ? 1 : 0;
+    std::int64_t n = 0;
+    const char* end = value + PQgetlength(res_.get(), row_, column);
+    if (std::from_chars(value, end, n).ec != std::errc{})
+      return static_cast<std::int64_t>(std::strtod(value, nullptr));
+    return n;
+  }
+  bool is_null(int column) const override {
+    return !res_ || row_ < 0 || row_ >= PQntuples(res_.get()) || column < 0 ||
+           column >= PQnfields(res_.get()) || PQgetisnull(res_.get(), row_, column);
+  }
+
+ private:
+  void put(std::optional<std::string> value, Oid type, int format) {
+    if (next_ >= values_.size()) {
+      bind_error_ = "42P02";  // more values than parameters
+      return;
+    }
+    values_[next_] = std::move(value);
+    types_[next_] = type;
+    formats_[next_] = format;
+    ++next_;
+  }
+
+  pg_connection& db_;
+  numbered_statement sql_;
+  std::vector<std::optional<std::string>> values_;  // unbound: NULL, as in SQLite
+  std::vector<Oid> types_;
+  std::vector<int> formats_;
+  std::size_t next_ = 0;
+  const char* bind_error_ = nullptr;
+  pg_result res_;
+  int row_ = -1;
+  bool done_ = false;
+};
+
+class pg_connection final : public detail::connection_impl {
+ public:
+  explicit pg_connection(PGconn* conn) : conn_(conn) {}
+  ~pg_connection() override { PQfinish(conn_); }
+
+  backend kind() const override { return backend::postgresql; }
+
+  result<void> exec(const char* sql) override {
+    pg_result res(PQexec(conn_, sql));
+    return finish(res.get());
+  }
+
+  result<std::unique_ptr<detail::statement_impl>> prepare(std::string_view sql) override {
+    return std::unique_ptr<detail::statement_impl>(
+        std::make_unique<pg_statement>(*this, postgresql_parameters(sql)));
+  }
+
+  std::int64_t changes() const override { return changes_; }
+  std::string error_message() const override { return error_; }
+
+  result<int> schema_version() override {
+    // A new database has no table yet: reading it would fail (and end the
+    // transaction), so ask first.
+    auto stmt = prepare("SELECT to_regclass('schema_version') IS NOT NULL");
+    if (!stmt) return stmt.error();
+    auto row = (*stmt)->step();
+    if (!row) return row.error();
+    if ((*stmt)->integer(0) == 0) return 0;
+    stmt = prepare("SELECT COALESCE(MAX(version), 0) FROM schema_version");
+    if (!stmt) return stmt.error();
+    row = (*stmt)->step();
+    if (!row) return row.error();
+    return static_cast<int>((*stmt)->integer(0));
+  }
+  result<void> set_schema_version(int version) override {
+    const std::string sql =
+        "CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL); "
+        "DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (" +
+        std::to_string(version) + ")";
+    return exec(sql.c_str());
+  }
+
+  // PostgreSQL has no BEGIN IMMEDIATE: each write transaction first takes one
+  // advisory lock that all nodes share, so writers run one at a time across
+  // the cluster as they do on one SQLite file. The store's read-check-write
+  // steps (a link's byte budget, the audit chain's next record) rely on it.
+  // READ COMMITTED (the default) matters: each statement then sees every
+  // writer that committed before the lock was granted, where REPEATABLE READ
+  // would keep the snapshot taken before the wait.
+  result<void> begin() override {
+    const std::string sql =
+        "BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(writer_lock) + ")";
+    if (auto r = exec(sql.c_str()); !r) {
+      rollback();
+      return r;
+    }
+    return {};
+  }
+
+  result<void> commit() override {
+    pg_result res(PQexec(conn_, "COMMIT"));
+    if (auto r = finish(res.get()); !r) return r;
+    // COMMIT of a transaction that failed part-way answers ROLLBACK.
+    if (std::string_view(PQcmdStatus(res.get())) != "COMMIT") return make_error("25P02");
+    return {};
+  }
+
+  void rollback() override { pg_result res(PQexec(conn_, "ROLLBACK")); }
+
+  result<void> listen(std::string_view channel) override {
+    char* name = PQescapeIdentifier(conn_, channel.data(), channel.size());
+    if (!name) return error_of(conn_, nullptr);
+    const std::string sql = "LISTEN " + std::string(name);
+    PQfreemem(name);
+    return exec(sql.c_str());
+  }
+
+  result<void> notify(std::string_view channel, std::string_view payload) override {
+    auto stmt = prepare("SELECT pg_notify(?, ?)");
+    if (!stmt) return stmt.error();
+    (*stmt)->bind_text(channel);
+    (*stmt)->bind_text(payload);
+    auto row = (*stmt)->step();
+    if (!row) return row.error();
+    return {};
+  }
+
+  int notification_fd() const override { return PQsocket(conn_); }
+
+  result<std::vector<notification>> notifications() override {
+    if (!PQconsumeInput(conn_)) {
+      error_ = PQerrorMessage(conn_);
+      return make_error("08006");
+    }
+    std::vector<notification> out;
+    while (PGnotify* n = PQnotifies(conn_)) {
+      out.push_back({n->relname, n->extra});
+      PQfreemem(n);
+    }
+    return out;
+  }
+
+  PGconn* handle() const { return conn_; }
+
+  // Notes what a finished result says: rows changed, or the error.
+  result<void> finish(const PGresult* res) {
+    if (!res || !succeeded(res)) {
+      error_ = res ? PQresultErrorMessage(res) : PQerrorMessage(conn_);
+      return error_of(conn_, res);
+    }
+    const std::string_view status = PQcmdStatus(const_cast<PGresult*>(res));
+    if (status.starts_with("INSERT") || status.starts_with("UPDATE") ||
+        status.starts_with("DELETE") || status.starts_with("MERGE"))
+      changes_ = std::atoll(PQcmdTuples(const_cast<PGresult*>(res)));
+    return {};
+  }
+
+ private:
+  PGconn* conn_;
+  std::int64_t changes_ = 0;
+  std::string error_;
+};
+
+result<bool> pg_statement::step() {
+  if (bind_error_) return {boost::system::in_place_error, make_error(bind_error_)};
+  if (done_) return false;
+  if (!res_) {
+    std::vector<const char*> values(values_.size());
+    std::vector<int> lengths(values_.size());
+    for (std::size_t i = 0; i < values_.size(); ++i) {
+      values[i] = values_[i] ? values_[i]->data() : nullptr;
+      lengths[i] = values_[i] ? static_cast<int>(values_[i]->size()) : 0;
+    }
+    res_.reset(PQexecParams(db_.handle(), sql_.text.c_str(), static_cast<int>(values_.size()),
+                            types_.data(), values.data(), lengths.data(), formats_.data(), 0));
+    if (auto r = db_.finish(res_.get()); !r) {
+      done_ = true;
+      return {boost::system::in_place_error, r.error()};
+    }
+  }
+  if (++row_ < PQntuples(res_.get())) return true;
+  done_ = true;
+  return false;
+}
+
+}  // namespace
+
+const std::error_category& postgresql_category() {
+  static const postgresql_errors instance;
+  return instance;
+}
+
+namespace detail {
+
+result<std::unique_ptr<connection_impl>> open_postgresql(const std::string& uri, std::string* why) {
+  PGconn* conn = PQconnectdb(uri.c_str());
+  auto c = std::make_unique<pg_connection>(conn);
+  if (!conn || PQstatus(conn) != CONNECTION_OK) {
+    if (why) *why = conn ? PQerrorMessage(conn) : "out of memory";
+    return make_error("08006");
+  }
+  // Notices (e.g. "extension citext already exists, skipping") are not
+  // errors: libpq would print them on stderr.
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
+  // As SQLite's busy timeout: a writer waits this long for the lock, then
+  // fails with errc::busy.
+  if (auto r = c->exec("SET lock_timeout = '10s'"); !r) {
+    if (why) *why = c->error_message();
+    return r.error();
+  }
+  return std::unique_ptr<connection_impl>(std::move(c));
+}
+
+}  // namespace detail
+}  // namespace valise::server::sql
