@@ -49,8 +49,6 @@ api_error from_policy(uploads::refusal r) {
   switch (r) {
     case refusal::bad_request:
       return api_error::bad_request;
-    case refusal::forbidden:
-      return api_error::forbidden;
     case refusal::no_recipients:
       return api_error::no_recipients;
     case refusal::request_finished:
@@ -63,8 +61,6 @@ api_error from_policy(uploads::refusal r) {
       return api_error::ticket_not_found;
     case refusal::not_age_encrypted:
       return api_error::not_age_encrypted;
-    case refusal::internal:
-      return api_error::internal;
   }
   return api_error::internal;
 }

@@ -383,6 +383,7 @@ answer protocol::create(const request_head& head, caller who, std::int64_t now) 
     return reply(error::bad_request, "send Upload-Length or Upload-Defer-Length, not both");
   auto cap = who.hooks.size_limit_for_caller();
   if (!cap) return reply(cap.error());
+  u.max_bytes = cap->bytes;
   if (!length_text.empty()) {
     u.length = parse_size(length_text);
     if (!u.length) return reply(error::bad_request, "Upload-Length is not a size");

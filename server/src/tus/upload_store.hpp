@@ -88,18 +88,19 @@ class upload {
   virtual metered_upload* metered() { return nullptr; }
 };
 
+// The largest upload a caller may make, and what sets it (for messages).
+struct size_limit {
+  std::uint64_t bytes = 0;
+  std::string what;
+};
+
 // What a new upload asks for, as the protocol read it.
 struct new_upload {
   std::optional<std::uint64_t> length;
   std::string metadata_text;
   metadata fields;  // parsed
   std::int64_t now = 0;
-};
-
-// The largest upload a caller may make, and what sets it (for messages).
-struct size_limit {
-  std::uint64_t bytes = 0;
-  std::string what;
+  std::uint64_t max_bytes = 0;  // the caller's size limit: where a deferred length stops
 };
 
 // What the creation hook decided: the uploads the new one replaces (the
@@ -110,7 +111,8 @@ struct creation_plan {
   std::string replaced_for;
 };
 
-// The uploads one caller sees (tusd's DataStore).
+// The uploads one caller sees (tusd's DataStore). create() comes after the
+// hooks' pre_create for the same upload.
 class upload_store {
  public:
   virtual ~upload_store() = default;

@@ -125,9 +125,7 @@ class stored_upload final : public tus::upload, public tus::metered_upload {
 }  // namespace
 
 tus::checked<tus::size_limit> store_uploads::size_limit_for_caller() {
-  auto cap = policy_.size_limit(who_);
-  if (cap) cap_ = cap->bytes;
-  return cap;
+  return policy_.size_limit(who_);
 }
 
 tus::checked<tus::creation_plan> store_uploads::pre_create(const tus::new_upload& u) {
@@ -151,7 +149,7 @@ tus::checked<std::unique_ptr<tus::upload>> store_uploads::create(const tus::new_
       .expires_at = u.now + policy_.bounds().expires_after.count(),
       .request_id = bound_.request_id,
   };
-  auto quota = policy_.quota(who_, cap_);
+  auto quota = policy_.quota(who_, u.max_bytes);
   quota.replaces = plan.replaces;
   auto created = db_.create_upload(who_, std::move(made), quota);
   if (!created) return policy_.creation_refused(who_, bound_, created.error());

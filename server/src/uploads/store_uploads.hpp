@@ -29,7 +29,6 @@ class store_uploads final : public tus::upload_store, public tus::upload_hooks {
   const upload_policy& policy_;
   const actor& who_;
   binding bound_;  // pre_create's, for create
-  std::uint64_t cap_ = 0;
 };
 
 }  // namespace valise::server::uploads

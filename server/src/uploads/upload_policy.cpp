@@ -14,8 +14,6 @@ class refusal_category_impl final : public std::error_category {
     switch (static_cast<refusal>(value)) {
       case refusal::bad_request:
         return "bad request";
-      case refusal::forbidden:
-        return "forbidden";
       case refusal::no_recipients:
         return "no recipients";
       case refusal::request_finished:
@@ -28,8 +26,6 @@ class refusal_category_impl final : public std::error_category {
         return "no such ticket";
       case refusal::not_age_encrypted:
         return "not an age file";
-      case refusal::internal:
-        return "internal error";
     }
     return "unknown refusal";
   }

@@ -35,14 +35,12 @@ namespace valise::server::uploads {
 // The policy's reasons to refuse; the API maps them to its errors.
 enum class refusal {
   bad_request = 1,
-  forbidden,
   no_recipients,
   request_finished,
   request_has_bundle,
   quota_exceeded,
   ticket_not_found,
   not_age_encrypted,
-  internal,
 };
 const std::error_category& refusal_category();
 std::error_code make_error_code(refusal r);
