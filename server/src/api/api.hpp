@@ -13,12 +13,12 @@
 #include "api/auth_throttle.hpp"
 #include "api/cross_origin.hpp"
 #include "api/refusal_log.hpp"
+#include "api/upload_service.hpp"
 #include "http/client_address.hpp"
 #include "http/request_handler.hpp"
 #include "http/router.hpp"
 #include "metrics.hpp"
 #include "pki.hpp"
-#include "tus/tus_service.hpp"
 #include "valise/server/config.hpp"
 #include "valise/server/store.hpp"
 #include "web/web_root.hpp"
@@ -68,7 +68,7 @@ struct api_context {
   store& db;
   const server_config& config;
   metrics& stats;
-  tus::service& tus;
+  upload_service& tus;  // tus at /api/v1/uploads
   const certificate_authority& ca;
   agent_wakeups& wakeups;        // agents' job long-polls, by agent id
   agent_wakeups& audit_wakeups;  // event long-polls, by credential; woken by audit records
@@ -162,7 +162,7 @@ class api final : public request_handler {
   // Audits a refusal through refusal_log.
   void audit_refusal(const refusal& r, unix_time now);
 
-  tus::service tus_;
+  upload_service tus_;
   agent_wakeups wakeups_;
   agent_wakeups audit_wakeups_;
   auth_throttle throttle_;

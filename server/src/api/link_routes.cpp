@@ -1,70 +1,43 @@
 // Upload links: one-ticket, upload-only, expiring tokens for clients without
 // an agent, and what a link's holder (the drop page) may learn about it.
+// What a link may do is uploads/upload_policy.hpp's.
 #include <boost/json/array.hpp>
 
 #include "api/api.hpp"
 #include "api/api_error.hpp"
 #include "api/json_views.hpp"
 #include "api/request_body.hpp"
+#include "uploads/upload_policy.hpp"
 
 namespace valise::server {
 namespace {
 
 namespace json = boost::json;
 
-constexpr auto max_link_lifetime_s =
-    static_cast<std::uint64_t>(std::chrono::seconds(max_link_lifetime).count());
-
-// What the link's drops are encrypted to: the keys it names, else the
-// team's; nothing in passphrase mode. Or the refusal.
-std::variant<link_terms, response> read_terms(const server_config& config,
-                                              const json::object& body) {
-  std::optional<response> problem;
-  auto mode_text = string_field(body, "mode", problem);
-  auto keys = recipients_field(body, "recipients", max_link_recipients, problem);
-  if (problem) return std::move(*problem);
-  link_terms terms;
-  if (mode_text) {
-    auto mode = parse_link_mode(*mode_text);
-    if (!mode)
-      return error_response(api_error::bad_request,
-                            "mode must be \"recipients\" or \"passphrase\"");
-    terms.mode = *mode;
-  }
-  if (terms.mode == link_mode::passphrase) {
-    if (keys)
-      return error_response(api_error::bad_request,
-                            "a passphrase link takes no recipients: send one or the other");
-    return terms;
-  }
-  terms.recipients = keys ? std::move(*keys) : config.recipients;
-  if (terms.recipients.empty())
-    return error_response(api_error::no_recipients,
-                          "no age recipients to encrypt this link's drops to: server.toml names "
-                          "none ([keys] recipients) and the request named none");
-  return terms;
+api_error from_refusal(uploads::refusal r) {
+  return r == uploads::refusal::no_recipients ? api_error::no_recipients : api_error::bad_request;
 }
 
+// The request's fields; what they make of a link is upload_policy's
+// (link_terms_for).
 outcome create_link(api_context& ctx, request& req) {
   auto parsed = parse_object(req.body);
   if (auto* res = std::get_if<response>(&parsed)) return std::move(*res);
   auto& body = std::get<json::object>(parsed);
   std::optional<response> problem;
-  auto expires_in = number_field(body, "expires_in_s", {1, max_link_lifetime_s}, problem);
-  auto max_bytes = number_field(body, "max_bytes", {.min = 1}, problem);
+  uploads::link_request asked;
+  asked.expires_in_s =
+      number_field(body, "expires_in_s", {1, uploads::max_link_lifetime_s}, problem);
+  asked.max_bytes = number_field(body, "max_bytes", {.min = 1}, problem);
   if (problem) return std::move(*problem);
-  auto read = read_terms(ctx.config, body);
-  if (auto* res = std::get_if<response>(&read)) return std::move(*res);
-  auto& terms = std::get<link_terms>(read);
-  // The default is at most max_link_lifetime (load_config checks it).
-  std::uint64_t lifetime =
-      expires_in.value_or(static_cast<std::uint64_t>(ctx.config.link_expires_in.count()));
-  terms.max_bytes = max_bytes.value_or(ctx.config.link_max_bytes);
-  if (terms.max_bytes == 0)
-    return error_response(api_error::bad_request, "max_bytes must be positive");
-  terms.expires_at = req.now + static_cast<unix_time>(lifetime);
+  asked.mode = string_field(body, "mode", problem);
+  asked.recipients = recipients_field(body, "recipients", max_link_recipients, problem);
+  if (problem) return std::move(*problem);
+  auto terms = uploads::link_terms_for(asked, ctx.config, req.now);
+  if (auto* no = std::get_if<uploads::link_refusal>(&terms))
+    return error_response(from_refusal(no->code), std::move(no->message));
   const auto& ref = req.params[0];
-  auto link = ctx.db.create_link(*req.who, ref, terms);
+  auto link = ctx.db.create_link(*req.who, ref, std::get<link_terms>(terms));
   if (!link)
     return error_response(link.error(), "ticket \"" + ref + "\"", api_error::ticket_not_found);
   json::array keys;

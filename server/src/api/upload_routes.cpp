@@ -1,4 +1,5 @@
-// tus at /api/v1/uploads: the routes only hand over to tus::service.
+// tus at /api/v1/uploads: the routes only hand over to upload_service
+// (api/upload_service.hpp: tus/ over uploads/).
 #include "api/api.hpp"
 
 namespace valise::server {
