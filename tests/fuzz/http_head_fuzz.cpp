@@ -60,7 +60,7 @@ class route_table {
   std::unique_ptr<store> db_;
   server_config config_;
   metrics stats_;
-  tus::service tus_;
+  upload_service tus_;
   certificate_authority ca_;
   agent_wakeups wakeups_;
   agent_wakeups audit_wakeups_;

@@ -47,10 +47,4 @@ class upload_service {
   tus::protocol protocol_;
 };
 
-// The names the tests and the fuzz targets know it by.
-namespace tus {
-using service = upload_service;
-using limits = uploads::limits;
-}  // namespace tus
-
 }  // namespace valise::server

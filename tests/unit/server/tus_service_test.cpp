@@ -1,7 +1,5 @@
 // The tus handler as request/response tables per method, over a real store in
 // a temporary directory.
-#include "tus/tus_service.hpp"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -9,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <map>
 
+#include "api/upload_service.hpp"
 #include "tus/tus_headers.hpp"
 
 namespace valise::server::tus {
@@ -80,8 +79,9 @@ class TusService : public ::testing::Test {
     auto link_actor = db_->authenticate(link->secret, now);
     ASSERT_TRUE(link_actor);
     link_ = *link_actor;
-    tus_.emplace(*db_, limits{.max_upload_bytes = 500, .expires_after = std::chrono::seconds(3600)},
-                 stats_);
+    tus_.emplace(
+        *db_, uploads::limits{.max_upload_bytes = 500, .expires_after = std::chrono::seconds(3600)},
+        stats_);
   }
   void TearDown() override {
     tus_.reset();
@@ -127,7 +127,7 @@ class TusService : public ::testing::Test {
   actor technician_;
   actor link_;
   metrics stats_;
-  std::optional<service> tus_;
+  std::optional<upload_service> tus_;
 };
 
 TEST_F(TusService, OptionsAdvertisesVersionExtensionsAndLimits) {
