@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -60,6 +61,15 @@ def _postmaster_pid(data):
         return None
 
 
+def _is_postgres(pid):
+    """Whether PID is still a postgres process (not a pid reused since)."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip() == "postgres"
+    except OSError:
+        return False
+
+
 def stop(state_path):
     """Stops the cluster STATE describes and deletes its directory."""
     try:
@@ -75,7 +85,7 @@ def stop(state_path):
                             "stop"]), directory)
         except subprocess.CalledProcessError:
             pid = _postmaster_pid(data)
-            if pid:
+            if pid and _is_postgres(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
                 # postgres's children leave when the postmaster is gone
@@ -102,8 +112,19 @@ def start(state_path):
             entry = pwd.getpwnam(USER)
             os.chown(directory, entry.pw_uid, entry.pw_gid)
         data = os.path.join(directory, "data")
-        _run(_as_owner([f"{BIN}/initdb", "-D", data, "-U", "valise", "--auth=trust",
+        # Over TCP a password, since any local user reaches 127.0.0.1 (and a
+        # superuser can run programs through COPY … TO PROGRAM); trust only
+        # on the socket in this private directory, for createdb below.
+        password = secrets.token_hex(16)
+        password_file = os.path.join(directory, "password")
+        with open(os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            f.write(password + "\n")
+        if os.geteuid() == 0:
+            os.chown(password_file, entry.pw_uid, entry.pw_gid)
+        _run(_as_owner([f"{BIN}/initdb", "-D", data, "-U", "valise", "--auth-local=trust",
+                        "--auth-host=scram-sha-256", f"--pwfile={password_file}",
                         "--encoding=UTF8", "--locale=C", "--no-sync"]), directory)
+        os.remove(password_file)
         for attempt in range(5):
             port = _free_port()
             options = (f"-c listen_addresses=127.0.0.1 -p {port} "
@@ -117,14 +138,13 @@ def start(state_path):
             except subprocess.CalledProcessError:
                 if attempt == 4:
                     raise
-        _run([f"{BIN}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "valise", DATABASE],
+        _run([f"{BIN}/createdb", "-h", directory, "-p", str(port), "-U", "valise", DATABASE],
              directory)
-        url = f"postgresql://valise@127.0.0.1:{port}/{DATABASE}"
+        url = f"postgresql://valise:{password}@127.0.0.1:{port}/{DATABASE}"
         state.update(port=port, url=url)
-        with open(state_path, "w") as f:
-            json.dump(state, f)
-        with open(state_path + ".url", "w") as f:
-            f.write(url + "\n")
+        for path, text in ((state_path, json.dumps(state)), (state_path + ".url", url + "\n")):
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+                f.write(text)
         return url
     except BaseException as e:
         log = os.path.join(directory, "log")

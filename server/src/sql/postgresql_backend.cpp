@@ -357,7 +357,15 @@ const std::error_category& postgresql_category() {
 namespace detail {
 
 result<std::unique_ptr<connection_impl>> open_postgresql(const std::string& uri, std::string* why) {
-  PGconn* conn = PQconnectdb(uri.c_str());
+  // Later entries win (libpq), so the URL may change the keepalives and the
+  // connect timeout but not the encoding: text is UTF-8 on both backends.
+  // Keepalives: a node cut off while holding the writers' lock must lose its
+  // connection (and the lock) in about a minute, not in TCP's two hours.
+  const char* const keys[] = {
+      "connect_timeout",  "keepalives", "keepalives_idle", "keepalives_interval",
+      "keepalives_count", "dbname",     "client_encoding", nullptr};
+  const char* const values[] = {"10", "1", "30", "10", "3", uri.c_str(), "UTF8", nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   auto c = std::make_unique<pg_connection>(conn);
   if (!conn || PQstatus(conn) != CONNECTION_OK) {
     if (why) *why = conn ? PQerrorMessage(conn) : "out of memory";
@@ -367,9 +375,13 @@ result<std::unique_ptr<connection_impl>> open_postgresql(const std::string& uri,
   // errors: libpq would print them on stderr.
   PQsetNoticeProcessor(
       conn, [](void*, const char*) {}, nullptr);
-  // As SQLite's busy timeout: a writer waits this long for the lock, then
-  // fails with errc::busy.
-  if (auto r = c->exec("SET lock_timeout = '10s'"); !r) {
+  // lock_timeout, as SQLite's busy timeout: a writer waits this long for the
+  // lock, then fails with errc::busy. A transaction left open (a stuck
+  // process) is ended after a minute, so it cannot hold the writers' lock.
+  // bytea_output: blobs are read back as hex whatever the role's default.
+  if (auto r = c->exec("SET lock_timeout = '10s'; SET idle_in_transaction_session_timeout = '60s'; "
+                       "SET bytea_output = 'hex'");
+      !r) {
     if (why) *why = c->error_message();
     return r.error();
   }

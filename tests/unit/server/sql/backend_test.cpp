@@ -4,6 +4,7 @@
 #include <chrono>
 #include <limits>
 #include <thread>
+#include <vector>
 
 #include "scratch_database.hpp"
 
@@ -58,6 +59,17 @@ TEST_P(database, binds_and_reads_every_kind_of_value) {
   auto end = rows->step();
   ASSERT_TRUE(end);
   EXPECT_FALSE(*end);
+}
+
+TEST_P(database, an_integer_primary_key_numbers_rows_left_without_one) {
+  exec("CREATE TABLE k (id INTEGER PRIMARY KEY, t TEXT NOT NULL)");
+  ASSERT_TRUE(db_.exec("INSERT INTO k (t) VALUES ('a'); INSERT INTO k (t) VALUES ('b')"));
+  auto stmt = db_.prepare("SELECT id FROM k ORDER BY t");
+  ASSERT_TRUE(stmt);
+  std::vector<std::int64_t> ids;
+  ASSERT_TRUE(stmt->each([&] { ids.push_back(stmt->integer(0)); }));
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_LT(ids[0], ids[1]);
 }
 
 TEST_P(database, numbers_parameters_as_sqlite_does) {
