@@ -355,10 +355,9 @@ class load {
 
   asio::ip::address source_of(unsigned i) const {
     const unsigned a = i / o_.per_address;  // 127.1.0.1 onwards
-    return asio::ip::make_address_v4(
-        asio::ip::address_v4::bytes_type{127, static_cast<unsigned char>(1 + a / 250),
-                                         static_cast<unsigned char>(a % 250),
-                                         static_cast<unsigned char>(1)});
+    return asio::ip::make_address_v4(asio::ip::address_v4::bytes_type{
+        127, static_cast<unsigned char>(1 + a / 250), static_cast<unsigned char>(a % 250),
+        static_cast<unsigned char>(1)});
   }
 
   awaitable<void> run_agent(unsigned i, std::chrono::milliseconds start_after) {
@@ -534,7 +533,8 @@ awaitable<std::pair<sample_set, sample_set>> technician_calls(technician& t, asi
     for (auto [target, set] : targets) {
       auto began = steady::now();
       auto a = co_await t.call(ioc, "GET", target);
-      if (!a || a->status != 200) throw std::runtime_error(std::string("GET ") + target + " failed");
+      if (!a || a->status != 200)
+        throw std::runtime_error(std::string("GET ") + target + " failed");
       set->v.push_back(seconds_since(began) * 1000);
     }
     asio::steady_timer pause(ioc, std::chrono::milliseconds(20));
@@ -599,20 +599,34 @@ options parse(int argc, char** argv) {
       auto colon = rest.rfind(':');
       o.host = rest.substr(0, colon);
       o.port = static_cast<unsigned short>(std::stoul(rest.substr(colon + 1)));
-    } else if (a == "--ca") o.ca = value();
-    else if (a == "--token") o.token = value();
-    else if (a == "--work") o.work = value();
-    else if (a == "--ticket") o.ticket = value();
-    else if (a == "--agents") o.agents = std::stoul(value());
-    else if (a == "--per-address") o.per_address = std::stoul(value());
-    else if (a == "--ramp") o.ramp_s = std::stoul(value());
-    else if (a == "--poll-wait") o.poll_wait = std::stoul(value());
-    else if (a == "--calls") o.calls = std::stoul(value());
-    else if (a == "--requests") o.requests = std::stoul(value());
-    else if (a == "--hold") o.hold_s = std::stoul(value());
-    else if (a == "--pid") o.pid = std::stoi(value());
-    else if (a == "--no-restart") o.restart = false;
-    else throw std::runtime_error("unknown option " + a);
+    } else if (a == "--ca")
+      o.ca = value();
+    else if (a == "--token")
+      o.token = value();
+    else if (a == "--work")
+      o.work = value();
+    else if (a == "--ticket")
+      o.ticket = value();
+    else if (a == "--agents")
+      o.agents = std::stoul(value());
+    else if (a == "--per-address")
+      o.per_address = std::stoul(value());
+    else if (a == "--ramp")
+      o.ramp_s = std::stoul(value());
+    else if (a == "--poll-wait")
+      o.poll_wait = std::stoul(value());
+    else if (a == "--calls")
+      o.calls = std::stoul(value());
+    else if (a == "--requests")
+      o.requests = std::stoul(value());
+    else if (a == "--hold")
+      o.hold_s = std::stoul(value());
+    else if (a == "--pid")
+      o.pid = std::stoi(value());
+    else if (a == "--no-restart")
+      o.restart = false;
+    else
+      throw std::runtime_error("unknown option " + a);
   }
   if (o.ca.empty() || o.token.empty() || o.work.empty())
     throw std::runtime_error("--ca, --token and --work are required");
@@ -665,7 +679,8 @@ int main(int argc, char** argv) try {
   {
     technician t(o, ctx);
     t.run([&](technician& self, asio::io_context& ioc) -> awaitable<int> {
-      json::object ticket{{"ref", o.ticket}, {"title", "bench/agents"}, {"severity", "non-blocking"}};
+      json::object ticket{
+          {"ref", o.ticket}, {"title", "bench/agents"}, {"severity", "non-blocking"}};
       auto a = co_await self.call(ioc, "POST", "/api/v1/tickets", json::serialize(ticket));
       if (!a || (a->status != 201 && a->status != 409))
         throw std::runtime_error("create ticket failed: " + (a ? a->body : std::string("lost")));

@@ -12,12 +12,11 @@
 
 #include "delivery/passphrase_delivery.hpp"
 #include "enroll/enroll.hpp"
+#include "remote/reconnect.hpp"
 #include "service/control_socket.hpp"
 #include "service/job_runner.hpp"
-#include "remote/reconnect.hpp"
 #include "service/working_set.hpp"
 #include "valise/common/failure.hpp"
-#include "valise/common/tus_client.hpp"
 #include "valise/common/version.hpp"
 
 namespace valise::agent {
