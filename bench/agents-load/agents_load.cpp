@@ -68,6 +68,7 @@ struct options {
   unsigned requests = 100;
   unsigned hold_s = 10;
   unsigned settle_timeout_s = 600;
+  unsigned reconnect_window_ms = 0;  // 0: valise-agent's own
   int pid = 0;
   bool restart = true;
 };
@@ -367,7 +368,9 @@ class load {
     std::mt19937 random(i * 7919u + 17);
     std::uniform_real_distribution<> draw(0, 1);
     unsigned failures = 0;
-    const valise::agent::reconnect_policy policy;
+    valise::agent::reconnect_policy policy;
+    if (o_.reconnect_window_ms)
+      policy.first_window = std::chrono::milliseconds(o_.reconnect_window_ms);
     auto& me = ids[i];
     while (!s_.stop) {
       std::optional<std::chrono::seconds> retry_after;
@@ -621,6 +624,8 @@ options parse(int argc, char** argv) {
       o.requests = std::stoul(value());
     else if (a == "--hold")
       o.hold_s = std::stoul(value());
+    else if (a == "--reconnect-window")
+      o.reconnect_window_ms = std::stoul(value());
     else if (a == "--pid")
       o.pid = std::stoi(value());
     else if (a == "--no-restart")
