@@ -5,13 +5,13 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <random>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
+#include <random>
 
 #include "clock/clock.hpp"
 #include "http/head_check.hpp"
