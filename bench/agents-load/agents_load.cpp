@@ -19,6 +19,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -660,6 +661,8 @@ double wait_until(P pred, unsigned timeout_s, const std::string& what, const sha
 
 int main(int argc, char** argv) try {
   auto o = parse(argc, argv);
+  // A write to a connection the restarting server reset fails with EPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
   rlimit limit{};
   getrlimit(RLIMIT_NOFILE, &limit);
   limit.rlim_cur = limit.rlim_max;
