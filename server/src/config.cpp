@@ -47,7 +47,8 @@ const key_spec keys[] = {
     {"server", "max_connections", &server_config::max_connections,
      "Connections served at once, each waiting agent holding one. When they are all taken, "
      "the oldest unauthenticated one is closed for a newcomer; if every one is an agent's or a "
-     "technician's, newcomers are answered 503. Keep it under the unit's LimitNOFILE."},
+     "technician's, newcomers are answered 503 with Retry-After. Keep it under the unit's "
+     "LimitNOFILE."},
     {"server", "max_anonymous_connections", &server_config::max_anonymous_connections,
      "Connections not yet authenticated (TLS handshake, a request without a valid token or "
      "agent certificate yet); over it, the oldest of them is closed."},

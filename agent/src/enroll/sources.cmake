@@ -3,4 +3,5 @@ list(APPEND VALISE_AGENT_SOURCES
   src/enroll/credentials.cpp
   src/enroll/enroll.cpp
   src/remote/collector_api.cpp
+  src/remote/reconnect.cpp
 )

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <fstream>
 
+#include "remote/reconnect.hpp"
 #include "valise/common/manifest.hpp"
 #include "valise/common/version.hpp"
 
@@ -74,7 +75,10 @@ host_report describe_host(std::vector<std::string> remote_profiles,
 
 result<json::value> collector_api::call(const common::http_request& request, unsigned expected) {
   last_error_.clear();
+  retry_after_.reset();
   auto response = http_.send(request);
+  if (response)
+    if (auto wait = response->header("Retry-After")) retry_after_ = parse_retry_after(*wait);
   if (!response) {
     // What the connection met (a proxy's 407 rather than its 502, say).
     last_error_ = http_.last_error_detail();

@@ -66,11 +66,14 @@ class collector_api {
   result<void> report(const std::string& job_id, const status_report& status);
 
   const std::string& last_error() const { return last_error_; }
+  // The Retry-After of the last answer (a 503 or 429: when to come back).
+  std::optional<std::chrono::seconds> retry_after() const { return retry_after_; }
 
  private:
   result<boost::json::value> call(const common::http_request& request, unsigned expected);
   common::https_client& http_;
   std::string last_error_;
+  std::optional<std::chrono::seconds> retry_after_;
 };
 
 }  // namespace valise::agent

@@ -12,11 +12,11 @@
 
 #include "delivery/passphrase_delivery.hpp"
 #include "enroll/enroll.hpp"
+#include "remote/reconnect.hpp"
 #include "service/control_socket.hpp"
 #include "service/job_runner.hpp"
 #include "service/working_set.hpp"
 #include "valise/common/failure.hpp"
-#include "valise/common/tus_client.hpp"
 #include "valise/common/version.hpp"
 
 namespace valise::agent {
@@ -111,10 +111,11 @@ void poll_loop(const agent_config& config, job_store& jobs, shared_state& shared
       return;
     }
     ++failures;
-    const auto wait = common::tus::backoff_delay(failures, 1s, config.backoff_max,
-                                                 std::uniform_real_distribution<>(0, 1)(random));
-    spdlog::warn("cannot reach {}: {}{}; retrying in {} s", config.server, error.message(),
-                 detail.empty() ? "" : " (" + detail + ")", wait.count() / 1000);
+    const auto wait = reconnect_delay({.cap = config.backoff_max}, failures, api.retry_after(),
+                                      std::uniform_real_distribution<>(0, 1)(random));
+    spdlog::warn("cannot reach {}: {}{}; retrying in {:.1f} s", config.server, error.message(),
+                 detail.empty() ? "" : " (" + detail + ")",
+                 static_cast<double>(wait.count()) / 1000);
     http.close();
     for (auto left = wait; left > 0ms && !shared.stopping; left -= 10s) {
       shared.alive();

@@ -11,6 +11,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
+#include <random>
 
 #include "clock/clock.hpp"
 #include "http/head_check.hpp"
@@ -296,6 +297,14 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
   co_return x;
 }
 
+// The Retry-After of a 503 for a full server, in seconds: drawn between 10
+// and 20, so that clients refused in the same second (agents reconnecting
+// after a restart) do not all come back in the same second either.
+unsigned busy_retry_after() {
+  thread_local std::minstd_rand random{std::random_device{}()};
+  return std::uniform_int_distribution<unsigned>(10, 20)(random);
+}
+
 // Lets the connection budget end a connection from another thread: the cut
 // runs on the connection's strand, and only while its stream exists.
 struct shed_handle {
@@ -376,6 +385,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
     ctx.stats.connections_refused.fetch_add(1, std::memory_order_relaxed);
     if (auto [ec] = co_await stream.async_handshake(use_tuple); ec) co_return;
     auto res = ctx.app.failure_response(http_failure::busy, "too many connections");
+    res.set(http::field::retry_after, std::to_string(busy_retry_after()));
     res.keep_alive(false);
     co_await send(stream, res, ctx.app, limits.handshake_timeout);
     co_await stream.async_shutdown(use_tuple);

@@ -23,7 +23,7 @@
 namespace valise::server {
 
 struct connection_policy {
-  unsigned max_connections = 10000;  // every connection
+  unsigned max_connections = 16384;  // every connection
   unsigned max_anonymous = 1000;     // not yet authenticated
   unsigned max_per_address = 32;     // anonymous ones from one address_key
   unsigned max_per_credential = 32;  // authenticated ones of one agent or token

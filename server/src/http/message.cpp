@@ -5,10 +5,14 @@
 namespace valise::server {
 
 response json_response(http::status status, const boost::json::value& body) {
+  return json_text_response(status, boost::json::serialize(body));
+}
+
+response json_text_response(http::status status, std::string json) {
   response res{status, 11};
   res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
-  res.body() = boost::json::serialize(body);
+  res.body() = std::move(json);
   res.body() += '\n';
   res.prepare_payload();
   return res;

@@ -14,6 +14,8 @@ using request_head = http::request_header<>;
 using response = http::response<http::string_body>;
 
 response json_response(http::status status, const boost::json::value& body);
+// The same with a body serialized already (a long list, built a piece at a time).
+response json_text_response(http::status status, std::string json);
 response empty_response(http::status status);
 
 // `s` without the optional white space (SP, HTAB: RFC 9110 §5.6.3) around

@@ -15,8 +15,11 @@ constexpr std::string_view agent_columns =
     "max_upload_bytes FROM agents ";
 
 // last_seen is written at most this often per agent: a long-polling agent
-// authenticates every request, and each write would be an fsync.
-constexpr unix_time last_seen_resolution = 30;
+// authenticates every request, and each write would be an fsync. As often
+// as the agents' heartbeat (which writes it anyway): at 30 s, 10,000 agents
+// polling every 50 s made 200 fsyncs a second under the store's lock, and
+// technicians' calls waited behind them (docs/performance.md, "Many agents").
+constexpr unix_time last_seen_resolution = 300;
 
 agent_info read_agent(const sqlite::statement& s) {
   agent_info a;
