@@ -28,9 +28,9 @@ namespace {
 // empty one created here (init would then refuse the directory).
 std::unique_ptr<store> open_store(const server_config& config, const config_location& where) {
   if (auto problem = not_initialised(config, where)) fail(problem->line);
-  auto db = store::open_sqlite(config.data_dir, store::open_mode::tool);
-  if (!db)
-    fail("cannot open the store in " + config.data_dir.string() + ": " + db.error().message());
+  std::string why;
+  auto db = store::open(config.data_dir, config.database(), store::open_mode::tool, &why);
+  if (!db) fail("cannot open the store in " + config.data_dir.string() + ": " + why);
   return std::move(*db);
 }
 
@@ -93,11 +93,17 @@ int run_command_line(int argc, char** argv) {
       "--recipient", init_opts.recipients,
       "The support team's age public key (age1...), repeatable: [keys] recipients, what browser "
       "drops are encrypted to (--data only)");
+  auto* store_opt = init_cmd->add_option(
+      "--store", init_opts.store_url,
+      "[store] url: a PostgreSQL database (postgresql://USER@HOST/DB) to keep the metadata in "
+      "instead of SQLite in the data directory (--data only)");
   init_cmd->callback([&] {
     if (where.data_dir.empty()) {
       // The package's server.toml is a conffile: init fills its data_dir
       // and leaves the file to the administrator.
       init_opts.config_file = where.file();
+      if (store_opt->count() > 0)
+        fail("--store is for init --data: set [store] url in " + init_opts.config_file.string());
       if (listen_opt->count() + hostname_opt->count() + recipient_opt->count() > 0)
         fail(
             "--listen, --hostname and --recipient are for init --data: set [server] listen, "
