@@ -15,6 +15,7 @@
 #include "config_location.hpp"
 #include "pki.hpp"
 #include "status.hpp"
+#include "store/copy_database.hpp"
 #include "user_command.hpp"
 #include "valise/common/version.hpp"
 #include "valise/completion/bash.hpp"
@@ -268,6 +269,32 @@ int run_command_line(int argc, char** argv) {
     std::printf("audit chain intact: %lld records; checkpoints that match: %lld\n",
                 static_cast<long long>(report->records),
                 static_cast<long long>(report->checkpoints));
+  });
+
+  auto* migrate_cmd = app.add_subcommand(
+      "migrate", "Copy the metadata from SQLite into an empty PostgreSQL database");
+  std::string migrate_from, migrate_to;
+  migrate_cmd
+      ->add_option("--from", migrate_from,
+                   "The data directory (its valise.db) or sqlite:PATH; the server stopped")
+      ->required();
+  migrate_cmd
+      ->add_option("--to", migrate_to,
+                   "postgresql://USER@HOST/DB: an empty database (password: PGPASSFILE)")
+      ->required();
+  migrate_cmd->callback([&] {
+    const std::string from =
+        migrate_from.starts_with("sqlite:")
+            ? migrate_from
+            : "sqlite:" + (std::filesystem::path(migrate_from) / "valise.db").string();
+    if (!migrate_to.starts_with("postgresql://") && !migrate_to.starts_with("postgres://"))
+      fail("--to must be a postgresql:// URL");
+    std::string why;
+    auto copied = copy_database(from, migrate_to, why);
+    if (!copied) fail(why.empty() ? copied.error().message() : why);
+    std::printf("copied %llu rows of %zu tables to %s: set [store] url to it in server.toml\n",
+                static_cast<unsigned long long>(copied->rows), copied->tables,
+                redacted_url(migrate_to).c_str());
   });
 
   completion::add_completion_command(app);
