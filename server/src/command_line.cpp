@@ -273,16 +273,17 @@ int run_command_line(int argc, char** argv) {
 
   auto* migrate_cmd = app.add_subcommand(
       "migrate", "Copy the metadata from SQLite into an empty PostgreSQL database");
+  add_location_options(*migrate_cmd, where);
   std::string migrate_from, migrate_to;
-  migrate_cmd
-      ->add_option("--from", migrate_from,
-                   "The data directory (its valise.db) or sqlite:PATH; the server stopped")
-      ->required();
+  migrate_cmd->add_option("--from", migrate_from,
+                          "A data directory (its valise.db) or sqlite:PATH, the server stopped "
+                          "(default: the configured data directory's valise.db)");
   migrate_cmd
       ->add_option("--to", migrate_to,
                    "postgresql://USER@HOST/DB: an empty database (password: PGPASSFILE)")
       ->required();
   migrate_cmd->callback([&] {
+    if (migrate_from.empty()) migrate_from = load(where).data_dir.string();
     const std::string from =
         migrate_from.starts_with("sqlite:")
             ? migrate_from
