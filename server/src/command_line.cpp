@@ -15,6 +15,7 @@
 #include "config_location.hpp"
 #include "pki.hpp"
 #include "status.hpp"
+#include "store/copy_database.hpp"
 #include "user_command.hpp"
 #include "valise/common/version.hpp"
 #include "valise/completion/bash.hpp"
@@ -28,9 +29,9 @@ namespace {
 // empty one created here (init would then refuse the directory).
 std::unique_ptr<store> open_store(const server_config& config, const config_location& where) {
   if (auto problem = not_initialised(config, where)) fail(problem->line);
-  auto db = store::open_sqlite(config.data_dir, store::open_mode::tool);
-  if (!db)
-    fail("cannot open the store in " + config.data_dir.string() + ": " + db.error().message());
+  std::string why;
+  auto db = store::open(config.data_dir, config.database(), store::open_mode::tool, &why);
+  if (!db) fail("cannot open the store in " + config.data_dir.string() + ": " + why);
   return std::move(*db);
 }
 
@@ -93,11 +94,17 @@ int run_command_line(int argc, char** argv) {
       "--recipient", init_opts.recipients,
       "The support team's age public key (age1...), repeatable: [keys] recipients, what browser "
       "drops are encrypted to (--data only)");
+  auto* store_opt = init_cmd->add_option(
+      "--store", init_opts.store_url,
+      "[store] url: a PostgreSQL database (postgresql://USER@HOST/DB) to keep the metadata in "
+      "instead of SQLite in the data directory (--data only)");
   init_cmd->callback([&] {
     if (where.data_dir.empty()) {
       // The package's server.toml is a conffile: init fills its data_dir
       // and leaves the file to the administrator.
       init_opts.config_file = where.file();
+      if (store_opt->count() > 0)
+        fail("--store is for init --data: set [store] url in " + init_opts.config_file.string());
       if (listen_opt->count() + hostname_opt->count() + recipient_opt->count() > 0)
         fail(
             "--listen, --hostname and --recipient are for init --data: set [server] listen, "
@@ -262,6 +269,33 @@ int run_command_line(int argc, char** argv) {
     std::printf("audit chain intact: %lld records; checkpoints that match: %lld\n",
                 static_cast<long long>(report->records),
                 static_cast<long long>(report->checkpoints));
+  });
+
+  auto* migrate_cmd = app.add_subcommand(
+      "migrate", "Copy the metadata from SQLite into an empty PostgreSQL database");
+  add_location_options(*migrate_cmd, where);
+  std::string migrate_from, migrate_to;
+  migrate_cmd->add_option("--from", migrate_from,
+                          "A data directory (its valise.db) or sqlite:PATH, the server stopped "
+                          "(default: the configured data directory's valise.db)");
+  migrate_cmd
+      ->add_option("--to", migrate_to,
+                   "postgresql://USER@HOST/DB: an empty database (password: PGPASSFILE)")
+      ->required();
+  migrate_cmd->callback([&] {
+    if (migrate_from.empty()) migrate_from = load(where).data_dir.string();
+    const std::string from =
+        migrate_from.starts_with("sqlite:")
+            ? migrate_from
+            : "sqlite:" + (std::filesystem::path(migrate_from) / "valise.db").string();
+    if (!migrate_to.starts_with("postgresql://") && !migrate_to.starts_with("postgres://"))
+      fail("--to must be a postgresql:// URL");
+    std::string why;
+    auto copied = copy_database(from, migrate_to, why);
+    if (!copied) fail(why.empty() ? copied.error().message() : why);
+    std::printf("copied %llu rows of %zu tables to %s: set [store] url to it in server.toml\n",
+                static_cast<unsigned long long>(copied->rows), copied->tables,
+                redacted_url(migrate_to).c_str());
   });
 
   completion::add_completion_command(app);

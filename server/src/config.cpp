@@ -120,6 +120,14 @@ const key_spec keys[] = {
     {"audit", "refusal_interval", &server_config::refusal_interval,
      "Refused requests are recorded once per source and interval, then counted: one record "
      "with the count when the interval ends."},
+    {"store", "url", &server_config::store_url,
+     "Where tickets, uploads' records and the audit trail live. Empty: SQLite in the data "
+     "directory (valise.db). \"postgresql://USER@HOST/DB\": a PostgreSQL 15 database, shared "
+     "by several nodes (docs/postgresql.md); put no password here (password_file, or libpq's "
+     "~/.pgpass / PGPASSFILE). Blobs, audit.key and the CA stay in the data directory."},
+    {"store", "password_file", &server_config::store_password_file,
+     "File whose first line is PostgreSQL's password (mode 0600); relative paths are under "
+     "the data directory. Empty: none, or libpq's own password file."},
     {"retention", "max_age", &server_config::retention,
      "Bundles older than this are purged whatever their ticket (\"0s\": only on resolution)."},
     {"retention", "purge_interval", &server_config::purge_interval,
@@ -402,6 +410,11 @@ config_result parse_config(std::string_view text, const std::filesystem::path& f
                     file.string())};
   if (config.threads == 0)
     return problem{fmt::format("{}: server.threads must be at least 1", file.string())};
+  if (!config.store_url.empty() && !config.store_url.starts_with("postgresql://") &&
+      !config.store_url.starts_with("postgres://"))
+    return problem{
+        fmt::format("{}: store.url must be empty (SQLite in the data directory) or postgresql://…",
+                    file.string())};
   // Zero would time every request out, expire uploads and links as they are
   // made, or purge every second.
   for (const auto& k : keys) {

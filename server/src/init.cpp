@@ -46,6 +46,7 @@ boost::system::result<server_config, std::string> settings(const init_options& o
   config.listen = options.listen;
   config.hostname = options.hostname;
   config.recipients = std::move(*recipients);
+  config.store_url = options.store_url;
   return config;
 }
 
@@ -73,8 +74,9 @@ boost::system::result<std::string, std::string> fill(const server_config& config
                                          config.resolve(config.private_key));
       !r)
     return problem{"cannot create the server certificate: " + r.error().message()};
-  auto db = store::open_sqlite(config.data_dir, store::open_mode::tool);
-  if (!db) return problem{"cannot create the database: " + db.error().message()};
+  std::string why;
+  auto db = store::open(config.data_dir, config.database(), store::open_mode::tool, &why);
+  if (!db) return problem{"cannot create the database: " + why};
   auto token = (*db)->create_token(actor::system(), role::admin, "admin");
   if (!token) return problem{"cannot create the admin token: " + token.error().message()};
   return {boost::system::in_place_value, std::move(token->secret)};

@@ -198,10 +198,10 @@ boost::system::result<void, std::string> run(const server_config& config) {
   if (auto bad = clock::check_fake_clock()) return problem{std::move(*bad)};
   if (const auto& file = clock::fake_clock_file())
     spdlog::warn("the clock is fake: VALISE_TEST_CLOCK={} sets the time, for tests only", *file);
-  auto db = store::open_sqlite(config.data_dir);
-  if (!db)
-    return problem{"cannot open the store in " + config.data_dir.string() + ": " +
-                   db.error().message()};
+  std::string why;
+  auto db = store::open(config.data_dir, config.database(), store::open_mode::serve, &why);
+  if (!db) return problem{"cannot open the store in " + config.data_dir.string() + ": " + why};
+  if (!config.store_url.empty()) spdlog::info("store: {}", redacted_url(config.store_url));
   // Before anything is written: a trail that no longer matches audit.head
   // was tampered with while the server was stopped, and the evidence stays.
   auto head = (*db)->checkpoint_audit();

@@ -19,7 +19,8 @@ std::string init_command(const config_location& where) {
 
 std::optional<setup_problem> not_initialised(const server_config& config,
                                              const config_location& where) {
-  const auto db = config.data_dir / "valise.db";
+  // With PostgreSQL ([store] url), init leaves audit.key as its mark here.
+  const auto db = config.data_dir / (config.store_url.empty() ? "valise.db" : "audit.key");
   std::error_code ec;
   if (!std::filesystem::exists(db, ec)) {
     if (ec && ec != std::errc::no_such_file_or_directory)

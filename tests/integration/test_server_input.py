@@ -5,6 +5,7 @@ does not belong, control characters in free text, a duplicate token name, a
 foreign origin. Python 3 standard library and the openssl command (agents).
 
 ctest passes VALISE_SERVER_BIN; a missing binary fails the tests, never skips."""
+import base64
 import json
 import sys
 import tempfile
@@ -435,6 +436,47 @@ class CrossOriginOff(InputTest):
         text = (self.server.data / "server.toml").read_text()
         self.assertIn("[cors]\n", text)
         self.assertIn("allowed_origins = []", text)
+
+
+class StoredText(InputTest):
+    """Text a database cannot store (a NUL byte, bytes that are not UTF-8) is
+    a 400 whichever database the server uses: PostgreSQL refuses it, and the
+    server refuses it on SQLite too rather than keep what a second node could
+    not. Never a 500. (Also registered as postgresql.server_input.StoredText.)"""
+
+    def raw_metadata(self, **values):
+        return ",".join(f"{k} {base64.b64encode(v).decode()}" for k, v in values.items())
+
+    def create(self, **values):
+        return self.call("POST", "/api/v1/uploads", headers={
+            "Tus-Resumable": "1.0.0", "Upload-Length": "100",
+            "Upload-Metadata": self.raw_metadata(**values)})
+
+    def test_bytes_a_database_cannot_store_are_refused_with_a_400(self):
+        for case, value in {"cut UTF-8": b"caf\xc3.age", "latin-1": b"r\xe9sum\xe9.age",
+                            "lone continuation": b"\x80.age"}.items():
+            with self.subTest(field="filename", case=case):
+                status, _, answer = self.create(filename=value, ticket=self.ref.encode())
+                self.assert_refused(status, answer, "UTF-8")
+            with self.subTest(field="ticket", case=case):
+                status, _, answer = self.server.request("POST", "/api/v1/uploads", None,
+                                                        self.server.technician_token, {
+                    "Tus-Resumable": "1.0.0", "Upload-Length": "100",
+                    "Upload-Metadata": self.raw_metadata(filename=b"a.age", ticket=value)})
+                self.assertEqual(status, 400, answer)
+        # Raw bytes in a JSON body: refused before the store, as before.
+        status, _, answer = self.call("POST", "/api/v1/tickets",
+                                      b'{"ref": "bad-\xff", "title": "t"}',
+                                      headers={"Content-Type": "application/json"})
+        self.assertEqual(status, 400, answer)
+        status, _, answer = self.call("POST", f"/api/v1/tickets/{self.ref}/comments",
+                                      {"text": "a\x00b"})
+        self.assertEqual(status, 400, answer)
+        # Nothing was half-stored, and the server goes on as usual.
+        status, _, answer = self.create(filename="r\u00e9sum\u00e9.age".encode(),
+                                        ticket=self.ref.encode())
+        self.assertEqual(status, 201, answer)
+        self.assertNotIn("internal", self.server.log_tail(400))
 
 
 if __name__ == "__main__":

@@ -38,6 +38,35 @@ def server_binary():
     return path
 
 
+def postgresql_database():
+    """A new empty database on the test cluster when VALISE_TEST_BACKEND is
+    `postgresql` (its URL from VALISE_TEST_POSTGRESQL_URL, or the file
+    VALISE_TEST_POSTGRESQL_URL_FILE that ctest's `postgresql` fixture writes);
+    None for the SQLite default."""
+    if os.environ.get("VALISE_TEST_BACKEND", "sqlite") != "postgresql":
+        return None
+    url = os.environ.get("VALISE_TEST_POSTGRESQL_URL", "")
+    url_file = os.environ.get("VALISE_TEST_POSTGRESQL_URL_FILE", "")
+    if not url and url_file:
+        url = Path(url_file).read_text().strip()
+    if not url:
+        raise RuntimeError("VALISE_TEST_BACKEND=postgresql needs VALISE_TEST_POSTGRESQL_URL or "
+                           "VALISE_TEST_POSTGRESQL_URL_FILE (ctest's postgresql fixture)")
+    name = "valise_" + os.urandom(6).hex()
+    psql(url, f"CREATE DATABASE {name}")
+    return url[:url.rfind("/") + 1] + name
+
+
+def psql(url, sql):
+    """`psql URL -c SQL` (unaligned, tuples only); its stdout."""
+    result = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", url,
+                             "-c", sql], capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        raise RuntimeError(f"psql {sql!r} exited {result.returncode}: "
+                           f"{result.stderr.decode(errors='replace')}")
+    return result.stdout.decode()
+
+
 def free_port():
     """A TCP port free on 127.0.0.1 right now (the kernel's choice)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -56,7 +85,9 @@ class ServerProcess:
     root): `run` as that user, the data directory given to them after init
     (workdir must be theirs to traverse). `recipients`: the team's age keys
     given to init (server.toml [keys] recipients). Attributes once started:
-    url, port, data, ca (path), admin_token, technician_token, pid."""
+    url, port, data, ca (path), admin_token, technician_token, pid, database_url
+    (VALISE_TEST_BACKEND=postgresql: the server's own database on the test
+    cluster, made by `start`; else None, SQLite in the data directory)."""
 
     def __init__(self, workdir, binary=None, config_edits=None, run_as=None,
                  recipients=(TEAM_RECIPIENT,)):
@@ -69,6 +100,7 @@ class ServerProcess:
         self.log_path = self.workdir / "server.log"
         self.port = None
         self.process = None
+        self.database_url = None  # the PostgreSQL database, if the tests run on one
 
     # --- lifetime ---------------------------------------------------------------
 
@@ -93,8 +125,12 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"https://127.0.0.1:{self.port}"
         keys = [arg for key in self.recipients for arg in ("--recipient", key)]
+        # PostgreSQL when the environment asks for it: a database of its own.
+        self.database_url = postgresql_database()
+        store = ["--store", self.database_url] if self.database_url else []
         out = self._command("init", "--data", str(self.data),
-                            "--listen", f"127.0.0.1:{self.port}", "--hostname", "localhost", *keys)
+                            "--listen", f"127.0.0.1:{self.port}", "--hostname", "localhost", *keys,
+                            *store)
         lines = out.strip().splitlines()
         if not lines:
             raise RuntimeError("valise-server init printed nothing (expected the admin token last)")

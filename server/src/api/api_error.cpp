@@ -243,6 +243,9 @@ response error_response(std::error_code ec, const std::string& subject, api_erro
   if (ec == store_errc::quota_exceeded)
     return error_response(api_error::quota_exceeded,
                           subject + ": this token's upload budget would be exceeded");
+  if (is_invalid_text(ec))
+    return error_response(api_error::bad_request,
+                          subject + ": text with a NUL byte or bytes that are not UTF-8");
   // The cause goes to the log only: it may name files and SQL.
   const api_error e =
       ec == std::errc::no_space_on_device ? api_error::storage_full : api_error::internal;

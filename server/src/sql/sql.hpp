@@ -30,7 +30,7 @@ enum class errc {
   busy,                  // another writer held the lock too long, or a deadlock: retry may work
   connection_lost,       // cannot reach the database, or it went away
   invalid_statement,     // SQL the database does not accept (syntax, unknown table or column)
-  invalid_text,          // text the database cannot store (PostgreSQL: NUL, invalid UTF-8)
+  invalid_text,          // NUL or invalid UTF-8: PostgreSQL cannot store it, SQLite refuses it too
   corrupt,               // the database file or pages are damaged
   full,                  // the disk or the database is full
 };

@@ -28,7 +28,7 @@ class sqlite_errors final : public std::error_category {
       case errc::invalid_statement:
         return code == SQLITE_ERROR || code == SQLITE_RANGE;
       case errc::invalid_text:
-        return false;  // SQLite stores any bytes as text
+        return code == SQLITE_MISMATCH;  // bind_text refused it, as PostgreSQL would
       case errc::corrupt:
         return (code & 0xff) == SQLITE_CORRUPT || code == SQLITE_NOTADB;
       case errc::full:
@@ -37,6 +37,42 @@ class sqlite_errors final : public std::error_category {
     return false;
   }
 };
+
+// UTF-8 without NUL: what a PostgreSQL database (UTF8) accepts as text.
+bool storable_text(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int more = 0;
+    std::uint32_t cp = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      more = 1, cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      more = 2, cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      more = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (end - p <= more) return false;
+    for (int i = 1; i <= more; ++i) {
+      if ((p[i] & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    // Overlong forms, surrogates, past U+10FFFF.
+    if ((more == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (more == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+      return false;
+    p += more + 1;
+  }
+  return true;
+}
 
 std::error_code make_error(int code) {
   return {code, sqlite_category()};
@@ -48,6 +84,9 @@ class sqlite_statement final : public detail::statement_impl {
   ~sqlite_statement() override { sqlite3_finalize(stmt_); }
 
   void bind_text(std::string_view text) override {
+    // What PostgreSQL cannot store is refused here too, so that a client
+    // sending it gets the same answer whichever database the server uses.
+    if (!storable_text(text)) bind_error_ = SQLITE_MISMATCH;
     // A null data() would bind SQL NULL, not an empty string.
     note(sqlite3_bind_text(stmt_, next_++, text.data() ? text.data() : "",
                            static_cast<int>(text.size()), SQLITE_TRANSIENT));

@@ -3,9 +3,10 @@
 #include <array>
 #include <string>
 
+#include "sql/dialect.hpp"
 #include "valise/server/store.hpp"
 
-namespace valise::server::sqlite {
+namespace valise::server::schema {
 namespace {
 
 // Each entry takes the schema from version i to i + 1. Never edit a released
@@ -275,35 +276,29 @@ CREATE INDEX outbox_target ON outbox (target, state, created_at);
 )sql",
 };
 
-result<int> user_version(connection& db) {
-  auto stmt = db.prepare("PRAGMA user_version");
-  if (!stmt) return stmt.error();
-  auto row = stmt->step();
-  if (!row) return row.error();
-  return static_cast<int>(stmt->integer(0));
-}
-
 }  // namespace
 
 std::span<const char* const> migration_scripts() {
   return migrations;
 }
 
-result<void> migrate(connection& db) {
+result<void> migrate(sql::connection& db) {
   for (;;) {
-    // The version is read under the write lock: two processes opening a new
-    // data directory at once must not both apply the same migration.
-    auto tx = transaction::begin(db);
+    // The version is read under the write lock: two processes (or nodes)
+    // opening a new database at once must not both apply the same migration.
+    auto tx = sql::transaction::begin(db);
     if (!tx) return tx.error();
-    auto version = user_version(db);
+    auto version = db.schema_version();
     if (!version) return version.error();
     if (*version > static_cast<int>(migrations.size())) return store_errc::schema_too_new;
     if (*version == static_cast<int>(migrations.size())) return {};
-    if (auto r = db.exec(migrations[static_cast<std::size_t>(*version)]); !r) return r;
-    const std::string bump = "PRAGMA user_version = " + std::to_string(*version + 1);
-    if (auto r = db.exec(bump.c_str()); !r) return r;
+    const char* script = migrations[static_cast<std::size_t>(*version)];
+    const std::string ddl =
+        db.kind() == sql::backend::postgresql ? sql::postgresql_ddl(script) : script;
+    if (auto r = db.exec(ddl.c_str()); !r) return r;
+    if (auto r = db.set_schema_version(*version + 1); !r) return r;
     if (auto r = tx->commit(); !r) return r;
   }
 }
 
-}  // namespace valise::server::sqlite
+}  // namespace valise::server::schema

@@ -4,10 +4,10 @@ set(VALISE_SERVER_STORE_SOURCES
   src/store/audit_files.cpp
   src/store/blob_dir.cpp
   src/store/blob_store.cpp
-  src/store/open_sqlite.cpp
+  src/store/copy_database.cpp
+  src/store/open_store.cpp
   src/store/schema.cpp
   src/store/secrets.cpp
-  src/store/sqlite.cpp
   src/store/sql_store.cpp
   src/store/sql_store_access.cpp
   src/store/sql_store_agents.cpp

@@ -33,7 +33,7 @@ std::vector<std::string> names_from_json(const std::string& text) {
   return out;
 }
 
-sql_store::sql_store(sqlite::connection db, std::unique_ptr<blob_store> blobs, int lock_fd,
+sql_store::sql_store(sql::connection db, std::unique_ptr<blob_store> blobs, int lock_fd,
                      std::filesystem::path data_dir, audit_key key)
     : db_(std::move(db)),
       blobs_(std::move(blobs)),
@@ -141,7 +141,7 @@ result<purge_report> sql_store::destroy(const std::vector<doomed_bundle>& bundle
   return report;
 }
 
-result<void> sql_store::commit(sqlite::transaction& tx, const blob_changes& changes) {
+result<void> sql_store::commit(sql::transaction& tx, const blob_changes& changes) {
   if (auto r = tx.commit(); !r) return r;
   return apply(*blobs_, changes);
 }

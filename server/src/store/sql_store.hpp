@@ -1,29 +1,30 @@
 // store.hpp in SQL (metadata) over a blob_store (ciphertext files). The SQL
-// runs on SQLite (WAL) through store/sqlite.hpp's connection, statement and
-// transaction, and on nothing else: a second backend with their shape is a
-// change of those types, not of this code (SQLite's dialect aside:
-// docs/storage.md). One connection, serialised by a mutex: store calls are
-// short, and SQLite itself serialises writers. State changes and their audit records commit
-// in one transaction; files are created after their record commits and
-// removed after their record's deletion commits (commit(): a transaction's
-// blob_changes are made after it commits, in one place), so a crash leaves
-// at most unreferenced files, which start-up removes (reconcile()).
+// runs through sql/sql.hpp's connection, statement and transaction, on
+// SQLite or PostgreSQL, and is written so that both run it as it is
+// (docs/postgresql.md, "Store SQL"). One connection, serialised by a mutex:
+// store calls are short, and each database serialises writers. State changes and their audit
+// records commit in one transaction; files are created after their record commits and removed after
+// their record's deletion commits (commit(): a transaction's blob_changes are made after it
+// commits, in one place), so a crash leaves at most unreferenced files, which start-up removes
+// (reconcile()).
 #pragma once
 
+#include <algorithm>
 #include <boost/json/object.hpp>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 
+#include "sql/sql.hpp"
 #include "store/audit_chain.hpp"
 #include "store/blob_store.hpp"
-#include "store/sqlite.hpp"
 #include "valise/server/store.hpp"
 
 namespace valise::server {
 
 class sql_store final : public store {
  public:
-  sql_store(sqlite::connection db, std::unique_ptr<blob_store> blobs, int lock_fd,
+  sql_store(sql::connection db, std::unique_ptr<blob_store> blobs, int lock_fd,
             std::filesystem::path data_dir, audit_key key);
   ~sql_store() override;
 
@@ -159,8 +160,8 @@ class sql_store final : public store {
   // The upload if it is still receiving, else bad_state.
   result<upload_info> find_receiving(const std::string& id);
   result<bundle_info> find_bundle(const std::string& id);
-  result<std::vector<bundle_info>> select_bundles(
-      std::string_view where, const std::function<void(sqlite::statement&)>& bind);
+  result<std::vector<bundle_info>> select_bundles(std::string_view where,
+                                                  const std::function<void(sql::statement&)>& bind);
   // Charges a link's byte budget (no-op for other actors).
   result<void> charge_link(const actor& by, std::uint64_t bytes);
   // reserve_link_bytes in the caller's transaction.
@@ -192,15 +193,16 @@ class sql_store final : public store {
                                const std::string& actor_label,
                                const std::string& always_ticket = {});
   // Commits `tx`, then makes `changes` to the blobs: files follow records.
-  result<void> commit(sqlite::transaction& tx, const blob_changes& changes);
+  result<void> commit(sql::transaction& tx, const blob_changes& changes);
   // Refusal and termination: `change_sql` (one ? for the id) ends a receiving
   // upload, audited as `action`; then its bytes are deleted.
   result<void> end_upload(const actor& by, const std::string& id, std::string_view change_sql,
                           const std::string& action, const std::string& reason);
   result<user_info> find_user(const std::string& name);
-  // Deletes the sessions `where` selects (one ? bound to `key`), with one
-  // session.ended record per user saying `reason`.
-  result<void> end_sessions(std::string_view where, const std::string& key,
+  // Deletes the sessions `where` selects (its parameters set by `bind`), with
+  // one session.ended record per user saying `reason`.
+  result<void> end_sessions(std::string_view where,
+                            const std::function<void(sql::statement&)>& bind,
                             const std::string& reason, const std::string& actor_label);
   // The ticket's first_response_at, if unset and `by` is a technician.
   result<void> note_first_response(const actor& by, const std::string& ref, unix_time at);
@@ -220,8 +222,8 @@ class sql_store final : public store {
                              const std::string& reason, const std::string& actor_label);
   // An agent upload's request, checked as create_upload documents.
   result<void> check_upload_request(const actor& by, const upload_info& u);
-  result<std::vector<audit_record>> select_audit(
-      std::string_view where, const std::function<void(sqlite::statement&)>& bind);
+  result<std::vector<audit_record>> select_audit(std::string_view where,
+                                                 const std::function<void(sql::statement&)>& bind);
   result<checkpoint_report> write_checkpoint();
   // Enqueues `event` of `ticket_ref` for each target the policy routes it to,
   // in the caller's transaction (sql_store_outbox.cpp).
@@ -232,7 +234,7 @@ class sql_store final : public store {
   void announce_commits();
 
   std::mutex mutex_;
-  sqlite::connection db_;
+  sql::connection db_;
   std::unique_ptr<blob_store> blobs_;
   int lock_fd_ = -1;
   std::filesystem::path data_dir_;
@@ -247,9 +249,15 @@ class sql_store final : public store {
 
 // The data directory's audit key; a new one (and the first checkpoint) if
 // the trail has no keyed record yet, audit_key_missing if it has.
-result<audit_key> open_audit_key(sqlite::connection& db, const std::filesystem::path& data_dir);
+result<audit_key> open_audit_key(sql::connection& db, const std::filesystem::path& data_dir);
 
 unix_time now_utc();
+
+// A LIMIT's bound: PostgreSQL refuses a negative one, which a size_t past
+// INT64_MAX would become.
+inline std::int64_t sql_limit(std::uint64_t n) {
+  return static_cast<std::int64_t>(std::min<std::uint64_t>(n, INT64_MAX));
+}
 
 // Lists of names (profiles, recipients) as the database keeps them: a JSON
 // array of strings.

@@ -28,7 +28,7 @@ std::string_view secret_prefix(role kind) {
 result<new_token> sql_store::create_token(const actor& by, role kind, const std::string& name) {
   if (kind == role::upload_link || name.empty()) return store_errc::bad_state;
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   {
     auto taken = db_.prepare("SELECT 1 FROM tokens WHERE name = ? AND revoked = 0");
@@ -60,7 +60,7 @@ result<new_token> sql_store::create_token(const actor& by, role kind, const std:
 
 result<void> sql_store::revoke_token(const actor& by, const std::string& id_or_name) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto update =
       db_.prepare("UPDATE tokens SET revoked = 1 WHERE revoked = 0 AND (id = ?1 OR name = ?1)");
@@ -132,7 +132,7 @@ result<actor> sql_store::authenticate(const std::string& secret, unix_time now) 
 result<new_link> sql_store::create_link(const actor& by, const std::string& ticket_ref,
                                         const link_terms& terms) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto t = find_ticket(ticket_ref);
   if (!t) return t.error();
@@ -177,7 +177,7 @@ constexpr const char* link_columns =
     "SELECT id, ticket_ref, created_at, expires_at, max_bytes, used_bytes, revoked, mode, "
     "recipients FROM links ";
 
-link_info link_from_row(sqlite::statement& s) {
+link_info link_from_row(sql::statement& s) {
   return {s.text(0),
           s.text(1),
           s.integer(2),
@@ -218,7 +218,7 @@ result<std::vector<link_info>> sql_store::list_links(const std::string& ticket_r
 
 result<void> sql_store::revoke_link(const actor& by, const std::string& id) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   std::string ticket_ref;
   {

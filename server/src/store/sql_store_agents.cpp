@@ -21,7 +21,7 @@ constexpr std::string_view agent_columns =
 // technicians' calls waited behind them (docs/performance.md, "Many agents").
 constexpr unix_time last_seen_resolution = 300;
 
-agent_info read_agent(const sqlite::statement& s) {
+agent_info read_agent(const sql::statement& s) {
   agent_info a;
   a.id = s.text(0);
   a.facts = {s.text(1), s.text(2), s.text(3), s.text(4), names_from_json(s.text(5))};
@@ -47,7 +47,7 @@ result<agent_info> sql_store::find_agent(const std::string& id) {
 
 result<new_enroll_token> sql_store::create_enroll_token(const actor& by, unix_time expires_at) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   new_enroll_token t{{random_id("enr_"), now_utc(), expires_at}, random_secret("vse_")};
   wiped_string hash{sha256_raw(t.secret)};
@@ -88,7 +88,7 @@ result<agent_info> sql_store::enroll_agent(const std::string& secret, unix_time 
                                            const certificate_issuer& issue) {
   wiped_string hash{sha256_raw(secret)};
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   std::string token_id;
   {
@@ -193,7 +193,7 @@ result<std::vector<agent_info>> sql_store::list_agents() {
 
 result<agent_info> sql_store::revoke_agent(const actor& by, const std::string& id) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto a = find_agent(id);
   if (!a || a->revoked_at) return a;
@@ -239,7 +239,7 @@ result<agent_info> sql_store::renew_agent_certificate(const actor& agent,
                                                       const std::string& presented,
                                                       const issued_certificate& cert) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto a = find_agent(agent.id);
   if (!a) return a.error();

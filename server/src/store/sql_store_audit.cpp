@@ -11,7 +11,7 @@ namespace {
 using finding = store::checkpoint_problem;
 
 // The newest record's seq and hash (0 and audit_genesis when there is none).
-result<std::pair<std::int64_t, std::string>> chain_head(sqlite::connection& db) {
+result<std::pair<std::int64_t, std::string>> chain_head(sql::connection& db) {
   auto last = db.prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
   if (!last) return last.error();
   auto row = last->step();
@@ -21,7 +21,7 @@ result<std::pair<std::int64_t, std::string>> chain_head(sqlite::connection& db) 
 }
 
 // The stored hash of record `seq` (audit_genesis for 0), nullopt if absent.
-result<std::optional<std::string>> hash_of(sqlite::connection& db, std::int64_t seq) {
+result<std::optional<std::string>> hash_of(sql::connection& db, std::int64_t seq) {
   if (seq == 0) return std::optional<std::string>{audit_genesis};
   auto stmt = db.prepare("SELECT hash FROM audit WHERE seq = ?");
   if (!stmt) return stmt.error();
@@ -41,11 +41,11 @@ std::optional<finding::kind> authenticity(const audit_key& key, const audit_chec
 
 }  // namespace
 
-result<audit_key> open_audit_key(sqlite::connection& db, const std::filesystem::path& data_dir) {
+result<audit_key> open_audit_key(sql::connection& db, const std::filesystem::path& data_dir) {
   auto key = read_audit_key(data_dir);
   if (key || key.error() != std::errc::no_such_file_or_directory) return key;
   // Under the write lock: no record is appended between the count and the key.
-  auto tx = sqlite::transaction::begin(db);
+  auto tx = sql::transaction::begin(db);
   if (!tx) return tx.error();
   auto stmt = db.prepare("SELECT keyed_from FROM audit_keyed");
   if (!stmt) return stmt.error();
@@ -95,14 +95,14 @@ result<void> sql_store::append_audit(const std::string& actor_label, const std::
 result<void> sql_store::audit(const actor& by, const std::string& action,
                               const std::string& ticket_ref, const std::string& detail_json) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   if (auto r = append_audit(by.label(), action, ticket_ref, detail_json); !r) return r;
   return tx->commit();
 }
 
 result<std::vector<audit_record>> sql_store::select_audit(
-    std::string_view where, const std::function<void(sqlite::statement&)>& bind) {
+    std::string_view where, const std::function<void(sql::statement&)>& bind) {
   std::string sql = "SELECT seq, time, actor, action, ticket_ref, detail, hash FROM audit ";
   sql += where;
   auto stmt = db_.prepare(sql);
@@ -121,24 +121,22 @@ result<std::vector<audit_record>> sql_store::select_audit(
 result<std::vector<audit_record>> sql_store::audit_trail(const std::string& ticket_ref) {
   std::lock_guard lock(mutex_);
   return select_audit("WHERE ticket_ref = ? ORDER BY seq",
-                      [&](sqlite::statement& s) { s.bind(ticket_ref); });
+                      [&](sql::statement& s) { s.bind(ticket_ref); });
 }
 
 result<std::vector<audit_record>> sql_store::audit_trail_after(const std::string& ticket_ref,
                                                                std::int64_t seq,
                                                                std::size_t limit) {
   std::lock_guard lock(mutex_);
-  return select_audit("WHERE ticket_ref = ? AND seq > ? ORDER BY seq LIMIT ?",
-                      [&](sqlite::statement& s) {
-                        s.bind(ticket_ref).bind(seq).bind(static_cast<std::int64_t>(limit));
-                      });
+  return select_audit(
+      "WHERE ticket_ref = ? AND seq > ? ORDER BY seq LIMIT ?",
+      [&](sql::statement& s) { s.bind(ticket_ref).bind(seq).bind(sql_limit(limit)); });
 }
 
 result<std::vector<audit_record>> sql_store::audit_since(std::int64_t seq, std::size_t limit) {
   std::lock_guard lock(mutex_);
-  return select_audit("WHERE seq > ? ORDER BY seq LIMIT ?", [&](sqlite::statement& s) {
-    s.bind(seq).bind(static_cast<std::int64_t>(limit));
-  });
+  return select_audit("WHERE seq > ? ORDER BY seq LIMIT ?",
+                      [&](sql::statement& s) { s.bind(seq).bind(sql_limit(limit)); });
 }
 
 result<std::int64_t> sql_store::audit_last_seq() {
@@ -178,7 +176,7 @@ result<store::checkpoint_report> sql_store::checkpoint_audit() {
 result<store::checkpoint_report> sql_store::write_checkpoint() {
   // Under the write lock: the file moves with the records it counts, and
   // the server and a tool beside it write it in turn, never backwards.
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto head = chain_head(db_);
   if (!head) return head.error();

@@ -13,7 +13,7 @@ namespace json = boost::json;
 result<helpdesk_outcome> sql_store::apply_helpdesk_delivery(const helpdesk_delivery& d,
                                                             unix_time now) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   // Bounded: a connector's ids are kept only as long as a replay of them
   // could pass its other checks.
@@ -25,8 +25,8 @@ result<helpdesk_outcome> sql_store::apply_helpdesk_delivery(const helpdesk_deliv
   for (const auto* id : {&d.delivery_id, &d.content_id}) {
     if (id->empty() || (id == &d.content_id && d.content_id == d.delivery_id)) continue;
     auto claim = db_.prepare(
-        "INSERT OR IGNORE INTO helpdesk_deliveries (connector, delivery_id, received_at) "
-        "VALUES (?, ?, ?)");
+        "INSERT INTO helpdesk_deliveries (connector, delivery_id, received_at) "
+        "VALUES (?, ?, ?) ON CONFLICT DO NOTHING");
     if (!claim) return claim.error();
     if (auto r = claim->bind(d.connector).bind(*id).bind(now).run(); !r) return r.error();
     if (db_.changes() == 0) return store_errc::already_exists;
@@ -154,7 +154,7 @@ result<std::vector<due_resolution>> sql_store::due_helpdesk_resolutions(unix_tim
 
 result<purge_report> sql_store::resolve_scheduled(const std::string& ref, unix_time now) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto stmt = db_.prepare(
       "SELECT connector, event FROM helpdesk_resolutions WHERE ticket_ref = ? AND resolve_at <= ?");

@@ -20,7 +20,7 @@ outbox_state state_of(const std::string& text) {
   return outbox_state::pending;
 }
 
-outbox_entry read_entry(const sqlite::statement& s) {
+outbox_entry read_entry(const sql::statement& s) {
   outbox_entry e;
   e.id = s.text(0);
   e.target = s.text(1);
@@ -100,7 +100,7 @@ result<void> sql_store::enqueue_event(const std::string& ticket_ref, std::string
     if (!prune) return prune.error();
     if (auto r = prune->bind(target)
                      .bind(now - outbox_.keep_delivered)
-                     .bind(static_cast<std::uint64_t>(outbox_.max_failed_per_target))
+                     .bind(sql_limit(outbox_.max_failed_per_target))
                      .run();
         !r)
       return r;
@@ -125,7 +125,7 @@ result<std::vector<outbox_entry>> sql_store::due_outbox(unix_time now, std::size
                           "WHERE state = 'pending' AND next_attempt_at <= ? "
                           "ORDER BY next_attempt_at, created_at, rowid LIMIT ?");
   if (!stmt) return stmt.error();
-  stmt->bind(now).bind(static_cast<std::uint64_t>(limit));
+  stmt->bind(now).bind(sql_limit(limit));
   std::vector<outbox_entry> out;
   if (auto r = stmt->each([&] { out.push_back(read_entry(*stmt)); }); !r) return r.error();
   return out;
@@ -134,7 +134,7 @@ result<std::vector<outbox_entry>> sql_store::due_outbox(unix_time now, std::size
 result<void> sql_store::record_outbox_attempt(const std::string& id, const outbox_attempt& a,
                                               unix_time now) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto e = find_outbox(id);
   if (!e) return e.error();
@@ -188,7 +188,7 @@ result<std::vector<outbox_entry>> sql_store::list_outbox(bool with_delivered, st
                           (with_delivered ? "" : "WHERE state != 'delivered' ") +
                           "ORDER BY created_at DESC, rowid DESC LIMIT ?");
   if (!stmt) return stmt.error();
-  stmt->bind(static_cast<std::uint64_t>(limit));
+  stmt->bind(sql_limit(limit));
   std::vector<outbox_entry> out;
   if (auto r = stmt->each([&] { out.push_back(read_entry(*stmt)); }); !r) return r.error();
   return out;
@@ -196,7 +196,7 @@ result<std::vector<outbox_entry>> sql_store::list_outbox(bool with_delivered, st
 
 result<outbox_entry> sql_store::retry_outbox(const actor& by, const std::string& id) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto e = find_outbox(id);
   if (!e) return e.error();
@@ -223,7 +223,8 @@ result<outbox_entry> sql_store::retry_outbox(const actor& by, const std::string&
 result<outbox_counts> sql_store::count_outbox() {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(
-      "SELECT target, SUM(state = 'pending'), SUM(state = 'failed') FROM outbox "
+      "SELECT target, SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), "
+      "SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END) FROM outbox "
       "WHERE state != 'delivered' GROUP BY target");
   if (!stmt) return stmt.error();
   outbox_counts out;

@@ -19,10 +19,10 @@ constexpr std::string_view request_list =
     "SELECT * FROM (SELECT " VALISE_REQUEST_FIELDS
     ", rowid AS n FROM requests "
     "WHERE (?1 = '' OR ticket_ref = ?1) AND (?2 = '' OR agent_id = ?2) AND (?3 = '' OR state = ?3) "
-    "ORDER BY n DESC LIMIT ?4) ORDER BY n";
+    "ORDER BY n DESC LIMIT ?4) AS newest ORDER BY n";
 #undef VALISE_REQUEST_FIELDS
 
-request_info read_request(const sqlite::statement& s) {
+request_info read_request(const sql::statement& s) {
   request_info r;
   r.id = s.text(0);
   r.ticket_ref = s.text(1);
@@ -39,7 +39,7 @@ request_info read_request(const sqlite::statement& s) {
   return r;
 }
 
-sqlite::statement& bind_time(sqlite::statement& s, const std::optional<unix_time>& t) {
+sql::statement& bind_time(sql::statement& s, const std::optional<unix_time>& t) {
   return t ? s.bind(*t) : s.bind_null();
 }
 
@@ -71,7 +71,7 @@ result<request_info> sql_store::find_request(const std::string& id) {
 
 result<request_info> sql_store::create_request(const actor& by, const request_info& r) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto t = find_ticket(r.ticket_ref);
   if (!t) return t.error();
@@ -132,7 +132,7 @@ result<std::vector<request_info>> sql_store::list_requests(const request_filter&
   stmt->bind(filter.ticket_ref)
       .bind(filter.agent_id)
       .bind(filter.state ? to_string(*filter.state) : std::string_view())
-      .bind(static_cast<std::int64_t>(filter.limit));
+      .bind(sql_limit(filter.limit));
   std::vector<request_info> out;
   if (auto r = stmt->each([&] { out.push_back(read_request(*stmt)); }); !r) return r.error();
   return out;
@@ -141,7 +141,7 @@ result<std::vector<request_info>> sql_store::list_requests(const request_filter&
 result<request_info> sql_store::update_request(const actor& agent, const std::string& id,
                                                const request_update& update) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto r = find_request(id);
   if (!r) return r.error();

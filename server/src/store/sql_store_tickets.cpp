@@ -14,19 +14,19 @@ constexpr std::string_view ticket_columns =
     "(SELECT COUNT(*) FROM bundles b WHERE b.ticket_ref = t.ref), resolution, "
     "response_due_at, due_at, first_response_at, pending_since, connector FROM tickets t ";
 
-std::optional<unix_time> optional_time(const sqlite::statement& s, int column) {
+std::optional<unix_time> optional_time(const sql::statement& s, int column) {
   if (s.is_null(column)) return std::nullopt;
   return s.integer(column);
 }
 
-void bind_optional(sqlite::statement& s, const std::optional<unix_time>& t) {
+void bind_optional(sql::statement& s, const std::optional<unix_time>& t) {
   if (t)
     s.bind(*t);
   else
     s.bind_null();
 }
 
-ticket read_ticket(const sqlite::statement& s) {
+ticket read_ticket(const sql::statement& s) {
   ticket t;
   t.ref = s.text(0);
   t.title = s.text(1);
@@ -47,7 +47,7 @@ ticket read_ticket(const sqlite::statement& s) {
   return t;
 }
 
-comment_info read_comment(const sqlite::statement& s) {
+comment_info read_comment(const sql::statement& s) {
   return {s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4), s.text(5)};
 }
 
@@ -64,9 +64,13 @@ result<ticket> sql_store::find_ticket(const std::string& ref) {
 
 result<ticket> sql_store::create_ticket(const actor& by, const ticket& t) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
-  if (auto existing = find_ticket(t.ref); existing) return store_errc::already_exists;
+  // Any failure but not_found ends here: on PostgreSQL it has ended the transaction.
+  if (auto existing = find_ticket(t.ref); existing)
+    return store_errc::already_exists;
+  else if (existing.error() != store_errc::not_found)
+    return existing.error();
   ticket created = t;
   created.status = ticket_status::open;
   created.created_at = now_utc();
@@ -109,7 +113,7 @@ result<std::vector<ticket>> sql_store::list_tickets(const ticket_filter& filter)
   if (!stmt) return stmt.error();
   stmt->bind(filter.status ? to_string(*filter.status) : std::string_view())
       .bind(filter.level ? to_string(*filter.level) : std::string_view())
-      .bind(static_cast<std::int64_t>(filter.limit))
+      .bind(sql_limit(filter.limit))
       .bind(static_cast<std::int64_t>(filter.overdue_only ? 1 : 0))
       .bind(filter.now);
   std::vector<ticket> out;
@@ -124,7 +128,7 @@ result<std::vector<ticket>> sql_store::list_tickets(const ticket_filter& filter)
 result<purge_report> sql_store::resolve_ticket(const actor& by, const std::string& ref,
                                                const std::optional<std::string>& resolution) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto report = resolve_locked(by, ref, resolution);
   if (!report) return report.error();
@@ -140,7 +144,7 @@ result<purge_report> sql_store::resolve_locked(const actor& by, const std::strin
 
   std::vector<doomed_bundle> bundles;
   auto listed = select_bundles("WHERE ticket_ref = ? ORDER BY created_at",
-                               [&](sqlite::statement& s) { s.bind(ref); });
+                               [&](sql::statement& s) { s.bind(ref); });
   if (!listed) return listed.error();
   for (auto& b : *listed) bundles.push_back({ref, {b.id, b.size, b.sha256}});
   std::vector<doomed_upload> uploads;
@@ -192,7 +196,7 @@ result<purge_report> sql_store::resolve_locked(const actor& by, const std::strin
 
 result<ticket> sql_store::reopen_ticket(const actor& by, const std::string& ref) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto t = find_ticket(ref);
   if (!t) return t.error();
@@ -211,7 +215,7 @@ result<ticket> sql_store::reopen_ticket(const actor& by, const std::string& ref)
 result<comment_info> sql_store::add_comment(const actor& by, const std::string& ticket_ref,
                                             const std::string& text) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   if (auto t = find_ticket(ticket_ref); !t) return t.error();
   const auto label = by.label();
@@ -289,7 +293,7 @@ void sql_store::set_deadline_rule(deadline_rule rule) {
 
 result<std::size_t> sql_store::refresh_deadlines() {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   std::vector<std::string> refs;
   auto stmt = db_.prepare(
@@ -305,7 +309,7 @@ result<std::size_t> sql_store::refresh_deadlines() {
 
 result<ticket> sql_store::set_pending(const actor& by, const std::string& ref) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto t = find_ticket(ref);
   if (!t) return t.error();
@@ -324,7 +328,7 @@ result<ticket> sql_store::set_pending(const actor& by, const std::string& ref) {
 
 result<ticket> sql_store::resume_ticket(const actor& by, const std::string& ref) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto t = find_ticket(ref);
   if (!t) return t.error();
@@ -345,8 +349,8 @@ result<ticket> sql_store::resume_ticket(const actor& by, const std::string& ref)
 result<std::array<ticket_counts, 3>> sql_store::count_tickets(unix_time now) {
   std::lock_guard lock(mutex_);
   auto stmt = db_.prepare(
-      "SELECT severity, COUNT(*), COALESCE(SUM(due_at IS NOT NULL AND ? > due_at AND "
-      "(pending_since IS NULL OR due_at < pending_since)), 0) FROM tickets "
+      "SELECT severity, COUNT(*), SUM(CASE WHEN due_at IS NOT NULL AND ? > due_at AND "
+      "(pending_since IS NULL OR due_at < pending_since) THEN 1 ELSE 0 END) FROM tickets "
       "WHERE status = 'open' GROUP BY severity");
   if (!stmt) return stmt.error();
   stmt->bind(now);
@@ -367,7 +371,7 @@ result<std::vector<comment_info>> sql_store::list_comments(const std::string& ti
       "SELECT id, ticket_ref, author_name, author_kind, created_at, text FROM comments "
       "WHERE ticket_ref = ? ORDER BY created_at, rowid LIMIT ?");
   if (!stmt) return stmt.error();
-  stmt->bind(ticket_ref).bind(static_cast<std::int64_t>(limit));
+  stmt->bind(ticket_ref).bind(sql_limit(limit));
   std::vector<comment_info> out;
   if (auto r = stmt->each([&] { out.push_back(read_comment(*stmt)); }); !r) return r.error();
   return out;
@@ -375,11 +379,11 @@ result<std::vector<comment_info>> sql_store::list_comments(const std::string& ti
 
 result<purge_report> sql_store::purge_expired(unix_time bundles_before, unix_time now) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   std::vector<doomed_bundle> bundles;
   auto old = select_bundles("WHERE created_at < ? ORDER BY created_at",
-                            [&](sqlite::statement& s) { s.bind(bundles_before); });
+                            [&](sql::statement& s) { s.bind(bundles_before); });
   if (!old) return old.error();
   for (auto& b : *old) bundles.push_back({b.ticket_ref, {b.id, b.size, b.sha256}});
   std::vector<doomed_upload> uploads;

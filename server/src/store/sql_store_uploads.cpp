@@ -22,7 +22,7 @@ upload_state parse_state(const std::string& s) {
   return upload_state::receiving;
 }
 
-bundle_info read_bundle(const sqlite::statement& s) {
+bundle_info read_bundle(const sql::statement& s) {
   return {s.text(0), s.text(1), s.text(2), s.size(3), s.text(4), s.integer(5), s.text(6)};
 }
 
@@ -67,7 +67,7 @@ result<upload_info> sql_store::find_receiving(const std::string& id) {
 }
 
 result<std::vector<bundle_info>> sql_store::select_bundles(
-    std::string_view where, const std::function<void(sqlite::statement&)>& bind) {
+    std::string_view where, const std::function<void(sql::statement&)>& bind) {
   auto stmt = db_.prepare(std::string(bundle_columns) + std::string(where));
   if (!stmt) return stmt.error();
   bind(*stmt);
@@ -81,7 +81,7 @@ result<std::vector<bundle_info>> sql_store::select_bundles(
 }
 
 result<bundle_info> sql_store::find_bundle(const std::string& id) {
-  auto found = select_bundles("WHERE id = ?", [&](sqlite::statement& s) { s.bind(id); });
+  auto found = select_bundles("WHERE id = ?", [&](sql::statement& s) { s.bind(id); });
   if (!found) return found.error();
   if (found->empty()) return store_errc::not_found;
   return std::move(found->front());
@@ -150,7 +150,7 @@ result<void> sql_store::replace_request_uploads(const actor& by, const upload_in
 result<upload_info> sql_store::create_upload(const actor& by, upload_info u,
                                              const upload_quota& quota) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto t = find_ticket(u.ticket_ref);
   if (!t) return t.error();
@@ -262,7 +262,7 @@ result<upload_file> sql_store::open_upload_scratch(const std::string& id) {
 result<void> sql_store::set_upload_length(const actor& /*by*/, const std::string& id,
                                           std::uint64_t length) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto u = find_receiving(id);
   if (!u) return u.error();
@@ -281,7 +281,7 @@ result<void> sql_store::set_upload_length(const actor& /*by*/, const std::string
 result<std::uint64_t> sql_store::reserve_link_bytes(const std::string& upload_id,
                                                     std::uint64_t want) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto held = reserve_link_bytes_locked(upload_id, want);
   if (!held) return held.error();
@@ -292,7 +292,7 @@ result<std::uint64_t> sql_store::reserve_link_bytes(const std::string& upload_id
 result<bundle_info> sql_store::complete_upload(const actor& by, const std::string& id,
                                                const std::string& sha256) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto u = find_receiving(id);
   if (!u) return u.error();
@@ -349,7 +349,7 @@ result<void> sql_store::end_upload(const actor& by, const std::string& id,
                                    std::string_view change_sql, const std::string& action,
                                    const std::string& reason) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto u = find_receiving(id);
   if (!u) return u.error();
@@ -377,7 +377,7 @@ result<void> sql_store::terminate_upload(const actor& by, const std::string& id)
 result<std::vector<bundle_info>> sql_store::list_bundles(const std::string& ticket_ref) {
   std::lock_guard lock(mutex_);
   return select_bundles("WHERE ticket_ref = ? ORDER BY created_at, rowid",
-                        [&](sqlite::statement& s) { s.bind(ticket_ref); });
+                        [&](sql::statement& s) { s.bind(ticket_ref); });
 }
 
 result<bundle_info> sql_store::get_bundle(const std::string& id) {
@@ -387,7 +387,7 @@ result<bundle_info> sql_store::get_bundle(const std::string& id) {
 
 result<bundle_file> sql_store::open_bundle(const actor& by, const std::string& id) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto b = find_bundle(id);
   if (!b) return b.error();
@@ -408,7 +408,7 @@ result<bundle_file> sql_store::open_bundle(const actor& by, const std::string& i
 
 result<purged_bundle> sql_store::delete_bundle(const actor& by, const std::string& id) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto b = find_bundle(id);
   if (!b) return b.error();

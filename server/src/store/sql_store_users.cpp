@@ -12,7 +12,7 @@ namespace {
 constexpr std::string_view user_columns =
     "SELECT name, role, disabled, created_at, last_sign_in FROM users ";
 
-user_info read_user(const sqlite::statement& stmt) {
+user_info read_user(const sql::statement& stmt) {
   user_info u;
   u.name = stmt.text(0);
   u.kind = parse_role(stmt.text(1)).value_or(role::technician);
@@ -30,6 +30,16 @@ bool worth_recording(const session_info& s, unix_time now, const session_policy&
   return now > s.last_used_at && now - s.last_used_at >= every;
 }
 
+// end_sessions' selections and what they bind.
+constexpr std::string_view of_user = "\"user\" = ?";
+void no_parameters(sql::statement&) {}
+std::function<void(sql::statement&)> by_name(const std::string& name) {
+  return [&name](sql::statement& s) { s.bind(name); };
+}
+std::function<void(sql::statement&)> by_id(const std::string& id_sha256) {
+  return [&id_sha256](sql::statement& s) { s.bind_blob(id_sha256); };
+}
+
 }  // namespace
 
 result<user_info> sql_store::find_user(const std::string& name) {
@@ -45,9 +55,12 @@ result<user_info> sql_store::create_user(const actor& by, const user_info& u,
                                          const std::string& password_hash) {
   if (u.kind != role::admin && u.kind != role::technician) return store_errc::bad_state;
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
-  if (auto found = find_user(u.name); found) return store_errc::already_exists;
+  if (auto found = find_user(u.name); found)
+    return store_errc::already_exists;
+  else if (found.error() != store_errc::not_found)
+    return found.error();
   user_info out = u;
   out.disabled = false;
   out.created_at = now_utc();
@@ -90,19 +103,20 @@ result<store::user_credentials> sql_store::get_user_credentials(const std::strin
   return user_credentials{read_user(*stmt), stmt->text(5)};
 }
 
-result<void> sql_store::end_sessions(std::string_view where, const std::string& key,
+result<void> sql_store::end_sessions(std::string_view where,
+                                     const std::function<void(sql::statement&)>& bind,
                                      const std::string& reason, const std::string& actor_label) {
   std::map<std::string, std::int64_t> ended;  // per user
   {
-    auto stmt = db_.prepare("SELECT user FROM sessions WHERE " + std::string(where));
+    auto stmt = db_.prepare("SELECT \"user\" FROM sessions WHERE " + std::string(where));
     if (!stmt) return stmt.error();
-    if (!key.empty()) stmt->bind(key);
+    bind(*stmt);
     if (auto r = stmt->each([&] { ++ended[stmt->text(0)]; }); !r) return r;
   }
   if (ended.empty()) return {};
   auto remove = db_.prepare("DELETE FROM sessions WHERE " + std::string(where));
   if (!remove) return remove.error();
-  if (!key.empty()) remove->bind(key);
+  bind(*remove);
   if (auto r = remove->run(); !r) return r;
   for (const auto& [user, count] : ended) {
     boost::json::object detail{{"user", user}, {"reason", reason}, {"sessions", count}};
@@ -115,7 +129,7 @@ result<void> sql_store::end_sessions(std::string_view where, const std::string& 
 result<void> sql_store::set_user_password(const actor& by, const std::string& name,
                                           const std::string& password_hash) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto u = find_user(name);
   if (!u) return u.error();
@@ -128,7 +142,8 @@ result<void> sql_store::set_user_password(const actor& by, const std::string& na
       !r)
     return r;
   // Whoever learnt the old password is signed out with it.
-  if (auto r = end_sessions("user = ?", u->name, "password changed", by.label()); !r) return r;
+  if (auto r = end_sessions(of_user, by_name(u->name), "password changed", by.label()); !r)
+    return r;
   return tx->commit();
 }
 
@@ -146,7 +161,7 @@ result<void> sql_store::rehash_user_password(const std::string& name, const std:
 result<user_info> sql_store::set_user_disabled(const actor& by, const std::string& name,
                                                bool disabled) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto u = find_user(name);
   if (!u) return u.error();
@@ -162,7 +177,7 @@ result<user_info> sql_store::set_user_disabled(const actor& by, const std::strin
     u->disabled = disabled;
   }
   if (disabled)
-    if (auto r = end_sessions("user = ?", u->name, "user disabled", by.label()); !r)
+    if (auto r = end_sessions(of_user, by_name(u->name), "user disabled", by.label()); !r)
       return r.error();
   if (auto r = tx->commit(); !r) return r.error();
   return u;
@@ -172,7 +187,7 @@ result<new_session> sql_store::create_session(const std::string& user, unix_time
                                               const session_policy& policy,
                                               const std::string& address) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto u = find_user(user);
   if (!u) return u.error();
@@ -180,21 +195,24 @@ result<new_session> sql_store::create_session(const std::string& user, unix_time
   // Nobody comes back for an expired session: they are ended here.
   const std::string expired = "last_used_at <= " + std::to_string(now - policy.idle_timeout) +
                               " OR created_at <= " + std::to_string(now - policy.lifetime);
-  if (auto r = end_sessions(expired, {}, "expired", actor::system().label()); !r) return r.error();
+  if (auto r = end_sessions(expired, no_parameters, "expired", actor::system().label()); !r)
+    return r.error();
   // Bounded per user: the oldest ones make room.
   if (policy.max_per_user > 0) {
     const std::string oldest =
-        "id_sha256 IN (SELECT id_sha256 FROM sessions WHERE user = ? ORDER BY created_at DESC "
-        "LIMIT -1 OFFSET " +
+        "\"user\" = ?1 AND id_sha256 NOT IN (SELECT id_sha256 FROM sessions WHERE \"user\" = ?1 "
+        "ORDER BY created_at DESC, rowid DESC LIMIT " +
         std::to_string(policy.max_per_user - 1) + ")";
-    if (auto r = end_sessions(oldest, u->name, "too many sessions", actor::system().label()); !r)
+    if (auto r =
+            end_sessions(oldest, by_name(u->name), "too many sessions", actor::system().label());
+        !r)
       return r.error();
   }
   new_session s;
   s.secret = random_secret("vss_");
   s.info = {sha256_raw(s.secret), u->name, u->kind, random_secret(""), now, now};
   auto insert = db_.prepare(
-      "INSERT INTO sessions (id_sha256, user, csrf, created_at, last_used_at) "
+      "INSERT INTO sessions (id_sha256, \"user\", csrf, created_at, last_used_at) "
       "VALUES (?, ?, ?, ?, ?)");
   if (!insert) return insert.error();
   if (auto r = insert->bind_blob(s.info.id_sha256)
@@ -225,8 +243,8 @@ result<session_info> sql_store::authenticate_session(const std::string& secret, 
   session_info s;
   {
     auto stmt = db_.prepare(
-        "SELECT s.user, u.role, s.csrf, s.created_at, s.last_used_at FROM sessions s "
-        "JOIN users u ON u.name = s.user WHERE s.id_sha256 = ? AND u.disabled = 0");
+        "SELECT s.\"user\", u.role, s.csrf, s.created_at, s.last_used_at FROM sessions s "
+        "JOIN users u ON u.name = s.\"user\" WHERE s.id_sha256 = ? AND u.disabled = 0");
     if (!stmt) return stmt.error();
     auto row = stmt->bind_blob(hash.value).step();
     if (!row) return row.error();
@@ -235,10 +253,10 @@ result<session_info> sql_store::authenticate_session(const std::string& secret, 
          stmt->text(2), stmt->integer(3), stmt->integer(4)};
   }
   if (now >= session_expires_at(s, policy)) {
-    auto tx = sqlite::transaction::begin(db_);
+    auto tx = sql::transaction::begin(db_);
     if (!tx) return tx.error();
     const bool idle = s.last_used_at + policy.idle_timeout <= s.created_at + policy.lifetime;
-    if (auto r = end_sessions("id_sha256 = x'" + to_hex(hash.value) + "'", {},
+    if (auto r = end_sessions("id_sha256 = ?", by_id(hash.value),
                               idle ? "idle timeout" : "lifetime over", actor::system().label());
         !r)
       return r.error();
@@ -257,11 +275,9 @@ result<session_info> sql_store::authenticate_session(const std::string& secret, 
 result<void> sql_store::end_session(const actor& by, const session_info& s,
                                     const std::string& reason) {
   std::lock_guard lock(mutex_);
-  auto tx = sqlite::transaction::begin(db_);
+  auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
-  if (auto r = end_sessions("id_sha256 = x'" + to_hex(s.id_sha256) + "'", {}, reason, by.label());
-      !r)
-    return r;
+  if (auto r = end_sessions("id_sha256 = ?", by_id(s.id_sha256), reason, by.label()); !r) return r;
   return tx->commit();
 }
 

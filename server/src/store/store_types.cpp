@@ -1,6 +1,7 @@
 // The store's value types: names of enums, actor labels, error codes.
 #include <algorithm>
 
+#include "sql/sql.hpp"
 #include "valise/server/store.hpp"
 
 namespace valise::server {
@@ -247,6 +248,10 @@ const std::error_category& store_category() {
 
 std::error_code make_error_code(store_errc e) {
   return {static_cast<int>(e), store_category()};
+}
+
+bool is_invalid_text(const std::error_code& ec) {
+  return ec == sql::errc::invalid_text;
 }
 
 }  // namespace valise::server

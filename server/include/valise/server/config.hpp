@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "valise/server/helpdesk_connector.hpp"
+#include "valise/server/store/types.hpp"
 
 namespace valise::server {
 
@@ -115,6 +116,11 @@ struct server_config {
   // [audit]
   std::chrono::seconds refusal_interval{60};  // refusals per source folded per interval
 
+  // [store] where the metadata lives: empty, SQLite in data_dir; or
+  // "postgresql://…" (password_file: relative paths are under data_dir)
+  std::string store_url;
+  std::filesystem::path store_password_file;
+
   // [retention]
   std::chrono::seconds retention{30 * 86400};  // 0: keep until resolved
   std::chrono::seconds purge_interval{3600};
@@ -141,6 +147,9 @@ struct server_config {
 
   std::filesystem::path resolve(const std::filesystem::path& p) const {
     return p.is_absolute() ? p : data_dir / p;
+  }
+  database_settings database() const {
+    return {store_url, store_password_file.empty() ? "" : resolve(store_password_file).string()};
   }
   // public_url, or https://HOSTNAME:PORT, without a trailing slash.
   std::string public_base() const;

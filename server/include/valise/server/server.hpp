@@ -19,6 +19,7 @@ struct init_options {
   std::string listen = "127.0.0.1:8443";
   std::string hostname = "localhost";
   std::vector<std::string> recipients;  // [keys] recipients (age1...)
+  std::string store_url;                // [store] url: empty, SQLite in the directory
 };
 
 struct init_result {

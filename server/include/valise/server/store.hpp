@@ -2,7 +2,7 @@
 // bundles and the audit chain. Handlers see only these interfaces, one per
 // concern in valise/server/store/ (tickets, access, agents and requests,
 // uploads and bundles, audit, outbox); `store` is all of them. SQL lives in
-// the metadata backend (SQLite today, PostgreSQL later) and the ciphertext
+// the metadata backend (SQLite, or PostgreSQL for several nodes) and the ciphertext
 // files behind a blob store (a local directory today: uploads/ while
 // partial, bundles/ when complete).
 //
@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
 
 #include "valise/crypto/result.hpp"
 #include "valise/server/store/access_store.hpp"
@@ -40,8 +41,17 @@ class store : public ticket_store,
   // bundles/. Runs schema migrations; in serve mode it then reconciles blobs
   // with records so that an interrupted purge or completion leaves nothing
   // behind.
+  // The metadata in `db` (SQLite in the data directory by default), the
+  // blobs and audit key in `data_dir`. `why`, if given, says what failed in
+  // the operator's words (a PostgreSQL server's answer, its URL redacted).
+  static result<std::unique_ptr<store>> open(const std::filesystem::path& data_dir,
+                                             const database_settings& db,
+                                             open_mode mode = open_mode::serve,
+                                             std::string* why = nullptr);
   static result<std::unique_ptr<store>> open_sqlite(const std::filesystem::path& data_dir,
-                                                    open_mode mode = open_mode::serve);
+                                                    open_mode mode = open_mode::serve) {
+    return open(data_dir, {}, mode);
+  }
   ~store() override = default;
 };
 

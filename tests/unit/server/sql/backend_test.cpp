@@ -168,6 +168,23 @@ TEST_P(database, errors_compare_equal_to_portable_conditions) {
   EXPECT_EQ(row.error(), errc::invalid_statement);
 }
 
+TEST_P(database, text_postgresql_cannot_store_is_invalid_text_on_both) {
+  // SQLite would store these bytes; it refuses them too, so that a client
+  // gets the same answer from a server on either database.
+  exec("CREATE TABLE t (x TEXT)");
+  for (const std::string& bad :
+       {std::string("a\0b", 3), std::string("\xff\xfe"), std::string("caf\xc3"),
+        std::string("\xc0\xaf"), std::string("\xed\xa0\x80"), std::string("\xf4\x90\x80\x80")}) {
+    auto stmt = db_.prepare("INSERT INTO t (x) VALUES (?)");
+    ASSERT_TRUE(stmt);
+    auto r = stmt->bind(bad).run();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), errc::invalid_text) << r.error().message();
+  }
+  auto good = db_.prepare("INSERT INTO t (x) VALUES (?)");
+  ASSERT_TRUE(good && good->bind("caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80").run());
+}
+
 TEST_P(database, runs_several_statements_in_one_exec) {
   exec("CREATE TABLE a (x INTEGER); CREATE TABLE b (y INTEGER); INSERT INTO a (x) VALUES (1);");
   auto stmt = db_.prepare("SELECT COUNT(*) FROM a, b");

@@ -17,7 +17,7 @@ using table_columns = std::map<std::string, std::map<std::string, column>>;
 
 void migrate(const testing::scratch_database& scratch, connection& db, std::size_t from,
              std::size_t to) {
-  const auto scripts = sqlite::migration_scripts();
+  const auto scripts = schema::migration_scripts();
   for (std::size_t i = from; i < to && i < scripts.size(); ++i) {
     auto tx = transaction::begin(db);
     ASSERT_TRUE(tx) << tx.error().message();
@@ -91,8 +91,8 @@ TEST(migrations, give_postgresql_the_tables_and_columns_they_give_sqlite) {
   testing::scratch_database lite(backend::sqlite), pg(backend::postgresql);
   auto lite_db = lite.open();
   auto pg_db = pg.open();
-  migrate(lite, lite_db, 0, sqlite::migration_scripts().size());
-  migrate(pg, pg_db, 0, sqlite::migration_scripts().size());
+  migrate(lite, lite_db, 0, schema::migration_scripts().size());
+  migrate(pg, pg_db, 0, schema::migration_scripts().size());
   auto expected = sqlite_columns(lite_db);
   auto got = postgresql_columns(pg_db);
   ASSERT_GE(expected.size(), 15u);
@@ -147,7 +147,7 @@ TEST_P(migrated, fill_in_the_first_response_of_tickets_made_before) {
       "VALUES ('T1', 't', 'low', 'open', 100), ('T2', 't', 'low', 'open', 100)");
   run("INSERT INTO comments (id, ticket_ref, author_name, author_kind, created_at, text) "
       "VALUES ('c1', 'T1', 'ann', 'user', 150, 'hello')");
-  migrate(scratch_, db_, 7, sqlite::migration_scripts().size());
+  migrate(scratch_, db_, 7, schema::migration_scripts().size());
   auto stmt = db_.prepare("SELECT ref, first_response_at FROM tickets ORDER BY ref");
   ASSERT_TRUE(stmt && *stmt->step());
   EXPECT_EQ(stmt->integer(1), 150);
@@ -156,7 +156,7 @@ TEST_P(migrated, fill_in_the_first_response_of_tickets_made_before) {
 }
 
 TEST_P(migrated, user_names_ignore_case_as_sqlite_nocase_does) {
-  migrate(scratch_, db_, 0, sqlite::migration_scripts().size());
+  migrate(scratch_, db_, 0, schema::migration_scripts().size());
   for (const char* name : {"bob", "Alice", "Carol"})
     run("INSERT INTO users (name, role, password_hash, created_at) VALUES (?, 'admin', 'x', 1)",
         {name});
@@ -186,7 +186,7 @@ TEST_P(migrated, user_names_ignore_case_as_sqlite_nocase_does) {
 }
 
 TEST_P(migrated, keep_insertion_order_through_rowid) {
-  migrate(scratch_, db_, 0, sqlite::migration_scripts().size());
+  migrate(scratch_, db_, 0, schema::migration_scripts().size());
   for (const char* ref : {"T3", "T1", "T2"})
     run("INSERT INTO tickets (ref, title, severity, status, created_at) "
         "VALUES (?, 't', 'low', 'open', 100)",
@@ -196,7 +196,7 @@ TEST_P(migrated, keep_insertion_order_through_rowid) {
 }
 
 TEST_P(migrated, sort_text_byte_by_byte) {
-  migrate(scratch_, db_, 0, sqlite::migration_scripts().size());
+  migrate(scratch_, db_, 0, schema::migration_scripts().size());
   for (const char* ref : {"b", "B", "a", "_x"})
     run("INSERT INTO tickets (ref, title, severity, status, created_at) "
         "VALUES (?, 't', 'low', 'open', 100)",

@@ -92,6 +92,22 @@ enum class store_errc {
 const std::error_category& store_category();
 std::error_code make_error_code(store_errc e);
 
+// Text a database refused to store: a NUL byte or bytes that are not UTF-8
+// (refused by both backends alike, so a client gets the same 400 on each).
+bool is_invalid_text(const std::error_code& ec);
+
+// Where the metadata lives ([store] in server.toml).
+struct database_settings {
+  // Empty: SQLite in the data directory's valise.db. "postgresql://…": a
+  // libpq connection URI (docs/postgresql.md).
+  std::string url;
+  // A file holding PostgreSQL's password (absolute), instead of one in the
+  // URL; empty: none, or libpq's own ~/.pgpass or PGPASSFILE.
+  std::string password_file;
+};
+// The URL with any password in it replaced by "***", for logs and messages.
+std::string redacted_url(std::string_view url);
+
 }  // namespace valise::server
 
 template <>

@@ -1,0 +1,92 @@
+"""[store] url and password_file (issue 17): the real valise-server on a
+database of the throwaway PostgreSQL cluster, its password never in the log
+or in a message (shown as ***), a password file read, a URL that is not
+PostgreSQL's refused at load, an unreachable database a one-line refusal.
+
+ctest passes VALISE_SERVER_BIN and VALISE_TEST_POSTGRESQL_URL_FILE (fixture
+`postgresql`); a missing binary or cluster fails the test, never skips."""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "interop"))
+from server_process import ServerProcess, free_port  # noqa: E402
+
+PASSWORD = "s3cret-Pa55word"  # of a database that does not answer
+
+
+class StoreUrl(unittest.TestCase):
+    def setUp(self):
+        os.environ["VALISE_TEST_BACKEND"] = "postgresql"
+        self.tmp = tempfile.TemporaryDirectory(prefix="valise-store-url-")
+        self.addCleanup(self.tmp.cleanup)
+        self.server = ServerProcess(self.tmp.name)
+        self.addCleanup(self.server.stop)
+        self.server.start()
+        self.server.stop()
+
+    def split_password(self):
+        """The server's database URL without its password, and the password (the
+        test cluster wants one over TCP)."""
+        match = re.fullmatch(r"(postgresql://valise):([^@]+)(@.*)", self.server.database_url)
+        self.assertIsNotNone(match, "the test cluster's URL has no password")
+        return match[1] + match[3], match[2]
+
+    def test_a_password_in_the_url_is_never_logged(self):
+        _, password = self.split_password()
+        self.server.run()
+        self.server.create_ticket("URL-1")
+        self.server.stop()
+        log = self.server.log_path.read_text()
+        self.assertIn("store: postgresql://valise:***@127.0.0.1:", log)
+        self.assertNotIn(password, log)
+
+    def test_a_password_file_is_read(self):
+        bare, password = self.split_password()
+        secret = Path(self.server.data) / "pgpassword"
+        secret.write_text(password + "\n")
+        secret.chmod(0o600)
+        self.server.config_edits = {"store.url": f'"{bare}"',
+                                    "store.password_file": '"pgpassword"'}
+        self.server._edit_config()
+        self.server.run()
+        self.server.create_ticket("URL-2")
+        self.server.stop()
+        self.assertNotIn(password, self.server.log_path.read_text())
+        # A missing file is a refusal naming it.
+        secret.unlink()
+        failed = subprocess.run([self.server.binary, "run", *self.server.location()],
+                                capture_output=True, text=True, timeout=60,
+                                stdin=subprocess.DEVNULL)
+        self.assertEqual(failed.returncode, 1)
+        self.assertIn("pgpassword", failed.stderr)
+
+    def test_an_unreachable_database_is_one_line_without_its_password(self):
+        dead = f"postgresql://valise:{PASSWORD}@127.0.0.1:{free_port()}/valise"
+        self.server.config_edits = {"store.url": f'"{dead}"'}
+        self.server._edit_config()
+        failed = subprocess.run([self.server.binary, "token", "list", *self.server.location()],
+                                capture_output=True, text=True, timeout=60,
+                                stdin=subprocess.DEVNULL)
+        self.assertEqual(failed.returncode, 1)
+        self.assertIn("cannot open the store", failed.stderr)
+        self.assertIn("valise:***@127.0.0.1", failed.stderr)
+        self.assertNotIn(PASSWORD, failed.stderr + failed.stdout)
+
+    def test_a_url_that_is_not_postgresql_is_refused_at_load(self):
+        self.server.config_edits = {"store.url": '"mysql://db/valise"'}
+        self.server._edit_config()
+        failed = subprocess.run([self.server.binary, "run", *self.server.location()],
+                                capture_output=True, text=True, timeout=60,
+                                stdin=subprocess.DEVNULL)
+        self.assertEqual(failed.returncode, 1)
+        self.assertIn("store.url must be empty", failed.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
