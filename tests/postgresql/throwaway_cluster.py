@@ -4,12 +4,15 @@
 initdb and pg_ctl run in a fresh temporary directory as an unprivileged user
 (root cannot run postgres: `nobody` when started as root), listening on
 127.0.0.1 on a free port and on a socket in that directory, with one database
-`valise` owned by the role `valise` (trust authentication, loopback only).
+`valise` owned by the role `valise` (a random password over TCP, which the
+URL holds; trust only on the socket in the private directory). fsync is off
+unless --durable (benchmarks).
 Debian's own clusters (pg_ctlcluster, /var/lib/postgresql) are never touched.
 
     throwaway_cluster.py start STATE   start one, write STATE (JSON) and STATE.url
     throwaway_cluster.py stop STATE    stop it and delete everything (idempotent)
-    throwaway_cluster.py run -- CMD…   start, run CMD with VALISE_TEST_POSTGRESQL_URL, stop
+    throwaway_cluster.py run [--durable] -- CMD…
+                                       start, run CMD with VALISE_TEST_POSTGRESQL_URL, stop
 
 From Python: `with cluster() as url: ...`.
 """
@@ -99,8 +102,11 @@ def stop(state_path):
             os.remove(path)
 
 
-def start(state_path):
-    """Starts a cluster, records it in STATE (and its URL in STATE.url), returns the URL."""
+def start(state_path, durable=False):
+    """Starts a cluster, records it in STATE (and its URL in STATE.url), returns the URL.
+
+    durable: fsync and synchronous commits on, as in production (benchmarks).
+    """
     stop(state_path)  # a cluster a killed run left behind
     directory = tempfile.mkdtemp(prefix="valise-pg-")
     state = {"dir": directory}
@@ -128,8 +134,9 @@ def start(state_path):
         for attempt in range(5):
             port = _free_port()
             options = (f"-c listen_addresses=127.0.0.1 -p {port} "
-                       f"-c unix_socket_directories={directory} "
-                       "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+                       f"-c unix_socket_directories={directory}")
+            if not durable:  # tests: what a crash of the cluster would lose does not matter
+                options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             try:
                 _run(_as_owner([f"{BIN}/pg_ctl", "-D", data, "-l",
                                 os.path.join(directory, "log"), "-o", options, "-w", "-t", "60",
@@ -158,11 +165,11 @@ def start(state_path):
 
 
 @contextlib.contextmanager
-def cluster():
+def cluster(durable=False):
     """A cluster for the `with` block; yields its URL."""
     with tempfile.TemporaryDirectory(prefix="valise-pg-state-") as d:
         state = os.path.join(d, "state.json")
-        url = start(state)
+        url = start(state, durable)
         try:
             yield url
         finally:
@@ -176,10 +183,13 @@ def main(argv):
     if len(argv) == 3 and argv[1] == "stop":
         stop(argv[2])
         return 0
+    durable = len(argv) > 2 and argv[1] == "run" and argv[2] == "--durable"
+    if durable:
+        argv = argv[:2] + argv[3:]
     if len(argv) > 3 and argv[1] == "run" and argv[2] == "--":
         # ctest stops a test that times out with SIGTERM: stop the cluster then too.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-        with cluster() as url:
+        with cluster(durable) as url:
             return subprocess.run(argv[3:], env=dict(os.environ,
                                                      VALISE_TEST_POSTGRESQL_URL=url)).returncode
     print(__doc__, file=sys.stderr)
