@@ -32,8 +32,6 @@ api_error from_tus(tus::error e) {
       return api_error::unsupported_checksum;
     case tus::error::budget_exceeded:
       return api_error::budget_exceeded;
-    case tus::error::content_refused:
-      return api_error::not_age_encrypted;
     case tus::error::storage_full:
       return api_error::storage_full;
     case tus::error::forbidden:
@@ -44,7 +42,9 @@ api_error from_tus(tus::error e) {
   return api_error::internal;
 }
 
-api_error from_policy(uploads::refusal r) {
+}  // namespace
+
+api_error api_error_of(uploads::refusal r) {
   using uploads::refusal;
   switch (r) {
     case refusal::bad_request:
@@ -65,10 +65,12 @@ api_error from_policy(uploads::refusal r) {
   return api_error::internal;
 }
 
+namespace {
+
 api_error error_of(const tus::failure& f) {
   if (!f.refusal) return from_tus(f.code);
   if (f.refusal.category() != uploads::refusal_category()) return api_error::internal;
-  return from_policy(static_cast<uploads::refusal>(f.refusal.value()));
+  return api_error_of(static_cast<uploads::refusal>(f.refusal.value()));
 }
 
 // A body_receiver that is the tus module's body_sink.

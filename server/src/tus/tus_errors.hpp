@@ -23,7 +23,6 @@ enum class error {
   checksum_mismatch,     // Upload-Checksum did not match the body
   unsupported_checksum,  // Upload-Checksum names another algorithm
   budget_exceeded,       // a metered upload's budget is spent (metered_upload)
-  content_refused,       // the bytes are not what the store takes (content_check)
   storage_full,          // the storage is at its reserve
   forbidden,
   internal,

@@ -6,6 +6,7 @@
 // not (content_check, upload_observer).
 #pragma once
 
+#include <any>
 #include <boost/system/result.hpp>
 #include <cstdint>
 #include <memory>
@@ -109,10 +110,14 @@ struct new_upload {
 struct creation_plan {
   std::vector<std::string> replaces;
   std::string replaced_for;
+  // The hook's own decision (where the upload goes), opaque to the
+  // protocol, which hands it to upload_store::create: no state is kept
+  // between the two calls, and create() without it refuses.
+  std::any decision;
 };
 
-// The uploads one caller sees (tusd's DataStore). create() comes after the
-// hooks' pre_create for the same upload.
+// The uploads one caller sees (tusd's DataStore). create() takes the plan
+// the hooks' pre_create made for the same upload.
 class upload_store {
  public:
   virtual ~upload_store() = default;

@@ -28,7 +28,6 @@ class store_uploads final : public tus::upload_store, public tus::upload_hooks {
   store& db_;
   const upload_policy& policy_;
   const actor& who_;
-  binding bound_;  // pre_create's, for create
 };
 
 }  // namespace valise::server::uploads

@@ -137,8 +137,10 @@ struct magic_check final : content_check {
       return magic.starts_with(first) ? verdict::undecided : verdict::refused;
     return first.starts_with(magic) ? verdict::accepted : verdict::refused;
   }
-  failure too_short() const override { return tus::refused(error::content_refused, "too short"); }
-  failure refused() const override { return tus::refused(error::content_refused, "not GOOD"); }
+  // The application's own refusal, which tus passes on.
+  failure too_short() const override { return {.message = "too short", .refusal = not_good}; }
+  failure refused() const override { return {.message = "not GOOD", .refusal = not_good}; }
+  std::error_code not_good = std::make_error_code(std::errc::illegal_byte_sequence);
   std::string refusal_reason() const override { return "not GOOD"; }
 };
 
@@ -261,7 +263,7 @@ TEST_F(TusProtocol, RefusalsGoThroughTheResponderWithTusResumable) {
 TEST_F(TusProtocol, TheContentCheckRefusesAndTheObserverHears) {
   ASSERT_EQ(create({{"Upload-Length", "8"}}).result_int(), 201u);
   auto res = patch("u1", 0, "GOBAD!!!");
-  EXPECT_EQ(res["X-Code"], std::to_string(static_cast<int>(error::content_refused)));
+  EXPECT_EQ(res["X-Refusal"], std::make_error_code(std::errc::illegal_byte_sequence).message());
   EXPECT_TRUE(store_.uploads["u1"].refused);
   EXPECT_EQ(seen_.refused_, 1);
   auto short_one = create({{"Upload-Length", "3"}});
