@@ -58,7 +58,7 @@ failure over_limit(const size_limit& cap) {
 
 // The store's error `ec` about upload `id`.
 failure store_failure(std::error_code ec, const std::string& id) {
-  return {.code = error::not_found, .message = "upload " + id, .cause = ec};
+  return {.code = ec, .subject = "upload " + id};
 }
 
 void set_progress_headers(response& res, const upload_info& u) {

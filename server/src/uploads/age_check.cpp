@@ -22,13 +22,12 @@ tus::content_check::verdict age_check::check(std::string_view first_bytes) const
 }
 
 tus::failure age_check::too_short() const {
-  return {.message = "the file is too small to be an age file",
-          .refusal = refusal::not_age_encrypted};
+  return {.code = refusal::not_age_encrypted, .message = "the file is too small to be an age file"};
 }
 
 tus::failure age_check::refused() const {
-  return {.message = "the upload does not begin like an age file; it was refused and deleted",
-          .refusal = refusal::not_age_encrypted};
+  return {.code = refusal::not_age_encrypted,
+          .message = "the upload does not begin like an age file; it was refused and deleted"};
 }
 
 }  // namespace valise::server::uploads

@@ -8,7 +8,7 @@ namespace valise::server::uploads {
 namespace {
 
 tus::failure refuse(refusal why, std::string message, tus::header_list fields = {}) {
-  return {.message = std::move(message), .refusal = why, .fields = std::move(fields)};
+  return {.code = why, .message = std::move(message), .fields = std::move(fields)};
 }
 
 }  // namespace
@@ -128,9 +128,9 @@ tus::failure upload_policy::creation_refused(const actor& who, const binding& b,
     auto again = bind_to_request(who, b.request_id, std::nullopt);
     if (!again) return again.error();
   }
-  return {.message = "ticket \"" + b.ticket_ref + "\"",
-          .refusal = refusal::ticket_not_found,
-          .cause = ec};
+  const std::string ticket = "ticket \"" + b.ticket_ref + "\"";
+  if (ec == store_errc::not_found) return refuse(refusal::ticket_not_found, "no " + ticket);
+  return {.code = ec, .subject = ticket};  // the store's error, as the server words it
 }
 
 bool upload_policy::may_see(const actor& who, const upload_info& u) {

@@ -138,8 +138,8 @@ struct magic_check final : content_check {
     return first.starts_with(magic) ? verdict::accepted : verdict::refused;
   }
   // The application's own refusal, which tus passes on.
-  failure too_short() const override { return {.message = "too short", .refusal = not_good}; }
-  failure refused() const override { return {.message = "not GOOD", .refusal = not_good}; }
+  failure too_short() const override { return {.code = not_good, .message = "too short"}; }
+  failure refused() const override { return {.code = not_good, .message = "not GOOD"}; }
   std::error_code not_good = std::make_error_code(std::errc::illegal_byte_sequence);
   std::string refusal_reason() const override { return "not GOOD"; }
 };
@@ -153,12 +153,15 @@ struct counting final : upload_observer {
   void refused() override { ++refused_; }
 };
 
-// The responder: the failure's code number as the status's reason, the
-// message as the body, so that tests see what tus passed on.
+// The responder: tus's code number, or the application's code's message,
+// in a header, the message as the body, so that tests see what tus passed
+// on.
 response respond(const failure& f) {
   response res{static_cast<http::status>(418), 11};
-  res.set("X-Code", std::to_string(static_cast<int>(f.code)));
-  if (f.refusal) res.set("X-Refusal", f.refusal.message());
+  if (f.code.category() == error_category())
+    res.set("X-Code", std::to_string(f.code.value()));
+  else
+    res.set("X-Refusal", f.code.message());
   res.body() = f.message;
   return res;
 }
@@ -240,8 +243,8 @@ TEST_F(TusProtocol, CreatesPatchesAndFinishesOverAnyStore) {
 }
 
 TEST_F(TusProtocol, RefusalsGoThroughTheResponderWithTusResumable) {
-  store_.refuse_creation = failure{.message = "not yours",
-                                   .refusal = std::make_error_code(std::errc::permission_denied),
+  store_.refuse_creation = failure{.code = std::make_error_code(std::errc::permission_denied),
+                                   .message = "not yours",
                                    .headers = {{"X-Extra", "1"}}};
   auto res = create({{"Upload-Length", "8"}});
   EXPECT_EQ(res.result_int(), 418u);
