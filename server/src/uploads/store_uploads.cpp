@@ -5,8 +5,8 @@
 namespace valise::server::uploads {
 namespace {
 
-tus::upload_info protocol_view(const upload_info& u) {
-  tus::upload_info v{.id = u.id,
+tus::upload_view protocol_view(const upload_info& u) {
+  tus::upload_view v{.id = u.id,
                      .length = u.length,
                      .offset = u.offset,
                      .metadata = u.metadata,
@@ -27,9 +27,9 @@ tus::upload_info protocol_view(const upload_info& u) {
 }
 
 // A partial upload's file; the disk's reserve is the policy's.
-class stored_file final : public tus::upload_file {
+class stored_file final : public tus::upload_bytes {
  public:
-  stored_file(valise::server::upload_file file, const upload_policy& policy)
+  stored_file(upload_file file, const upload_policy& policy)
       : file_(std::move(file)), policy_(policy) {}
 
   std::uint64_t size() const override { return file_.size(); }
@@ -37,7 +37,7 @@ class stored_file final : public tus::upload_file {
   result<std::size_t> read_at(std::uint64_t offset, crypto::mutable_bytes out) const override {
     return file_.read_at(offset, out);
   }
-  result<void> append_file(const tus::upload_file& other) override {
+  result<void> append_file(const tus::upload_bytes& other) override {
     // Once per merge: the scratch file stored_upload opened beside this one.
     const auto* scratch = dynamic_cast<const stored_file*>(&other);
     if (!scratch) return std::make_error_code(std::errc::invalid_argument);
@@ -50,7 +50,7 @@ class stored_file final : public tus::upload_file {
   result<void> check_room(std::uint64_t n) const override { return policy_.check_room(file_, n); }
 
  private:
-  valise::server::upload_file file_;
+  upload_file file_;
   const upload_policy& policy_;
 };
 
@@ -59,12 +59,12 @@ class stored_upload final : public tus::upload, public tus::metered_upload {
   stored_upload(store& db, const upload_policy& policy, const actor& who, upload_info u)
       : db_(db), policy_(policy), who_(who), upload_(std::move(u)), view_(protocol_view(upload_)) {}
 
-  const tus::upload_info& info() const override { return view_; }
+  const tus::upload_view& info() const override { return view_; }
 
-  result<std::unique_ptr<tus::upload_file>> open() override {
+  result<std::unique_ptr<tus::upload_bytes>> open() override {
     return wrap(db_.open_upload_file(upload_.id));
   }
-  result<std::unique_ptr<tus::upload_file>> open_scratch() override {
+  result<std::unique_ptr<tus::upload_bytes>> open_scratch() override {
     return wrap(db_.open_upload_scratch(upload_.id));
   }
   result<void> declare_length(std::uint64_t length) override {
@@ -72,7 +72,7 @@ class stored_upload final : public tus::upload, public tus::metered_upload {
     upload_.length = view_.length = length;
     return {};
   }
-  result<tus::upload_info> finish(const std::string& sha256) override {
+  result<tus::upload_view> finish(const std::string& sha256) override {
     auto bundle = db_.complete_upload(who_, upload_.id, sha256);
     if (!bundle) return bundle.error();
     upload_.state = upload_state::completed;
@@ -95,9 +95,9 @@ class stored_upload final : public tus::upload, public tus::metered_upload {
   std::uint64_t floor() const override { return *upload_policy::metered_floor(upload_); }
 
  private:
-  result<std::unique_ptr<tus::upload_file>> wrap(result<valise::server::upload_file> opened) {
+  result<std::unique_ptr<tus::upload_bytes>> wrap(result<upload_file> opened) {
     if (!opened) return opened.error();
-    return std::unique_ptr<tus::upload_file>(
+    return std::unique_ptr<tus::upload_bytes>(
         std::make_unique<stored_file>(std::move(*opened), policy_));
   }
 
@@ -105,7 +105,7 @@ class stored_upload final : public tus::upload, public tus::metered_upload {
   const upload_policy& policy_;
   actor who_;  // a copy: the upload outlives the request that opened it
   upload_info upload_;
-  tus::upload_info view_;
+  tus::upload_view view_;
 };
 
 }  // namespace
@@ -156,7 +156,7 @@ tus::checked<std::unique_ptr<tus::upload>> store_uploads::get(const std::string&
       std::make_unique<stored_upload>(db_, policy_, who_, std::move(*u)));
 }
 
-tus::checked<void> store_uploads::pre_terminate(const tus::upload_info& u) {
+tus::checked<void> store_uploads::pre_terminate(const tus::upload_view& u) {
   return upload_policy::may_terminate(u);
 }
 

@@ -22,7 +22,7 @@ class store_uploads final : public tus::upload_store, public tus::upload_hooks {
 
   tus::checked<tus::size_limit> size_limit_for_caller() override;
   tus::checked<tus::creation_plan> pre_create(const tus::new_upload& u) override;
-  tus::checked<void> pre_terminate(const tus::upload_info& u) override;
+  tus::checked<void> pre_terminate(const tus::upload_view& u) override;
 
  private:
   store& db_;

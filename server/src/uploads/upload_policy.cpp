@@ -138,7 +138,7 @@ bool upload_policy::may_see(const actor& who, const upload_info& u) {
   return !own_only || u.owner_id == who.id;
 }
 
-tus::checked<void> upload_policy::may_terminate(const tus::upload_info& u) {
+tus::checked<void> upload_policy::may_terminate(const tus::upload_view& u) {
   if (u.status == tus::upload_status::completed)
     return tus::refused(tus::error::forbidden,
                         "upload " + u.id + " is complete: a technician deletes its bundle instead");

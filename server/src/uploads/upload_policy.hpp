@@ -75,7 +75,7 @@ class upload_policy {
   // A link or an agent sees only its own uploads; others do not exist for it.
   static bool may_see(const actor& who, const upload_info& u);
   // An upload may be terminated until it is complete.
-  static tus::checked<void> may_terminate(const tus::upload_info& u);
+  static tus::checked<void> may_terminate(const tus::upload_view& u);
   // A link's upload without a length is metered (its budget charged as its
   // bytes arrive, whoever sends them): what it holds at least, from its
   // creation on (metered_floor_bytes). nullopt: not metered.

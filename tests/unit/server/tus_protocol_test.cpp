@@ -19,7 +19,7 @@ namespace {
 constexpr std::int64_t now = 1'800'000'000;
 constexpr std::string_view magic = "GOOD";  // what the test's content check wants
 
-struct memory_file final : upload_file {
+struct memory_file final : upload_bytes {
   explicit memory_file(std::string& bytes, std::uint64_t room) : bytes_(bytes), room_(room) {}
   std::uint64_t size() const override { return bytes_.size(); }
   result<void> append(crypto::bytes data) override {
@@ -31,7 +31,7 @@ struct memory_file final : upload_file {
     std::memcpy(out.data(), bytes_.data() + offset, n);
     return n;
   }
-  result<void> append_file(const upload_file& other) override {
+  result<void> append_file(const upload_bytes& other) override {
     bytes_ += static_cast<const memory_file&>(other).bytes_;
     return {};
   }
@@ -49,7 +49,7 @@ struct memory_file final : upload_file {
 };
 
 struct stored {
-  upload_info info;
+  upload_view info;
   std::string bytes;
   std::string scratch;
   std::string finished_with;  // the SHA-256 finish() got
@@ -68,19 +68,19 @@ struct memory_store final : upload_store, upload_hooks {
 
   struct handle final : upload, metered_upload {
     handle(memory_store& s, stored& u) : store_(s), u_(u) {}
-    const upload_info& info() const override { return u_.info; }
-    result<std::unique_ptr<upload_file>> open() override {
-      return std::unique_ptr<upload_file>(std::make_unique<memory_file>(u_.bytes, store_.room));
+    const upload_view& info() const override { return u_.info; }
+    result<std::unique_ptr<upload_bytes>> open() override {
+      return std::unique_ptr<upload_bytes>(std::make_unique<memory_file>(u_.bytes, store_.room));
     }
-    result<std::unique_ptr<upload_file>> open_scratch() override {
+    result<std::unique_ptr<upload_bytes>> open_scratch() override {
       u_.scratch.clear();
-      return std::unique_ptr<upload_file>(std::make_unique<memory_file>(u_.scratch, store_.room));
+      return std::unique_ptr<upload_bytes>(std::make_unique<memory_file>(u_.scratch, store_.room));
     }
     result<void> declare_length(std::uint64_t length) override {
       u_.info.length = length;
       return {};
     }
-    result<upload_info> finish(const std::string& sha256) override {
+    result<upload_view> finish(const std::string& sha256) override {
       u_.finished_with = sha256;
       u_.info.status = upload_status::completed;
       u_.info.offset = u_.bytes.size();
@@ -123,7 +123,7 @@ struct memory_store final : upload_store, upload_hooks {
     seen_tickets.push_back(find(u.fields, "ticket").value_or(""));
     return creation_plan{};
   }
-  checked<void> pre_terminate(const upload_info&) override {
+  checked<void> pre_terminate(const upload_view&) override {
     if (refuse_termination) return *refuse_termination;
     return {};
   }
