@@ -75,13 +75,13 @@ void add_routes(router& r, api_context& ctx) {
 }
 
 api::api(store& db, const server_config& config, metrics& stats, const certificate_authority& ca)
-    : tus_(db,
-           {.max_upload_bytes = config.max_upload_bytes,
-            .expires_after = config.upload_expires_after,
-            .technician_max_bytes = config.technician_max_bytes,
-            .agent_max_bytes = config.agent_max_bytes,
-            .min_free_bytes = config.min_free_bytes},
-           stats),
+    : uploads_(db,
+               {.max_upload_bytes = config.max_upload_bytes,
+                .expires_after = config.upload_expires_after,
+                .technician_max_bytes = config.technician_max_bytes,
+                .agent_max_bytes = config.agent_max_bytes,
+                .min_free_bytes = config.min_free_bytes},
+               stats),
       throttle_({.burst = config.auth_failure_burst, .window = config.auth_failure_window}),
       refusals_(config.refusal_interval.count()),
       sign_in_(throttle_),
@@ -89,7 +89,7 @@ api::api(store& db, const server_config& config, metrics& stats, const certifica
       web_(web::web_root::locate(
           config.web_root.empty() ? config.web_root : config.resolve(config.web_root),
           web::web_root::executable_dir())),
-      context_{db, config, stats, tus_, ca, wakeups_, audit_wakeups_, web_, sign_in_} {
+      context_{db, config, stats, uploads_, ca, wakeups_, audit_wakeups_, web_, sign_in_} {
   sign_in_.refused = [this](const refusal& r, unix_time now) { audit_refusal(r, now); };
   context_.refused = [this](const refusal& r, unix_time now) { audit_refusal(r, now); };
   add_routes(router_, context_);

@@ -68,7 +68,7 @@ struct api_context {
   store& db;
   const server_config& config;
   metrics& stats;
-  upload_service& tus;  // tus at /api/v1/uploads
+  upload_service& uploads;  // tus at /api/v1/uploads
   const certificate_authority& ca;
   agent_wakeups& wakeups;        // agents' job long-polls, by agent id
   agent_wakeups& audit_wakeups;  // event long-polls, by credential; woken by audit records
@@ -162,7 +162,7 @@ class api final : public request_handler {
   // Audits a refusal through refusal_log.
   void audit_refusal(const refusal& r, unix_time now);
 
-  upload_service tus_;
+  upload_service uploads_;
   agent_wakeups wakeups_;
   agent_wakeups audit_wakeups_;
   auth_throttle throttle_;

@@ -176,13 +176,6 @@ entry describe(api_error e) {
   return {"internal", s::internal_server_error, ""};
 }
 
-response make_error(const entry& e, std::string message, std::string hint) {
-  boost::json::object body{{"error", e.code}, {"message", std::move(message)}};
-  if (hint.empty()) hint = e.hint;
-  if (!hint.empty()) body["hint"] = std::move(hint);
-  return json_response(e.status, body);
-}
-
 // For the log: a message may quote the client's input (a path parameter).
 std::string escaped(std::string_view text) {
   std::string out;
@@ -205,56 +198,62 @@ bool operator_error(api_error e) {
 
 }  // namespace
 
-response error_response(api_error error, std::string message, std::string hint) {
-  if (operator_error(error)) spdlog::error("{}: {}", describe(error).code, escaped(message));
-  return make_error(describe(error), std::move(message), std::move(hint));
-}
-
-response error_response_with(api_error error, std::string message, boost::json::object fields) {
-  entry e = describe(error);
+response error_response(error_words words, std::string hint, boost::json::object fields) {
+  const entry e = describe(words.error);
+  if (operator_error(words.error) && !words.logged)
+    spdlog::error("{}: {}", e.code, escaped(words.message));
   fields["error"] = e.code;
-  fields["message"] = std::move(message);
-  if (*e.hint) fields["hint"] = e.hint;
+  fields["message"] = std::move(words.message);
+  if (hint.empty()) hint = e.hint;
+  if (!hint.empty()) fields["hint"] = std::move(hint);
   return json_response(e.status, fields);
 }
 
-response error_response(std::error_code ec, const std::string& subject, api_error missing) {
-  if (ec == store_errc::not_found) return error_response(missing, "no " + subject);
+response error_response(api_error error, std::string message, std::string hint) {
+  return error_response({error, std::move(message)}, std::move(hint), {});
+}
+
+response error_response_with(api_error error, std::string message, boost::json::object fields) {
+  return error_response({error, std::move(message)}, {}, std::move(fields));
+}
+
+error_words store_error_words(std::error_code ec, const std::string& subject, api_error missing) {
+  if (ec == store_errc::not_found) return {missing, "no " + subject};
   if (ec == store_errc::already_exists)
-    return error_response(api_error::ticket_exists, subject + " already exists");
+    return {api_error::ticket_exists, subject + " already exists"};
   if (ec == store_errc::ticket_resolved)
-    return error_response(api_error::ticket_resolved, subject + ": the ticket is resolved");
-  if (ec == store_errc::ticket_open)
-    return error_response(api_error::ticket_open, subject + " is open");
+    return {api_error::ticket_resolved, subject + ": the ticket is resolved"};
+  if (ec == store_errc::ticket_open) return {api_error::ticket_open, subject + " is open"};
   if (ec == store_errc::ticket_pending)
-    return error_response(api_error::ticket_pending, subject + " is already pending");
+    return {api_error::ticket_pending, subject + " is already pending"};
   if (ec == store_errc::ticket_not_pending)
-    return error_response(api_error::ticket_not_pending, subject + " is not pending");
+    return {api_error::ticket_not_pending, subject + " is not pending"};
   if (ec == store_errc::revoked)
-    return error_response(api_error::agent_revoked, subject + ": the agent is revoked");
+    return {api_error::agent_revoked, subject + ": the agent is revoked"};
   if (ec == store_errc::request_finished)
-    return error_response(api_error::request_finished, subject + ": the request is over");
+    return {api_error::request_finished, subject + ": the request is over"};
   if (ec == store_errc::has_bundle)
-    return error_response(api_error::request_has_bundle, subject + ": the request has its bundle");
-  if (ec.category() == csr_category()) return error_response(api_error::bad_csr, ec.message());
+    return {api_error::request_has_bundle, subject + ": the request has its bundle"};
+  if (ec.category() == csr_category()) return {api_error::bad_csr, ec.message()};
   if (ec == store_errc::budget_exceeded)
-    return error_response(api_error::budget_exceeded,
-                          "the upload link's byte budget would be exceeded");
+    return {api_error::budget_exceeded, "the upload link's byte budget would be exceeded"};
   if (ec == store_errc::quota_exceeded)
-    return error_response(api_error::quota_exceeded,
-                          subject + ": this token's upload budget would be exceeded");
+    return {api_error::quota_exceeded, subject + ": this token's upload budget would be exceeded"};
   if (is_invalid_text(ec))
-    return error_response(api_error::bad_request,
-                          subject + ": text with a NUL byte or bytes that are not UTF-8");
+    return {api_error::bad_request, subject + ": text with a NUL byte or bytes that are not UTF-8"};
   // The cause goes to the log only: it may name files and SQL.
   const api_error e =
       ec == std::errc::no_space_on_device ? api_error::storage_full : api_error::internal;
   spdlog::error("{} on {}: {} ({} {})", describe(e).code, escaped(subject), ec.message(),
                 ec.category().name(), ec.value());
-  return make_error(
-      describe(e),
+  return {
+      e,
       e == api_error::storage_full ? "no space left on the server" : "internal error on " + subject,
-      {});
+      true};
+}
+
+response error_response(std::error_code ec, const std::string& subject, api_error missing) {
+  return error_response(store_error_words(ec, subject, missing), {}, {});
 }
 
 response api_failure_response(http_failure failure, std::string message) {

@@ -90,6 +90,23 @@ response error_response_with(api_error error, std::string message, boost::json::
 response error_response(std::error_code ec, const std::string& subject,
                         api_error missing = api_error::not_found);
 
+// An error as the catalogue's and what the client is told; `logged`: its
+// cause is logged already.
+struct error_words {
+  api_error error = api_error::internal;
+  std::string message;
+  bool logged = false;
+};
+
+// What error_response(ec, subject, missing) tells the client (and logs).
+error_words store_error_words(std::error_code ec, const std::string& subject,
+                              api_error missing = api_error::not_found);
+
+// Every part of an error body at once: `fields` first, as in
+// error_response_with, then error, message and the hint (empty: the
+// catalogue's). A 5xx is logged unless its words were.
+response error_response(error_words words, std::string hint, boost::json::object fields);
+
 // A failure the HTTP layer saw (http/failure.hpp) as the catalogue's
 // error: what the connection and the router answer in the server.
 response api_failure_response(http_failure failure, std::string message);

@@ -1,22 +1,20 @@
 // Upload links: one-ticket, upload-only, expiring tokens for clients without
 // an agent, and what a link's holder (the drop page) may learn about it.
-// What a link may do is uploads/upload_policy.hpp's.
+// What a link may do is uploads/upload_policy.hpp's, what it is made with
+// uploads/link_terms.hpp's.
 #include <boost/json/array.hpp>
 
 #include "api/api.hpp"
 #include "api/api_error.hpp"
 #include "api/json_views.hpp"
 #include "api/request_body.hpp"
-#include "uploads/upload_policy.hpp"
+#include "api/upload_service.hpp"
+#include "uploads/link_terms.hpp"
 
 namespace valise::server {
 namespace {
 
 namespace json = boost::json;
-
-api_error from_refusal(uploads::refusal r) {
-  return r == uploads::refusal::no_recipients ? api_error::no_recipients : api_error::bad_request;
-}
 
 // The request's fields; what they make of a link is upload_policy's
 // (link_terms_for).
@@ -35,7 +33,7 @@ outcome create_link(api_context& ctx, request& req) {
   if (problem) return std::move(*problem);
   auto terms = uploads::link_terms_for(asked, ctx.config, req.now);
   if (auto* no = std::get_if<uploads::link_refusal>(&terms))
-    return error_response(from_refusal(no->code), std::move(no->message));
+    return error_response(api_error_of(no->code), std::move(no->message));
   const auto& ref = req.params[0];
   auto link = ctx.db.create_link(*req.who, ref, std::get<link_terms>(terms));
   if (!link)

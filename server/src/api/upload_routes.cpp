@@ -6,7 +6,7 @@ namespace valise::server {
 
 void add_upload_routes(router& r, api_context& ctx) {
   using v = http::verb;
-  auto& tus = ctx.tus;
+  auto& tus = ctx.uploads;
   // Browser upload widgets on allowed origins use every tus route, a
   // preflight OPTIONS first; tus clients behind proxies that pass only GET
   // and POST send PATCH, HEAD and DELETE as POST with X-HTTP-Method-Override.

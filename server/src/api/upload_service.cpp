@@ -32,8 +32,6 @@ api_error from_tus(tus::error e) {
       return api_error::unsupported_checksum;
     case tus::error::budget_exceeded:
       return api_error::budget_exceeded;
-    case tus::error::content_refused:
-      return api_error::not_age_encrypted;
     case tus::error::storage_full:
       return api_error::storage_full;
     case tus::error::forbidden:
@@ -44,7 +42,9 @@ api_error from_tus(tus::error e) {
   return api_error::internal;
 }
 
-api_error from_policy(uploads::refusal r) {
+}  // namespace
+
+api_error api_error_of(uploads::refusal r) {
   using uploads::refusal;
   switch (r) {
     case refusal::bad_request:
@@ -65,10 +65,18 @@ api_error from_policy(uploads::refusal r) {
   return api_error::internal;
 }
 
-api_error error_of(const tus::failure& f) {
-  if (!f.refusal) return from_tus(f.code);
-  if (f.refusal.category() != uploads::refusal_category()) return api_error::internal;
-  return from_policy(static_cast<uploads::refusal>(f.refusal.value()));
+namespace {
+
+// tus's codes and the policy's are the catalogue's errors with the
+// failure's message; any other is the store's error about the failure's
+// subject, worded as everywhere else (the policy words what not_found means
+// for a ticket itself, so here it is an upload).
+error_words words_of(const tus::failure& f) {
+  if (f.code.category() == tus::error_category())
+    return {from_tus(static_cast<tus::error>(f.code.value())), f.message};
+  if (f.code.category() == uploads::refusal_category())
+    return {api_error_of(static_cast<uploads::refusal>(f.code.value())), f.message};
+  return store_error_words(f.code, f.subject, api_error::upload_not_found);
 }
 
 // A body_receiver that is the tus module's body_sink.
@@ -92,14 +100,9 @@ outcome served(tus::answer o) {
 }  // namespace
 
 response tus_failure_response(const tus::failure& f) {
-  const api_error e = error_of(f);
-  if (f.cause) return error_response(f.cause, f.message, e);
-  if (!f.fields.empty()) {
-    boost::json::object fields;
-    for (const auto& [name, value] : f.fields) fields[name] = value;
-    return error_response_with(e, f.message, std::move(fields));
-  }
-  return error_response(e, f.message, f.hint);
+  boost::json::object fields;
+  for (const auto& [name, value] : f.fields) fields[name] = value;
+  return error_response(words_of(f), f.hint, std::move(fields));
 }
 
 void upload_service::counter::started() {

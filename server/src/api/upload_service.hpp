@@ -5,9 +5,11 @@
 
 #include <string>
 
+#include "api/api_error.hpp"
 #include "http/router.hpp"
 #include "metrics.hpp"
 #include "tus/tus_protocol.hpp"
+#include "uploads/age_check.hpp"
 #include "uploads/upload_policy.hpp"
 #include "valise/server/store.hpp"
 
@@ -15,6 +17,9 @@ namespace valise::server {
 
 // A tus refusal as the API's error response (api_error.hpp).
 response tus_failure_response(const tus::failure& f);
+
+// The upload policy's refusal as the API's error (uploads, links).
+api_error api_error_of(uploads::refusal r);
 
 class upload_service {
  public:

@@ -58,10 +58,10 @@ failure over_limit(const size_limit& cap) {
 
 // The store's error `ec` about upload `id`.
 failure store_failure(std::error_code ec, const std::string& id) {
-  return {.code = error::not_found, .message = "upload " + id, .cause = ec};
+  return {.code = ec, .subject = "upload " + id};
 }
 
-void set_progress_headers(response& res, const upload_info& u) {
+void set_progress_headers(response& res, const upload_view& u) {
   res.set("Upload-Offset", std::to_string(u.offset));
   if (u.status == upload_status::receiving) res.set("Upload-Expires", http_date(u.expires_at));
   if (u.status == upload_status::completed)
@@ -83,7 +83,7 @@ class upload_receiver final : public body_sink {
   // `charged`: for a metered upload, the part of its budget it holds (its
   // bytes so far); nullopt for any other upload.
   upload_receiver(protocol& svc, std::unique_ptr<upload> u, upload_registry::lease lease,
-                  std::unique_ptr<upload_file> file, std::unique_ptr<upload_file> scratch,
+                  std::unique_ptr<upload_bytes> file, std::unique_ptr<upload_bytes> scratch,
                   std::optional<checksum> expected, std::uint64_t max_body, bool creating,
                   std::optional<std::string> prefix, std::optional<std::uint64_t> charged)
       : svc_(svc),
@@ -219,7 +219,7 @@ class upload_receiver final : public body_sink {
     // need its size again, so stop as soon as that cannot fit.
     const std::uint64_t need = scratch_ ? scratch_->size() + 2 * data.size() : data.size();
     if (auto room = file_->check_room(need); !room) return room;
-    upload_file& out = scratch_ ? *scratch_ : *file_;
+    upload_bytes& out = scratch_ ? *scratch_ : *file_;
     auto before = out.size();
     if (auto w = out.append(data); !w) {
       (void)out.truncate(before);
@@ -310,10 +310,10 @@ class upload_receiver final : public body_sink {
 
   protocol& svc_;
   std::unique_ptr<upload> upload_;
-  upload_info info_;
+  upload_view info_;
   upload_registry::lease lease_;
-  std::unique_ptr<upload_file> file_;
-  std::unique_ptr<upload_file> scratch_;
+  std::unique_ptr<upload_bytes> file_;
+  std::unique_ptr<upload_bytes> scratch_;
   std::optional<checksum> expected_;
   std::optional<digest> chunk_;
   digest rollback_;
@@ -512,7 +512,7 @@ answer protocol::patch(const request_head& head, caller who, const std::string& 
 answer protocol::receive(const request_head& head, std::unique_ptr<upload> u,
                          upload_registry::lease lease, std::uint64_t offset, std::uint64_t cap,
                          bool creating) {
-  const upload_info& info = u->info();
+  const upload_view& info = u->info();
   auto file = u->open();
   if (!file) return reply(error::internal, "could not open upload " + info.id);
   const std::uint64_t size = (*file)->size();
@@ -569,7 +569,7 @@ answer protocol::receive(const request_head& head, std::unique_ptr<upload> u,
     if (!held) return reply(error::internal, "could not charge upload " + info.id);
     charged = *held;
   }
-  std::unique_ptr<upload_file> scratch;
+  std::unique_ptr<upload_bytes> scratch;
   if (expected) {
     auto opened = u->open_scratch();
     if (!opened) return reply(store_failure(opened.error(), info.id));

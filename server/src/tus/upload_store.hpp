@@ -6,6 +6,7 @@
 // not (content_check, upload_observer).
 #pragma once
 
+#include <any>
 #include <boost/system/result.hpp>
 #include <cstdint>
 #include <memory>
@@ -26,7 +27,7 @@ using checked = boost::system::result<T, failure>;
 
 enum class upload_status { receiving, completed, refused };
 
-struct upload_info {
+struct upload_view {
   std::string id;
   std::optional<std::uint64_t> length;  // absent while deferred
   std::uint64_t offset = 0;             // bytes stored
@@ -40,14 +41,14 @@ struct upload_info {
 
 // An upload's bytes, open for one request. Not thread-safe; the service
 // uses it from one thread at a time.
-class upload_file {
+class upload_bytes {
  public:
-  virtual ~upload_file() = default;
+  virtual ~upload_bytes() = default;
   virtual std::uint64_t size() const = 0;
   virtual result<void> append(crypto::bytes data) = 0;
   virtual result<std::size_t> read_at(std::uint64_t offset, crypto::mutable_bytes out) const = 0;
   // Appends every byte of `other`, a scratch file of the same upload.
-  virtual result<void> append_file(const upload_file& other) = 0;
+  virtual result<void> append_file(const upload_bytes& other) = 0;
   virtual result<void> truncate(std::uint64_t size) = 0;
   // Starts writing [from, to) to lasting storage without waiting for it.
   virtual void start_writeback(std::uint64_t from, std::uint64_t to) = 0;
@@ -72,15 +73,15 @@ class metered_upload {
 class upload {
  public:
   virtual ~upload() = default;
-  virtual const upload_info& info() const = 0;
-  virtual result<std::unique_ptr<upload_file>> open() = 0;
+  virtual const upload_view& info() const = 0;
+  virtual result<std::unique_ptr<upload_bytes>> open() = 0;
   // A file without a name beside the upload's, for a checksummed body until
   // its digest matched.
-  virtual result<std::unique_ptr<upload_file>> open_scratch() = 0;
+  virtual result<std::unique_ptr<upload_bytes>> open_scratch() = 0;
   // creation-defer-length; info().length is `length` once it succeeded.
   virtual result<void> declare_length(std::uint64_t length) = 0;
   // Every byte is in: what the upload became (info() with `completion`).
-  virtual result<upload_info> finish(const std::string& sha256) = 0;
+  virtual result<upload_view> finish(const std::string& sha256) = 0;
   // Its bytes were not acceptable (content_check): deleted, marked refused.
   virtual void refuse(const std::string& reason) = 0;
   virtual result<void> terminate() = 0;
@@ -109,10 +110,14 @@ struct new_upload {
 struct creation_plan {
   std::vector<std::string> replaces;
   std::string replaced_for;
+  // The hook's own decision (where the upload goes), opaque to the
+  // protocol, which hands it to upload_store::create: no state is kept
+  // between the two calls, and create() without it refuses.
+  std::any decision;
 };
 
-// The uploads one caller sees (tusd's DataStore). create() comes after the
-// hooks' pre_create for the same upload.
+// The uploads one caller sees (tusd's DataStore). create() takes the plan
+// the hooks' pre_create made for the same upload.
 class upload_store {
  public:
   virtual ~upload_store() = default;
@@ -130,7 +135,7 @@ class upload_hooks {
   // Before an upload is created: refuse it, or say what it replaces.
   virtual checked<creation_plan> pre_create(const new_upload& u) = 0;
   // Before an upload is terminated.
-  virtual checked<void> pre_terminate(const upload_info& u) = 0;
+  virtual checked<void> pre_terminate(const upload_view& u) = 0;
 };
 
 // One request's caller: the uploads it sees and the hooks that judge it.

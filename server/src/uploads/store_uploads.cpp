@@ -5,17 +5,8 @@
 namespace valise::server::uploads {
 namespace {
 
-// The filename is only metadata (files on disk are named by the server), but
-// it is shown to technicians and put in Content-Disposition: no control bytes.
-std::string clean_filename(std::string name) {
-  if (name.size() > 255) name.resize(255);
-  for (char& c : name)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
-  return name.empty() ? "upload.age" : name;
-}
-
-tus::upload_info protocol_view(const upload_info& u) {
-  tus::upload_info v{.id = u.id,
+tus::upload_view protocol_view(const upload_info& u) {
+  tus::upload_view v{.id = u.id,
                      .length = u.length,
                      .offset = u.offset,
                      .metadata = u.metadata,
@@ -36,37 +27,31 @@ tus::upload_info protocol_view(const upload_info& u) {
 }
 
 // A partial upload's file; the disk's reserve is the policy's.
-class stored_file final : public tus::upload_file {
+class stored_file final : public tus::upload_bytes {
  public:
-  stored_file(valise::server::upload_file file, std::uint64_t min_free_bytes)
-      : file_(std::move(file)), min_free_bytes_(min_free_bytes) {}
+  stored_file(upload_file file, const upload_policy& policy)
+      : file_(std::move(file)), policy_(policy) {}
 
   std::uint64_t size() const override { return file_.size(); }
   result<void> append(crypto::bytes data) override { return file_.append(data); }
   result<std::size_t> read_at(std::uint64_t offset, crypto::mutable_bytes out) const override {
     return file_.read_at(offset, out);
   }
-  result<void> append_file(const tus::upload_file& other) override {
-    // Both are opened by stored_upload.
-    return file_.append_file(static_cast<const stored_file&>(other).file_);
+  result<void> append_file(const tus::upload_bytes& other) override {
+    // Once per merge: the scratch file stored_upload opened beside this one.
+    const auto* scratch = dynamic_cast<const stored_file*>(&other);
+    if (!scratch) return std::make_error_code(std::errc::invalid_argument);
+    return file_.append_file(scratch->file_);
   }
   result<void> truncate(std::uint64_t size) override { return file_.truncate(size); }
   void start_writeback(std::uint64_t from, std::uint64_t to) override {
     file_.start_writeback(from, to);
   }
-  // Whether `n` more bytes leave the disk above the server's reserve.
-  result<void> check_room(std::uint64_t n) const override {
-    if (min_free_bytes_ == 0) return {};
-    auto free = file_.free_bytes();
-    if (!free) return free.error();
-    if (*free < min_free_bytes_ || *free - min_free_bytes_ < n)
-      return std::make_error_code(std::errc::no_space_on_device);
-    return {};
-  }
+  result<void> check_room(std::uint64_t n) const override { return policy_.check_room(file_, n); }
 
  private:
-  valise::server::upload_file file_;
-  std::uint64_t min_free_bytes_;
+  upload_file file_;
+  const upload_policy& policy_;
 };
 
 class stored_upload final : public tus::upload, public tus::metered_upload {
@@ -74,12 +59,12 @@ class stored_upload final : public tus::upload, public tus::metered_upload {
   stored_upload(store& db, const upload_policy& policy, const actor& who, upload_info u)
       : db_(db), policy_(policy), who_(who), upload_(std::move(u)), view_(protocol_view(upload_)) {}
 
-  const tus::upload_info& info() const override { return view_; }
+  const tus::upload_view& info() const override { return view_; }
 
-  result<std::unique_ptr<tus::upload_file>> open() override {
+  result<std::unique_ptr<tus::upload_bytes>> open() override {
     return wrap(db_.open_upload_file(upload_.id));
   }
-  result<std::unique_ptr<tus::upload_file>> open_scratch() override {
+  result<std::unique_ptr<tus::upload_bytes>> open_scratch() override {
     return wrap(db_.open_upload_scratch(upload_.id));
   }
   result<void> declare_length(std::uint64_t length) override {
@@ -87,7 +72,7 @@ class stored_upload final : public tus::upload, public tus::metered_upload {
     upload_.length = view_.length = length;
     return {};
   }
-  result<tus::upload_info> finish(const std::string& sha256) override {
+  result<tus::upload_view> finish(const std::string& sha256) override {
     auto bundle = db_.complete_upload(who_, upload_.id, sha256);
     if (!bundle) return bundle.error();
     upload_.state = upload_state::completed;
@@ -106,20 +91,21 @@ class stored_upload final : public tus::upload, public tus::metered_upload {
   result<std::uint64_t> hold(std::uint64_t want) override {
     return db_.reserve_link_bytes(upload_.id, want);
   }
-  std::uint64_t floor() const override { return smallest_age_file; }
+  // Only asked of an upload metered() returned.
+  std::uint64_t floor() const override { return *upload_policy::metered_floor(upload_); }
 
  private:
-  result<std::unique_ptr<tus::upload_file>> wrap(result<valise::server::upload_file> opened) {
+  result<std::unique_ptr<tus::upload_bytes>> wrap(result<upload_file> opened) {
     if (!opened) return opened.error();
-    return std::unique_ptr<tus::upload_file>(
-        std::make_unique<stored_file>(std::move(*opened), policy_.bounds().min_free_bytes));
+    return std::unique_ptr<tus::upload_bytes>(
+        std::make_unique<stored_file>(std::move(*opened), policy_));
   }
 
   store& db_;
   const upload_policy& policy_;
   actor who_;  // a copy: the upload outlives the request that opened it
   upload_info upload_;
-  tus::upload_info view_;
+  tus::upload_view view_;
 };
 
 }  // namespace
@@ -131,28 +117,30 @@ tus::checked<tus::size_limit> store_uploads::size_limit_for_caller() {
 tus::checked<tus::creation_plan> store_uploads::pre_create(const tus::new_upload& u) {
   auto bound = policy_.bind(who_, u.fields);
   if (!bound) return bound.error();
-  bound_ = std::move(*bound);
-  return policy_.replaced(bound_);
+  auto plan = policy_.replaced(*bound);
+  if (plan) plan->decision = std::move(*bound);
+  return plan;
 }
 
 tus::checked<std::unique_ptr<tus::upload>> store_uploads::create(const tus::new_upload& u,
                                                                  const tus::creation_plan& plan) {
+  const auto* bound = std::any_cast<binding>(&plan.decision);
+  if (!bound) return tus::refused(tus::error::internal, "an upload without pre_create's plan");
   upload_info made{
-      .ticket_ref = bound_.ticket_ref,
+      .ticket_ref = bound->ticket_ref,
       .owner_id = who_.id,
       .source = who_.label(),
-      .filename = clean_filename(
-          tus::find(u.fields, "filename").value_or(tus::find(u.fields, "name").value_or(""))),
+      .filename = upload_policy::filename(u.fields),
       .metadata = u.metadata_text,
       .length = u.length,
       .created_at = u.now,
-      .expires_at = u.now + policy_.bounds().expires_after.count(),
-      .request_id = bound_.request_id,
+      .expires_at = policy_.expires_at(u.now),
+      .request_id = bound->request_id,
   };
   auto quota = policy_.quota(who_, u.max_bytes);
   quota.replaces = plan.replaces;
   auto created = db_.create_upload(who_, std::move(made), quota);
-  if (!created) return policy_.creation_refused(who_, bound_, created.error());
+  if (!created) return policy_.creation_refused(who_, *bound, created.error());
   return std::unique_ptr<tus::upload>(
       std::make_unique<stored_upload>(db_, policy_, who_, std::move(*created)));
 }
@@ -168,7 +156,7 @@ tus::checked<std::unique_ptr<tus::upload>> store_uploads::get(const std::string&
       std::make_unique<stored_upload>(db_, policy_, who_, std::move(*u)));
 }
 
-tus::checked<void> store_uploads::pre_terminate(const tus::upload_info& u) {
+tus::checked<void> store_uploads::pre_terminate(const tus::upload_view& u) {
   return upload_policy::may_terminate(u);
 }
 

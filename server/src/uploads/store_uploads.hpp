@@ -22,13 +22,12 @@ class store_uploads final : public tus::upload_store, public tus::upload_hooks {
 
   tus::checked<tus::size_limit> size_limit_for_caller() override;
   tus::checked<tus::creation_plan> pre_create(const tus::new_upload& u) override;
-  tus::checked<void> pre_terminate(const tus::upload_info& u) override;
+  tus::checked<void> pre_terminate(const tus::upload_view& u) override;
 
  private:
   store& db_;
   const upload_policy& policy_;
   const actor& who_;
-  binding bound_;  // pre_create's, for create
 };
 
 }  // namespace valise::server::uploads

@@ -7,98 +7,11 @@
 namespace valise::server::uploads {
 namespace {
 
-class refusal_category_impl final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "uploads.refusal"; }
-  std::string message(int value) const override {
-    switch (static_cast<refusal>(value)) {
-      case refusal::bad_request:
-        return "bad request";
-      case refusal::no_recipients:
-        return "no recipients";
-      case refusal::request_finished:
-        return "the request is over";
-      case refusal::request_has_bundle:
-        return "the request has its bundle";
-      case refusal::quota_exceeded:
-        return "over the owner's upload budget";
-      case refusal::ticket_not_found:
-        return "no such ticket";
-      case refusal::not_age_encrypted:
-        return "not an age file";
-    }
-    return "unknown refusal";
-  }
-};
-
 tus::failure refuse(refusal why, std::string message, tus::header_list fields = {}) {
-  return {.message = std::move(message), .refusal = why, .fields = std::move(fields)};
+  return {.code = why, .message = std::move(message), .fields = std::move(fields)};
 }
 
 }  // namespace
-
-const std::error_category& refusal_category() {
-  static const refusal_category_impl category;
-  return category;
-}
-
-std::error_code make_error_code(refusal r) {
-  return {static_cast<int>(r), refusal_category()};
-}
-
-std::size_t age_check::prefix_length() const {
-  return tus::age_prefix_length;
-}
-
-tus::content_check::verdict age_check::check(std::string_view first_bytes) const {
-  switch (tus::check_age_prefix(first_bytes)) {
-    case tus::age_prefix::age:
-      return verdict::accepted;
-    case tus::age_prefix::undecided:
-      return verdict::undecided;
-    case tus::age_prefix::not_age:
-      return verdict::refused;
-  }
-  return verdict::refused;
-}
-
-tus::failure age_check::too_short() const {
-  return refuse(refusal::not_age_encrypted, "the file is too small to be an age file");
-}
-
-tus::failure age_check::refused() const {
-  return refuse(refusal::not_age_encrypted,
-                "the upload does not begin like an age file; it was refused and deleted");
-}
-
-std::variant<link_terms, link_refusal> link_terms_for(const link_request& asked,
-                                                      const server_config& config, unix_time now) {
-  link_terms terms;
-  if (asked.mode) {
-    auto mode = parse_link_mode(*asked.mode);
-    if (!mode)
-      return link_refusal{refusal::bad_request, "mode must be \"recipients\" or \"passphrase\""};
-    terms.mode = *mode;
-  }
-  if (terms.mode == link_mode::passphrase) {
-    if (asked.recipients)
-      return link_refusal{refusal::bad_request,
-                          "a passphrase link takes no recipients: send one or the other"};
-  } else {
-    terms.recipients = asked.recipients ? *asked.recipients : config.recipients;
-    if (terms.recipients.empty())
-      return link_refusal{refusal::no_recipients,
-                          "no age recipients to encrypt this link's drops to: server.toml names "
-                          "none ([keys] recipients) and the request named none"};
-  }
-  // The default is at most max_link_lifetime (load_config checks it).
-  std::uint64_t lifetime =
-      asked.expires_in_s.value_or(static_cast<std::uint64_t>(config.link_expires_in.count()));
-  terms.max_bytes = asked.max_bytes.value_or(config.link_max_bytes);
-  if (terms.max_bytes == 0) return link_refusal{refusal::bad_request, "max_bytes must be positive"};
-  terms.expires_at = now + static_cast<unix_time>(lifetime);
-  return terms;
-}
 
 tus::checked<tus::size_limit> upload_policy::size_limit(const actor& who) const {
   tus::size_limit cap{limits_.max_upload_bytes, "this server's limit"};
@@ -164,7 +77,28 @@ upload_quota upload_policy::quota(const actor& who, std::uint64_t cap) const {
   return {.deferred_bytes = cap,
           .owner_max_bytes = token ? limits_.technician_max_bytes : 0,
           .min_free_bytes = limits_.min_free_bytes,
-          .deferred_link_charge = smallest_age_file};
+          .deferred_link_charge = metered_floor_bytes};
+}
+
+std::string upload_policy::filename(const tus::metadata& fields) {
+  std::string name = tus::find(fields, "filename").value_or(tus::find(fields, "name").value_or(""));
+  if (name.size() > 255) name.resize(255);
+  for (char& c : name)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
+  return name.empty() ? "upload.age" : name;
+}
+
+std::int64_t upload_policy::expires_at(std::int64_t now) const {
+  return now + limits_.expires_after.count();
+}
+
+result<void> upload_policy::check_room(const upload_file& file, std::uint64_t n) const {
+  if (limits_.min_free_bytes == 0) return {};
+  auto free = file.free_bytes();
+  if (!free) return free.error();
+  if (*free < limits_.min_free_bytes || *free - limits_.min_free_bytes < n)
+    return std::make_error_code(std::errc::no_space_on_device);
+  return {};
 }
 
 tus::checked<tus::creation_plan> upload_policy::replaced(const binding& b) const {
@@ -194,9 +128,9 @@ tus::failure upload_policy::creation_refused(const actor& who, const binding& b,
     auto again = bind_to_request(who, b.request_id, std::nullopt);
     if (!again) return again.error();
   }
-  return {.message = "ticket \"" + b.ticket_ref + "\"",
-          .refusal = refusal::ticket_not_found,
-          .cause = ec};
+  const std::string ticket = "ticket \"" + b.ticket_ref + "\"";
+  if (ec == store_errc::not_found) return refuse(refusal::ticket_not_found, "no " + ticket);
+  return {.code = ec, .subject = ticket};  // the store's error, as the server words it
 }
 
 bool upload_policy::may_see(const actor& who, const upload_info& u) {
@@ -204,7 +138,7 @@ bool upload_policy::may_see(const actor& who, const upload_info& u) {
   return !own_only || u.owner_id == who.id;
 }
 
-tus::checked<void> upload_policy::may_terminate(const tus::upload_info& u) {
+tus::checked<void> upload_policy::may_terminate(const tus::upload_view& u) {
   if (u.status == tus::upload_status::completed)
     return tus::refused(tus::error::forbidden,
                         "upload " + u.id + " is complete: a technician deletes its bundle instead");
@@ -213,7 +147,7 @@ tus::checked<void> upload_policy::may_terminate(const tus::upload_info& u) {
 
 std::optional<std::uint64_t> upload_policy::metered_floor(const upload_info& u) {
   if (u.length || !u.owner_id.starts_with("lnk_")) return std::nullopt;
-  return smallest_age_file;
+  return metered_floor_bytes;
 }
 
 }  // namespace valise::server::uploads

@@ -5,7 +5,7 @@
 // a request's one bundle); this file decides what to ask of it.
 //
 // What a link may do, all told:
-// - created by a technician for one ticket (link_terms_for: mode,
+// - created by a technician for one ticket (link_terms.hpp: mode,
 //   recipients, lifetime at most max_link_lifetime, byte budget);
 // - its token works until it expires, is revoked or its ticket is resolved
 //   (the store's authenticate; the API's admission words the refusal), and
@@ -23,27 +23,13 @@
 #include <optional>
 #include <string>
 #include <system_error>
-#include <variant>
-#include <vector>
 
 #include "tus/upload_store.hpp"
-#include "valise/server/config.hpp"
+#include "uploads/age_check.hpp"
+#include "uploads/refusal.hpp"
 #include "valise/server/store.hpp"
 
 namespace valise::server::uploads {
-
-// The policy's reasons to refuse; the API maps them to its errors.
-enum class refusal {
-  bad_request = 1,
-  no_recipients,
-  request_finished,
-  request_has_bundle,
-  quota_exceeded,
-  ticket_not_found,
-  not_age_encrypted,
-};
-const std::error_category& refusal_category();
-std::error_code make_error_code(refusal r);
 
 // [uploads]; zero in the last three: no such bound.
 struct limits {
@@ -54,50 +40,11 @@ struct limits {
   std::uint64_t min_free_bytes = 0;        // on the data directory's disk
 };
 
-// The smallest age file ("age-encryption.org/v1\n"): shorter uploads are
-// refused, and a link's deferred-length upload holds this much of the
-// link's budget from its creation, so that a link cannot make uploads
-// without end.
-inline constexpr std::size_t smallest_age_file = 22;
-
-// Uploads are age files: what their first bytes must look like.
-class age_check final : public tus::content_check {
- public:
-  std::size_t min_length() const override { return smallest_age_file; }
-  std::size_t prefix_length() const override;
-  verdict check(std::string_view first_bytes) const override;
-  tus::failure too_short() const override;
-  tus::failure refused() const override;
-  std::string refusal_reason() const override { return "not an age-encrypted file"; }
-};
-
 // Where a new upload goes, as the policy decided.
 struct binding {
   std::string ticket_ref;
   std::string request_id;  // an agent's upload: the request it answers
 };
-
-// What a technician asks of a new link; absent: the server's default.
-struct link_request {
-  std::optional<std::string> mode;
-  std::optional<std::vector<std::string>> recipients;
-  std::optional<std::uint64_t> expires_in_s;
-  std::optional<std::uint64_t> max_bytes;
-};
-
-struct link_refusal {
-  refusal code = refusal::bad_request;
-  std::string message;
-};
-
-inline constexpr auto max_link_lifetime_s =
-    static_cast<std::uint64_t>(std::chrono::seconds(max_link_lifetime).count());
-
-// A new link's terms: its drops are encrypted to the keys it names, else
-// the team's (none in passphrase mode); its lifetime and byte budget are
-// the server's defaults unless asked.
-std::variant<link_terms, link_refusal> link_terms_for(const link_request& asked,
-                                                      const server_config& config, unix_time now);
 
 class upload_policy {
  public:
@@ -112,6 +59,15 @@ class upload_policy {
   tus::checked<binding> bind(const actor& who, const tus::metadata& fields) const;
   // What create_upload is to check for `who`, whose uploads are up to `cap`.
   upload_quota quota(const actor& who, std::uint64_t cap) const;
+  // A new upload's filename, from its metadata ("filename", else "name"):
+  // only shown (to technicians, in Content-Disposition), never a path, and
+  // without control bytes.
+  static std::string filename(const tus::metadata& fields);
+  // When a new upload made at `now` expires if still receiving.
+  std::int64_t expires_at(std::int64_t now) const;
+  // Whether `n` more bytes of `file` leave its disk above the server's
+  // reserve (std::errc::no_space_on_device if not).
+  result<void> check_room(const upload_file& file, std::uint64_t n) const;
   // The uploads a new one replaces: the request's unfinished ones.
   tus::checked<tus::creation_plan> replaced(const binding& b) const;
   // create_upload's refusal, worded.
@@ -119,11 +75,12 @@ class upload_policy {
   // A link or an agent sees only its own uploads; others do not exist for it.
   static bool may_see(const actor& who, const upload_info& u);
   // An upload may be terminated until it is complete.
-  static tus::checked<void> may_terminate(const tus::upload_info& u);
+  static tus::checked<void> may_terminate(const tus::upload_view& u);
   // A link's upload without a length is metered (its budget charged as its
-  // bytes arrive, whoever sends them): what it holds at least. nullopt:
-  // not metered.
+  // bytes arrive, whoever sends them): what it holds at least, from its
+  // creation on (metered_floor_bytes). nullopt: not metered.
   static std::optional<std::uint64_t> metered_floor(const upload_info& u);
+  static constexpr std::uint64_t metered_floor_bytes = smallest_age_file;
 
  private:
   // An agent's upload answers its own, unfinished request, on that
@@ -138,6 +95,3 @@ class upload_policy {
 };
 
 }  // namespace valise::server::uploads
-
-template <>
-struct std::is_error_code_enum<valise::server::uploads::refusal> : std::true_type {};

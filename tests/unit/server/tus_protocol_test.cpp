@@ -19,7 +19,7 @@ namespace {
 constexpr std::int64_t now = 1'800'000'000;
 constexpr std::string_view magic = "GOOD";  // what the test's content check wants
 
-struct memory_file final : upload_file {
+struct memory_file final : upload_bytes {
   explicit memory_file(std::string& bytes, std::uint64_t room) : bytes_(bytes), room_(room) {}
   std::uint64_t size() const override { return bytes_.size(); }
   result<void> append(crypto::bytes data) override {
@@ -31,7 +31,7 @@ struct memory_file final : upload_file {
     std::memcpy(out.data(), bytes_.data() + offset, n);
     return n;
   }
-  result<void> append_file(const upload_file& other) override {
+  result<void> append_file(const upload_bytes& other) override {
     bytes_ += static_cast<const memory_file&>(other).bytes_;
     return {};
   }
@@ -49,7 +49,7 @@ struct memory_file final : upload_file {
 };
 
 struct stored {
-  upload_info info;
+  upload_view info;
   std::string bytes;
   std::string scratch;
   std::string finished_with;  // the SHA-256 finish() got
@@ -68,19 +68,19 @@ struct memory_store final : upload_store, upload_hooks {
 
   struct handle final : upload, metered_upload {
     handle(memory_store& s, stored& u) : store_(s), u_(u) {}
-    const upload_info& info() const override { return u_.info; }
-    result<std::unique_ptr<upload_file>> open() override {
-      return std::unique_ptr<upload_file>(std::make_unique<memory_file>(u_.bytes, store_.room));
+    const upload_view& info() const override { return u_.info; }
+    result<std::unique_ptr<upload_bytes>> open() override {
+      return std::unique_ptr<upload_bytes>(std::make_unique<memory_file>(u_.bytes, store_.room));
     }
-    result<std::unique_ptr<upload_file>> open_scratch() override {
+    result<std::unique_ptr<upload_bytes>> open_scratch() override {
       u_.scratch.clear();
-      return std::unique_ptr<upload_file>(std::make_unique<memory_file>(u_.scratch, store_.room));
+      return std::unique_ptr<upload_bytes>(std::make_unique<memory_file>(u_.scratch, store_.room));
     }
     result<void> declare_length(std::uint64_t length) override {
       u_.info.length = length;
       return {};
     }
-    result<upload_info> finish(const std::string& sha256) override {
+    result<upload_view> finish(const std::string& sha256) override {
       u_.finished_with = sha256;
       u_.info.status = upload_status::completed;
       u_.info.offset = u_.bytes.size();
@@ -123,7 +123,7 @@ struct memory_store final : upload_store, upload_hooks {
     seen_tickets.push_back(find(u.fields, "ticket").value_or(""));
     return creation_plan{};
   }
-  checked<void> pre_terminate(const upload_info&) override {
+  checked<void> pre_terminate(const upload_view&) override {
     if (refuse_termination) return *refuse_termination;
     return {};
   }
@@ -137,8 +137,10 @@ struct magic_check final : content_check {
       return magic.starts_with(first) ? verdict::undecided : verdict::refused;
     return first.starts_with(magic) ? verdict::accepted : verdict::refused;
   }
-  failure too_short() const override { return tus::refused(error::content_refused, "too short"); }
-  failure refused() const override { return tus::refused(error::content_refused, "not GOOD"); }
+  // The application's own refusal, which tus passes on.
+  failure too_short() const override { return {.code = not_good, .message = "too short"}; }
+  failure refused() const override { return {.code = not_good, .message = "not GOOD"}; }
+  std::error_code not_good = std::make_error_code(std::errc::illegal_byte_sequence);
   std::string refusal_reason() const override { return "not GOOD"; }
 };
 
@@ -151,12 +153,15 @@ struct counting final : upload_observer {
   void refused() override { ++refused_; }
 };
 
-// The responder: the failure's code number as the status's reason, the
-// message as the body, so that tests see what tus passed on.
+// The responder: tus's code number, or the application's code's message,
+// in a header, the message as the body, so that tests see what tus passed
+// on.
 response respond(const failure& f) {
   response res{static_cast<http::status>(418), 11};
-  res.set("X-Code", std::to_string(static_cast<int>(f.code)));
-  if (f.refusal) res.set("X-Refusal", f.refusal.message());
+  if (f.code.category() == error_category())
+    res.set("X-Code", std::to_string(f.code.value()));
+  else
+    res.set("X-Refusal", f.code.message());
   res.body() = f.message;
   return res;
 }
@@ -238,8 +243,8 @@ TEST_F(TusProtocol, CreatesPatchesAndFinishesOverAnyStore) {
 }
 
 TEST_F(TusProtocol, RefusalsGoThroughTheResponderWithTusResumable) {
-  store_.refuse_creation = failure{.message = "not yours",
-                                   .refusal = std::make_error_code(std::errc::permission_denied),
+  store_.refuse_creation = failure{.code = std::make_error_code(std::errc::permission_denied),
+                                   .message = "not yours",
                                    .headers = {{"X-Extra", "1"}}};
   auto res = create({{"Upload-Length", "8"}});
   EXPECT_EQ(res.result_int(), 418u);
@@ -261,7 +266,7 @@ TEST_F(TusProtocol, RefusalsGoThroughTheResponderWithTusResumable) {
 TEST_F(TusProtocol, TheContentCheckRefusesAndTheObserverHears) {
   ASSERT_EQ(create({{"Upload-Length", "8"}}).result_int(), 201u);
   auto res = patch("u1", 0, "GOBAD!!!");
-  EXPECT_EQ(res["X-Code"], std::to_string(static_cast<int>(error::content_refused)));
+  EXPECT_EQ(res["X-Refusal"], std::make_error_code(std::errc::illegal_byte_sequence).message());
   EXPECT_TRUE(store_.uploads["u1"].refused);
   EXPECT_EQ(seen_.refused_, 1);
   auto short_one = create({{"Upload-Length", "3"}});

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "uploads/link_terms.hpp"
+
 namespace valise::server::uploads {
 namespace {
 
@@ -80,6 +82,18 @@ TEST(UploadPolicy, RefusalsHaveTheirOwnCategory) {
   std::error_code ec = refusal::quota_exceeded;
   EXPECT_EQ(&ec.category(), &refusal_category());
   EXPECT_EQ(ec.message(), "over the owner's upload budget");
+}
+
+TEST(UploadPolicy, AFilenameIsShownNeverTrusted) {
+  EXPECT_EQ(upload_policy::filename({{"filename", "a.age"}, {"name", "b.age"}}), "a.age");
+  EXPECT_EQ(upload_policy::filename({{"name", "b.age"}}), "b.age");
+  EXPECT_EQ(upload_policy::filename({}), "upload.age");
+  EXPECT_EQ(upload_policy::filename({{"filename", "a\nb\x7f.age"}}), "a_b_.age");
+  EXPECT_EQ(upload_policy::filename({{"filename", std::string(300, 'x')}}).size(), 255u);
+}
+
+TEST(UploadPolicy, AMeteredUploadsFloorIsTheSmallestAgeFile) {
+  EXPECT_EQ(upload_policy::metered_floor_bytes, smallest_age_file);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // The ciphertext files the store hands out: a partial upload open for
-// appending, a bundle open for reading. blob_store (server/src/store/) makes
-// them; callers only read and write through them.
+// appending, a bundle open for reading. A blob_store (server/src/store/)
+// makes them from file descriptors it opened (blob_dir's files, another
+// store's spool files): any store can, without being named here. Callers
+// only read and write through them.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +31,8 @@ class owned_fd {
 // PATCH at a time per upload (the handler serialises them).
 class upload_file {
  public:
+  // `fd` open for reading and writing, of `size` bytes.
+  upload_file(owned_fd fd, std::uint64_t size) : fd_(std::move(fd)), size_(size) {}
   upload_file(upload_file&&) noexcept = default;
   upload_file& operator=(upload_file&&) noexcept = default;
   result<void> append(crypto::bytes data);
@@ -47,8 +51,6 @@ class upload_file {
   std::uint64_t size() const { return size_; }
 
  private:
-  friend class blob_dir;
-  upload_file(owned_fd fd, std::uint64_t size) : fd_(std::move(fd)), size_(size) {}
   result<void> append_copy(const upload_file& other, std::uint64_t from);
   owned_fd fd_;
   std::uint64_t size_ = 0;
@@ -57,6 +59,8 @@ class upload_file {
 // A completed bundle's file, open for reading (downloads).
 class bundle_file final : public crypto::byte_source {
  public:
+  // `fd` open for reading, of `size` bytes.
+  bundle_file(owned_fd fd, std::uint64_t size) : fd_(std::move(fd)), size_(size) {}
   bundle_file(bundle_file&&) noexcept = default;
   bundle_file& operator=(bundle_file&&) noexcept = default;
   result<std::size_t> read(crypto::mutable_bytes out) override;
@@ -64,8 +68,6 @@ class bundle_file final : public crypto::byte_source {
   std::uint64_t size() const { return size_; }
 
  private:
-  friend class blob_dir;
-  bundle_file(owned_fd fd, std::uint64_t size) : fd_(std::move(fd)), size_(size) {}
   owned_fd fd_;
   std::uint64_t size_ = 0;
 };
