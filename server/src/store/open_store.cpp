@@ -118,12 +118,17 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& data_dir
   if (mode == open_mode::tool)
     return std::unique_ptr<store>(std::make_unique<sql_store>(std::move(*db), std::move(*blobs), -1,
                                                               data_dir, std::move(*key)));
-  // Two servers on one directory would each repair what the other is doing.
-  int lock_fd = ::open((data_dir / "valise.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd < 0) return failed(std::error_code(errno, std::generic_category()));
-  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(lock_fd);
-    return failed(store_errc::locked);
+  // Two servers on one SQLite directory would each repair what the other is
+  // doing. Nodes sharing a PostgreSQL store share the directory by design
+  // (docs/cluster.md): what must run once there runs on the cluster's leader.
+  int lock_fd = -1;
+  if (embedded) {
+    lock_fd = ::open((data_dir / "valise.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0) return failed(std::error_code(errno, std::generic_category()));
+    if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(lock_fd);
+      return failed(store_errc::locked);
+    }
   }
   auto s = std::make_unique<sql_store>(std::move(*db), std::move(*blobs), lock_fd, data_dir,
                                        std::move(*key));
