@@ -315,6 +315,16 @@ class ServerProcess:
             raise AssertionError(f"sending the upload: HTTP {status}: {body!r}")
         return headers["valise-bundle-id"], headers["valise-bundle-sha256"], link
 
+    def another_node(self, workdir):
+        """A second node of this server (docs/cluster.md): the same data
+        directory, database and tokens, its own port and configuration file
+        (NODE_DIR/server.toml, a copy of this one's). Needs a PostgreSQL store:
+        an SQLite server refuses a second process on its directory. Not
+        started; `start()` runs it."""
+        if not self.database_url:
+            raise RuntimeError("another_node needs VALISE_TEST_BACKEND=postgresql")
+        return ServerNode(self, workdir)
+
     def bundles(self, ref):
         return self.api("GET", f"/api/v1/tickets/{ref}/bundles", expect=200)
 
@@ -324,6 +334,39 @@ class ServerProcess:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
         raise RuntimeError("no VmHWM in /proc/PID/status")
+
+
+class ServerNode(ServerProcess):
+    """Another `valise-server run` of `first`'s installation (another_node)."""
+
+    def __init__(self, first, workdir):
+        super().__init__(workdir, binary=first.binary, run_as=first.run_as)
+        self.first = first
+        self.data = first.data
+        self.config_file = self.workdir / "server.toml"
+
+    def start(self):
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.database_url = self.first.database_url
+        self.admin_token = self.first.admin_token
+        self.technician_token = self.first.technician_token
+        self.ca = self.first.ca
+        # Relative paths in [tls] are the data directory's, so naming it is enough.
+        lines = []
+        for line in (self.data / "server.toml").read_text().splitlines():
+            if line.startswith("data_dir = "):
+                line = f"data_dir = {json.dumps(str(self.data))}"
+            elif line.startswith("listen = "):
+                line = f'listen = "127.0.0.1:{self.port}"'
+            lines.append(line)
+        self.config_file.write_text("\n".join(lines) + "\n")
+        self._ssl = ssl.create_default_context(cafile=str(self.ca))
+        self.run()
+
+    def location(self):
+        return ["--config", str(self.config_file)]
 
 
 class SharedServerTest(unittest.TestCase):
