@@ -67,6 +67,11 @@ class statement_impl;
 class statement;
 
 // One thread at a time (the store's mutex), like a libpq connection.
+// PostgreSQL: a connection lost (a restart, a failover, a session the server
+// ended) is opened again before the next statement outside a transaction,
+// and a statement that found it lost outside one is sent once more; inside
+// one, the transaction fails with connection_lost. While the database is
+// unreachable, calls fail with connection_lost.
 class connection {
  public:
   static result<connection> open(std::string_view url);
@@ -105,6 +110,9 @@ class connection {
   // on_commit already wakes everyone: there these do nothing and
   // notification_fd() is -1.
   // A channel name is at most 63 bytes (PostgreSQL's identifiers).
+  // A lost PostgreSQL connection is opened again (the LISTENs renewed) by the
+  // next call outside a transaction, so notification_fd() may change; a
+  // notifications() that answers connection_lost may have missed some.
   result<void> listen(std::string_view channel);
   result<void> notify(std::string_view channel, std::string_view payload);
   // Readable when notifications may have arrived; -1 when there are none to wait for.
