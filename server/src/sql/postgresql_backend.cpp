@@ -182,6 +182,14 @@ class pg_statement final : public detail::statement_impl {
     return !res_ || row_ < 0 || row_ >= PQntuples(res_.get()) || column < 0 ||
            column >= PQnfields(res_.get()) || PQgetisnull(res_.get(), row_, column);
   }
+  void reset() override {
+    std::ranges::fill(values_, std::nullopt);
+    next_ = 0;
+    bind_error_ = nullptr;
+    res_.reset();
+    row_ = -1;
+    done_ = false;
+  }
 
  private:
   void put(std::optional<std::string> value, Oid type, int format) {

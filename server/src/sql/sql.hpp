@@ -78,7 +78,9 @@ class connection {
   // The same, saying in `why` what the database answered when it failed
   // (PostgreSQL: the server's or libpq's message, for the operator).
   static result<connection> open(std::string_view url, std::string& why);
-  static result<connection> open_sqlite(const std::filesystem::path& file);
+  // An SQLite file opened read-only, as it is (no WAL switch, no file
+  // created): what `migrate` copies from.
+  static result<connection> open_read_only(const std::filesystem::path& sqlite_file);
   connection(connection&& other) noexcept;
   connection& operator=(connection&&) = delete;
   ~connection();
@@ -144,6 +146,8 @@ class statement {
 
   // true: a row is ready; false: done.
   result<bool> step();
+  // Ready to bind and step again from the start (the same SQL, new values).
+  void reset();
   // Steps to completion (INSERT, UPDATE, DELETE).
   result<void> run();
   // Calls `on_row` for each row; an error part-way is returned, never taken
