@@ -185,6 +185,10 @@ class sql_store final : public store {
     std::string ticket_ref;
     cancelled_upload upload;
   };
+  // The receiving uploads `where` selects (a clause on uploads' columns, its
+  // parameters bound by `bind`), oldest first, with the bytes they hold.
+  result<std::vector<doomed_upload>> select_doomed_uploads(
+      std::string_view where, const std::function<void(sql::statement&)>& bind);
   // Deletes these records and writes one `action` audit record per ticket
   // listing them, and one for `always_ticket` even if it lists nothing. The
   // caller commits with blob_changes::dropping(report).
