@@ -278,24 +278,40 @@ int run_command_line(int argc, char** argv) {
   migrate_cmd->add_option("--from", migrate_from,
                           "A data directory (its valise.db) or sqlite:PATH, the server stopped "
                           "(default: the configured data directory's valise.db)");
-  migrate_cmd
-      ->add_option("--to", migrate_to,
-                   "postgresql://USER@HOST/DB: an empty database (password: PGPASSFILE)")
-      ->required();
+  migrate_cmd->add_option("--to", migrate_to,
+                          "postgresql://USER@HOST/DB: an empty database, no password in it "
+                          "(libpq's PGPASSFILE); default: [store] url with its password_file");
   migrate_cmd->callback([&] {
-    if (migrate_from.empty()) migrate_from = load(where).data_dir.string();
-    const std::string from =
-        migrate_from.starts_with("sqlite:")
-            ? migrate_from
-            : "sqlite:" + (std::filesystem::path(migrate_from) / "valise.db").string();
-    if (!migrate_to.starts_with("postgresql://") && !migrate_to.starts_with("postgres://"))
-      fail("--to must be a postgresql:// URL");
+    const bool configured = migrate_from.empty() || migrate_to.empty();
+    const server_config config = configured ? load(where) : server_config{};
+    if (migrate_from.empty()) migrate_from = config.data_dir.string();
+    std::filesystem::path from = std::filesystem::path(migrate_from) / "valise.db";
+    if (migrate_from.starts_with("sqlite:")) {
+      std::string_view file = std::string_view(migrate_from).substr(7);
+      if (file.starts_with("//")) file.remove_prefix(2);  // sqlite:///abs/path
+      from = file;
+    }
+    database_settings to;
+    if (migrate_to.empty()) {
+      to = config.database();
+      if (to.url.empty())
+        fail("no target: [store] url is empty",
+             "set [store] url (and password_file) in server.toml, or give --to");
+    } else {
+      // A command line is visible to every user (ps, /proc).
+      if (redacted_url(migrate_to) != migrate_to)
+        fail("--to carries a password: put the password in [store] password_file",
+             "set [store] url and password_file in server.toml and leave --to out");
+      to.url = migrate_to;
+    }
+    if (!to.url.starts_with("postgresql://") && !to.url.starts_with("postgres://"))
+      fail("the target must be a postgresql:// URL, not " + redacted_url(to.url));
     std::string why;
-    auto copied = copy_database(from, migrate_to, why);
+    auto copied = copy_database(from, to, why);
     if (!copied) fail(why.empty() ? copied.error().message() : why);
     std::printf("copied %llu rows of %zu tables to %s: set [store] url to it in server.toml\n",
                 static_cast<unsigned long long>(copied->rows), copied->tables,
-                redacted_url(migrate_to).c_str());
+                redacted_url(to.url).c_str());
   });
 
   completion::add_completion_command(app);

@@ -20,9 +20,9 @@ std::string init_command(const config_location& where) {
 std::optional<setup_problem> not_initialised(const server_config& config,
                                              const config_location& where) {
   // With PostgreSQL ([store] url), init leaves audit.key as its mark here.
-  const auto db = config.data_dir / (config.store_url.empty() ? "valise.db" : "audit.key");
+  const auto init_mark = config.data_dir / (config.store_url.empty() ? "valise.db" : "audit.key");
   std::error_code ec;
-  if (!std::filesystem::exists(db, ec)) {
+  if (!std::filesystem::exists(init_mark, ec)) {
     if (ec && ec != std::errc::no_such_file_or_directory)
       return setup_problem{"valise-server cannot read " + config.data_dir.string() + " (" +
                                ec.message() +

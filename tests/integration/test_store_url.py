@@ -66,6 +66,27 @@ class StoreUrl(unittest.TestCase):
         self.assertEqual(failed.returncode, 1)
         self.assertIn("pgpassword", failed.stderr)
 
+    def test_a_password_file_others_may_read_is_refused(self):
+        bare, password = self.split_password()
+        secret = Path(self.server.data) / "pgpassword"
+        secret.write_text(password + "\n")
+        secret.chmod(0o640)
+        self.server.config_edits = {"store.url": f'"{bare}"',
+                                    "store.password_file": '"pgpassword"'}
+        self.server._edit_config()
+        failed = subprocess.run([self.server.binary, "token", "list", *self.server.location()],
+                                capture_output=True, text=True, timeout=60,
+                                stdin=subprocess.DEVNULL)
+        self.assertEqual(failed.returncode, 1)
+        self.assertIn(f"chmod 600 {secret}", failed.stderr)
+        self.assertEqual(len(failed.stderr.strip().splitlines()), 1, failed.stderr)
+        self.assertNotIn(password, failed.stderr + failed.stdout)
+        secret.chmod(0o600)
+        listed = subprocess.run([self.server.binary, "token", "list", *self.server.location()],
+                                capture_output=True, text=True, timeout=60,
+                                stdin=subprocess.DEVNULL)
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+
     def test_an_unreachable_database_is_one_line_without_its_password(self):
         dead = f"postgresql://valise:{PASSWORD}@127.0.0.1:{free_port()}/valise"
         self.server.config_edits = {"store.url": f'"{dead}"'}

@@ -11,10 +11,13 @@ Debian's own clusters (pg_ctlcluster, /var/lib/postgresql) are never touched.
 
     throwaway_cluster.py start STATE   start one, write STATE (JSON) and STATE.url
     throwaway_cluster.py stop STATE    stop it and delete everything (idempotent)
+    throwaway_cluster.py restart STATE pg_ctl restart: every session ends, the data stays
     throwaway_cluster.py run [--durable] -- CMD…
                                        start, run CMD with VALISE_TEST_POSTGRESQL_URL, stop
 
-From Python: `with cluster() as url: ...`.
+From Python: `with cluster() as url: ...`; halt(STATE) and resume(STATE)
+stop and start the postmaster of a cluster start() made, keeping its data and
+port (a database outage), restart(STATE) does both.
 """
 
 import contextlib
@@ -102,6 +105,36 @@ def stop(state_path):
             os.remove(path)
 
 
+def _pg_ctl_start(data, directory, options):
+    _run(_as_owner([f"{BIN}/pg_ctl", "-D", data, "-l", os.path.join(directory, "log"), "-o",
+                    options, "-w", "-t", "60", "start"]), directory)
+
+
+def _state(state_path):
+    with open(state_path) as f:
+        state = json.load(f)
+    return state, os.path.join(state["dir"], "data")
+
+
+def halt(state_path):
+    """Stops the postmaster (fast: sessions end), keeping data and port."""
+    state, data = _state(state_path)
+    _run(_as_owner([f"{BIN}/pg_ctl", "-D", data, "-m", "fast", "-w", "-t", "30", "stop"]),
+         state["dir"])
+
+
+def resume(state_path):
+    """Starts the postmaster halt() stopped, on the same port."""
+    state, data = _state(state_path)
+    _pg_ctl_start(data, state["dir"], state["options"])
+
+
+def restart(state_path):
+    """`pg_ctl restart`: every session is ended, the cluster answers again."""
+    halt(state_path)
+    resume(state_path)
+
+
 def start(state_path, durable=False):
     """Starts a cluster, records it in STATE (and its URL in STATE.url), returns the URL.
 
@@ -138,9 +171,7 @@ def start(state_path, durable=False):
             if not durable:  # tests: what a crash of the cluster would lose does not matter
                 options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             try:
-                _run(_as_owner([f"{BIN}/pg_ctl", "-D", data, "-l",
-                                os.path.join(directory, "log"), "-o", options, "-w", "-t", "60",
-                                "start"]), directory)
+                _pg_ctl_start(data, directory, options)
                 break
             except subprocess.CalledProcessError:
                 if attempt == 4:
@@ -148,7 +179,7 @@ def start(state_path, durable=False):
         _run([f"{BIN}/createdb", "-h", directory, "-p", str(port), "-U", "valise", DATABASE],
              directory)
         url = f"postgresql://valise:{password}@127.0.0.1:{port}/{DATABASE}"
-        state.update(port=port, url=url)
+        state.update(port=port, url=url, options=options)
         for path, text in ((state_path, json.dumps(state)), (state_path + ".url", url + "\n")):
             with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
                 f.write(text)
@@ -182,6 +213,9 @@ def main(argv):
         return 0
     if len(argv) == 3 and argv[1] == "stop":
         stop(argv[2])
+        return 0
+    if len(argv) == 3 and argv[1] == "restart":
+        restart(argv[2])
         return 0
     durable = len(argv) > 2 and argv[1] == "run" and argv[2] == "--durable"
     if durable:

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
+#include "valise/common/secret_file.hpp"
 #include "valise/common/units.hpp"
 
 namespace valise::server::helpdesk {
@@ -211,10 +213,9 @@ boost::system::result<connector, std::string> parse_one(const std::string& name,
     }
     auto read = read_file(base / *text);
     if (!read) return fmt::format("cannot read {}: {}", *text, read.error());
-    std::string value = std::move(*read);
-    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
-    if (value.empty()) return fmt::format("{} is empty", *text);
-    out = std::move(value);
+    auto value = common::secret_from_text(std::move(*read), *text);
+    if (!value) return value.error();
+    out = std::exchange(value->value, {});
     return std::nullopt;
   };
   auto strings = [](const toml::node& node) -> std::optional<std::vector<std::string>> {

@@ -3,9 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "outbox/standard_webhook.hpp"
-#include "valise/common/file_io.hpp"
+#include "valise/common/secret_file.hpp"
 #include "valise/common/units.hpp"
 
 namespace valise::server::outbox {
@@ -138,14 +139,9 @@ parsed parse_outbox_config(const toml::table& root, const std::filesystem::path&
       } else if (k == "secret") {
         secret = *text;
       } else if (k == "secret_file") {
-        auto read = common::read_small_file(base / *text, 4096);
-        if (!read)
-          return fail(fmt::format("{}: cannot read {}: {}", where, (base / *text).string(),
-                                  read.error().message()));
-        secret = *read;
-        while (!secret.empty() &&
-               (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' '))
-          secret.pop_back();
+        auto read = common::read_secret_file(base / *text, {.limit = 4096});
+        if (!read) return fail(where + ": " + read.error());
+        secret = std::exchange(read->value, {});
       } else if (k == "ca_file") {
         hook.ca_file = (base / *text).lexically_normal();
       } else {

@@ -16,6 +16,7 @@ class statement_impl {
   virtual std::string text(int column) const = 0;
   virtual std::int64_t integer(int column) const = 0;
   virtual bool is_null(int column) const = 0;
+  virtual void reset() = 0;
 };
 
 class connection_impl {
@@ -37,7 +38,8 @@ class connection_impl {
   virtual result<std::vector<notification>> notifications() = 0;
 };
 
-result<std::unique_ptr<connection_impl>> open_sqlite(const std::filesystem::path& file);
+result<std::unique_ptr<connection_impl>> open_sqlite(const std::filesystem::path& file,
+                                                     bool read_only);
 result<std::unique_ptr<connection_impl>> open_postgresql(const std::string& uri, std::string* why);
 
 }  // namespace valise::server::sql::detail

@@ -2,9 +2,14 @@
 // first step, as one PQexecParams (parse, bind and execute in a single round
 // trip; the store prepares a statement per use), and their rows come back
 // whole. Values travel as text, except blobs, which go as binary BYTEA.
+// A connection found lost (a restart, a failover, a session the server ended)
+// is opened again before the next statement outside a transaction.
 #include <libpq-fe.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdlib>
 
 #include "sql/backend.hpp"
@@ -46,7 +51,7 @@ std::string_view describe(std::string_view state) {
     std::string_view state, text;
   };
   static constexpr known table[] = {
-      {"08006", "connection failure"},
+      {"08006", "unavailable (connection failure)"},
       {"22021", "invalid text (NUL or not UTF-8)"},
       {"23502", "not-null violation"},
       {"23503", "foreign key violation"},
@@ -177,6 +182,14 @@ class pg_statement final : public detail::statement_impl {
     return !res_ || row_ < 0 || row_ >= PQntuples(res_.get()) || column < 0 ||
            column >= PQnfields(res_.get()) || PQgetisnull(res_.get(), row_, column);
   }
+  void reset() override {
+    std::ranges::fill(values_, std::nullopt);
+    next_ = 0;
+    bind_error_ = nullptr;
+    res_.reset();
+    row_ = -1;
+    done_ = false;
+  }
 
  private:
   void put(std::optional<std::string> value, Oid type, int format) {
@@ -209,8 +222,42 @@ class pg_connection final : public detail::connection_impl {
 
   backend kind() const override { return backend::postgresql; }
 
+  // What every session needs, at open and after a reconnect.
+  // lock_timeout, as SQLite's busy timeout: a writer waits this long for the
+  // lock, then fails with errc::busy. A transaction left open (a stuck
+  // process) is ended after a minute, so it cannot hold the writers' lock.
+  // bytea_output: blobs are read back as hex whatever the role's default.
+  result<void> set_up_session() {
+    // Notices (e.g. "extension citext already exists, skipping") are not
+    // errors: libpq would print them on stderr.
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
+    pg_result res(PQexec(conn_,
+                         "SET lock_timeout = '10s'; SET idle_in_transaction_session_timeout = "
+                         "'60s'; SET bytea_output = 'hex'"));
+    if (auto r = finish(res.get()); !r) return r;
+    for (const auto& channel : channels_) {
+      pg_result listened(PQexec(conn_, listen_sql(channel).c_str()));
+      if (auto r = finish(listened.get()); !r) return r;
+    }
+    return {};
+  }
+
+  // One round trip (`send`). Outside a transaction, a connection found lost
+  // is opened again first, and once more if the call itself finds it lost:
+  // nothing was in flight but this one statement. Inside one, the
+  // transaction fails (the server rolled it back) and the next call after
+  // it reconnects.
+  template <class Send>
+  pg_result round_trip(Send send) {
+    if (!in_transaction_ && PQstatus(conn_) != CONNECTION_OK) (void)reconnect();
+    pg_result res(send());
+    if (!in_transaction_ && PQstatus(conn_) != CONNECTION_OK && reconnect()) res.reset(send());
+    return res;
+  }
+
   result<void> exec(const char* sql) override {
-    pg_result res(PQexec(conn_, sql));
+    pg_result res = round_trip([&] { return PQexec(conn_, sql); });
     return finish(res.get());
   }
 
@@ -258,10 +305,12 @@ class pg_connection final : public detail::connection_impl {
       rollback();
       return r;
     }
+    in_transaction_ = true;
     return {};
   }
 
   result<void> commit() override {
+    in_transaction_ = false;
     pg_result res(PQexec(conn_, "COMMIT"));
     if (auto r = finish(res.get()); !r) return r;
     // COMMIT of a transaction that failed part-way answers ROLLBACK.
@@ -269,14 +318,15 @@ class pg_connection final : public detail::connection_impl {
     return {};
   }
 
-  void rollback() override { pg_result res(PQexec(conn_, "ROLLBACK")); }
+  void rollback() override {
+    in_transaction_ = false;
+    if (PQstatus(conn_) == CONNECTION_OK) pg_result res(PQexec(conn_, "ROLLBACK"));
+  }
 
   result<void> listen(std::string_view channel) override {
-    char* name = PQescapeIdentifier(conn_, channel.data(), channel.size());
-    if (!name) return error_of(conn_, nullptr);
-    const std::string sql = "LISTEN " + std::string(name);
-    PQfreemem(name);
-    return exec(sql.c_str());
+    if (auto r = exec(listen_sql(channel).c_str()); !r) return r;
+    if (std::ranges::find(channels_, channel) == channels_.end()) channels_.emplace_back(channel);
+    return {};
   }
 
   result<void> notify(std::string_view channel, std::string_view payload) override {
@@ -294,6 +344,9 @@ class pg_connection final : public detail::connection_impl {
   result<std::vector<notification>> notifications() override {
     if (!PQconsumeInput(conn_)) {
       error_ = PQerrorMessage(conn_);
+      // Renews the LISTENs on a new connection if it can: what was notified
+      // meanwhile is lost, which connection_lost tells the caller.
+      if (!in_transaction_) (void)reconnect();
       return make_error("08006");
     }
     std::vector<notification> out;
@@ -305,6 +358,7 @@ class pg_connection final : public detail::connection_impl {
   }
 
   PGconn* handle() const { return conn_; }
+  bool in_transaction() const { return in_transaction_; }
 
   // Notes what a finished result says: rows changed, or the error.
   result<void> finish(const PGresult* res) {
@@ -320,9 +374,51 @@ class pg_connection final : public detail::connection_impl {
   }
 
  private:
+  std::string listen_sql(std::string_view channel) const {
+    char* name = PQescapeIdentifier(conn_, channel.data(), channel.size());
+    if (!name) return "LISTEN \"\"";  // out of memory: a statement that fails
+    std::string sql = "LISTEN " + std::string(name);
+    PQfreemem(name);
+    return sql;
+  }
+
+  // PQreset connects again with what the connection was opened with (the
+  // password stays inside libpq). Logged once when lost and once when back,
+  // with no password: libpq's fields, not the URL. While the database stays
+  // unreachable, one attempt a second: calls fail at once in between.
+  bool reconnect() {
+    using clock = std::chrono::steady_clock;
+    const auto now = clock::now();
+    if (lost_ && now - last_attempt_ < std::chrono::seconds(1)) return false;
+    last_attempt_ = now;
+    if (!lost_) spdlog::warn("database: the connection to {} was lost: reconnecting", where());
+    lost_ = true;
+    PQreset(conn_);
+    if (PQstatus(conn_) != CONNECTION_OK || !set_up_session()) {
+      error_ = PQerrorMessage(conn_);
+      return false;
+    }
+    lost_ = false;
+    spdlog::warn("database: reconnected to {}", where());
+    return true;
+  }
+
+  std::string where() const {
+    const char* host = PQhost(conn_);
+    const char* port = PQport(conn_);
+    const char* db = PQdb(conn_);
+    const char* user = PQuser(conn_);
+    return std::string("postgresql://") + (user ? user : "") + "@" + (host ? host : "") + ":" +
+           (port ? port : "") + "/" + (db ? db : "");
+  }
+
   PGconn* conn_;
   std::int64_t changes_ = 0;
   std::string error_;
+  std::vector<std::string> channels_;  // LISTENed: renewed on a new connection
+  bool in_transaction_ = false;
+  bool lost_ = false;
+  std::chrono::steady_clock::time_point last_attempt_;
 };
 
 result<bool> pg_statement::step() {
@@ -335,8 +431,10 @@ result<bool> pg_statement::step() {
       values[i] = values_[i] ? values_[i]->data() : nullptr;
       lengths[i] = values_[i] ? static_cast<int>(values_[i]->size()) : 0;
     }
-    res_.reset(PQexecParams(db_.handle(), sql_.text.c_str(), static_cast<int>(values_.size()),
-                            types_.data(), values.data(), lengths.data(), formats_.data(), 0));
+    res_ = db_.round_trip([&] {
+      return PQexecParams(db_.handle(), sql_.text.c_str(), static_cast<int>(values_.size()),
+                          types_.data(), values.data(), lengths.data(), formats_.data(), 0);
+    });
     if (auto r = db_.finish(res_.get()); !r) {
       done_ = true;
       return {boost::system::in_place_error, r.error()};
@@ -371,17 +469,7 @@ result<std::unique_ptr<connection_impl>> open_postgresql(const std::string& uri,
     if (why) *why = conn ? PQerrorMessage(conn) : "out of memory";
     return make_error("08006");
   }
-  // Notices (e.g. "extension citext already exists, skipping") are not
-  // errors: libpq would print them on stderr.
-  PQsetNoticeProcessor(
-      conn, [](void*, const char*) {}, nullptr);
-  // lock_timeout, as SQLite's busy timeout: a writer waits this long for the
-  // lock, then fails with errc::busy. A transaction left open (a stuck
-  // process) is ended after a minute, so it cannot hold the writers' lock.
-  // bytea_output: blobs are read back as hex whatever the role's default.
-  if (auto r = c->exec("SET lock_timeout = '10s'; SET idle_in_transaction_session_timeout = '60s'; "
-                       "SET bytea_output = 'hex'");
-      !r) {
+  if (auto r = c->set_up_session(); !r) {
     if (why) *why = c->error_message();
     return r.error();
   }

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "sql/backend.hpp"
+#include "valise/common/secret_file.hpp"
 
 namespace valise::server::sql {
 namespace {
@@ -82,8 +83,10 @@ result<connection> connection::open(std::string_view url, std::string& why) {
     why = "not a database URL (sqlite:PATH or postgresql://…)";
     return where.error();
   }
-  auto impl = where->kind == backend::postgresql ? detail::open_postgresql(where->target, &why)
-                                                 : detail::open_sqlite(where->target);
+  // A PostgreSQL URL may carry the password ([store] password_file's).
+  const common::wiped_string target{std::move(where->target)};
+  auto impl = where->kind == backend::postgresql ? detail::open_postgresql(target.value, &why)
+                                                 : detail::open_sqlite(target.value, false);
   if (!impl) {
     if (why.empty()) why = impl.error().message();
     return impl.error();
@@ -91,8 +94,8 @@ result<connection> connection::open(std::string_view url, std::string& why) {
   return connection(std::move(*impl));
 }
 
-result<connection> connection::open_sqlite(const std::filesystem::path& file) {
-  auto impl = detail::open_sqlite(file);
+result<connection> connection::open_read_only(const std::filesystem::path& sqlite_file) {
+  auto impl = detail::open_sqlite(sqlite_file, true);
   if (!impl) return impl.error();
   return connection(std::move(*impl));
 }
@@ -165,6 +168,10 @@ statement& statement::bind_blob(std::string_view bytes) {
 
 result<bool> statement::step() {
   return impl_->step();
+}
+
+void statement::reset() {
+  impl_->reset();
 }
 
 result<void> statement::run() {

@@ -67,13 +67,20 @@ class statement_impl;
 class statement;
 
 // One thread at a time (the store's mutex), like a libpq connection.
+// PostgreSQL: a connection lost (a restart, a failover, a session the server
+// ended) is opened again before the next statement outside a transaction,
+// and a statement that found it lost outside one is sent once more; inside
+// one, the transaction fails with connection_lost. While the database is
+// unreachable, calls fail with connection_lost.
 class connection {
  public:
   static result<connection> open(std::string_view url);
   // The same, saying in `why` what the database answered when it failed
   // (PostgreSQL: the server's or libpq's message, for the operator).
   static result<connection> open(std::string_view url, std::string& why);
-  static result<connection> open_sqlite(const std::filesystem::path& file);
+  // An SQLite file opened read-only, as it is (no WAL switch, no file
+  // created): what `migrate` copies from.
+  static result<connection> open_read_only(const std::filesystem::path& sqlite_file);
   connection(connection&& other) noexcept;
   connection& operator=(connection&&) = delete;
   ~connection();
@@ -105,6 +112,9 @@ class connection {
   // on_commit already wakes everyone: there these do nothing and
   // notification_fd() is -1.
   // A channel name is at most 63 bytes (PostgreSQL's identifiers).
+  // A lost PostgreSQL connection is opened again (the LISTENs renewed) by the
+  // next call outside a transaction, so notification_fd() may change; a
+  // notifications() that answers connection_lost may have missed some.
   result<void> listen(std::string_view channel);
   result<void> notify(std::string_view channel, std::string_view payload);
   // Readable when notifications may have arrived; -1 when there are none to wait for.
@@ -136,6 +146,8 @@ class statement {
 
   // true: a row is ready; false: done.
   result<bool> step();
+  // Ready to bind and step again from the start (the same SQL, new values).
+  void reset();
   // Steps to completion (INSERT, UPDATE, DELETE).
   result<void> run();
   // Calls `on_row` for each row; an error part-way is returned, never taken

@@ -8,10 +8,16 @@
 namespace valise::server::sql {
 namespace {
 
+// Text bind_text refuses (what PostgreSQL cannot store), as an extended code
+// of SQLITE_MISMATCH that SQLite does not use: a plain SQLITE_MISMATCH (a
+// datatype mismatch) is not invalid text.
+constexpr int unstorable_text = SQLITE_MISMATCH | (0x7f << 8);
+
 class sqlite_errors final : public std::error_category {
  public:
   const char* name() const noexcept override { return "sqlite"; }
   std::string message(int code) const override {
+    if (code == unstorable_text) return "database: text with a NUL byte or not UTF-8";
     return std::string("database: ") + sqlite3_errstr(code);
   }
   bool equivalent(int code, const std::error_condition& condition) const noexcept override {
@@ -28,7 +34,7 @@ class sqlite_errors final : public std::error_category {
       case errc::invalid_statement:
         return code == SQLITE_ERROR || code == SQLITE_RANGE;
       case errc::invalid_text:
-        return code == SQLITE_MISMATCH;  // bind_text refused it, as PostgreSQL would
+        return code == unstorable_text;  // bind_text refused it, as PostgreSQL would
       case errc::corrupt:
         return (code & 0xff) == SQLITE_CORRUPT || code == SQLITE_NOTADB;
       case errc::full:
@@ -86,7 +92,7 @@ class sqlite_statement final : public detail::statement_impl {
   void bind_text(std::string_view text) override {
     // What PostgreSQL cannot store is refused here too, so that a client
     // sending it gets the same answer whichever database the server uses.
-    if (!storable_text(text)) bind_error_ = SQLITE_MISMATCH;
+    if (!storable_text(text)) bind_error_ = unstorable_text;
     // A null data() would bind SQL NULL, not an empty string.
     note(sqlite3_bind_text(stmt_, next_++, text.data() ? text.data() : "",
                            static_cast<int>(text.size()), SQLITE_TRANSIENT));
@@ -117,6 +123,12 @@ class sqlite_statement final : public detail::statement_impl {
   std::int64_t integer(int column) const override { return sqlite3_column_int64(stmt_, column); }
   bool is_null(int column) const override {
     return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+  }
+  void reset() override {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    next_ = 1;
+    bind_error_ = SQLITE_OK;
   }
 
  private:
@@ -188,11 +200,11 @@ const std::error_category& sqlite_category() {
 
 namespace detail {
 
-result<std::unique_ptr<connection_impl>> open_sqlite(const std::filesystem::path& file) {
+result<std::unique_ptr<connection_impl>> open_sqlite(const std::filesystem::path& file,
+                                                     bool read_only) {
   sqlite3* db = nullptr;
-  int rc =
-      sqlite3_open_v2(file.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  const int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  int rc = sqlite3_open_v2(file.c_str(), &db, flags | SQLITE_OPEN_FULLMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     sqlite3_close(db);
     return make_error(rc);
@@ -202,6 +214,7 @@ result<std::unique_ptr<connection_impl>> open_sqlite(const std::filesystem::path
   // Other processes (`valise-server token create`) share the file: wait for
   // their short write locks instead of failing.
   sqlite3_busy_timeout(db, 10'000);
+  if (read_only) return std::unique_ptr<connection_impl>(std::move(c));
   // synchronous=FULL: an acknowledged change (a bundle, its audit record)
   // survives power loss, not only a crash of the process. PostgreSQL has
   // both of these by default.

@@ -4,10 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
-#include <string_view>
 
 #include "valise/crypto/result.hpp"
+#include "valise/server/store/types.hpp"
 
 namespace valise::server {
 
@@ -16,12 +17,16 @@ struct copy_report {
   std::uint64_t rows = 0;
 };
 
-// Brings both databases to the newest schema, then copies every table of
-// `from` into `to` in dependency order (foreign keys), in one transaction on
-// `to`, keeping each row's rowid (the tie-break of rows made in the same
-// second), and checks each table's row count before committing. `to` must
-// hold no row yet. On failure `why` says what went wrong in one line.
-result<copy_report> copy_database(std::string_view from_url, std::string_view to_url,
+// Copies every table of the SQLite file `from` into the PostgreSQL database
+// `to` ([store] url and password_file) in dependency order (foreign keys), in
+// one transaction on `to`, keeping each row's rowid (the tie-break of rows
+// made in the same second), and checks each table's row count before
+// committing. The source is read in one snapshot, opened read-only, and only
+// with its directory's valise.lock held (no server running on it); its schema
+// must be this version's (it is never migrated here). `to` is brought to the
+// current schema and must hold no row yet. On failure `why` says what went
+// wrong in one line.
+result<copy_report> copy_database(const std::filesystem::path& from, const database_settings& to,
                                   std::string& why);
 
 }  // namespace valise::server

@@ -8,48 +8,50 @@
 
 #include <cctype>
 #include <cerrno>
-#include <fstream>
-#include <sstream>
+#include <utility>
 
 #include "sql/sql.hpp"
 #include "store/blob_dir.hpp"
+#include "store/connection_url.hpp"
 #include "store/schema.hpp"
 #include "store/sql_store.hpp"
 
 namespace valise::server {
 namespace {
 
-std::string percent_encoded(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-// The URL to connect with: `password_file`'s first line, if any, goes in as
-// libpq's `password` parameter, so that server.toml need not hold it.
-result<std::string> connection_url(const database_settings& db, std::string* why) {
-  if (db.password_file.empty()) return db.url;
-  std::ifstream in(db.password_file);
-  std::string password;
-  if (!in || !std::getline(in, password)) {
-    if (why) *why = "cannot read the password file " + db.password_file;
-    return std::error_code(errno ? errno : ENOENT, std::generic_category());
-  }
-  if (!password.empty() && password.back() == '\r') password.pop_back();
-  const char separator = db.url.find('?') == std::string::npos ? '?' : '&';
-  return db.url + separator + "password=" + percent_encoded(password);
+// What percent-encoding leaves as it is: unreserved characters (RFC 3986).
+bool unreserved(unsigned char c) {
+  return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
 }  // namespace
+
+result<common::wiped_string> connection_url(const database_settings& db, std::string* why) {
+  if (db.password_file.empty()) return common::wiped_string{db.url};
+  auto password = common::read_secret_file(db.password_file, {.owner_only = true});
+  if (!password) {
+    if (why) *why = "[store] password_file: " + password.error();
+    return std::make_error_code(std::errc::permission_denied);
+  }
+  static constexpr char hex[] = "0123456789ABCDEF";
+  const char separator = db.url.find('?') == std::string::npos ? '?' : '&';
+  common::wiped_string url{std::string()};
+  // Its final size at once: growing would leave copies of the password behind.
+  url.value.reserve(db.url.size() + 10 + 3 * password->value.size());
+  url.value = db.url;
+  url.value += separator;
+  url.value += "password=";
+  for (unsigned char c : password->value) {
+    if (unreserved(c)) {
+      url.value += static_cast<char>(c);
+    } else {
+      url.value += '%';
+      url.value += hex[c >> 4];
+      url.value += hex[c & 15];
+    }
+  }
+  return url;
+}
 
 std::string redacted_url(std::string_view url) {
   std::string out(url);
@@ -89,9 +91,9 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& data_dir
   if (!blobs) return failed(blobs.error());
   const bool embedded = settings.url.empty();
   const std::filesystem::path file = data_dir / "valise.db";
-  std::string url;
+  common::wiped_string url;
   if (embedded) {
-    url = "sqlite:" + file.string();
+    url.value = "sqlite:" + file.string();
   } else {
     auto where = sql::parse_url(settings.url);
     if (!where) {
@@ -100,12 +102,12 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& data_dir
     }
     auto full = connection_url(settings, why);
     if (!full) return full.error();
-    url = std::move(*full);
+    url.value = std::exchange(full->value, {});
   }
   std::string answer;
   // SQLite: WAL, synchronous=FULL (an acknowledged change survives power
   // loss), foreign keys, a busy timeout; PostgreSQL: a lock timeout.
-  auto db = sql::connection::open(url, answer);
+  auto db = sql::connection::open(url.value, answer);
   if (!db) {
     if (why && !embedded)
       *why = redacted_url(settings.url) + ": " + (answer.empty() ? db.error().message() : answer);

@@ -45,10 +45,6 @@ std::string sha256_raw(std::string_view text) {
   return out;
 }
 
-wiped_string::~wiped_string() {
-  sodium_memzero(value.data(), value.size());
-}
-
 std::string to_hex(std::string_view raw) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string out;

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "valise/common/secret_file.hpp"
+
 namespace valise::server {
 
 // "tkt_…", "lnk_…", "upl_…", "bdl_…", "agt_…", "req_…": 80 random bits, enough that ids cannot
@@ -18,13 +20,6 @@ std::string sha256_raw(std::string_view text);
 std::string to_hex(std::string_view raw);
 
 // A secret's copy (or its hash) wiped when it goes out of scope.
-struct wiped_string {
-  std::string value;
-  wiped_string() = default;
-  explicit wiped_string(std::string v) : value(std::move(v)) {}
-  wiped_string(const wiped_string&) = delete;
-  wiped_string& operator=(const wiped_string&) = delete;
-  ~wiped_string();
-};
+using common::wiped_string;
 
 }  // namespace valise::server

@@ -1,11 +1,16 @@
 // store.hpp in SQL (metadata) over a blob_store (ciphertext files). The SQL
 // runs through sql/sql.hpp's connection, statement and transaction, on
 // SQLite or PostgreSQL, and is written so that both run it as it is
-// (docs/postgresql.md, "Store SQL"). One connection, serialised by a mutex:
-// store calls are short, and each database serialises writers. State changes and their audit
-// records commit in one transaction; files are created after their record commits and removed after
-// their record's deletion commits (commit(): a transaction's blob_changes are made after it
-// commits, in one place), so a crash leaves at most unreferenced files, which start-up removes
+// (docs/postgresql.md, "Store SQL"). One connection per process, used by one
+// thread at a time (mutex_): store calls are short. Writers are serialised
+// by the database, across processes and nodes: every write transaction
+// (sql::transaction) first takes SQLite's write lock (BEGIN IMMEDIATE) or,
+// on PostgreSQL, one advisory lock all nodes share, so a transaction's reads
+// are still true when it writes. State changes and their audit records
+// commit in one transaction; files are created after their record commits
+// and removed after their record's deletion commits (commit(): a
+// transaction's blob_changes are made after it commits, in one place), so a
+// crash leaves at most unreferenced files, which start-up removes
 // (reconcile()).
 #pragma once
 
@@ -185,6 +190,10 @@ class sql_store final : public store {
     std::string ticket_ref;
     cancelled_upload upload;
   };
+  // The receiving uploads `where` selects (a clause on uploads' columns, its
+  // parameters bound by `bind`), oldest first, with the bytes they hold.
+  result<std::vector<doomed_upload>> select_doomed_uploads(
+      std::string_view where, const std::function<void(sql::statement&)>& bind);
   // Deletes these records and writes one `action` audit record per ticket
   // listing them, and one for `always_ticket` even if it lists nothing. The
   // caller commits with blob_changes::dropping(report).

@@ -143,22 +143,13 @@ result<purge_report> sql_store::resolve_locked(const actor& by, const std::strin
   if (t->status == ticket_status::resolved) return store_errc::ticket_resolved;
 
   std::vector<doomed_bundle> bundles;
-  auto listed = select_bundles("WHERE ticket_ref = ? ORDER BY created_at",
+  // created_at, rowid: the same order on both databases when times tie.
+  auto listed = select_bundles("WHERE ticket_ref = ? ORDER BY created_at, rowid",
                                [&](sql::statement& s) { s.bind(ref); });
   if (!listed) return listed.error();
   for (auto& b : *listed) bundles.push_back({ref, {b.id, b.size, b.sha256}});
-  std::vector<doomed_upload> uploads;
-  {
-    auto stmt = db_.prepare(
-        "SELECT id FROM uploads WHERE ticket_ref = ? AND state = 'receiving' ORDER BY created_at");
-    if (!stmt) return stmt.error();
-    stmt->bind(ref);
-    if (auto r = stmt->each([&] {
-          uploads.push_back({ref, {stmt->text(0), blobs_->upload_size(stmt->text(0))}});
-        });
-        !r)
-      return r.error();
-  }
+  auto uploads = select_doomed_uploads("ticket_ref = ?", [&](sql::statement& s) { s.bind(ref); });
+  if (!uploads) return uploads.error();
   const auto resolved_at = now_utc();
   if (t->pending_since)
     if (auto r = end_pause(ref, *t->pending_since, resolved_at); !r) return r.error();
@@ -191,7 +182,22 @@ result<purge_report> sql_store::resolve_locked(const actor& by, const std::strin
   if (t->pending_since)
     if (auto r = update_deadlines(ref); !r) return r.error();
   // A resolution with nothing to destroy still says so in the trail.
-  return destroy(bundles, uploads, "purge.resolved", by.label(), ref);
+  return destroy(bundles, *uploads, "purge.resolved", by.label(), ref);
+}
+
+result<std::vector<sql_store::doomed_upload>> sql_store::select_doomed_uploads(
+    std::string_view where, const std::function<void(sql::statement&)>& bind) {
+  auto stmt = db_.prepare("SELECT id, ticket_ref FROM uploads WHERE state = 'receiving' AND (" +
+                          std::string(where) + ") ORDER BY created_at, rowid");
+  if (!stmt) return stmt.error();
+  bind(*stmt);
+  std::vector<doomed_upload> out;
+  if (auto r = stmt->each([&] {
+        out.push_back({stmt->text(1), {stmt->text(0), blobs_->upload_size(stmt->text(0))}});
+      });
+      !r)
+    return r.error();
+  return out;
 }
 
 result<ticket> sql_store::reopen_ticket(const actor& by, const std::string& ref) {
@@ -382,29 +388,19 @@ result<purge_report> sql_store::purge_expired(unix_time bundles_before, unix_tim
   auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   std::vector<doomed_bundle> bundles;
-  auto old = select_bundles("WHERE created_at < ? ORDER BY created_at",
+  auto old = select_bundles("WHERE created_at < ? ORDER BY created_at, rowid",
                             [&](sql::statement& s) { s.bind(bundles_before); });
   if (!old) return old.error();
   for (auto& b : *old) bundles.push_back({b.ticket_ref, {b.id, b.size, b.sha256}});
-  std::vector<doomed_upload> uploads;
-  {
-    auto stmt = db_.prepare(
-        "SELECT id, ticket_ref FROM uploads WHERE state = 'receiving' AND expires_at <= ?");
-    if (!stmt) return stmt.error();
-    stmt->bind(now);
-    if (auto r = stmt->each([&] {
-          uploads.push_back({stmt->text(1), {stmt->text(0), blobs_->upload_size(stmt->text(0))}});
-        });
-        !r)
-      return r.error();
-  }
+  auto uploads = select_doomed_uploads("expires_at <= ?", [&](sql::statement& s) { s.bind(now); });
+  if (!uploads) return uploads.error();
   auto drop = db_.prepare("DELETE FROM uploads WHERE state = 'refused' AND expires_at <= ?");
   if (!drop) return drop.error();
   if (auto r = drop->bind(now).run(); !r) return r.error();
   const auto system = actor::system().label();
   auto purged = destroy(bundles, {}, "purge.retention", system);
   if (!purged) return purged.error();
-  auto expired = destroy({}, uploads, "purge.expired_upload", system);
+  auto expired = destroy({}, *uploads, "purge.expired_upload", system);
   if (!expired) return expired.error();
   purged->uploads = std::move(expired->uploads);
   if (auto r = commit(*tx, blob_changes::dropping(*purged)); !r) return r.error();

@@ -33,9 +33,12 @@ bool worth_recording(const session_info& s, unix_time now, const session_policy&
 // end_sessions' selections and what they bind.
 constexpr std::string_view of_user = "\"user\" = ?";
 void no_parameters(sql::statement&) {}
-std::function<void(sql::statement&)> by_name(const std::string& name) {
-  return [&name](sql::statement& s) { s.bind(name); };
+// A copy of the name: the function may outlive the caller's string.
+std::function<void(sql::statement&)> by_name(std::string name) {
+  return [name = std::move(name)](sql::statement& s) { s.bind(name); };
 }
+// The session's hash by reference, so that no copy outlives its wiped_string:
+// only for a call within the hash's lifetime (end_sessions(…, by_id(h), …)).
 std::function<void(sql::statement&)> by_id(const std::string& id_sha256) {
   return [&id_sha256](sql::statement& s) { s.bind_blob(id_sha256); };
 }

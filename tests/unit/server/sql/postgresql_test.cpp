@@ -75,21 +75,68 @@ TEST_F(postgresql, an_error_ends_the_transaction_and_its_commit_fails) {
   EXPECT_EQ(stmt->integer(0), 0);
 }
 
-TEST_F(postgresql, a_lost_connection_is_connection_lost) {
-  auto pid = db_.prepare("SELECT pg_backend_pid()");
-  ASSERT_TRUE(pid && *pid->step());
-  auto other = scratch_.open();
+// The server's session ended (pg_terminate_backend: an administrator, a
+// failover): inside a transaction the transaction fails with connection_lost;
+// the next call outside one opens a new session, LISTENs renewed.
+std::int64_t backend_pid(connection& db) {
+  auto pid = db.prepare("SELECT pg_backend_pid()");
+  EXPECT_TRUE(pid && *pid->step());
+  return pid->integer(0);
+}
+
+void terminate(testing::scratch_database& scratch, std::int64_t pid) {
+  auto other = scratch.open();
   // Integers go as int8: a function taking int4 needs the cast.
   auto kill = other.prepare("SELECT pg_terminate_backend(CAST(? AS INTEGER))");
-  ASSERT_TRUE(kill && kill->bind(pid->integer(0)).run());
-  auto after = db_.prepare("SELECT 1");
-  ASSERT_TRUE(after);
-  auto row = after->step();
-  ASSERT_FALSE(row);
-  EXPECT_EQ(row.error(), errc::connection_lost) << row.error().message();
-  auto notes = db_.notifications();
-  ASSERT_FALSE(notes);
-  EXPECT_EQ(notes.error(), errc::connection_lost);
+  ASSERT_TRUE(kill && kill->bind(pid).run());
+}
+
+TEST_F(postgresql, a_lost_connection_fails_its_transaction_then_is_opened_again) {
+  const auto first = backend_pid(db_);
+  {
+    auto tx = transaction::begin(db_);
+    ASSERT_TRUE(tx);
+    terminate(scratch_, first);
+    auto after = db_.prepare("SELECT 1");
+    ASSERT_TRUE(after);
+    auto row = after->step();
+    ASSERT_FALSE(row);
+    EXPECT_EQ(row.error(), errc::connection_lost) << row.error().message();
+    EXPECT_FALSE(tx->commit());
+  }
+  const auto second = backend_pid(db_);
+  EXPECT_NE(second, first);
+  // Outside a transaction the statement that finds it lost is sent again.
+  terminate(scratch_, second);
+  auto again = db_.prepare("SELECT 2");
+  ASSERT_TRUE(again);
+  auto row = again->step();
+  ASSERT_TRUE(row) << row.error().message();
+  EXPECT_EQ(again->integer(0), 2);
+  // The session's settings are back too.
+  auto timeout = db_.prepare("SHOW lock_timeout");
+  ASSERT_TRUE(timeout && *timeout->step());
+  EXPECT_EQ(timeout->text(0), "10s");
+}
+
+TEST_F(postgresql, a_lost_listening_connection_says_so_and_listens_again) {
+  ASSERT_TRUE(db_.listen("agent:a1"));
+  terminate(scratch_, backend_pid(db_));
+  // The server's goodbye, then the end of the socket: reading them says the
+  // connection was lost (what was sent meanwhile may be lost too).
+  std::error_code lost;
+  for (int i = 0; i < 50 && !lost; ++i) {
+    readable_within(db_.notification_fd(), 100);
+    if (auto notes = db_.notifications(); !notes) lost = notes.error();
+  }
+  EXPECT_EQ(lost, errc::connection_lost) << lost.message();
+  auto other = scratch_.open();
+  ASSERT_TRUE(other.notify("agent:a1", "after"));
+  ASSERT_TRUE(readable_within(db_.notification_fd(), 5000));
+  auto got = db_.notifications();
+  ASSERT_TRUE(got) << got.error().message();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].payload, "after");
 }
 
 TEST_F(postgresql, a_failed_open_says_why) {
