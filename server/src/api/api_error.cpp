@@ -100,6 +100,9 @@ entry describe(api_error e) {
       return {"range_not_satisfiable", s::range_not_satisfiable, ""};
     case api_error::busy:
       return {"busy", s::service_unavailable, "the server is at its connection limit: retry"};
+    case api_error::database_unavailable:
+      return {"database_unavailable", s::service_unavailable,
+              "the server cannot reach its database: retry in a few seconds; its log says why"};
     case api_error::too_many_failures:
       return {"too_many_failures", s::too_many_requests,
               "check the token, then wait the Retry-After seconds before trying again"};
@@ -241,6 +244,9 @@ error_words store_error_words(std::error_code ec, const std::string& subject, ap
     return {api_error::quota_exceeded, subject + ": this token's upload budget would be exceeded"};
   if (is_invalid_text(ec))
     return {api_error::bad_request, subject + ": text with a NUL byte or bytes that are not UTF-8"};
+  // Not logged per call: the store logs the outage once, and its end.
+  if (is_database_unavailable(ec))
+    return {api_error::database_unavailable, subject + ": the database is unavailable"};
   // The cause goes to the log only: it may name files and SQL.
   const api_error e =
       ec == std::errc::no_space_on_device ? api_error::storage_full : api_error::internal;

@@ -47,6 +47,7 @@ enum class api_error {
   tus_version,
   range_not_satisfiable,
   busy,
+  database_unavailable,
   too_many_failures,
   too_many_waits,
   transfer_coding,

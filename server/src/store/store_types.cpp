@@ -254,4 +254,8 @@ bool is_invalid_text(const std::error_code& ec) {
   return ec == sql::errc::invalid_text;
 }
 
+bool is_database_unavailable(const std::error_code& ec) {
+  return ec == sql::errc::connection_lost;
+}
+
 }  // namespace valise::server

@@ -96,6 +96,10 @@ std::error_code make_error_code(store_errc e);
 // (refused by both backends alike, so a client gets the same 400 on each).
 bool is_invalid_text(const std::error_code& ec);
 
+// The database cannot be reached (PostgreSQL down, restarting, failing
+// over): the store tries again on the next call (docs/postgresql.md).
+bool is_database_unavailable(const std::error_code& ec);
+
 // Where the metadata lives ([store] in server.toml).
 struct database_settings {
   // Empty: SQLite in the data directory's valise.db. "postgresql://…": a
