@@ -24,6 +24,7 @@
 #include "metrics.hpp"
 #include "outbox/delivery_worker.hpp"
 #include "pki.hpp"
+#include "uploads/cluster_locks.hpp"
 
 namespace valise::server {
 namespace {
@@ -247,7 +248,10 @@ boost::system::result<void, std::string> run(const server_config& config) {
   if (!ca)
     return problem{"cannot load the CA (" + config.resolve(config.ca_certificate).string() + ", " +
                    config.resolve(config.ca_key).string() + "): " + ca.error().message()};
-  api app(**db, config, stats, *ca);
+  // Nodes sharing the partial uploads take one PATCH per upload across them.
+  auto upload_locks = uploads::open_upload_locks(config.database(), why);
+  if (!upload_locks) return problem{"cannot open the upload locks' connection: " + why};
+  api app(**db, config, stats, *ca, upload_locks->get());
   raise_descriptor_limit(config.max_connections);
   connection_budget budget({.max_connections = config.max_connections,
                             .max_anonymous = config.max_anonymous_connections,

@@ -74,14 +74,15 @@ void add_routes(router& r, api_context& ctx) {
   add_hook_routes(r, ctx);
 }
 
-api::api(store& db, const server_config& config, metrics& stats, const certificate_authority& ca)
+api::api(store& db, const server_config& config, metrics& stats, const certificate_authority& ca,
+         tus::upload_locks* upload_locks)
     : uploads_(db,
                {.max_upload_bytes = config.max_upload_bytes,
                 .expires_after = config.upload_expires_after,
                 .technician_max_bytes = config.technician_max_bytes,
                 .agent_max_bytes = config.agent_max_bytes,
                 .min_free_bytes = config.min_free_bytes},
-               stats),
+               stats, upload_locks),
       throttle_({.burst = config.auth_failure_burst, .window = config.auth_failure_window}),
       refusals_(config.refusal_interval.count()),
       sign_in_(throttle_),

@@ -116,7 +116,9 @@ void audit_agent_refusal(store& db, const std::string& route, const std::string&
 // What the connections serve (http/request_handler.hpp).
 class api final : public request_handler {
  public:
-  api(store& db, const server_config& config, metrics& stats, const certificate_authority& ca);
+  // `upload_locks`: one PATCH per upload across nodes (uploads/cluster_locks.hpp); null: one node.
+  api(store& db, const server_config& config, metrics& stats, const certificate_authority& ca,
+      tus::upload_locks* upload_locks = nullptr);
   ~api() override;
   api(const api&) = delete;
   api& operator=(const api&) = delete;

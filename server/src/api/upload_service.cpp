@@ -118,11 +118,13 @@ void upload_service::counter::refused() {
   stats_.uploads_refused.fetch_add(1, std::memory_order_relaxed);
 }
 
-upload_service::upload_service(store& db, uploads::limits lim, metrics& stats)
+upload_service::upload_service(store& db, uploads::limits lim, metrics& stats,
+                               tus::upload_locks* locks)
     : db_(db),
       policy_(db, lim),
       counter_(stats),
-      protocol_({.max_size = lim.max_upload_bytes}, tus_failure_response, &age_, &counter_) {}
+      protocol_({.max_size = lim.max_upload_bytes, .locks = locks}, tus_failure_response, &age_,
+                &counter_) {}
 
 outcome upload_service::create(const request_head& head, const actor& who, unix_time now) {
   uploads::store_uploads caller(db_, policy_, who);

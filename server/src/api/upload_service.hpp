@@ -23,7 +23,9 @@ api_error api_error_of(uploads::refusal r);
 
 class upload_service {
  public:
-  upload_service(store& db, uploads::limits lim, metrics& stats);
+  // `locks`: claims uploads across the nodes of a cluster; null: one node.
+  upload_service(store& db, uploads::limits lim, metrics& stats,
+                 tus::upload_locks* locks = nullptr);
 
   response options() const { return protocol_.options(); }
   outcome create(const request_head& head, const actor& who, unix_time now);

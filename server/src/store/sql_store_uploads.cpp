@@ -291,14 +291,20 @@ result<std::uint64_t> sql_store::reserve_link_bytes(const std::string& upload_id
 
 result<bundle_info> sql_store::complete_upload(const actor& by, const std::string& id,
                                                const std::string& sha256) {
+  // The fsync first, outside the store's mutex and before BEGIN: on a shared
+  // file system it may take long, and inside the transaction it would hold
+  // the cluster's one writer lock (docs/cluster.md) all that time.
+  // Its failure is reported after the record's, as before.
+  auto size = blobs_->sync_upload(id);
   std::lock_guard lock(mutex_);
   auto tx = sql::transaction::begin(db_);
   if (!tx) return tx.error();
   auto u = find_receiving(id);
   if (!u) return u.error();
-  auto size = blobs_->sync_upload(id);
   if (!size) return size.error();
-  if (!u->length || *size != *u->length) return store_errc::bad_state;
+  // The bytes made durable are the bytes recorded: nothing was appended since.
+  if (!u->length || *size != *u->length || blobs_->upload_size(id) != *size)
+    return store_errc::bad_state;
   bundle_info b{random_id("bdl_"), u->ticket_ref, u->filename, *size, sha256, now_utc(), u->source};
   auto insert = db_.prepare(
       "INSERT INTO bundles (id, ticket_ref, upload_id, filename, size, sha256, created_at, source) "

@@ -340,7 +340,8 @@ protocol::protocol(protocol_config config, failure_responder respond, const cont
     : config_(std::move(config)),
       respond_(std::move(respond)),
       check_(check),
-      observer_(observer ? observer : &silent_) {}
+      observer_(observer ? observer : &silent_),
+      registry_(config_.locks) {}
 
 response protocol::reply(const failure& f) const {
   auto res = respond_(f);
@@ -539,12 +540,17 @@ answer protocol::receive(const request_head& head, std::unique_ptr<upload> u,
                                                              "most this upload may hold",
                                                              end));
 
-  // After a restart (or a rolled-back PATCH) the running hash is rebuilt from
-  // the bytes already stored.
+  // The running hash catches up with the bytes stored: all of them after a
+  // restart, those another node of the cluster appended since this one's
+  // last PATCH. Bytes below a PATCH's start never change (a PATCH only cuts
+  // back to where it started), so the bytes hashed so far are still the
+  // file's first `hashed` bytes; a file shorter than that is hashed anew.
   std::vector<std::uint8_t> buffer;
-  if (lease->hashed != size) {
+  if (lease->hashed > size) {
     lease->sha256.reset();
     lease->hashed = 0;
+  }
+  if (lease->hashed < size) {
     buffer.resize(1 << 20);
     while (lease->hashed < size) {
       auto n = (*file)->read_at(lease->hashed, buffer);

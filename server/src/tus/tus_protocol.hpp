@@ -42,6 +42,8 @@ using answer = std::variant<response, std::unique_ptr<body_sink>>;
 struct protocol_config {
   std::uint64_t max_size = 0;  // Tus-Max-Size; 0: none
   std::string base_path = "/api/v1/uploads";
+  // Claims uploads across processes (upload_registry); null: this one alone.
+  upload_locks* locks = nullptr;
 };
 
 // Words a failure as the server's error response (before Tus-Resumable and

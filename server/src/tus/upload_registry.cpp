@@ -63,6 +63,9 @@ void upload_registry::lease::forget() {
 
 void upload_registry::lease::release() {
   if (!owner_ || !progress_) return;
+  // Before the entry is free here: another request of this process then
+  // never finds the upload unclaimed here but still claimed by itself.
+  if (owner_->cluster_) owner_->cluster_->unlock(id_);
   std::lock_guard lock(owner_->mutex_);
   if (forget_) {
     owner_->entries_.erase(id_);
@@ -74,12 +77,23 @@ void upload_registry::lease::release() {
 }
 
 upload_registry::lease upload_registry::acquire(const std::string& id) {
-  std::lock_guard lock(mutex_);
-  auto& e = entries_[id];
-  if (e.busy) return {};
-  if (!e.progress) e.progress = std::make_shared<upload_progress>();
-  e.busy = true;
-  return lease(this, id, e.progress);
+  std::shared_ptr<upload_progress> progress;
+  {
+    std::lock_guard lock(mutex_);
+    auto& e = entries_[id];
+    if (e.busy) return {};
+    if (!e.progress) e.progress = std::make_shared<upload_progress>();
+    e.busy = true;
+    progress = e.progress;
+  }
+  // Outside the mutex: a round trip to the database must not hold up the
+  // other uploads' leases. The entry is busy meanwhile.
+  if (cluster_ && !cluster_->try_lock(id)) {
+    std::lock_guard lock(mutex_);
+    entries_[id].busy = false;
+    return {};
+  }
+  return lease(this, id, std::move(progress));
 }
 
 }  // namespace valise::server::tus

@@ -1,7 +1,9 @@
 // What the server remembers about uploads between requests, in memory: which
 // upload a request is writing (one at a time), and the running SHA-256 of each
 // upload's bytes so that completing a 1 GiB upload does not read it back.
-// After a restart the hash is rebuilt from the partial file on the next PATCH.
+// After a restart, or on a node that did not see the last bytes (another
+// node of the cluster wrote them), the hash catches up from the partial file
+// on the next PATCH.
 #pragma once
 
 #include <openssl/evp.h>
@@ -11,6 +13,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "tus/upload_locks.hpp"
 #include "valise/crypto/io.hpp"
 
 namespace valise::server::tus {
@@ -39,6 +42,10 @@ struct upload_progress {
 
 class upload_registry {
  public:
+  // `cluster`: claims each leased upload across processes too (may be null:
+  // this process alone writes the uploads); it outlives the registry.
+  explicit upload_registry(upload_locks* cluster = nullptr) : cluster_(cluster) {}
+
   // Exclusive access to an upload's progress, released on destruction.
   class lease {
    public:
@@ -63,10 +70,12 @@ class upload_registry {
     bool forget_ = false;
   };
 
-  // An empty lease if another request holds this upload.
+  // An empty lease if another request holds this upload, here or (with
+  // upload_locks) in another process.
   lease acquire(const std::string& id);
 
  private:
+  upload_locks* cluster_;
   struct entry {
     std::shared_ptr<upload_progress> progress;
     bool busy = false;

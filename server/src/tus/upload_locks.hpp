@@ -1,0 +1,23 @@
+// Who else may be writing an upload: the registry's lease is per process, so
+// with several nodes sharing the partial files (docs/cluster.md) each lease
+// also claims the upload cluster-wide through this interface. One process
+// alone needs none (the registry's own lease is enough): the registry then
+// has no upload_locks.
+#pragma once
+
+#include <string>
+
+namespace valise::server::tus {
+
+class upload_locks {
+ public:
+  virtual ~upload_locks() = default;
+  // true: this process holds `id` until unlock(id). false: another process
+  // holds it, or nobody could tell (the client is told 423 and retries).
+  // Never called twice for one id without an unlock between (the registry
+  // holds one lease per id).
+  virtual bool try_lock(const std::string& id) = 0;
+  virtual void unlock(const std::string& id) = 0;
+};
+
+}  // namespace valise::server::tus

@@ -1,0 +1,45 @@
+// One PATCH per upload across the nodes of a cluster (docs/cluster.md): each
+// upload lease also takes PostgreSQL's session advisory lock on a key of the
+// upload's id, so that a second PATCH on another node gets 423 Locked as on
+// one node. A node that dies loses its connection, and PostgreSQL releases
+// its locks with it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "sql/sql.hpp"
+#include "tus/upload_locks.hpp"
+#include "valise/server/store/types.hpp"
+
+namespace valise::server::uploads {
+
+// All of one node's upload locks on one connection of its own: a session
+// holds any number of advisory locks, each taken and given back in one
+// short round trip per PATCH, so one connection per node (not one per PATCH
+// in flight) bounds what the cluster costs PostgreSQL's max_connections
+// while uploads stream. Its statements run one at a time (the mutex).
+class advisory_upload_locks final : public tus::upload_locks {
+ public:
+  explicit advisory_upload_locks(sql::connection db) : db_(std::move(db)) {}
+  bool try_lock(const std::string& id) override;
+  void unlock(const std::string& id) override;
+
+  // The lock's key: 64 bits of SHA-256("valise upload " + id). Another key
+  // (the writers' lock, the leader's) is equal by chance 1 in 2^64.
+  static std::int64_t key_of(const std::string& id);
+
+ private:
+  std::mutex mutex_;
+  sql::connection db_;
+};
+
+// advisory_upload_locks on a connection of their own with a PostgreSQL
+// store; null with SQLite, where one process serves the data directory and
+// the registry's lease is enough. `why`: what the database answered.
+result<std::unique_ptr<tus::upload_locks>> open_upload_locks(const database_settings& db,
+                                                             std::string& why);
+
+}  // namespace valise::server::uploads
