@@ -368,13 +368,16 @@ class load {
     co_await timer.async_wait(tuple);
     std::mt19937 random(i * 7919u + 17);
     std::uniform_real_distribution<> draw(0, 1);
-    unsigned failures = 0;
     valise::agent::reconnect_policy policy;
     if (o_.reconnect_window_ms)
       policy.first_window = std::chrono::milliseconds(o_.reconnect_window_ms);
+    valise::agent::reconnect_backoff backoff(policy);
     auto& me = ids[i];
     while (!s_.stop) {
       std::optional<std::chrono::seconds> retry_after;
+      auto end = valise::agent::attempt_end::failed;
+      auto sent = steady::now();
+      bool resend = false;
       auto c = std::make_unique<conn>(ioc_.get_executor(), ctx_);
       SSL_use_certificate(c->ssl(), me.cert);
       SSL_use_PrivateKey(c->ssl(), me.key);
@@ -382,28 +385,33 @@ class load {
         ++(c->tcp_up() ? s_.tls_failed : s_.connect_failed);
       } else {
         ++s_.handshakes;
-        for (;;) {
+        for (bool reused = false;; reused = true) {
           ++s_.waiting;
           ++s_.polls;
+          sent = steady::now();
           auto a = co_await c->call(
               "GET", "/api/v1/agent/jobs?wait=" + std::to_string(o_.poll_wait), {}, {});
           --s_.waiting;
           if (!a) {
             ++s_.lost;
+            end = valise::agent::attempt_end::cut;
+            // valise-agent's https_client sends a GET again at once, on a new
+            // connection, when a kept-alive one was closed before any answer.
+            resend = reused;
             break;
           }
           if (a->retry_after) ++s_.retry_after_seen;
-          if (a->status == 503) {
+          if (valise::agent::sheds_load(a->status)) {
             ++s_.busy;
             retry_after = a->retry_after;
+            end = valise::agent::attempt_end::busy;
             break;
           }
           if (a->status != 200) {
             ++s_.other_status;
-            retry_after = a->retry_after;
             break;
           }
-          failures = 0;
+          backoff.succeeded();
           auto jobs = json::parse(a->body).as_object().at("jobs").as_array();
           bool ok = true;
           for (auto& j : jobs) {
@@ -421,9 +429,10 @@ class load {
       }
       c->close();
       if (s_.stop) break;
-      ++failures;
-      timer.expires_after(
-          valise::agent::reconnect_delay(policy, failures, retry_after, draw(random)));
+      if (std::exchange(resend, false)) continue;
+      timer.expires_after(backoff.failed(
+          end, std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - sent),
+          retry_after, draw(random)));
       co_await timer.async_wait(tuple);
     }
   }
