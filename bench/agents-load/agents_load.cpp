@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "remote/reconnect.hpp"
+#include "valise/common/openssl_ptr.hpp"
 
 namespace {
 
@@ -277,15 +278,10 @@ class conn {
 
 // --- agents ----------------------------------------------------------------
 
-// OpenSSL objects freed by their owner.
-template <class T, void (*free_fn)(T*)>
-struct openssl_free {
-  void operator()(T* p) const { free_fn(p); }
-};
-using x509_ptr = std::unique_ptr<X509, openssl_free<X509, X509_free>>;
-using pkey_ptr = std::unique_ptr<EVP_PKEY, openssl_free<EVP_PKEY, EVP_PKEY_free>>;
-using req_ptr = std::unique_ptr<X509_REQ, openssl_free<X509_REQ, X509_REQ_free>>;
-using bio_ptr = std::unique_ptr<BIO, openssl_free<BIO, BIO_free_all>>;
+using valise::common::bio_ptr;
+using valise::common::pkey_ptr;
+using valise::common::req_ptr;
+using valise::common::x509_ptr;
 
 struct agent_identity {
   std::string id;
