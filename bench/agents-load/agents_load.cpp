@@ -14,6 +14,7 @@
 // it gives back between records (SSL_MODE_RELEASE_BUFFERS), so that 10,000
 // connections fit in this process.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -21,15 +22,18 @@
 #include <openssl/x509.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -45,6 +49,7 @@
 #include <vector>
 
 #include "remote/reconnect.hpp"
+#include "valise/common/openssl_ptr.hpp"
 
 namespace {
 
@@ -60,7 +65,7 @@ constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
 struct options {
   std::string host = "127.0.0.1";
   unsigned short port = 8443;
-  std::string ca, token, work, ticket = "BENCH-AGENTS";
+  std::string ca, token, token_file, work, ticket = "BENCH-AGENTS";
   unsigned agents = 1000;
   unsigned per_address = 16;
   unsigned ramp_s = 60;
@@ -124,6 +129,7 @@ struct answer {
   std::string body;
   std::optional<std::chrono::seconds> retry_after;
   bool close = false;
+  std::string next;  // a Link header's rel="next" target (a paged list)
 };
 
 // One HTTP/1.1 client connection over TLS. Failures throw nothing: every
@@ -250,6 +256,9 @@ class conn {
         a.retry_after = valise::agent::parse_retry_after(value);
       else if (name == "connection" && value.find("close") != std::string::npos)
         a.close = true;
+      else if (name == "link" && value.find("rel=\"next\"") != std::string::npos &&
+               value.find('<') != std::string::npos)
+        a.next = value.substr(value.find('<') + 1, value.find('>') - value.find('<') - 1);
       else if (name == "transfer-encoding")
         co_return std::nullopt;  // the server sizes its JSON answers
     }
@@ -269,10 +278,15 @@ class conn {
 
 // --- agents ----------------------------------------------------------------
 
+using valise::common::bio_ptr;
+using valise::common::pkey_ptr;
+using valise::common::req_ptr;
+using valise::common::x509_ptr;
+
 struct agent_identity {
   std::string id;
-  X509* cert = nullptr;
-  EVP_PKEY* key = nullptr;
+  x509_ptr cert;
+  pkey_ptr key;
 };
 
 std::string read_text(const fs::path& p) {
@@ -280,35 +294,38 @@ std::string read_text(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-void write_text(const fs::path& p, const std::string& s) {
-  std::ofstream(p) << s;
+// Mode 0600 whatever the umask: the files hold agents' private keys.
+void write_private(const fs::path& p, const std::string& s) {
+  const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot write " + p.string() + ": " + std::strerror(errno));
+  const bool ok =
+      ::fchmod(fd, 0600) == 0 && ::write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size());
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write " + p.string() + ": " + std::strerror(errno));
+}
+
+std::string text_of(BIO* b) {
+  char* data;
+  long n = BIO_get_mem_data(b, &data);
+  return {data, static_cast<std::size_t>(n)};
 }
 
 std::string pem_of_key(EVP_PKEY* key) {
-  BIO* b = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr);
-  char* data;
-  long n = BIO_get_mem_data(b, &data);
-  std::string s(data, static_cast<std::size_t>(n));
-  BIO_free(b);
-  return s;
+  bio_ptr b(BIO_new(BIO_s_mem()));
+  PEM_write_bio_PrivateKey(b.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
+  return text_of(b.get());
 }
 
 std::string csr_of(EVP_PKEY* key) {
-  X509_REQ* req = X509_REQ_new();
-  X509_REQ_set_version(req, 0);
-  X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN", MBSTRING_ASC,
+  req_ptr req(X509_REQ_new());
+  X509_REQ_set_version(req.get(), 0);
+  X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req.get()), "CN", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>("bench"), -1, -1, 0);
-  X509_REQ_set_pubkey(req, key);
-  X509_REQ_sign(req, key, EVP_sha256());
-  BIO* b = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509_REQ(b, req);
-  char* data;
-  long n = BIO_get_mem_data(b, &data);
-  std::string s(data, static_cast<std::size_t>(n));
-  BIO_free(b);
-  X509_REQ_free(req);
-  return s;
+  X509_REQ_set_pubkey(req.get(), key);
+  X509_REQ_sign(req.get(), key, EVP_sha256());
+  bio_ptr b(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509_REQ(b.get(), req.get());
+  return text_of(b.get());
 }
 
 bool load_identity(const fs::path& dir, unsigned i, agent_identity& out) {
@@ -316,13 +333,37 @@ bool load_identity(const fs::path& dir, unsigned i, agent_identity& out) {
   if (!fs::exists(base.string() + ".id")) return false;
   out.id = read_text(base.string() + ".id");
   auto cert = read_text(base.string() + ".crt"), key = read_text(base.string() + ".key");
-  BIO* b = BIO_new_mem_buf(cert.data(), static_cast<int>(cert.size()));
-  out.cert = PEM_read_bio_X509(b, nullptr, nullptr, nullptr);
-  BIO_free(b);
-  b = BIO_new_mem_buf(key.data(), static_cast<int>(key.size()));
-  out.key = PEM_read_bio_PrivateKey(b, nullptr, nullptr, nullptr);
-  BIO_free(b);
+  bio_ptr b(BIO_new_mem_buf(cert.data(), static_cast<int>(cert.size())));
+  out.cert.reset(PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
+  b.reset(BIO_new_mem_buf(key.data(), static_cast<int>(key.size())));
+  out.key.reset(PEM_read_bio_PrivateKey(b.get(), nullptr, nullptr, nullptr));
   return !out.id.empty() && out.cert && out.key;
+}
+
+// The directory of the agents' keys: made 0700, or an existing one of this
+// user's made 0700, never one another user could have prepared.
+void private_directory(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw std::runtime_error("cannot make " + dir.string() + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid())
+    throw std::runtime_error(dir.string() + " is not a directory of this user's");
+  if (::chmod(dir.c_str(), 0700) != 0)
+    throw std::runtime_error("cannot chmod " + dir.string() + ": " + std::strerror(errno));
+}
+
+// The technician's token from a file (--token-file) or $VALISE_TOKEN, never
+// from the command line, which every user sees in ps.
+std::string technician_token(const std::string& file) {
+  std::string token;
+  if (!file.empty()) {
+    token = read_text(file);
+  } else if (const char* env = std::getenv("VALISE_TOKEN")) {
+    token = env;
+  }
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
+    token.pop_back();
+  return token;
 }
 
 struct sample_set {
@@ -368,42 +409,50 @@ class load {
     co_await timer.async_wait(tuple);
     std::mt19937 random(i * 7919u + 17);
     std::uniform_real_distribution<> draw(0, 1);
-    unsigned failures = 0;
     valise::agent::reconnect_policy policy;
     if (o_.reconnect_window_ms)
       policy.first_window = std::chrono::milliseconds(o_.reconnect_window_ms);
+    valise::agent::reconnect_backoff backoff(policy);
     auto& me = ids[i];
     while (!s_.stop) {
       std::optional<std::chrono::seconds> retry_after;
+      auto end = valise::agent::attempt_end::failed;
+      auto sent = steady::now();
+      bool resend = false;
       auto c = std::make_unique<conn>(ioc_.get_executor(), ctx_);
-      SSL_use_certificate(c->ssl(), me.cert);
-      SSL_use_PrivateKey(c->ssl(), me.key);
+      SSL_use_certificate(c->ssl(), me.cert.get());
+      SSL_use_PrivateKey(c->ssl(), me.key.get());
       if (!co_await c->connect(endpoint_, source_of(i))) {
         ++(c->tcp_up() ? s_.tls_failed : s_.connect_failed);
       } else {
         ++s_.handshakes;
-        for (;;) {
+        for (bool reused = false;; reused = true) {
           ++s_.waiting;
           ++s_.polls;
+          sent = steady::now();
           auto a = co_await c->call(
               "GET", "/api/v1/agent/jobs?wait=" + std::to_string(o_.poll_wait), {}, {});
           --s_.waiting;
           if (!a) {
             ++s_.lost;
+            end = valise::agent::attempt_end::cut;
+            // valise-agent's https_client sends a GET again at once, on a new
+            // connection, when a kept-alive one was closed before any answer.
+            resend = reused;
             break;
           }
           if (a->retry_after) ++s_.retry_after_seen;
-          if (a->status == 503) {
+          if (valise::agent::sheds_load(a->status)) {
             ++s_.busy;
             retry_after = a->retry_after;
+            end = valise::agent::attempt_end::busy;
             break;
           }
           if (a->status != 200) {
             ++s_.other_status;
-            retry_after = a->retry_after;
             break;
           }
-          failures = 0;
+          backoff.succeeded();
           auto jobs = json::parse(a->body).as_object().at("jobs").as_array();
           bool ok = true;
           for (auto& j : jobs) {
@@ -421,9 +470,10 @@ class load {
       }
       c->close();
       if (s_.stop) break;
-      ++failures;
-      timer.expires_after(
-          valise::agent::reconnect_delay(policy, failures, retry_after, draw(random)));
+      if (std::exchange(resend, false)) continue;
+      timer.expires_after(backoff.failed(
+          end, std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - sent),
+          retry_after, draw(random)));
       co_await timer.async_wait(tuple);
     }
   }
@@ -503,8 +553,9 @@ void enroll(const options& o, SSL_CTX* ctx, const fs::path& dir, unsigned from, 
         auto tok = co_await self.call(ioc, "POST", "/api/v1/enroll-tokens", "{}");
         if (!tok || tok->status != 201) throw std::runtime_error("enroll-tokens failed");
         auto token = std::string(json::parse(tok->body).at("token").as_string());
-        EVP_PKEY* key = EVP_EC_gen("P-256");
-        json::object body{{"csr", csr_of(key)}, {"hostname", "bench-" + std::to_string(i)}};
+        pkey_ptr key(EVP_EC_gen("P-256"));
+        if (!key) throw std::runtime_error("cannot make a P-256 key");
+        json::object body{{"csr", csr_of(key.get())}, {"hostname", "bench-" + std::to_string(i)}};
         conn c(ioc.get_executor(), ctx);
         if (!co_await c.connect(tcp::endpoint(asio::ip::make_address(o.host), o.port),
                                 asio::ip::make_address("127.0.0.3")))
@@ -514,10 +565,9 @@ void enroll(const options& o, SSL_CTX* ctx, const fs::path& dir, unsigned from, 
           throw std::runtime_error("enroll failed: " + (a ? a->body : c.error()));
         auto answer = json::parse(a->body).as_object();
         const auto base = (dir / std::to_string(i)).string();
-        write_text(base + ".crt", std::string(answer.at("certificate").as_string()));
-        write_text(base + ".key", pem_of_key(key));
-        write_text(base + ".id", std::string(answer.at("agent_id").as_string()));
-        EVP_PKEY_free(key);
+        write_private(base + ".key", pem_of_key(key.get()));
+        write_private(base + ".crt", std::string(answer.at("certificate").as_string()));
+        write_private(base + ".id", std::string(answer.at("agent_id").as_string()));
         if (++done % 500 == 0) log("enrolled " + std::to_string(from + done));
       }
       co_return 0;
@@ -528,23 +578,36 @@ void enroll(const options& o, SSL_CTX* ctx, const fs::path& dir, unsigned from, 
   for (auto& t : workers) t.join();
 }
 
-awaitable<std::pair<sample_set, sample_set>> technician_calls(technician& t, asio::io_context& ioc,
-                                                              unsigned calls) {
-  sample_set tickets, agents;
+struct call_times {
+  sample_set tickets;
+  sample_set agents;      // the first page, as the console asks for it
+  sample_set all_agents;  // every page of 1,000, as `valise agent list` reads them
+  unsigned pages = 0;     // in the last full listing
+};
+
+awaitable<call_times> technician_calls(technician& t, asio::io_context& ioc, unsigned calls) {
+  call_times out;
+  auto get = [&](std::string target) -> awaitable<answer> {
+    auto a = co_await t.call(ioc, "GET", target);
+    if (!a || a->status != 200) throw std::runtime_error("GET " + target + " failed");
+    co_return std::move(*a);
+  };
   for (unsigned i = 0; i < calls; ++i) {
-    const std::pair<const char*, sample_set*> targets[] = {{"/api/v1/tickets", &tickets},
-                                                           {"/api/v1/agents", &agents}};
-    for (auto [target, set] : targets) {
-      auto began = steady::now();
-      auto a = co_await t.call(ioc, "GET", target);
-      if (!a || a->status != 200)
-        throw std::runtime_error(std::string("GET ") + target + " failed");
-      set->v.push_back(seconds_since(began) * 1000);
-    }
+    auto began = steady::now();
+    co_await get("/api/v1/tickets");
+    out.tickets.v.push_back(seconds_since(began) * 1000);
+    began = steady::now();
+    co_await get("/api/v1/agents");
+    out.agents.v.push_back(seconds_since(began) * 1000);
+    began = steady::now();
+    out.pages = 0;
+    for (std::string next = "/api/v1/agents?limit=1000"; !next.empty(); ++out.pages)
+      next = (co_await get(next)).next;
+    out.all_agents.v.push_back(seconds_since(began) * 1000);
     asio::steady_timer pause(ioc, std::chrono::milliseconds(20));
     co_await pause.async_wait(tuple);
   }
-  co_return std::pair{std::move(tickets), std::move(agents)};
+  co_return out;
 }
 
 struct dispatch_result {
@@ -605,8 +668,8 @@ options parse(int argc, char** argv) {
       o.port = static_cast<unsigned short>(std::stoul(rest.substr(colon + 1)));
     } else if (a == "--ca")
       o.ca = value();
-    else if (a == "--token")
-      o.token = value();
+    else if (a == "--token-file")
+      o.token_file = value();
     else if (a == "--work")
       o.work = value();
     else if (a == "--ticket")
@@ -634,8 +697,9 @@ options parse(int argc, char** argv) {
     else
       throw std::runtime_error("unknown option " + a);
   }
+  o.token = technician_token(o.token_file);
   if (o.ca.empty() || o.token.empty() || o.work.empty())
-    throw std::runtime_error("--ca, --token and --work are required");
+    throw std::runtime_error("--ca, --token-file (or $VALISE_TOKEN) and --work are required");
   return o;
 }
 
@@ -669,7 +733,8 @@ int main(int argc, char** argv) try {
   setrlimit(RLIMIT_NOFILE, &limit);
   SSL_CTX* ctx = client_context(o);
   const fs::path dir = fs::path(o.work) / "agents";
-  fs::create_directories(dir);
+  private_directory(o.work);
+  private_directory(dir);
   json::object out;
 
   // Enrollment: what the work directory holds is reused.
@@ -699,7 +764,7 @@ int main(int argc, char** argv) try {
   shared s;
   asio::io_context ioc(1);
   load l(o, ioc, ctx, s);
-  l.ids = ids;
+  l.ids = std::move(ids);
   std::mt19937 random(1);
   const double rss_idle = o.pid ? status_kib(o.pid, "VmRSS:") / 1024.0 : -1;
   const double cpu_before = o.pid ? cpu_seconds(o.pid) : 0;
@@ -735,19 +800,22 @@ int main(int argc, char** argv) try {
     technician t(o, ctx);
     const double cpu0 = o.pid ? cpu_seconds(o.pid) : 0;
     auto began_calls = steady::now();
-    auto [tickets, agents] = t.run([&](technician& self, asio::io_context& tioc) {
+    auto times = t.run([&](technician& self, asio::io_context& tioc) {
       return technician_calls(self, tioc, o.calls);
     });
     const double wall = seconds_since(began_calls);
-    out["tickets_p50_ms"] = tickets.pct(0.5);
-    out["tickets_p99_ms"] = tickets.pct(0.99);
-    out["agents_p50_ms"] = agents.pct(0.5);
-    out["agents_p99_ms"] = agents.pct(0.99);
+    out["tickets_p50_ms"] = times.tickets.pct(0.5);
+    out["tickets_p99_ms"] = times.tickets.pct(0.99);
+    out["agents_p50_ms"] = times.agents.pct(0.5);
+    out["agents_p99_ms"] = times.agents.pct(0.99);
+    out["all_agents_p50_ms"] = times.all_agents.pct(0.5);
+    out["all_agents_p99_ms"] = times.all_agents.pct(0.99);
+    out["all_agents_pages"] = times.pages;
     out["calls_server_cpu"] = o.pid ? (cpu_seconds(o.pid) - cpu0) / wall : -1;
     out["waiting_during_calls"] = s.waiting.load();
   }
   {
-    auto d = dispatch(o, ctx, s, ids);
+    auto d = dispatch(o, ctx, s, l.ids);
     out["dispatch_p50_ms"] = d.from_answer.pct(0.5);
     out["dispatch_p99_ms"] = d.from_answer.pct(0.99);
     out["dispatch_max_ms"] = d.from_answer.pct(1.0);

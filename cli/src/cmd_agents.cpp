@@ -39,7 +39,7 @@ std::string profiles_text(const json::value& agent) {
 
 void run_list(agent_options& o) {
   api_client api(o.server);
-  const auto agents = api.call("GET", "/api/v1/agents", nullptr, 200, "listing agents");
+  const json::value agents = api.get_every_page("/api/v1/agents", "listing agents");
   if (o.server.json) return print_json(agents);
   if (elements(agents).empty()) {
     std::printf(

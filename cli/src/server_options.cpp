@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 
 #include "client_config.hpp"
 #include "failure.hpp"
@@ -146,8 +147,36 @@ common::https_client connect(server_options& options, bool need_token) {
   return std::move(*client);
 }
 
+namespace {
+
+// The target of a Link field's rel="next" (RFC 8288), if it is a path on
+// this server; "" otherwise.
+std::string next_link(std::string_view field) {
+  for (std::size_t start = 0; start < field.size();) {
+    const auto open = field.find('<', start), close = field.find('>', start);
+    if (open == std::string_view::npos || close == std::string_view::npos || close < open) break;
+    const auto end = std::min(field.find(",<", close), field.size());
+    const auto params = field.substr(close + 1, end - close - 1);
+    const auto target = field.substr(open + 1, close - open - 1);
+    if (params.find("rel=\"next\"") != std::string_view::npos && target.starts_with('/'))
+      return std::string(target);
+    start = end + 1;
+  }
+  return {};
+}
+
+}  // namespace
+
 json::value api_client::call(std::string_view method, std::string path, const json::value* body,
                              unsigned expected, std::string_view what) {
+  return send(method, std::move(path), body, expected, what).first;
+}
+
+std::pair<json::value, common::http_response> api_client::send(std::string_view method,
+                                                               std::string path,
+                                                               const json::value* body,
+                                                               unsigned expected,
+                                                               std::string_view what) {
   common::http_request request{.method = std::string(method), .target = std::move(path)};
   if (body) request.body = json::serialize(*body);
   request.headers.push_back({"Accept", "application/json"});
@@ -156,11 +185,27 @@ json::value api_client::call(std::string_view method, std::string path, const js
   if (response->status != expected) {
     fail_request(http_, common::make_status_error(response->status), what, *response);
   }
-  if (response->body.empty()) return nullptr;
+  if (response->body.empty()) return {nullptr, std::move(*response)};
   boost::system::error_code ec;
   auto value = json::parse(response->body, ec);
   if (ec) fail(fmt::format("{}: the server's answer is not JSON", what), "check --server");
-  return value;
+  response->body.clear();
+  return {std::move(value), std::move(*response)};
+}
+
+json::array api_client::get_every_page(std::string path, std::string_view what) {
+  json::array out;
+  // A server that named the same page again would loop: a page is never
+  // asked for twice.
+  std::set<std::string> asked;
+  while (!path.empty() && asked.insert(path).second) {
+    auto [page, response] = send("GET", path, nullptr, 200, what);
+    if (!page.is_array()) fail(fmt::format("{}: the server's answer is not a list", what));
+    for (auto& element : page.as_array()) out.push_back(std::move(element));
+    const auto link = response.header("Link");
+    path = link ? next_link(*link) : std::string();
+  }
+  return out;
 }
 
 void fail_request(const common::https_client& http, std::error_code ec, std::string_view what,

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "valise/common/https_client.hpp"
 
@@ -54,10 +55,19 @@ class api_client {
   // `what` ("creating ticket T-1").
   boost::json::value call(std::string_view method, std::string path, const boost::json::value* body,
                           unsigned expected, std::string_view what);
+  // GET of a list served a page at a time (a JSON array, the next page in a
+  // Link header with rel="next", as GET /api/v1/agents does): every page's
+  // elements in order.
+  boost::json::array get_every_page(std::string path, std::string_view what);
 
   common::https_client& http() { return http_; }
 
  private:
+  std::pair<boost::json::value, common::http_response> send(std::string_view method,
+                                                            std::string path,
+                                                            const boost::json::value* body,
+                                                            unsigned expected,
+                                                            std::string_view what);
   common::https_client http_;
 };
 

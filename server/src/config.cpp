@@ -12,6 +12,7 @@
 #include "helpdesk/connector_config.hpp"
 #include "http/client_address.hpp"
 #include "outbox/outbox_config.hpp"
+#include "valise/common/ascii.hpp"
 #include "valise/common/file_io.hpp"
 #include "valise/common/units.hpp"
 #include "valise/crypto/age.hpp"
@@ -308,8 +309,7 @@ std::optional<std::string> canonical_age_recipient(std::string_view key) {
   // refused by the parser.
   std::string text(key);
   if (std::none_of(text.begin(), text.end(), [](char c) { return c >= 'a' && c <= 'z'; }))
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
+    text = common::ascii_lower(text);
   auto parsed = crypto::x25519_recipient::parse(text);
   if (!parsed) return std::nullopt;
   return parsed->to_string();

@@ -1,10 +1,13 @@
 """A full server sheds politely and agents listen: with every place of
 `max_connections` held by authenticated connections, a newcomer is answered
 503 with a Retry-After of 10 to 20 s, and the real valise-agent, answered
-so, waits at least that long before trying again, even with a backoff_max
-far below it (its own backoff is capped, the server's wish is not). The
-test reads the wait the agent logs; it does not time the agent. Python 3
-standard library.
+so, waits at least that long before trying again, up to its backoff_max
+(the server's wish does not park an agent longer than its operator allows).
+The tests read the wait the agent logs; they do not time the agent.
+
+A poll that worked and was cut (a proxy closing an idle connection) is
+followed by a reconnection within a second or two, not by the failure
+window. Python 3 standard library.
 
 ctest passes VALISE_SERVER_BIN and VALISE_AGENT_BIN; a missing binary fails
 the test, never skips it."""
@@ -13,6 +16,7 @@ import socket
 import ssl
 import sys
 import tempfile
+import threading
 import time
 import unittest
 from pathlib import Path
@@ -71,23 +75,123 @@ class Busy(unittest.TestCase):
         self.assertTrue(all(10 <= w <= 20 for w in waits), waits)
         self.assertGreater(len(waits), 1, "every refusal asked for the same second")
 
-    def test_the_agent_waits_the_retry_after_beyond_its_own_backoff_cap(self):
+    def first_wait_after_503(self, backoff_max):
         site = Path(self.tmp.name) / "site"
         site.mkdir()
         agent = AgentProcess(site, self.server.url,
                              '[profiles.diag]\nremote = true\nfiles = ["/nonexistent/*"]\n')
+        agent.config.write_text(agent.config.read_text().replace(
+            'backoff_max = "2s"', f"backoff_max = {backoff_max}"))
         agent.enroll(self.server.create_enroll_token(), self.server.ca)
-        self.fill_every_place()  # AgentProcess sets backoff_max = "2s"
+        self.fill_every_place()
         agent.start()
         try:
             deadline = time.monotonic() + 60
             while not (found := re.search(r"HTTP 503.*retrying in ([0-9.]+) s", agent.log())):
                 self.assertLess(time.monotonic(), deadline, agent.log())
                 time.sleep(0.1)
-            self.assertGreaterEqual(float(found.group(1)), 10.0, agent.log())
-            self.assertLessEqual(float(found.group(1)), 40.0, agent.log())
+            return float(found.group(1)), agent.log()
         finally:
             agent.stop()
+
+    def test_the_agent_waits_the_retry_after(self):
+        wait, log = self.first_wait_after_503('"60s"')
+        self.assertGreaterEqual(wait, 10.0, log)
+        self.assertLessEqual(wait, 40.0, log)
+
+    def test_the_retry_after_is_taken_up_to_the_agents_backoff_max(self):
+        wait, log = self.first_wait_after_503('"3s"')
+        self.assertLessEqual(wait, 3.0, log)
+
+
+class CutPolls(unittest.TestCase):
+    """Between agent and server, a TCP proxy that closes every connection
+    CUT_AFTER seconds after it opened (an idle timeout shorter than the
+    agent's poll): each cut poll is followed by a new connection within
+    about a second. With the failure window (10 s) three quick
+    reconnections in a row would be a 1-in-125 chance."""
+
+    CUT_AFTER = 6.0
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="valise-cut-")
+        self.server = ServerProcess(self.tmp.name)
+        self.server.start()
+        self.opened, self.cut = [], []
+        self.lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.stopping = False
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def tearDown(self):
+        self.stopping = True
+        self.listener.close()
+        self.server.stop()
+        self.tmp.cleanup()
+
+    def accept(self):
+        while not self.stopping:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
+            with self.lock:
+                self.opened.append(time.monotonic())
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+            threading.Timer(self.CUT_AFTER, self.close, args=(client, upstream)).start()
+
+    @staticmethod
+    def pump(source, sink):
+        try:
+            while data := source.recv(16384):
+                sink.sendall(data)
+        except OSError:
+            pass
+
+    def close(self, client, upstream):
+        with self.lock:
+            self.cut.append(time.monotonic())
+        for s in (client, upstream):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass
+
+    def test_a_cut_poll_is_followed_by_a_quick_reconnection(self):
+        site = Path(self.tmp.name) / "site"
+        site.mkdir()
+        url = f"https://127.0.0.1:{self.listener.getsockname()[1]}"
+        agent = AgentProcess(site, url,
+                             '[profiles.diag]\nremote = true\nfiles = ["/nonexistent/*"]\n')
+        # Polls longer than the proxy lets a connection live.
+        agent.config.write_text(agent.config.read_text().replace(
+            'poll_timeout = "5s"', 'poll_timeout = "30s"'))
+        agent.enroll(self.server.create_enroll_token(), self.server.ca)
+        with self.lock:
+            self.opened.clear(), self.cut.clear()
+        agent.start()
+        try:
+            deadline = time.monotonic() + 60
+            while len(self.cut) < 4:
+                self.assertLess(time.monotonic(), deadline, agent.log())
+                time.sleep(0.1)
+            time.sleep(2.5)
+            with self.lock:
+                opened, cut = list(self.opened), list(self.cut)
+        finally:
+            agent.stop()
+        gaps = []
+        for at in cut[:4]:
+            after = [t - at for t in opened if t >= at]
+            self.assertTrue(after, f"no connection after a cut\n{agent.log()}")
+            gaps.append(min(after))
+        self.assertTrue(all(g < 2.0 for g in gaps), f"{gaps}\n{agent.log()}")
+        waits = [float(w) for w in re.findall(r"retrying in ([0-9.]+) s", agent.log())]
+        self.assertTrue(waits, agent.log())
+        self.assertTrue(all(w <= 1.0 for w in waits), agent.log())
 
 
 if __name__ == "__main__":

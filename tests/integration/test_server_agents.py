@@ -664,6 +664,98 @@ class AgentRoles(AgentTest):
         self.assertIn("intact", verify)
 
 
+class AgentPaging(AgentTest):
+    """GET /api/v1/agents a page at a time: `limit` (default 100, 1 to 1000)
+    and `after` (the last agent of the previous page), the next page named
+    in a Link header (rel="next") while there is one; `valise agent list`
+    follows every page."""
+
+    MANY = 105  # more than the default page
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        work = Path(tempfile.mkdtemp(prefix="paging-", dir=cls.tmp.name))
+        cls.enrolled = [Agent(cls.server, work, f"a{i}").enrolled().id for i in range(cls.MANY)]
+
+    def page(self, query):
+        status, headers, data = self.server.request("GET", f"/api/v1/agents{query}",
+                                                    token=self.server.technician_token)
+        self.assertEqual(status, 200, data)
+        found = re.fullmatch(r'<(/api/v1/agents\?[^>]*)>; rel="next"', headers.get("link", ""))
+        return json.loads(data), found.group(1) if found else None
+
+    def test_pages_follow_each_other_in_enrolment_order(self):
+        seen, query, pages = [], "?limit=40", 0
+        while True:
+            agents, following = self.page(query)
+            self.assertLessEqual(len(agents), 40)
+            seen += [a["id"] for a in agents]
+            pages += 1
+            if following is None:
+                break
+            self.assertIn("limit=40", following)
+            query = following[len("/api/v1/agents"):]
+        self.assertEqual(len(seen), len(set(seen)))
+        self.assertEqual(pages, -(-len(seen) // 40))
+        # In the order they enrolled (enrolled_at, then id: a stable key).
+        everyone = self.all_agents()
+        self.assertEqual(seen, [a["id"] for a in everyone])
+        self.assertTrue(set(self.enrolled) <= set(seen))
+        keys = [(a["enrolled_at"], a["id"]) for a in everyone]
+        self.assertEqual(keys, sorted(keys))
+
+    def all_agents(self):
+        out, query = [], "?limit=1000"
+        while query is not None:
+            agents, following = self.page(query)
+            out += agents
+            query = following and following[len("/api/v1/agents"):]
+        return out
+
+    def test_the_default_page_holds_100_and_says_where_the_rest_is(self):
+        agents, following = self.page("")
+        self.assertEqual(len(agents), 100)
+        self.assertEqual(following, f"/api/v1/agents?limit=100&after={agents[-1]['id']}")
+        rest, _ = self.page(following[len("/api/v1/agents"):])
+        self.assertNotIn(agents[-1]["id"], [a["id"] for a in rest])
+        everything, last = self.page("?limit=1000")
+        self.assertIsNone(last)
+        self.assertEqual([a["id"] for a in everything], [a["id"] for a in agents + rest][:len(everything)])
+
+    def test_bad_limits_and_unknown_cursors_are_refused(self):
+        for query in ("?limit=0", "?limit=1001", "?limit=x", "?after=agt_nobody",
+                      "?after=" + "a" * 200):
+            status, _, data = self.server.request("GET", f"/api/v1/agents{query}",
+                                                  token=self.server.technician_token)
+            self.assertEqual(status, 400, (query, data))
+            self.assertEqual(json.loads(data)["error"], "bad_request")
+
+    def test_valise_agent_list_follows_every_page(self):
+        name = os.environ.get("VALISE_BIN", "")
+        valise = shutil.which(name) if name else None
+        if not valise:
+            raise RuntimeError(f"VALISE_BIN={name!r}: the valise binary is needed (ctest sets it)")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VALISE")}
+        env.update(HOME=str(self.work), XDG_CONFIG_HOME=str(self.work / "config"),
+                   VALISE_TOKEN=self.server.technician_token)
+        for json_out in (True, False):
+            result = subprocess.run([valise, "agent", "list", *(["--json"] if json_out else []),
+                                     "--server", self.server.url, "--ca", self.server.ca],
+                                    capture_output=True, timeout=120, stdin=subprocess.DEVNULL,
+                                    env=env)
+            self.assertEqual(result.returncode, 0, result.stderr.decode())
+            out = result.stdout.decode()
+            if json_out:
+                listed = [a["id"] for a in json.loads(out)]
+                self.assertEqual(listed, [a["id"] for a in self.all_agents()])
+            else:
+                listed = re.findall(r"(?m)^(agt_\S+)\s", out)
+            self.assertGreater(len(listed), 100)
+            self.assertEqual(len(listed), len(set(listed)))
+            self.assertTrue(set(self.enrolled) <= set(listed))
+
+
 class AgentCli(AgentTest):
     """The technician's commands through the real `valise` binary."""
 

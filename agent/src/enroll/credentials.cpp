@@ -11,18 +11,15 @@
 #include <memory>
 
 #include "valise/common/file_io.hpp"
+#include "valise/common/openssl_ptr.hpp"
 
 namespace valise::agent {
 namespace {
 
-template <class T, void (*Free)(T*)>
-struct openssl_deleter {
-  void operator()(T* p) const { Free(p); }
-};
-using pkey_ptr = std::unique_ptr<EVP_PKEY, openssl_deleter<EVP_PKEY, EVP_PKEY_free>>;
-using req_ptr = std::unique_ptr<X509_REQ, openssl_deleter<X509_REQ, X509_REQ_free>>;
-using bio_ptr = std::unique_ptr<BIO, openssl_deleter<BIO, BIO_free_all>>;
-using x509_ptr = std::unique_ptr<X509, openssl_deleter<X509, X509_free>>;
+using common::bio_ptr;
+using common::pkey_ptr;
+using common::req_ptr;
+using common::x509_ptr;
 
 std::error_code openssl_failed() {
   return std::make_error_code(std::errc::protocol_error);

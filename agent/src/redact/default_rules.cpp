@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "redact/redactor.hpp"
+#include "valise/common/ascii.hpp"
 
 namespace valise::agent::redact::detail {
 namespace {
@@ -55,10 +56,8 @@ bool starts_word(const char* line, const char* at) {
 }
 bool iequals(const char* p, const char* end, std::string_view word) {
   if (static_cast<std::size_t>(end - p) < word.size()) return false;
-  for (std::size_t i = 0; i < word.size(); ++i) {
-    const char c = p[i];
-    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c) != word[i]) return false;
-  }
+  for (std::size_t i = 0; i < word.size(); ++i)
+    if (common::ascii_lower(p[i]) != word[i]) return false;
   return true;
 }
 

@@ -4,6 +4,8 @@
 #include <bit>
 #include <cstring>
 
+#include "valise/common/ascii.hpp"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -16,7 +18,7 @@ namespace {
 // and lets candidate_is sort out the few that it folds wrongly, such as '\r'
 // to '-').
 inline unsigned char lower(unsigned char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c | 0x20) : c;
+  return static_cast<unsigned char>(common::ascii_lower(static_cast<char>(c)));
 }
 
 // The nibbles a bucket's words can have at each fingerprint position.

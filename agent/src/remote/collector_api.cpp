@@ -77,7 +77,9 @@ result<json::value> collector_api::call(const common::http_request& request, uns
   last_error_.clear();
   retry_after_.reset();
   auto response = http_.send(request);
-  if (response)
+  // Only a server shedding load says when to come back: a Retry-After on
+  // anything else (a proxy's error page, a 301) is not about the poller.
+  if (response && sheds_load(response->status))
     if (auto wait = response->header("Retry-After")) retry_after_ = parse_retry_after(*wait);
   if (!response) {
     // What the connection met (a proxy's 407 rather than its 502, say).

@@ -63,18 +63,28 @@ bool refused(std::error_code ec) {
   return ec == common::make_status_error(401) || ec == common::make_status_error(403);
 }
 
+attempt_end how_it_ended(std::error_code ec) {
+  if (ec == common::make_status_error(503) || ec == common::make_status_error(429))
+    return attempt_end::busy;
+  // Closed by the other side once established (the client sends a request
+  // again once when a kept-alive connection was closed before it).
+  if (ec == common::make_error_code(common::http_errc::connection_closed)) return attempt_end::cut;
+  return attempt_end::failed;
+}
+
 void poll_loop(const agent_config& config, job_store& jobs, shared_state& shared) {
   const auto io_timeout = config.poll_timeout + 20s;
   auto http = connect(config, io_timeout);
   const auto host = describe_host(config.remote_profiles(), config.spool_max_bytes);
   std::mt19937 random{std::random_device{}()};
-  unsigned failures = 0;
+  reconnect_backoff backoff({.cap = config.backoff_max});
   auto next_heartbeat = clock::now();
   while (!shared.stopping) {
     shared.alive();
     std::error_code error;
     std::string detail;
     collector_api api(http);
+    auto sent = clock::now();
     if (clock::now() >= next_heartbeat) {
       if (auto h = api.heartbeat(host); !h) {
         error = h.error(), detail = api.last_error();
@@ -91,10 +101,11 @@ void poll_loop(const agent_config& config, job_store& jobs, shared_state& shared
       }
     }
     if (!error) {
+      sent = clock::now();
       auto polled = api.poll_jobs(config.poll_timeout);
       if (polled) {
-        if (failures > 0) spdlog::info("connected to {} again", config.server);
-        failures = 0;
+        if (backoff.failures() > 0) spdlog::info("connected to {} again", config.server);
+        backoff.succeeded();
         for (const auto& j : *polled)
           if (jobs.add(j))
             spdlog::info("job {}: ticket {} requests profile {}", j.id, j.ticket, j.profile);
@@ -110,9 +121,10 @@ void poll_loop(const agent_config& config, job_store& jobs, shared_state& shared
       shared.stop(exit_refused);
       return;
     }
-    ++failures;
-    const auto wait = reconnect_delay({.cap = config.backoff_max}, failures, api.retry_after(),
-                                      std::uniform_real_distribution<>(0, 1)(random));
+    const auto wait =
+        backoff.failed(how_it_ended(error),
+                       std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - sent),
+                       api.retry_after(), std::uniform_real_distribution<>(0, 1)(random));
     spdlog::warn("cannot reach {}: {}{}; retrying in {:.1f} s", config.server, error.message(),
                  detail.empty() ? "" : " (" + detail + ")",
                  static_cast<double>(wait.count()) / 1000);

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "sha256.hpp"
+#include "valise/common/ascii.hpp"
 #include "valise/common/https_client.hpp"
 
 namespace valise::common {
@@ -17,15 +18,11 @@ bool is_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 // Removes `prefix` (ASCII, case-insensitive) from the front of `text`.
 bool strip_prefix(std::string_view& text, std::string_view prefix) {
   if (text.size() < prefix.size()) return false;
   for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (lower(text[i]) != prefix[i]) return false;
+    if (ascii_lower(text[i]) != prefix[i]) return false;
   }
   text.remove_prefix(prefix.size());
   return true;
@@ -75,7 +72,7 @@ result<std::string> parse_sha256_fingerprint(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const bool separator = colons && i % 3 == 2;
     if (separator ? text[i] != ':' : !is_hex(text[i])) return invalid;
-    if (!separator) out += lower(text[i]);
+    if (!separator) out += ascii_lower(text[i]);
   }
   return out;
 }

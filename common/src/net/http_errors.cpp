@@ -1,9 +1,9 @@
 // The HTTP client's error categories: transport failures, and HTTP statuses
 // that a caller did not expect.
 #include <boost/beast/http/status.hpp>
-#include <cctype>
 #include <string>
 
+#include "valise/common/ascii.hpp"
 #include "valise/common/https_client.hpp"
 
 namespace valise::common {
@@ -103,13 +103,7 @@ std::error_code make_status_error(unsigned status) noexcept {
 
 std::optional<std::string_view> http_response::header(std::string_view name) const {
   for (const auto& h : headers) {
-    if (h.name.size() != name.size()) continue;
-    bool same = true;
-    for (std::size_t i = 0; i < name.size() && same; ++i) {
-      same = std::tolower(static_cast<unsigned char>(h.name[i])) ==
-             std::tolower(static_cast<unsigned char>(name[i]));
-    }
-    if (same) return std::string_view(h.value);
+    if (ascii_iequals(h.name, name)) return std::string_view(h.value);
   }
   return std::nullopt;
 }

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "net/base64.hpp"
+#include "valise/common/ascii.hpp"
 #include "valise/common/https_client.hpp"
 #include "valise/crypto/secret.hpp"
 
@@ -46,7 +47,7 @@ result<proxy_address> parse_proxy_url(std::string_view url) {
   const auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed) return invalid;
   const boost::urls::url_view& u = *parsed;
-  if (lowercase(u.scheme()) != "http") return make_error_code(http_errc::proxy_unsupported);
+  if (ascii_lower(u.scheme()) != "http") return make_error_code(http_errc::proxy_unsupported);
   const auto path = u.encoded_path();
   if (!u.has_authority() || u.has_query() || u.has_fragment() || (!path.empty() && path != "/")) {
     return invalid;
@@ -60,7 +61,7 @@ result<proxy_address> parse_proxy_url(std::string_view url) {
       out.host = u.host_ipv6_address().to_string();
       break;
     case boost::urls::host_type::name:
-      out.host = lowercase(u.host_name());
+      out.host = ascii_lower(u.host_name());
       if (!plain_host_name(out.host)) return invalid;
       break;
     default:
@@ -139,7 +140,7 @@ std::string describe_refusal(const proxy_status& status, const proxy_address& pr
 }
 
 bool no_proxy_matches(std::string_view list, std::string_view host) {
-  std::string wanted = lowercase(host);
+  std::string wanted = ascii_lower(host);
   if (wanted.size() > 2 && wanted.front() == '[' && wanted.back() == ']') {
     wanted = wanted.substr(1, wanted.size() - 2);
   }
@@ -149,7 +150,7 @@ bool no_proxy_matches(std::string_view list, std::string_view host) {
                   wanted.find_first_not_of("0123456789.") == std::string::npos;
   while (!list.empty()) {
     const auto comma = list.find(',');
-    std::string entry = lowercase(trim(list.substr(0, comma)));
+    std::string entry = ascii_lower(trim(list.substr(0, comma)));
     list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
     if (entry == "*") return true;
     if (entry.starts_with('[')) {

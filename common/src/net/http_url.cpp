@@ -4,17 +4,10 @@
 #include <boost/url/url_view.hpp>
 #include <charconv>
 
+#include "valise/common/ascii.hpp"
 #include "valise/common/https_client.hpp"
 
 namespace valise::common::detail {
-
-std::string lowercase(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 std::optional<std::uint16_t> parse_port(std::string_view text) {
   unsigned value = 0;
@@ -39,7 +32,7 @@ result<server_address> parse_server_url(std::string_view url) {
   const auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed) return make_error_code(http_errc::invalid_url);
   const boost::urls::url_view& u = *parsed;
-  if (lowercase(u.scheme()) != "https" || !u.has_authority() || u.has_userinfo() ||
+  if (ascii_lower(u.scheme()) != "https" || !u.has_authority() || u.has_userinfo() ||
       u.has_fragment() || u.host_type() == boost::urls::host_type::none ||
       u.host_type() == boost::urls::host_type::ipvfuture) {
     return make_error_code(http_errc::invalid_url);
@@ -55,7 +48,7 @@ result<server_address> parse_server_url(std::string_view url) {
       out.host_is_ip = true;
       break;
     default:
-      out.host = lowercase(u.host_name());  // percent-decoded
+      out.host = ascii_lower(u.host_name());  // percent-decoded
       if (!plain_host_name(out.host)) return make_error_code(http_errc::invalid_url);
       break;
   }

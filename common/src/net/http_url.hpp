@@ -19,8 +19,6 @@ struct server_address {
   std::string origin;  // "https://host:port", lowercase host, brackets for IPv6
 };
 
-std::string lowercase(std::string_view text);  // ASCII letters only
-
 // A URL's port: 1 to 65535, decimal digits only.
 std::optional<std::uint16_t> parse_port(std::string_view text);
 

@@ -6,12 +6,12 @@
 
 #include <algorithm>
 #include <boost/json/parse.hpp>
-#include <cctype>
 
 #include "api/api.hpp"
 #include "api/api_error.hpp"
 #include "api/json_views.hpp"
 #include "helpdesk/delivery.hpp"
+#include "valise/common/ascii.hpp"
 
 namespace valise::server {
 namespace {
@@ -47,10 +47,7 @@ outcome receive(api_context& ctx, request& req) {
 
   helpdesk::header_map headers;
   for (const auto& field : req.head) {
-    std::string key(field.name_string());
-    std::transform(key.begin(), key.end(), key.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    headers.emplace(std::move(key), std::string(field.value()));
+    headers.emplace(common::ascii_lower(field.name_string()), std::string(field.value()));
   }
   // A forged delivery is a guess at the connector's secret: it spends the
   // address's allowance of failed authentications, as a wrong token does,

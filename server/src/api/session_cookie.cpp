@@ -2,10 +2,8 @@
 
 #include <openssl/crypto.h>
 
-#include <algorithm>
-#include <cctype>
-
 #include "http/message.hpp"
+#include "valise/common/ascii.hpp"
 
 namespace valise::server {
 
@@ -49,15 +47,11 @@ bool safe_method(http::verb method) {
 std::string origin_of(std::string_view url) {
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return {};
-  std::string scheme(url.substr(0, scheme_end));
-  std::ranges::transform(scheme, scheme.begin(),
-                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string scheme = common::ascii_lower(url.substr(0, scheme_end));
   auto rest = url.substr(scheme_end + 3);
   rest = rest.substr(0, rest.find_first_of("/?#"));
-  std::string authority(
+  std::string authority = common::ascii_lower(
       rest.substr(rest.find('@') == std::string_view::npos ? 0 : rest.find('@') + 1));
-  std::ranges::transform(authority, authority.begin(),
-                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   const auto colon = authority.rfind(':');
   if (colon != std::string::npos && authority.find(']', colon) == std::string::npos) {
     const auto port = authority.substr(colon + 1);

@@ -9,6 +9,7 @@
 #include "api/json_views.hpp"
 #include "api/request_body.hpp"
 #include "api/session_cookie.hpp"
+#include "valise/common/ascii.hpp"
 
 namespace valise::server {
 namespace {
@@ -27,12 +28,6 @@ bool json_content(std::string_view type) {
   type = type.substr(0, type.find(';'));
   while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
   return type.size() == 16 && boost::beast::iequals(type, "application/json");
-}
-
-std::string lowercase(std::string text) {
-  for (auto& c : text)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return text;
 }
 
 response too_many(std::chrono::seconds wait, const std::string& why) {
@@ -81,7 +76,7 @@ outcome sign_in(api_context& ctx, request& req) {
                           "send {\"user\": NAME, \"password\": PASSWORD}");
   // A name no account can have is a wrong name: the same answer, the same cost.
   const bool possible = valid_user_name(*name) && password->view().size() <= max_password_bytes;
-  const std::string account = possible ? lowercase(*name) : std::string("?invalid");
+  const std::string account = possible ? common::ascii_lower(*name) : std::string("?invalid");
   std::optional<store::user_credentials> found;
   if (possible) {
     auto creds = ctx.db.get_user_credentials(*name);

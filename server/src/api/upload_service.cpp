@@ -79,22 +79,9 @@ error_words words_of(const tus::failure& f) {
   return store_error_words(f.code, f.subject, api_error::upload_not_found);
 }
 
-// A body_receiver that is the tus module's body_sink.
-class sink_receiver final : public body_receiver {
- public:
-  explicit sink_receiver(std::unique_ptr<tus::body_sink> sink) : sink_(std::move(sink)) {}
-  std::uint64_t max_body() const override { return sink_->max_body(); }
-  crypto::mutable_bytes buffer() override { return sink_->buffer(); }
-  std::optional<response> commit(std::size_t n) override { return sink_->commit(n); }
-  boost::asio::awaitable<response> finish() override { return sink_->finish(); }
-
- private:
-  std::unique_ptr<tus::body_sink> sink_;
-};
-
 outcome served(tus::answer o) {
   if (auto* res = std::get_if<response>(&o)) return std::move(*res);
-  return std::make_unique<sink_receiver>(std::move(std::get<std::unique_ptr<tus::body_sink>>(o)));
+  return std::move(std::get<std::unique_ptr<body_receiver>>(o));
 }
 
 }  // namespace

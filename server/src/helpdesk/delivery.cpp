@@ -8,9 +8,9 @@
 
 #include <algorithm>
 #include <boost/json/parse.hpp>
-#include <cctype>
 #include <charconv>
 
+#include "valise/common/ascii.hpp"
 #include "valise/common/rfc3339.hpp"
 
 namespace valise::server::helpdesk {
@@ -20,15 +20,8 @@ constexpr std::size_t max_delivery_id = 128;
 constexpr std::size_t max_title = 500;
 constexpr std::size_t max_status = 100;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  return out;
-}
-
 const std::string* header(const header_map& headers, std::string_view name) {
-  auto it = headers.find(lower(name));
+  auto it = headers.find(common::ascii_lower(name));
   return it == headers.end() ? nullptr : &it->second;
 }
 
@@ -141,9 +134,9 @@ std::string bounded_id(std::string_view id) {
 }
 
 bool listed(const std::vector<std::string>& values, std::string_view value) {
-  const auto wanted = lower(value);
+  const auto wanted = common::ascii_lower(value);
   return std::any_of(values.begin(), values.end(),
-                     [&](const std::string& v) { return lower(v) == wanted; });
+                     [&](const std::string& v) { return common::ascii_lower(v) == wanted; });
 }
 
 // At most `limit` bytes, not cutting a UTF-8 sequence.
@@ -284,9 +277,9 @@ boost::system::result<ticket_news, std::string> read_ticket(const boost::json::v
   if (!c.priority_pointer.empty())
     if (auto priority = text_at(body, c.priority_pointer)) {
       out.priority = *priority;
-      const auto wanted = lower(*priority);
+      const auto wanted = common::ascii_lower(*priority);
       for (const auto& [value, level] : c.priorities)
-        if (lower(value) == wanted) out.level = level;
+        if (common::ascii_lower(value) == wanted) out.level = level;
     }
   out.event = listed(c.solved_statuses, out.status)     ? ticket_event::solved
               : listed(c.closed_statuses, out.status)   ? ticket_event::closed

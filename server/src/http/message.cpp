@@ -2,6 +2,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "valise/common/ascii.hpp"
+
 namespace valise::server {
 
 response json_response(http::status status, const boost::json::value& body) {
@@ -27,11 +29,9 @@ response empty_response(http::status status) {
 std::string_view bearer_token(const request_head& head) {
   auto value = head[http::field::authorization];
   constexpr std::string_view scheme = "Bearer ";
-  if (value.size() <= scheme.size()) return {};
-  for (std::size_t i = 0; i < scheme.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(value[i])) !=
-        std::tolower(static_cast<unsigned char>(scheme[i])))
-      return {};
+  if (value.size() <= scheme.size() ||
+      !common::ascii_iequals({value.data(), scheme.size()}, scheme))
+    return {};
   auto token = value.substr(scheme.size());
   while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
   return {token.data(), token.size()};

@@ -1,7 +1,6 @@
 #include "http/router.hpp"
 
 #include <boost/url/pct_string_view.hpp>
-#include <cstring>
 
 namespace valise::server {
 namespace {
@@ -50,17 +49,6 @@ std::optional<std::vector<std::string>> match_pattern(std::string_view pattern,
 }
 
 }  // namespace
-
-std::optional<response> body_receiver::write(crypto::bytes data) {
-  while (!data.empty()) {
-    auto space = buffer();
-    const std::size_t n = std::min(space.size(), data.size());
-    std::memcpy(space.data(), data.data(), n);
-    if (auto stop = commit(n)) return stop;
-    data = data.subspan(n);
-  }
-  return std::nullopt;
-}
 
 void router::add(http::verb method, std::string pattern, access who, body_kind body, handler fn,
                  route_options options) {

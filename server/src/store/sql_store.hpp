@@ -114,7 +114,7 @@ class sql_store final : public store {
                                   const certificate_issuer& issue) override;
   result<agent_info> authenticate_agent(const std::string& cert_sha256, unix_time now) override;
   result<agent_info> get_agent(const std::string& id) override;
-  result<std::vector<agent_info>> list_agents() override;
+  result<std::vector<agent_info>> list_agents(const std::string& after, std::size_t limit) override;
   result<agent_info> revoke_agent(const actor& by, const std::string& id) override;
   result<agent_info> update_agent_facts(const actor& agent, const agent_facts& facts,
                                         unix_time now) override;

@@ -182,10 +182,22 @@ result<agent_info> sql_store::get_agent(const std::string& id) {
   return find_agent(id);
 }
 
-result<std::vector<agent_info>> sql_store::list_agents() {
+result<std::vector<agent_info>> sql_store::list_agents(const std::string& after,
+                                                       std::size_t limit) {
   std::lock_guard lock(mutex_);
-  auto stmt = db_.prepare(std::string(agent_columns) + "ORDER BY enrolled_at, id");
+  if (!after.empty())
+    if (auto known = find_agent(after); !known) return known.error();
+  // Only the page's rows are read and parsed: a console listing 10,000
+  // agents a page at a time no longer has every row cross the socket.
+  auto stmt = db_.prepare(
+      std::string(agent_columns) +
+      (after.empty()
+           ? ""
+           : "WHERE (enrolled_at, id) > (SELECT enrolled_at, id FROM agents WHERE id = ?) ") +
+      "ORDER BY enrolled_at, id LIMIT ?");
   if (!stmt) return stmt.error();
+  if (!after.empty()) stmt->bind(after);
+  stmt->bind(sql_limit(limit));
   std::vector<agent_info> out;
   if (auto r = stmt->each([&] { out.push_back(read_agent(*stmt)); }); !r) return r.error();
   return out;

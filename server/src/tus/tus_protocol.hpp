@@ -13,29 +13,17 @@
 #include <string>
 #include <variant>
 
+#include "http/body_receiver.hpp"
 #include "http/message.hpp"
 #include "tus/upload_registry.hpp"
 #include "tus/upload_store.hpp"
 
 namespace valise::server::tus {
 
-// A request body streamed into an upload (PATCH, creation-with-upload); the
-// server's connection drives it as its body_receiver.
-class body_sink {
- public:
-  virtual ~body_sink() = default;
-  // Largest body accepted, checked against Content-Length before reading.
-  virtual std::uint64_t max_body() const = 0;
-  // Where the next bytes go (never empty), the same space until commit()
-  // took some of it.
-  virtual crypto::mutable_bytes buffer() = 0;
-  // Takes the first `n` bytes of buffer(); a response means stop reading and
-  // send it now.
-  virtual std::optional<response> commit(std::size_t n) = 0;
-  // The body ended: commits it and answers, off the io thread.
-  virtual boost::asio::awaitable<response> finish() = 0;
-  // Destroyed without finish(): the connection broke; the bytes stay.
-};
+// A request body streamed into an upload (PATCH, creation-with-upload): the
+// server's connection drives it directly. Destroyed without finish() (the
+// connection broke), the bytes stay.
+using body_sink = server::body_receiver;
 
 using answer = std::variant<response, std::unique_ptr<body_sink>>;
 

@@ -4,46 +4,30 @@
 #include "uploads/store_uploads.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
+#include "ticket_store_fixture.hpp"
 
 namespace valise::server::uploads {
 namespace {
 
 constexpr unix_time now = 1'800'000'000;
 
-class StoreUploads : public ::testing::Test {
+class StoreUploads : public fixtures::ticket_store_test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/valise-store-uploads-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    auto opened = store::open_sqlite(dir_);
-    ASSERT_TRUE(opened) << opened.error().message();
-    db_ = std::move(*opened);
-    auto token = db_->create_token(actor::system(), role::technician, "alice");
-    ASSERT_TRUE(token);
-    auto who = db_->authenticate(token->secret, now);
-    ASSERT_TRUE(who);
-    technician_ = *who;
-    ASSERT_TRUE(db_->create_ticket(technician_, {.ref = "T-1", .title = "t", .created_at = now}));
+    ASSERT_NO_FATAL_FAILURE(open_store(now));
     policy_.emplace(*db_,
                     limits{.max_upload_bytes = 500, .expires_after = std::chrono::seconds(60)});
   }
   void TearDown() override {
     policy_.reset();
-    db_.reset();
-    std::filesystem::remove_all(dir_);
+    close_store();
   }
 
   tus::new_upload asking(tus::metadata fields) {
     return {.length = 100, .fields = std::move(fields), .now = now, .max_bytes = 500};
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<store> db_;
-  actor technician_;
   std::optional<upload_policy> policy_;
 };
 

@@ -1,13 +1,13 @@
 // The tus handler as request/response tables per method, over a real store in
 // a temporary directory.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <map>
 
 #include "api/upload_service.hpp"
+#include "ticket_store_fixture.hpp"
 #include "tus/tus_headers.hpp"
 
 namespace valise::server::tus {
@@ -56,22 +56,10 @@ reply complete(outcome o, std::string_view body) {
   return {res.result_int(), std::move(res)};
 }
 
-class TusService : public ::testing::Test {
+class TusService : public fixtures::ticket_store_test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/valise-tus-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    auto opened = store::open_sqlite(dir_);
-    ASSERT_TRUE(opened) << opened.error().message();
-    db_ = std::move(*opened);
-    auto token = db_->create_token(actor::system(), role::technician, "alice");
-    ASSERT_TRUE(token);
-    auto who = db_->authenticate(token->secret, now);
-    ASSERT_TRUE(who);
-    technician_ = *who;
-    ASSERT_TRUE(
-        db_->create_ticket(technician_, {.ref = "T-1", .title = "disk full", .created_at = now}));
+    ASSERT_NO_FATAL_FAILURE(open_store(now));
     ASSERT_TRUE(
         db_->create_ticket(technician_, {.ref = "T-2", .title = "other", .created_at = now}));
     auto link = db_->create_link(technician_, "T-1", {.expires_at = now + 3600, .max_bytes = 1000});
@@ -85,8 +73,7 @@ class TusService : public ::testing::Test {
   }
   void TearDown() override {
     tus_.reset();
-    db_.reset();
-    std::filesystem::remove_all(dir_);
+    close_store();
   }
 
   // Creates an upload of `length` bytes with the link; returns its id.
@@ -122,9 +109,6 @@ class TusService : public ::testing::Test {
     return h;
   }
 
-  std::filesystem::path dir_;
-  std::unique_ptr<store> db_;
-  actor technician_;
   actor link_;
   metrics stats_;
   std::optional<upload_service> tus_;

@@ -19,6 +19,15 @@ export interface CallOptions {
   token?: string; // a bearer token (the drop page's link)
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  // Told the headers of a successful answer (a paged list's Link).
+  onHeaders?: (headers: Headers) => void;
+}
+
+// The path under /api/v1 of a Link header's rel="next" (RFC 8288), as
+// GET /api/v1/agents names its next page; null at the last page.
+export function nextPage(headers: Headers): string | null {
+  const found = /<\/api\/v1(\/[^>]*)>\s*;\s*rel="next"/.exec(headers.get("Link") ?? "");
+  return found ? found[1]! : null;
 }
 
 export async function call<T>(path: string, options: CallOptions = {}): Promise<T> {
@@ -61,5 +70,6 @@ export async function call<T>(path: string, options: CallOptions = {}): Promise<
       Number.isFinite(retry) && retry > 0 ? retry : undefined,
     );
   }
+  options.onHeaders?.(response.headers);
   return parsed as T;
 }

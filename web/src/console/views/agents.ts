@@ -1,7 +1,9 @@
 // Agents: the list (host, OS, version, last seen, certificate expiry,
-// state) with filters, and enrollment tokens with the exact
+// state) with filters, a page at a time (the first page, then "more": a
+// fleet of 10,000 is not read at once), and enrollment tokens with the exact
 // `valise-agent enroll` command (server URL and the CA's fingerprint,
 // computed here from GET /api/v1/ca as `valise-server ca-fingerprint` does).
+import { nextPage } from "../../shared/api";
 import { h, replaceChildren } from "../../shared/dom";
 import { link, paths } from "../router";
 import { api } from "../session";
@@ -29,12 +31,34 @@ export async function caFingerprint(): Promise<string> {
   return `SHA256:${Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
+// A page of GET /api/v1/agents (`path` under /api/v1) and the next one's path.
+export async function agentsPage(path = "/agents"): Promise<{ agents: Agent[]; next: string | null }> {
+  let next: string | null = null;
+  const agents = await api<Agent[]>(path, { onHeaders: (headers) => (next = nextPage(headers)) });
+  return { agents, next };
+}
+
+// Every agent, a page of 1,000 at a time (a request's choice of agent).
+export async function allAgents(): Promise<Agent[]> {
+  const out: Agent[] = [];
+  for (let path: string | null = "/agents?limit=1000"; path; ) {
+    const page = await agentsPage(path);
+    out.push(...page.agents);
+    path = page.next;
+  }
+  return out;
+}
+
 export function enrollCommand(token: string, fingerprint: string, server = location.origin): string {
   return `valise-agent enroll --token ${token} --ca-fingerprint ${fingerprint} --server ${server}`;
 }
 
 export function agentsView(): View {
   let agents: Agent[] = [];
+  let next: string | null = null;
+  const moreNote = h("p", { class: "hint" });
+  const more = h("button", { type: "button" }, t("agents.more"));
+  const pager = h("div", { class: "pager", hidden: true }, moreNote, more);
   const search = h("input", { type: "search", name: "search" });
   const stateFilter = h(
     "select",
@@ -48,6 +72,8 @@ export function agentsView(): View {
   const problem = message("alert");
 
   function draw(): void {
+    pager.hidden = next === null;
+    moreNote.textContent = t("agents.shown", { n: agents.length });
     const needle = search.value.trim().toLowerCase();
     const shown = agents.filter(
       (a) =>
@@ -81,15 +107,31 @@ export function agentsView(): View {
     );
   }
 
+  // The first page again (after an enrollment or a revocation elsewhere).
   async function load(): Promise<void> {
     try {
-      agents = await api<Agent[]>("/agents");
+      ({ agents, next } = await agentsPage());
       problem.say("");
       draw();
     } catch (error) {
       problem.say(errorText(error));
     }
   }
+  more.addEventListener("click", async () => {
+    if (!next) return;
+    more.disabled = true;
+    try {
+      const page = await agentsPage(next);
+      agents = [...agents, ...page.agents];
+      next = page.next;
+      problem.say("");
+      draw();
+    } catch (error) {
+      problem.say(errorText(error));
+    } finally {
+      more.disabled = false;
+    }
+  });
   search.addEventListener("input", draw);
   stateFilter.addEventListener("change", draw);
 
@@ -141,6 +183,7 @@ export function agentsView(): View {
       h("div", { class: "filters", role: "search" }, field(t("agents.search"), search), field(t("agents.filter_state"), stateFilter)),
       problem,
       list,
+      pager,
       enrollForm,
     ),
     title: t("agents.title"),

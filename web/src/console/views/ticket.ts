@@ -15,6 +15,7 @@ import { dueBadge } from "../due";
 import type { Agent, Bundle, DiagnosticsRequest, Link, NewLink, ResolveAnswer, Ticket, Upload } from "../types";
 import { cell, confirmDialog, copyable, errorText, field, listTable, message, option, size, stateBadge, when } from "../ui";
 import type { View } from "../view";
+import { allAgents } from "./agents";
 import { severityText } from "./tickets";
 
 const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
@@ -235,7 +236,7 @@ export function ticketView(ref: string): View {
   }
 
   async function loadAgents(): Promise<void> {
-    agents = await api<Agent[]>("/agents");
+    agents = await allAgents();
     const usable = agents.filter((a) => !a.revoked && a.profiles.length > 0 && Date.parse(a.cert_expires_at) > Date.now());
     const previous = agentSelect.value;
     replaceChildren(agentSelect, ...usable.map((a) => option(a.id, `${a.hostname} (${a.id})`, a.id === previous)));

@@ -100,7 +100,11 @@ class agent_store {
   // most once per 30 s per agent so that long-polls do not write the database.
   virtual result<agent_info> authenticate_agent(const std::string& cert_sha256, unix_time now) = 0;
   virtual result<agent_info> get_agent(const std::string& id) = 0;
-  virtual result<std::vector<agent_info>> list_agents() = 0;
+  // A page of the agents in the order they enrolled (enrolled_at, then id):
+  // at most `limit`, those after the agent `after` ("": from the first);
+  // not_found if `after` names no agent.
+  virtual result<std::vector<agent_info>> list_agents(const std::string& after,
+                                                      std::size_t limit) = 0;
   // Revoking a revoked agent changes nothing and returns it.
   virtual result<agent_info> revoke_agent(const actor& by, const std::string& id) = 0;
   virtual result<agent_info> update_agent_facts(const actor& agent, const agent_facts& facts,
