@@ -2,7 +2,7 @@
 PostgreSQL test cluster: wakes across nodes (an agent's job long-poll, the
 console's event long-poll), the leader (exactly one; another takes over
 when it is killed, purges and reconciles once), and the outbox delivered by
-the leader alone. Real servers (tests/interop/server_process.py, a second
+the leader alone; lost connections (the leader's, the listening one). Real servers (tests/interop/server_process.py, a second
 node by another_node), real mutual TLS for the agent.
 
 ctest passes VALISE_SERVER_BIN, VALISE_TEST_BACKEND=postgresql and
@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "interop"))
 sys.path.insert(0, str(HERE))
 from https_stand_in import make_certificates  # noqa: E402
-from server_process import ServerProcess, free_port  # noqa: E402
+from server_process import ServerProcess, free_port, psql  # noqa: E402
 from test_outbox import OutboxServer, Receiver  # noqa: E402
 from test_server_agents import Agent, age_like  # noqa: E402
 
@@ -114,6 +114,72 @@ class Wakes(TwoNodes):
         events = json.loads(body)["events"]
         self.assertIn(("ticket.created", ref), [(e["action"], e["ticket"]) for e in events])
         self.assertLess(answer["at"] - created_at, 1.0)
+
+
+def end_sessions(node, like):
+    """Ends the database sessions whose last statement is LIKE `like`, as a
+    lost connection would (pg_terminate_backend); how many."""
+    return int(psql(node.database_url,
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    f"WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    f"AND query LIKE '{like}'").strip())
+
+
+class LostConnections(TwoNodes):
+    def test_a_lost_listening_connection_is_reopened_and_wakes_everyone(self):
+        agent = Agent(self.b, self.dir / "agents").enrolled(self.a.create_enroll_token())
+        answer = {}
+
+        def poll():
+            answer["jobs"] = agent.jobs(wait=30)
+            answer["at"] = time.monotonic()
+        waiter = threading.Thread(target=poll)
+        waiter.start()
+        time.sleep(1.5)
+        self.assertEqual(end_sessions(self.a, "LISTEN%"), 2)  # A's and B's
+        time.sleep(0.5)
+        # Made while B does not listen: its notification is lost, and B's
+        # reopening wakes every long-poll instead.
+        made = self.a.api("POST", f"/api/v1/tickets/{self.ref}/requests",
+                          {"agent": agent.id, "profile": "base"}, expect=201)
+        answered_at = time.monotonic()
+        waiter.join(30)
+        self.assertFalse(waiter.is_alive())
+        self.assertEqual([j["id"] for j in answer["jobs"][2]["jobs"]], [made["id"]])
+        self.assertLess(answer["at"] - answered_at, 8)
+        self.assertIn("wakes from other nodes: listening again", self.b.log_path.read_text())
+        # And B hears A again, at once.
+        self.assertEqual(agent.status(made["id"], "failed", error="test")[0], 200)
+        again = {}
+        waiter = threading.Thread(target=lambda: again.update(jobs=agent.jobs(wait=30),
+                                                              at=time.monotonic()))
+        waiter.start()
+        time.sleep(1.5)
+        made = self.a.api("POST", f"/api/v1/tickets/{self.ref}/requests",
+                          {"agent": agent.id, "profile": "base"}, expect=201)
+        answered_at = time.monotonic()
+        waiter.join(30)
+        self.assertEqual([j["id"] for j in again["jobs"][2]["jobs"]], [made["id"]])
+        self.assertLess(again["at"] - answered_at, 1.0)
+
+    def test_a_leader_that_loses_its_connection_steps_down(self):
+        self.assertEqual((leader_gauge(self.a), leader_gauge(self.b)), (1, 0))
+        self.assertEqual(end_sessions(self.a, "SELECT pg_try_advisory_lock%"), 2)
+        # A's session, and its lock, ended: A steps down, then whichever
+        # node tries first (A too, connected again) leads, and only it.
+        since = time.monotonic()
+        while "leader: no longer leader" not in self.a.log_path.read_text():
+            self.assertLess(time.monotonic() - since, TAKEOVER, "A did not step down")
+            time.sleep(0.2)
+        time.sleep(5)  # two tries each
+        self.assertEqual(sorted((leader_gauge(self.a), leader_gauge(self.b))), [0, 1])
+        # The leader's key, 0x76616c6973650002, in pg_locks's two halves.
+        self.assertEqual(psql(self.a.database_url,
+                              "SELECT count(DISTINCT pid) FROM pg_locks "
+                              "WHERE locktype = 'advisory' AND granted "
+                              "AND classid = 1986096233 AND objid = 1935998978 AND database = "
+                              "(SELECT oid FROM pg_database WHERE datname = current_database())"
+                              ).strip(), "1")
 
 
 class Leader(TwoNodes):

@@ -1,5 +1,6 @@
 #include "cluster/wake_relay.hpp"
 
+#include <poll.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -45,7 +46,7 @@ asio::awaitable<void> relay_wakes(std::string url, const char* channel,
         continue;
       }
       db.emplace(std::move(*opened));
-      if (told_unreachable) spdlog::info("wakes from other nodes: listening again");
+      spdlog::info("wakes from other nodes: listening again; waking every long-poll once");
       told_unreachable = false;
       on.everything();
     }
@@ -74,6 +75,10 @@ asio::awaitable<void> relay_wakes(std::string url, const char* channel,
         else
           on.agent(n.payload);
       }
+      // Readable still (libpq read a message but not the end of the stream
+      // after it): look again at once, since asio waits for a new edge.
+      pollfd ready{fd, POLLIN, 0};
+      if (::poll(&ready, 1, 0) > 0) continue;
       auto [ec] = co_await socket.async_wait(asio::posix::stream_descriptor::wait_read,
                                              asio::as_tuple(asio::use_awaitable));
       if (ec == asio::error::operation_aborted) co_return;
