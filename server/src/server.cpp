@@ -17,9 +17,9 @@
 #include <thread>
 
 #include "api/api.hpp"
+#include "clock/clock.hpp"
 #include "cluster/leader.hpp"
 #include "cluster/wake_relay.hpp"
-#include "clock/clock.hpp"
 #include "deadlines/deadlines.hpp"
 #include "http/connection.hpp"
 #include "http/tls_contexts.hpp"
@@ -260,23 +260,20 @@ boost::system::result<void, std::string> run(const server_config& config) {
   }
   const bool several_nodes = !cluster_url.empty();
   // What the leader runs once, when it becomes leader (with SQLite: now).
-  cluster::leader lead(
-      cluster_url,
-      {.elected =
-           [&] {
-             stats.leader.store(true);
-             // With SQLite, store::open reconciled already.
-             if (several_nodes)
-               if (auto r = (*db)->reconcile(reconcile_min_age); !r)
-                 spdlog::error("reconcile of files failed: {}", r.error().message());
-             deliveries.start();
-             purge_now(**db, stats, config);  // as well as on the timer
-           },
-       .deposed =
-           [&] {
-             stats.leader.store(false);
-             deliveries.stop();  // what is not delivered yet stays in the outbox
-           }});
+  auto elected = [&] {
+    stats.leader.store(true);
+    // With SQLite, store::open reconciled already.
+    if (several_nodes)
+      if (auto r = (*db)->reconcile(reconcile_min_age); !r)
+        spdlog::error("reconcile of files failed: {}", r.error().message());
+    deliveries.start();
+    purge_now(**db, stats, config);  // as well as on the timer
+  };
+  auto deposed = [&] {
+    stats.leader.store(false);
+    deliveries.stop();  // what is not delivered yet stays in the outbox
+  };
+  cluster::leader lead(cluster_url, {.elected = elected, .deposed = deposed});
   stats.leader.store(false);  // until elected
   lead.start();
 
@@ -345,10 +342,10 @@ boost::system::result<void, std::string> run(const server_config& config) {
               app.event_waits().wake_all();
               deliveries.wake();
             }};
-    asio::co_spawn(ioc,
-                   cluster::relay_wakes(cluster_url, wake_channel, std::move(*listening),
-                                        std::move(wake)),
-                   asio::detached);
+    asio::co_spawn(
+        ioc,
+        cluster::relay_wakes(cluster_url, wake_channel, std::move(*listening), std::move(wake)),
+        asio::detached);
   }
   asio::signal_set hangup(ioc, SIGHUP);
   std::function<void()> on_hangup = [&] {
@@ -378,9 +375,9 @@ boost::system::result<void, std::string> run(const server_config& config) {
   ioc.run();
   for (auto& w : workers) w.join();
   const bool was_leading = lead.leading();
-  lead.stop();                             // hands over at once; stops the deliveries
-  deliveries.stop();                       // what is not delivered yet stays in the outbox
-  app.flush_refusals(clock::now(), true);  // counted, then recorded
+  lead.stop();                                   // hands over at once; stops the deliveries
+  deliveries.stop();                             // what is not delivered yet stays in the outbox
+  app.flush_refusals(clock::now(), true);        // counted, then recorded
   if (was_leading) checkpoint_now(**db, false);  // after the last records
   spdlog::info("valise-server stopped");
   return {};

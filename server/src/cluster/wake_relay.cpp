@@ -34,8 +34,7 @@ asio::awaitable<void> relay_wakes(std::string url, const char* channel,
   for (;;) {
     if (!db) {
       pause.expires_after(retry);
-      if (auto [ec] = co_await pause.async_wait(asio::as_tuple(asio::use_awaitable)); ec)
-        co_return;
+      if (auto [ec] = co_await pause.async_wait(asio::as_tuple(asio::use_awaitable)); ec) co_return;
       // Blocks this I/O thread for at most libpq's connect_timeout, and only
       // while the database is unreachable, when the store's calls wait too.
       std::string why;
