@@ -90,6 +90,25 @@ class Wakes(TwoNodes):
         self.assertEqual([j["id"] for j in jobs["jobs"]], [made["id"]])
         self.assertLess(answer["at"] - answered_at, 1.0)
 
+    def test_a_revocation_on_one_node_ends_the_agents_wait_on_another(self):
+        agent = Agent(self.b, self.dir / "agents", "revoked").enrolled(
+            self.a.create_enroll_token())
+        answer = {}
+
+        def poll():
+            answer["jobs"] = agent.jobs(wait=30)
+            answer["at"] = time.monotonic()
+        waiter = threading.Thread(target=poll)
+        waiter.start()
+        time.sleep(1.5)
+        self.assertNotIn("jobs", answer)
+        self.a.api("POST", f"/api/v1/agents/{agent.id}/revoke", expect=200)
+        answered_at = time.monotonic()
+        waiter.join(30)
+        self.assertFalse(waiter.is_alive())
+        self.assertEqual(answer["jobs"][0], 403)
+        self.assertLess(answer["at"] - answered_at, 1.0)
+
     def test_an_audit_record_on_one_node_wakes_the_event_long_poll_on_another(self):
         status, _, body = self.b.request("GET", "/api/v1/events", token=self.b.technician_token)
         self.assertEqual(status, 200)
