@@ -43,6 +43,10 @@ std::string metrics::render(const store::totals& stored,
   gauge("valise_connections_authenticated",
         "Open connections of agents (certificate) and token holders.",
         open(connections_authenticated));
+  gauge("valise_leader",
+        "1 if this node runs retention, helpdesk resolutions, outbox deliveries and audit "
+        "checkpoints (the cluster's leader; always with SQLite), else 0.",
+        leader.load() ? 1 : 0);
   gauge("valise_bundles_stored", "Bundles stored now.", stored.bundles);
   gauge("valise_bundle_bytes_stored", "Bytes of bundles stored now.", stored.bundle_bytes);
   auto by_severity = [&](const char* name, const char* help, auto value) {

@@ -24,6 +24,8 @@ class metrics : public connection_stats {
   std::atomic<std::uint64_t> upload_bytes{0};
   std::atomic<std::uint64_t> purged_bundles{0};
   std::atomic<std::uint64_t> requests_throttled{0};
+  // Whether this node runs the jobs that run once (cluster/leader.hpp).
+  std::atomic<bool> leader{true};
 
   // Its totals since start (none in tests that build the routes alone).
   const outbox::delivery_worker* outbox = nullptr;

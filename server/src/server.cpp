@@ -18,12 +18,15 @@
 
 #include "api/api.hpp"
 #include "clock/clock.hpp"
+#include "cluster/leader.hpp"
+#include "cluster/wake_relay.hpp"
 #include "deadlines/deadlines.hpp"
 #include "http/connection.hpp"
 #include "http/tls_contexts.hpp"
 #include "metrics.hpp"
 #include "outbox/delivery_worker.hpp"
 #include "pki.hpp"
+#include "store/connection_url.hpp"
 #include "uploads/cluster_locks.hpp"
 
 namespace valise::server {
@@ -136,37 +139,48 @@ void checkpoint_now(store& db, bool always_log) {
   if (report->written || always_log) spdlog::info("audit checkpoint: {}", report->line);
 }
 
-asio::awaitable<void> checkpoint_loop(store& db) {
+// The jobs below run on the cluster's leader only (cluster/leader.hpp;
+// always, with SQLite). Each reads what is due inside its transaction, so
+// two nodes that both believe they lead for a moment at a hand-over purge,
+// resolve or checkpoint nothing twice: the second finds nothing due.
+asio::awaitable<void> checkpoint_loop(store& db, const cluster::leader& lead) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
     timer.expires_after(audit_checkpoint_interval);
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
-    checkpoint_now(db, false);
+    if (lead.leading()) checkpoint_now(db, false);
   }
 }
 
-asio::awaitable<void> retention_loop(store& db, metrics& stats, const server_config& config) {
+asio::awaitable<void> retention_loop(store& db, metrics& stats, const server_config& config,
+                                     const cluster::leader& lead) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
     timer.expires_after(std::max(std::chrono::seconds(1), config.purge_interval));
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
-    purge_now(db, stats, config);
+    if (lead.leading()) purge_now(db, stats, config);
   }
 }
 
 // Resolutions a helpdesk asked for, performed when their grace period
 // ends: looked for every second (grace periods are seconds to days).
-asio::awaitable<void> helpdesk_loop(store& db, metrics& stats) {
+asio::awaitable<void> helpdesk_loop(store& db, metrics& stats, const cluster::leader& lead) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
-    resolve_due_helpdesk_tickets(db, stats, clock::now());
+    if (lead.leading()) resolve_due_helpdesk_tickets(db, stats, clock::now());
     timer.expires_after(std::chrono::seconds(1));
     auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
   }
 }
+
+// How old a partial file must be before the leader's reconcile may remove
+// it or finish its move, with several nodes: longer than any upload or
+// completion takes between its record's commit and its file's creation or
+// move on another node (docs/cluster.md).
+constexpr std::chrono::seconds reconcile_min_age{3600};
 
 // How often the certificate and key files are looked at: a renewal
 // (certbot writes new files) is served within this, without a signal.
@@ -237,8 +251,31 @@ boost::system::result<void, std::string> run(const server_config& config) {
   (*db)->set_outbox_policy(
       outbox::routing_policy(targets, config.outbox, [&deliveries] { deliveries.wake(); }));
   stats.outbox = &deliveries;
-  deliveries.start();
-  purge_now(**db, stats, config);  // at start-up, as well as on the timer
+  // Several nodes: the connections beside the store's (leader lock, wakes).
+  std::string cluster_url;
+  if (!config.store_url.empty()) {
+    auto url = connection_url(config.database(), &why);
+    if (!url) return problem{"cannot connect to the store: " + why};
+    cluster_url = url->value;  // kept while the node runs, as libpq keeps the store's
+  }
+  const bool several_nodes = !cluster_url.empty();
+  // What the leader runs once, when it becomes leader (with SQLite: now).
+  auto elected = [&] {
+    stats.leader.store(true);
+    // With SQLite, store::open reconciled already.
+    if (several_nodes)
+      if (auto r = (*db)->reconcile(reconcile_min_age); !r)
+        spdlog::error("reconcile of files failed: {}", r.error().message());
+    deliveries.start();
+    purge_now(**db, stats, config);  // as well as on the timer
+  };
+  auto deposed = [&] {
+    stats.leader.store(false);
+    deliveries.stop();  // what is not delivered yet stays in the outbox
+  };
+  cluster::leader lead(cluster_url, {.elected = elected, .deposed = deposed});
+  stats.leader.store(false);  // until elected
+  lead.start();
 
   auto tls = tls_contexts::load(config);
   if (!tls) return problem{std::move(tls.error())};
@@ -280,11 +317,36 @@ boost::system::result<void, std::string> run(const server_config& config) {
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return problem{"cannot listen on " + config.listen + ": " + ec.message()};
   asio::co_spawn(ioc, accept_loop(acceptor, ctx), asio::detached);
-  asio::co_spawn(ioc, retention_loop(**db, stats, config), asio::detached);
+  asio::co_spawn(ioc, retention_loop(**db, stats, config, lead), asio::detached);
   asio::co_spawn(ioc, refusal_loop(app, config.refusal_interval), asio::detached);
-  asio::co_spawn(ioc, checkpoint_loop(**db), asio::detached);
+  asio::co_spawn(ioc, checkpoint_loop(**db, lead), asio::detached);
   asio::co_spawn(ioc, certificate_watch(**tls), asio::detached);
-  if (!config.helpdesks.empty()) asio::co_spawn(ioc, helpdesk_loop(**db, stats), asio::detached);
+  if (!config.helpdesks.empty())
+    asio::co_spawn(ioc, helpdesk_loop(**db, stats, lead), asio::detached);
+  if (several_nodes) {
+    // Listening before serving: nothing committed once this node answers
+    // goes unheard.
+    std::string unheard;
+    auto listening = cluster::open_listening(cluster_url, wake_channel, unheard);
+    if (!listening) return problem{"cannot listen for other nodes' wakes: " + unheard};
+    cluster::wake_handlers wake{
+        .agent = [&app](const std::string& id) { app.agent_waits().wake(id); },
+        .events =
+            [&app, &deliveries] {
+              app.event_waits().wake_all();
+              deliveries.wake();  // an outbox entry another node enqueued, for the leader's worker
+            },
+        .everything =
+            [&app, &deliveries] {
+              app.agent_waits().wake_all();
+              app.event_waits().wake_all();
+              deliveries.wake();
+            }};
+    asio::co_spawn(
+        ioc,
+        cluster::relay_wakes(cluster_url, wake_channel, std::move(*listening), std::move(wake)),
+        asio::detached);
+  }
   asio::signal_set hangup(ioc, SIGHUP);
   std::function<void()> on_hangup = [&] {
     hangup.async_wait([&](const boost::system::error_code& failed, int) {
@@ -312,9 +374,11 @@ boost::system::result<void, std::string> run(const server_config& config) {
   for (unsigned i = 1; i < config.threads; ++i) workers.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& w : workers) w.join();
-  deliveries.stop();                       // what is not delivered yet stays in the outbox
-  app.flush_refusals(clock::now(), true);  // counted, then recorded
-  checkpoint_now(**db, false);             // after the last records
+  const bool was_leading = lead.leading();
+  lead.stop();                                   // hands over at once; stops the deliveries
+  deliveries.stop();                             // what is not delivered yet stays in the outbox
+  app.flush_refusals(clock::now(), true);        // counted, then recorded
+  if (was_leading) checkpoint_now(**db, false);  // after the last records
   spdlog::info("valise-server stopped");
   return {};
 }

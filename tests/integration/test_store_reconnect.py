@@ -78,8 +78,11 @@ class Reconnect(unittest.TestCase):
         self.assertIn("was lost", log)
         self.assertNotIn(self.password, log)
         self.assertIn("database: unavailable", log)
-        # Once per outage, not once per call.
-        self.assertEqual(log.count("database: reconnected"), 3, log)
+        # Once per outage and connection, not once per call: the store's (3),
+        # and the leader's and the one listening for other nodes' wakes
+        # (docs/cluster.md), which reconnect when their next call finds it lost.
+        self.assertGreaterEqual(log.count("database: reconnected"), 3, log)
+        self.assertLessEqual(log.count("database: reconnected"), 3 * 3, log)
 
 
 if __name__ == "__main__":

@@ -149,6 +149,11 @@ class api final : public request_handler {
   // Where the browser pages are served from (installed() false: nowhere).
   const web::web_root& web() const { return web_; }
 
+  // The long-polls this node serves, for the wakes of changes other nodes
+  // made (cluster/wake_relay.hpp): agents' by agent id, the console's events.
+  agent_wakeups& agent_waits() { return wakeups_; }
+  agent_wakeups& event_waits() { return audit_wakeups_; }
+
  private:
   std::variant<actor, response> admit_agent(const std::string& route_text,
                                             const std::string& peer_sha256, unix_time now,

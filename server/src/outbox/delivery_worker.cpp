@@ -60,6 +60,12 @@ delivery_worker::~delivery_worker() {
 }
 
 void delivery_worker::start() {
+  // Again after a stop(): a node delivers while it is the cluster's leader.
+  if (thread_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = false;
+  }
   thread_ = std::thread([this] { run(); });
 }
 

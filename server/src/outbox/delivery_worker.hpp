@@ -38,6 +38,7 @@ class delivery_worker {
   delivery_worker(const delivery_worker&) = delete;
   delivery_worker& operator=(const delivery_worker&) = delete;
 
+  // Starts the thread, unless it runs; again after stop().
   void start();
   // Safe from any thread, with any lock held: only notes and notifies.
   void wake();

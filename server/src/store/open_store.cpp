@@ -134,7 +134,9 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& data_dir
   }
   auto s = std::make_unique<sql_store>(std::move(*db), std::move(*blobs), lock_fd, data_dir,
                                        std::move(*key));
-  if (auto r = s->reconcile(); !r) return failed(r.error());
+  // With PostgreSQL the leader reconciles, when it becomes leader.
+  if (embedded)
+    if (auto r = s->reconcile(); !r) return failed(r.error());
   return std::unique_ptr<store>(std::move(s));
 }
 

@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <ctime>
 #include <limits>
 #include <map>
 
@@ -50,12 +51,22 @@ sql_store::~sql_store() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-result<void> sql_store::reconcile() {
+result<void> sql_store::reconcile(std::chrono::seconds min_age) {
   std::lock_guard lock(mutex_);
   // Files first, records second: a file is only ever created after its record
   // commits, so a file listed here that no record names is an orphan.
   auto upload_files = blobs_->list_uploads();
   auto bundle_files = blobs_->list_bundles();
+  // Several nodes: another one may be between an upload's commit and its
+  // file's move (or a purge's commit and its unlink). Partial files it may be
+  // working on are left alone until they are older than min_age (file times
+  // are the file system's, so the real clock); a bundle file without a record
+  // can only be one whose deletion is finishing, since a bundle's file is
+  // made after its record commits.
+  const auto settled = [&](const std::string& upload_id) {
+    return min_age.count() == 0 ||
+           blobs_->upload_modified(upload_id) <= std::time(nullptr) - min_age.count();
+  };
   std::set<std::string> receiving, recorded_bundles;
   {
     auto stmt = db_.prepare("SELECT id FROM uploads WHERE state = 'receiving'");
@@ -71,15 +82,18 @@ result<void> sql_store::reconcile() {
     for (const auto& [id, upload_id] : bundles) {
       recorded_bundles.insert(id);
       // Recorded as complete, stopped before its file moved: finish the move.
-      if (!bundle_files.contains(id) && upload_files.contains(upload_id)) {
-        if (auto r = blobs_->promote(upload_id, id); !r) return r;
+      if (!bundle_files.contains(id) && upload_files.contains(upload_id) && settled(upload_id)) {
+        // ENOENT: the node completing it moved it meanwhile.
+        if (auto r = blobs_->promote(upload_id, id);
+            !r && r.error() != std::errc::no_such_file_or_directory)
+          return r;
         upload_files.erase(upload_id);
         bundle_files.insert(id);
       }
     }
   }
   for (const auto& name : upload_files)
-    if (!receiving.contains(name)) blobs_->remove_upload(name);
+    if (!receiving.contains(name) && settled(name)) blobs_->remove_upload(name);
   for (const auto& name : bundle_files)
     if (!recorded_bundles.contains(name)) blobs_->remove_bundle(name);
   blobs_->sync();

@@ -35,9 +35,10 @@ class sql_store final : public store {
 
   // Finishes what a crash interrupted: moves files of recorded bundles out of
   // uploads/, removes files that no record names. Only the serving process,
-  // which holds the data directory's lock, does this: a `token create` next
-  // to a running server must not race the server's own file moves.
-  result<void> reconcile();
+  // which holds the data directory's lock, does this (or the cluster's
+  // leader, with a min_age): a `token create` next to a running server must
+  // not race the server's own file moves.
+  result<void> reconcile(std::chrono::seconds min_age = {}) override;
 
   result<new_token> create_token(const actor& by, role kind, const std::string& name) override;
   result<void> revoke_token(const actor& by, const std::string& id_or_name) override;

@@ -218,6 +218,7 @@ result<agent_info> sql_store::revoke_agent(const actor& by, const std::string& i
     return r.error();
   // A revoked agent can finish nothing: its technicians learn it at once.
   if (auto r = fail_requests("agent_id = ?", id, "agent revoked", by.label()); !r) return r.error();
+  if (auto r = db_.notify(wake_channel, id); !r) return r.error();  // its long-poll, on any node
   if (auto r = tx->commit(); !r) return r.error();
   a->revoked_at = now;
   return a;

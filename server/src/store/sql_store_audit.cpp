@@ -80,6 +80,9 @@ result<void> sql_store::append_audit(const std::string& actor_label, const std::
       "INSERT INTO audit (seq, time, actor, action, ticket_ref, detail, hash) "
       "VALUES (?, ?, ?, ?, ?, ?, ?)");
   if (!insert) return insert.error();
+  // Other nodes' event long-polls (docs/cluster.md): delivered at commit,
+  // never for a rollback; PostgreSQL folds a transaction's identical ones.
+  if (auto n = db_.notify(wake_channel, "*"); !n) return n;
   appended_ = true;
   unannounced_ = true;
   return insert->bind(r.seq)

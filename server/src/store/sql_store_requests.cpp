@@ -115,6 +115,8 @@ result<request_info> sql_store::create_request(const actor& by, const request_in
     return a_r.error();
   if (auto f = note_first_response(by, created.ticket_ref, created.created_at); !f)
     return f.error();
+  // The agent may be long-polling another node.
+  if (auto n = db_.notify(wake_channel, created.agent_id); !n) return n.error();
   if (auto c = tx->commit(); !c) return c.error();
   return created;
 }

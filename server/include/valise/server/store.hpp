@@ -10,6 +10,7 @@
 // audit record exists exactly when the change happened.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -53,6 +54,13 @@ class store : public ticket_store,
     return open(data_dir, {}, mode);
   }
   ~store() override = default;
+
+  // What open(serve) does with SQLite, which PostgreSQL leaves to the
+  // cluster's leader (docs/cluster.md): finishes interrupted moves of files
+  // and removes files no record names, leaving partial files younger than
+  // `min_age` alone, since another node may be between a record's commit and
+  // its file's creation or move.
+  virtual result<void> reconcile(std::chrono::seconds min_age) = 0;
 };
 
 }  // namespace valise::server

@@ -111,6 +111,10 @@ struct database_settings {
 };
 // The URL with any password in it replaced by "***", for logs and messages.
 std::string redacted_url(std::string_view url);
+// PostgreSQL's NOTIFY channel of wake-ups across nodes: the payload is the id
+// of an agent to wake (a request for it, or its revocation), or "*" for the
+// console's event long-polls (an audit record).
+inline constexpr const char* wake_channel = "valise_wake";
 
 }  // namespace valise::server
 

@@ -1,0 +1,121 @@
+#include "cluster/leader.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdint>
+#include <optional>
+
+#include "sql/sql.hpp"
+
+namespace valise::server::cluster {
+namespace {
+
+// "valise" in ASCII, then 2: beside the writers' lock (…0001, held by
+// transactions only, sql/postgresql_backend.cpp).
+constexpr std::int64_t leader_lock = 0x76616c6973650002;
+
+}  // namespace
+
+struct leader::session {
+  std::optional<sql::connection> db;
+  bool told_unreachable = false;  // the log says it once per outage
+};
+
+leader::leader(std::string url, hooks on_change, std::chrono::milliseconds interval)
+    : url_(std::move(url)),
+      hooks_(std::move(on_change)),
+      interval_(interval),
+      session_(std::make_unique<session>()) {}
+
+leader::~leader() {
+  stop();
+}
+
+void leader::start() {
+  if (url_.empty()) {
+    change(true);
+    return;
+  }
+  step();
+  thread_ = std::thread([this] { run(); });
+}
+
+void leader::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  // Closing the connection releases the lock: another node takes over at
+  // its next try instead of after a timeout.
+  session_->db.reset();
+  if (leading()) change(false);
+}
+
+void leader::run() {
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      if (cv_.wait_for(lock, interval_, [this] { return stopping_; })) return;
+    }
+    step();
+  }
+}
+
+void leader::step() {
+  auto& s = *session_;
+  if (!s.db) {
+    std::string why;
+    auto opened = sql::connection::open(url_, why);
+    if (!opened) {
+      if (!s.told_unreachable)
+        spdlog::warn("leader: cannot reach the database ({}); trying again", why);
+      s.told_unreachable = true;
+      if (leading()) change(false);
+      return;
+    }
+    s.db.emplace(std::move(*opened));
+    s.told_unreachable = false;
+  }
+  // Tried again by the holder too: true while this session holds it (each
+  // try stacks one more hold on the session's lock, all released with the
+  // connection), so a connection that was lost and reopened underneath is
+  // seen for what it is, a session that may not hold the lock.
+  std::optional<bool> held;
+  {
+    auto stmt = s.db->prepare("SELECT pg_try_advisory_lock(?)");
+    if (stmt) {
+      stmt->bind(leader_lock);
+      if (auto row = stmt->step(); row && *row) held = stmt->integer(0) != 0;
+    }
+  }
+  if (!held) {
+    spdlog::warn("leader: lost the database connection ({})", s.db->error_message());
+    s.db.reset();
+    if (leading()) change(false);
+    return;
+  }
+  if (*held != leading()) change(*held);
+}
+
+void leader::change(bool now_leading) {
+  leading_.store(now_leading, std::memory_order_relaxed);
+  if (url_.empty()) {  // SQLite: nothing to say, the one process leads
+    if (now_leading && hooks_.elected) hooks_.elected();
+    if (!now_leading && hooks_.deposed) hooks_.deposed();
+    return;
+  }
+  if (now_leading) {
+    spdlog::info(
+        "leader: this node now runs retention, helpdesk resolutions, outbox deliveries, audit "
+        "checkpoints and the reconcile of files");
+    if (hooks_.elected) hooks_.elected();
+  } else {
+    spdlog::info("leader: no longer leader (another node runs retention and the other jobs)");
+    if (hooks_.deposed) hooks_.deposed();
+  }
+}
+
+}  // namespace valise::server::cluster

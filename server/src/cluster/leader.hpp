@@ -1,0 +1,62 @@
+// Which node runs what must run once (docs/cluster.md, "What must happen
+// once"): the retention purge, helpdesk resolutions, outbox deliveries, the
+// audit checkpoint and the reconcile of files. With PostgreSQL the leader is
+// the node whose own connection holds a session-level advisory lock; the
+// others try for it every few seconds, and the holder checks its connection
+// at the same pace, stepping down if it is lost. PostgreSQL releases the lock
+// when the holder's connection ends (a killed node's at once, a cut-off
+// one's after the keepalives), so another node takes over within one try.
+// With SQLite the one serving process is always the leader.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace valise::server::cluster {
+
+class leader {
+ public:
+  struct hooks {
+    std::function<void()> elected;  // this node now leads (on the leader's thread)
+    std::function<void()> deposed;  // it no longer does
+  };
+  // `url`: the PostgreSQL connection URL (password included), or empty for
+  // SQLite.
+  leader(std::string url, hooks on_change,
+         std::chrono::milliseconds interval = std::chrono::seconds(2));
+  ~leader();  // stop()
+  leader(const leader&) = delete;
+  leader& operator=(const leader&) = delete;
+
+  // SQLite: elected at once, on the caller's thread. PostgreSQL: the first
+  // try is on the caller's thread too (a lone node leads from its start),
+  // then a thread keeps trying and checking.
+  void start();
+  // Joins the thread; a leader says it is deposed and lets go of the lock.
+  void stop();
+  bool leading() const { return leading_.load(std::memory_order_relaxed); }
+
+ private:
+  void run();
+  // One try or check; false when the connection failed (then it is dropped).
+  void step();
+  void change(bool leading);
+
+  struct session;
+  std::string url_;
+  hooks hooks_;
+  std::chrono::milliseconds interval_;
+  std::unique_ptr<session> session_;  // the leader's thread only, after start()
+  std::atomic<bool> leading_{false};
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace valise::server::cluster
