@@ -19,6 +19,8 @@ std::string cannot_read(const std::filesystem::path& file, int error) {
 }  // namespace
 
 wiped_string::~wiped_string() {
+  // The whole buffer: bytes trimmed off the end (pop_back) stay past size().
+  value.resize(value.capacity());
   sodium_memzero(value.data(), value.size());
 }
 

@@ -198,7 +198,10 @@ class LostConnections(TwoNodes):
         holder = subprocess.Popen(["psql", "-X", "-q", "-A", "-t", "-d", self.a.database_url],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
+            # A node may take the lock first (it tries every 2 s): then this
+            # wait ends in an error, and the test fails instead of hanging.
             holder.stdin.write(
+                "SET lock_timeout = '20s';\n"
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE "
                 f"{LEADER_LOCK} AND granted;\n"
                 f"SELECT pg_advisory_lock({LEADER_KEY});\n\\echo held\n")

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -43,7 +44,7 @@ class leader {
 
  private:
   void run();
-  // One try or check; false when the connection failed (then it is dropped).
+  // One try or check; a connection that failed is dropped (opened again next time).
   void step();
   void change(bool leading);
 

@@ -227,6 +227,10 @@ class pg_connection final : public detail::connection_impl {
   // lock, then fails with errc::busy. A transaction left open (a stuck
   // process) is ended after a minute, so it cannot hold the writers' lock.
   // bytea_output: blobs are read back as hex whatever the role's default.
+  // tcp_keepalives_*: the database's own side of this connection gives up on
+  // a node cut off from it after about a minute (the OS default is two
+  // hours), and with it that node's advisory locks: the leader's, the
+  // uploads' (docs/cluster.md).
   result<void> set_up_session() {
     // Notices (e.g. "extension citext already exists, skipping") are not
     // errors: libpq would print them on stderr.
@@ -234,7 +238,8 @@ class pg_connection final : public detail::connection_impl {
         conn_, [](void*, const char*) {}, nullptr);
     pg_result res(PQexec(conn_,
                          "SET lock_timeout = '10s'; SET idle_in_transaction_session_timeout = "
-                         "'60s'; SET bytea_output = 'hex'"));
+                         "'60s'; SET bytea_output = 'hex'; SET tcp_keepalives_idle = 30; "
+                         "SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3"));
     if (auto r = finish(res.get()); !r) return r;
     for (const auto& channel : channels_) {
       pg_result listened(PQexec(conn_, listen_sql(channel).c_str()));
@@ -250,7 +255,10 @@ class pg_connection final : public detail::connection_impl {
   // it reconnects.
   template <class Send>
   pg_result round_trip(Send send) {
-    if (!in_transaction_ && PQstatus(conn_) != CONNECTION_OK) (void)reconnect();
+    // Still lost (or reset but not set up: no lock timeout, no LISTENs): no
+    // statement goes out, and finish() says connection_lost.
+    if (!in_transaction_ && (lost_ || PQstatus(conn_) != CONNECTION_OK) && !reconnect())
+      return pg_result(nullptr);
     pg_result res(send());
     if (!in_transaction_ && PQstatus(conn_) != CONNECTION_OK && reconnect()) res.reset(send());
     return res;
@@ -364,6 +372,7 @@ class pg_connection final : public detail::connection_impl {
   result<void> finish(const PGresult* res) {
     if (!res || !succeeded(res)) {
       error_ = res ? PQresultErrorMessage(res) : PQerrorMessage(conn_);
+      if (!res && lost_) return make_error("08006");
       return error_of(conn_, res);
     }
     const std::string_view status = PQcmdStatus(const_cast<PGresult*>(res));

@@ -110,11 +110,14 @@ class directory_lock {
   ~directory_lock() {
     if (fd_ >= 0) ::close(fd_);
   }
-  // false: a server holds it. A directory with no lock file has never been
-  // served: nothing to take (and none made, which root would then own).
+  // false: a server holds it, or the lock file cannot be opened (another
+  // user's: whether a server runs cannot be told, so as if one did). A
+  // directory with no lock file has never been served: nothing to take (and
+  // none made, which root would then own).
   bool take(const std::filesystem::path& dir) {
-    fd_ = ::open((dir / "valise.lock").c_str(), O_RDWR | O_CLOEXEC);
-    return fd_ < 0 || ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+    fd_ = ::open((dir / "valise.lock").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) return errno == ENOENT;
+    return ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
   }
 
  private:

@@ -419,12 +419,16 @@ answer protocol::create(const request_head& head, caller who, std::int64_t now) 
   observer_->started();
   auto& made = *created;
   if (body) {
-    auto lease = registry_.acquire(made->info().id);  // a new upload: nobody else holds it
-    return receive(head, std::move(made), std::move(lease), 0, cap->bytes, true);
+    // Nobody else knows this upload yet, but the cluster's lock on it may be
+    // out of reach (the database): then its Location goes back with nothing
+    // read, and the client sends the bytes by PATCH from offset 0.
+    if (auto lease = registry_.acquire(made->info().id))
+      return receive(head, std::move(made), std::move(lease), 0, cap->bytes, true);
   }
   auto res = tus_response(http::status::created);
   res.set(http::field::location, config_.base_path + "/" + made->info().id);
   res.set("Upload-Expires", http_date(made->info().expires_at));
+  if (body) res.set("Upload-Offset", "0");
   return res;
 }
 

@@ -89,6 +89,17 @@ class TusService : public fixtures::ticket_store_test {
     return location.substr(location.rfind('/') + 1);
   }
 
+  // A creation of `length` bytes carrying `body` (creation-with-upload).
+  reply create_with_upload(upload_service& service, std::uint64_t length, std::string_view body) {
+    return complete(service.create(make_head(http::verb::post,
+                                             {{"Tus-Resumable", "1.0.0"},
+                                              {"Upload-Length", std::to_string(length)},
+                                              {"Content-Type", "application/offset+octet-stream"},
+                                              {"Content-Length", std::to_string(body.size())}}),
+                                   link_, now),
+                    body);
+  }
+
   reply patch(const std::string& id, const header_list& headers, std::string_view body,
               const actor* who = nullptr) {
     return complete(tus_->patch(make_head(http::verb::patch, headers), who ? *who : link_, id, now),
@@ -190,15 +201,28 @@ TEST_F(TusService, PostOverTheLinksBudgetIs413) {
 
 TEST_F(TusService, CreationWithUploadStoresTheFirstBytes) {
   std::string body(age_header);
-  auto got = complete(
-      tus_->create(make_head(http::verb::post, {{"Tus-Resumable", "1.0.0"},
-                                                {"Upload-Length", "100"},
-                                                {"Content-Type", "application/offset+octet-stream"},
-                                                {"Content-Length", std::to_string(body.size())}}),
-                   link_, now),
-      body);
+  auto got = create_with_upload(*tus_, 100, body);
   EXPECT_EQ(got.status, 201u) << got.res.body();
   EXPECT_EQ(got.header("Upload-Offset"), std::to_string(body.size()));
+}
+
+// The cluster's lock out of reach (the database down) when a creation
+// carries bytes: the upload exists, so its Location goes back, at offset 0,
+// with nothing read (it used to dereference the missing lease and crash).
+TEST_F(TusService, CreationWithUploadWithoutItsClusterLockReadsNothing) {
+  struct unreachable_locks final : upload_locks {
+    bool try_lock(const std::string&) override { return false; }
+    void unlock(const std::string&) override {}
+  } locks;
+  upload_service cut_off(
+      *db_, uploads::limits{.max_upload_bytes = 500, .expires_after = std::chrono::seconds(3600)},
+      stats_, &locks);
+  auto got = create_with_upload(cut_off, 100, age_header);
+  EXPECT_EQ(got.status, 201u) << got.res.body();
+  EXPECT_EQ(got.header("Upload-Offset"), "0");
+  auto location = got.header("Location");
+  ASSERT_FALSE(location.empty());
+  EXPECT_EQ(head(location.substr(location.rfind('/') + 1)).header("Upload-Offset"), "0");
 }
 
 TEST_F(TusService, PatchTable) {

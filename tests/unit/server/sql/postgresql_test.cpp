@@ -117,6 +117,11 @@ TEST_F(postgresql, a_lost_connection_fails_its_transaction_then_is_opened_again)
   auto timeout = db_.prepare("SHOW lock_timeout");
   ASSERT_TRUE(timeout && *timeout->step());
   EXPECT_EQ(timeout->text(0), "10s");
+  // The database's side gives up on a silent peer within about a minute
+  // (over TCP, as the test cluster is reached).
+  auto keepalive = db_.prepare("SHOW tcp_keepalives_idle");
+  ASSERT_TRUE(keepalive && *keepalive->step());
+  EXPECT_EQ(keepalive->text(0), "30");
 }
 
 TEST_F(postgresql, a_lost_listening_connection_says_so_and_listens_again) {
