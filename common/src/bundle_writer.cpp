@@ -17,6 +17,7 @@
 #include "sealed_buffer.hpp"
 #include "sha256.hpp"
 #include "utf8_names.hpp"
+#include "valise/common/ascii.hpp"
 #include "valise/common/bundle.hpp"
 #include "zstd_sink.hpp"
 
@@ -28,11 +29,6 @@ constexpr std::size_t read_blocks = 8;  // read ahead of hashing: 4 MiB at most
 
 std::string errno_text(int err) {
   return std::generic_category().message(err);
-}
-
-std::string lowercase_first(std::string text) {
-  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-  return text;
 }
 
 std::string kind_of(mode_t mode) {

@@ -2,8 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
-
+#include "valise/common/ascii.hpp"
 #include "valise/common/bundle.hpp"
 #include "valise/common/tus_client.hpp"
 #include "valise/crypto/age.hpp"
@@ -34,10 +33,10 @@ std::string hint_for(std::error_code ec) {
 
 void fail(std::string_view subject, std::error_code ec) {
   std::string text = ec.message();
-  // Error strings from the C library start with a capital; ours are lowercase.
-  if (!text.empty() && ec.category() != crypto::age_category() &&
-      ec.category() != common::bundle_category() && ec.category() != common::tus_category()) {
-    text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  // Only the C library's messages need it: ours may start with a name.
+  if (ec.category() != crypto::age_category() && ec.category() != common::bundle_category() &&
+      ec.category() != common::tus_category()) {
+    text = lowercase_first(std::move(text));
   }
   fail(fmt::format("{}: {}", subject, text), hint_for(ec));
 }

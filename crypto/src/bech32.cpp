@@ -2,8 +2,6 @@
 // the case written, as BIP 173 and age.md specify.
 #include "bech32.hpp"
 
-#include <cctype>
-
 #include "valise/crypto/secret.hpp"
 
 namespace valise::crypto::detail {
@@ -30,8 +28,10 @@ std::uint32_t polymod(std::span<const std::uint8_t> values) {
   return chk;
 }
 
-char lower(char c) {
-  return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+// ASCII only: std::tolower follows the C locale (a Turkish one maps 'I' to a
+// dotless i), and an HRP is ASCII whatever the locale.
+constexpr char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 // The checksum input: the expanded lower-case HRP, then the data values.
@@ -89,8 +89,8 @@ std::optional<bech32_data> bech32_decode(std::string_view text) {
   bool has_lower = false, has_upper = false;
   for (char c : text) {
     if (c < 33 || c > 126) return std::nullopt;
-    has_lower |= std::islower(static_cast<unsigned char>(c)) != 0;
-    has_upper |= std::isupper(static_cast<unsigned char>(c)) != 0;
+    has_lower |= c >= 'a' && c <= 'z';
+    has_upper |= c >= 'A' && c <= 'Z';
   }
   if (has_lower && has_upper) return std::nullopt;
   const auto separator = text.rfind('1');

@@ -3,7 +3,6 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstring>
 
 #include "base64.hpp"
@@ -86,8 +85,9 @@ result<x25519_identity> x25519_identity::parse(std::string_view text) {
 
 std::string x25519_identity::to_string() const {
   std::string text = detail::bech32_encode(identity_hrp, secret_key_.span());
+  // ASCII only, whatever the C locale (a Turkish one maps 'i' to a dotted I).
   std::transform(text.begin(), text.end(), text.begin(), [](char c) {
-    return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
   });
   return text;
 }

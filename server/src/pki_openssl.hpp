@@ -1,31 +1,20 @@
-// What the CA code shares inside the server: owning pointers for OpenSSL
-// objects and the certificate builders (pki.cpp), used by the CA that signs
+// What the CA code shares inside the server: names for OpenSSL's owning
+// pointers and the certificate builders (pki.cpp), used by the CA that signs
 // agents' CSRs (pki_agents.cpp).
 #pragma once
 
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
-#include <memory>
 #include <string>
 #include <utility>
 
 #include "pki.hpp"
+#include "valise/common/openssl_ptr.hpp"
 
 namespace valise::server {
 
-template <auto fn>
-struct openssl_deleter {
-  template <class T>
-  void operator()(T* p) const {
-    fn(p);
-  }
-};
-using key_ptr = std::unique_ptr<EVP_PKEY, openssl_deleter<EVP_PKEY_free>>;
-using cert_ptr = std::unique_ptr<X509, openssl_deleter<X509_free>>;
-using bio_ptr = std::unique_ptr<BIO, openssl_deleter<BIO_free>>;
-using csr_ptr = std::unique_ptr<X509_REQ, openssl_deleter<X509_REQ_free>>;
+using key_ptr = common::pkey_ptr;
+using cert_ptr = common::x509_ptr;
+using bio_ptr = common::bio_ptr;
+using csr_ptr = common::req_ptr;
 
 // OpenSSL failed (its own error queue says why; callers say what failed).
 std::error_code openssl_error();

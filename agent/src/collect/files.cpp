@@ -22,6 +22,7 @@
 #include "collect/collectors.hpp"
 #include "collect/decoder.hpp"
 #include "collect/read_ahead.hpp"
+#include "valise/common/ascii.hpp"
 
 namespace valise::agent::detail {
 namespace {
@@ -31,9 +32,7 @@ constexpr std::size_t read_ahead_blocks = 4;
 constexpr std::size_t listed_in_note = 10;
 
 std::string errno_text(int err) {
-  std::string text = std::generic_category().message(err);
-  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-  return text;
+  return common::lowercase_first(std::generic_category().message(err));
 }
 
 std::string_view compression_suffix(std::string_view path) {

@@ -5,11 +5,11 @@
 #include <openssl/x509.h>
 
 #include <climits>
-#include <memory>
 
 #include "sha256.hpp"
 #include "valise/common/ascii.hpp"
 #include "valise/common/https_client.hpp"
+#include "valise/common/openssl_ptr.hpp"
 
 namespace valise::common {
 namespace {
@@ -32,11 +32,9 @@ bool strip_prefix(std::string_view& text, std::string_view prefix) {
 
 std::string certificate_sha256(std::string_view pem) {
   if (pem.size() > INT_MAX) return {};
-  const std::unique_ptr<BIO, decltype(&BIO_free)> bio(
-      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  const bio_ptr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return {};
-  const std::unique_ptr<X509, decltype(&X509_free)> cert(
-      PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+  const x509_ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!cert) {
     ERR_clear_error();  // not to be mistaken later for a TLS failure's reason
     return {};

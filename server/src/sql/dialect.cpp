@@ -2,21 +2,18 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <optional>
 #include <vector>
 
 #include "sql/lexer.hpp"
+#include "valise/common/ascii.hpp"
 
 namespace valise::server::sql {
 namespace {
 
 bool is(const token& t, std::string_view word) {
-  if (t.kind != token_kind::word || t.text.size() != word.size()) return false;
-  for (std::size_t i = 0; i < word.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(t.text[i])) != word[i]) return false;
-  return true;
+  return t.kind == token_kind::word && common::ascii_iequals(t.text, word);
 }
 
 bool is_symbol(const token& t, char c) {

@@ -18,6 +18,13 @@ inline std::string ascii_lower(std::string_view text) {
   return out;
 }
 
+// C library messages start with a capital ("No such file or directory");
+// ours continue a sentence after a colon, so they start lowercase.
+inline std::string lowercase_first(std::string text) {
+  if (!text.empty()) text[0] = ascii_lower(text[0]);
+  return text;
+}
+
 // Equal but for the case of ASCII letters.
 constexpr bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;
