@@ -1,7 +1,8 @@
 // The console's agents page over a fleet larger than a page: the first
 // page of GET /api/v1/agents (100), then "Show more agents" for the rest,
 // the count said, no agent twice; a request's agent choice offers them all
-// (each agent's heartbeat, over mutual TLS, names a profile).
+// (each agent's heartbeat, over mutual TLS, names a profile); a list that
+// arrives after a newer one is not drawn over it.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -123,5 +124,49 @@ test("a request's choice of agent offers every agent, beyond the first page", as
   });
   const offered = await choice.locator("option").allTextContents();
   assert.ok(offered.length >= FLEET, `${offered.length} agents offered`);
+  await context.close();
+});
+
+test("a list reloaded while an older one is on its way shows the newer", async () => {
+  const byHost = new Map((await server.api("GET", "/agents?limit=1000")).map((a) => [a.hostname, a.id]));
+  const context = await newContext(browser);
+  const page = await context.newPage();
+  await page.goto(`${server.url}/console`);
+  await page.getByLabel("User name", { exact: true }).fill("alice");
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.locator("header.top").waitFor();
+  await page.locator("a[href='/console/agents']").click();
+  const rows = page.locator("section.agents tbody tr");
+  await page.getByRole("button", { name: "Show more agents" }).waitFor();
+
+  // The first reload's answer is read from the server at once but handed
+  // to the page only after a second reload has drawn a newer list.
+  let release;
+  const released = new Promise((resolve) => (release = resolve));
+  let held = 0;
+  let heldFetched = false;
+  let heldFinished = false;
+  await page.route(
+    (url) => url.pathname === "/api/v1/agents" && url.search === "",
+    async (route) => {
+      if (held++ > 0) return route.continue();
+      const response = await route.fetch();
+      heldFetched = true;
+      await released;
+      await route.fulfill({ response });
+      heldFinished = true;
+    },
+  );
+  await server.api("POST", `/agents/${byHost.get("host-010")}/revoke`);
+  while (!heldFetched) await new Promise((resolve) => setTimeout(resolve, 50));
+  await server.api("POST", `/agents/${byHost.get("host-011")}/revoke`);
+  const host011 = rows.filter({ hasText: "host-011" });
+  await host011.getByText("Revoked").waitFor();
+  release();
+  while (!heldFinished) await new Promise((resolve) => setTimeout(resolve, 50));
+  // Time for the page to draw what it was handed, if it were to.
+  await page.waitForTimeout(500);
+  assert.equal(await host011.getByText("Revoked").count(), 1, "the older list was drawn over the newer");
   await context.close();
 });

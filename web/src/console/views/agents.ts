@@ -107,21 +107,31 @@ export function agentsView(): View {
     );
   }
 
+  // Each load starts the list over: a page that arrives from an older list
+  // (a "more" or a load still in flight when an event reloaded) is dropped,
+  // not appended to a first page it does not follow.
+  let listGeneration = 0;
+
   // The first page again (after an enrollment or a revocation elsewhere).
   async function load(): Promise<void> {
+    const generation = ++listGeneration;
     try {
-      ({ agents, next } = await agentsPage());
+      const page = await agentsPage();
+      if (generation !== listGeneration) return;
+      ({ agents, next } = page);
       problem.say("");
       draw();
     } catch (error) {
-      problem.say(errorText(error));
+      if (generation === listGeneration) problem.say(errorText(error));
     }
   }
   more.addEventListener("click", async () => {
     if (!next) return;
     more.disabled = true;
+    const generation = listGeneration;
     try {
       const page = await agentsPage(next);
+      if (generation !== listGeneration) return;
       agents = [...agents, ...page.agents];
       next = page.next;
       problem.say("");
