@@ -238,25 +238,35 @@ result<store::verify_report> sql_store::verify_audit(
   std::map<std::int64_t, std::string> counted;  // seq -> hash, for the checkpoints
   for (const auto& [source, c] : checkpoints) counted.emplace(c.records, std::string());
   counted[0] = audit_genesis;
+  // A page at a time: PostgreSQL hands a statement's whole result over at
+  // once, and a trail of years would otherwise sit in memory. The trail only
+  // grows, so pages by seq read it as one query would.
+  constexpr std::int64_t page_size = 10'000;
   auto stmt = db_.prepare(
-      "SELECT seq, time, actor, action, ticket_ref, detail, hash FROM audit ORDER BY seq");
+      "SELECT seq, time, actor, action, ticket_ref, detail, hash FROM audit "
+      "WHERE seq > ? ORDER BY seq LIMIT ?");
   if (!stmt) return stmt.error();
   std::string previous = audit_genesis;
   std::int64_t expected_seq = 1;
-  for (;;) {
-    auto row = stmt->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    audit_record r{stmt->integer(0), stmt->integer(1), stmt->text(2), stmt->text(3),
-                   stmt->text(4),    stmt->text(5),    stmt->text(6)};
-    ++report.records;
-    // A gap in seq is a removed record, even if the rest was rehashed.
-    if (!report.first_bad_seq && (r.seq != expected_seq || audit_hash(key_, previous, r) != r.hash))
-      report.first_bad_seq = r.seq;
-    if (auto at = counted.find(r.seq); at != counted.end()) at->second = r.hash;
-    previous = r.hash;
-    expected_seq = r.seq + 1;
-    report.last_seq = r.seq;
+  for (std::int64_t in_page = page_size; in_page == page_size;) {
+    stmt->reset();
+    stmt->bind(report.last_seq).bind(page_size);
+    for (in_page = 0;; ++in_page) {
+      auto row = stmt->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      audit_record r{stmt->integer(0), stmt->integer(1), stmt->text(2), stmt->text(3),
+                     stmt->text(4),    stmt->text(5),    stmt->text(6)};
+      ++report.records;
+      // A gap in seq is a removed record, even if the rest was rehashed.
+      if (!report.first_bad_seq &&
+          (r.seq != expected_seq || audit_hash(key_, previous, r) != r.hash))
+        report.first_bad_seq = r.seq;
+      if (auto at = counted.find(r.seq); at != counted.end()) at->second = r.hash;
+      previous = r.hash;
+      expected_seq = r.seq + 1;
+      report.last_seq = r.seq;
+    }
   }
   for (const auto& [source, c] : checkpoints) {
     if (c.records > report.last_seq)

@@ -225,6 +225,31 @@ TEST_F(Store, AuditVerifyFindsAnEditedOrRemovedRecord) {
   EXPECT_EQ(db_->verify_audit({})->first_bad_seq, 4);
 }
 
+TEST_F(Store, AuditVerifyReadsALongTrailPageByPage) {
+  // Past one page of the verifier's reads (10,000 records): every record
+  // read once. The records after the fixture's are written straight into
+  // the table (unchained, so the first of them is the first bad one): ten
+  // thousand audited transactions would take a minute.
+  const auto valid = *db_->audit_last_seq();
+  db_.reset();
+  sql("WITH RECURSIVE n(i) AS (SELECT " + std::to_string(valid + 1) +
+      " UNION ALL SELECT i + 1 FROM n WHERE i < 10005) "
+      "INSERT INTO audit SELECT i, 0, 'system', 'test.tick', '', '{}', 'unchained' FROM n");
+  reopen();
+  auto report = db_->verify_audit({});
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->first_bad_seq, valid + 1);
+  EXPECT_EQ(report->records, 10'005);
+  EXPECT_EQ(report->last_seq, 10'005);
+  db_.reset();
+  sql("DELETE FROM audit WHERE seq = 10000");
+  reopen();
+  report = db_->verify_audit({});
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->records, 10'004);
+  EXPECT_EQ(report->last_seq, 10'005);
+}
+
 TEST_F(Store, AuditHashCoversEveryField) {
   audit_record r{1, now, "system", "ticket.created", "T-1", "{}", {}};
   const auto h = audit_hash_v1(audit_genesis, r);
