@@ -21,8 +21,8 @@ struct leader::session {
   bool told_unreachable = false;  // the log says it once per outage
 };
 
-leader::leader(std::string url, hooks on_change, std::chrono::milliseconds interval)
-    : url_(std::move(url)),
+leader::leader(const common::wiped_string& url, hooks on_change, std::chrono::milliseconds interval)
+    : url_(url),
       hooks_(std::move(on_change)),
       interval_(interval),
       session_(std::make_unique<session>()) {}
@@ -32,7 +32,7 @@ leader::~leader() {
 }
 
 void leader::start() {
-  if (url_.empty()) {
+  if (url_.value.empty()) {
     change(true);
     return;
   }
@@ -68,7 +68,7 @@ void leader::step() {
   auto& s = *session_;
   if (!s.db) {
     std::string why;
-    auto opened = sql::connection::open(url_, why);
+    auto opened = sql::connection::open(url_.value, why);
     if (!opened) {
       if (!s.told_unreachable)
         spdlog::warn("leader: cannot reach the database ({}); trying again", why);
@@ -102,7 +102,7 @@ void leader::step() {
 
 void leader::change(bool now_leading) {
   leading_.store(now_leading, std::memory_order_relaxed);
-  if (url_.empty()) {  // SQLite: nothing to say, the one process leads
+  if (url_.value.empty()) {  // SQLite: nothing to say, the one process leads
     if (now_leading && hooks_.elected) hooks_.elected();
     if (!now_leading && hooks_.deposed) hooks_.deposed();
     return;

@@ -18,6 +18,8 @@
 #include <string>
 #include <thread>
 
+#include "valise/common/secret_file.hpp"
+
 namespace valise::server::cluster {
 
 class leader {
@@ -27,8 +29,8 @@ class leader {
     std::function<void()> deposed;  // it no longer does
   };
   // `url`: the PostgreSQL connection URL (password included), or empty for
-  // SQLite.
-  leader(std::string url, hooks on_change,
+  // SQLite; the caller's, which outlives the leader (one wiped copy per node).
+  leader(const common::wiped_string& url, hooks on_change,
          std::chrono::milliseconds interval = std::chrono::seconds(2));
   ~leader();  // stop()
   leader(const leader&) = delete;
@@ -49,7 +51,7 @@ class leader {
   void change(bool leading);
 
   struct session;
-  std::string url_;
+  const common::wiped_string& url_;
   hooks hooks_;
   std::chrono::milliseconds interval_;
   std::unique_ptr<session> session_;  // the leader's thread only, after start()

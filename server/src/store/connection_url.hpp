@@ -11,7 +11,8 @@
 
 namespace valise::server {
 
-// `why` (if given) gets the one-line reason of a failure.
+// Empty with SQLite (an empty [store] url). `why` (if given) gets the
+// one-line reason of a failure.
 result<common::wiped_string> connection_url(const database_settings& db, std::string* why);
 
 }  // namespace valise::server
