@@ -217,7 +217,10 @@ boost::system::result<void, std::string> run(const server_config& config) {
   // PostgreSQL's URL with its password (empty with SQLite), built once for
   // the store's connection and the cluster's (leader, upload locks, wakes)
   // and wiped when the node stops; libpq keeps its own copies to reconnect.
-  const auto url = connection_url(config.database(), &why);
+  // Its connections carry the node's name, which `status` looks for.
+  const auto url =
+      connection_url(config.database(), &why,
+                     "application_name=" + percent_encoded(cluster::node_name(config.listen)));
   if (!url) return problem{"cannot open the store in " + config.data_dir.string() + ": " + why};
   const common::wiped_string& store_url = *url;
   auto db =

@@ -1,6 +1,7 @@
 #include "cluster/leader.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <optional>
@@ -116,6 +117,32 @@ void leader::change(bool now_leading) {
     spdlog::info("leader: no longer leader (another node runs retention and the other jobs)");
     if (hooks_.deposed) hooks_.deposed();
   }
+}
+
+std::string node_name(std::string_view listen) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::string name = "valise-server " + std::string(host) + " " + std::string(listen);
+  // NAMEDATALEN - 1: what PostgreSQL keeps of an application_name.
+  if (name.size() > 63) name.resize(63);
+  return name;
+}
+
+result<std::optional<std::string>> leader_name(sql::connection& db) {
+  // A bigint advisory lock shows in pg_locks as its high and low 32 bits
+  // (classid, objid) with objsubid 1.
+  const auto key = static_cast<std::uint64_t>(leader_lock);
+  const std::string sql =
+      "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+      "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.classid = " +
+      std::to_string(key >> 32) + " AND l.objid = " + std::to_string(key & 0xffffffffU) +
+      " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+  auto stmt = db.prepare(sql);
+  if (!stmt) return stmt.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(stmt->text(0));
 }
 
 }  // namespace valise::server::cluster

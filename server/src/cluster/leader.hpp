@@ -15,9 +15,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
+#include "sql/sql.hpp"
 #include "valise/common/secret_file.hpp"
 
 namespace valise::server::cluster {
@@ -61,5 +64,15 @@ class leader {
   bool stopping_ = false;
   std::thread thread_;
 };
+
+// What a node's connections call themselves (PostgreSQL's application_name,
+// seen in pg_stat_activity): "valise-server HOST LISTEN" ([server] listen),
+// cut to PostgreSQL's 63 bytes, so that `valise-server status` run with the
+// node's configuration on its machine knows the leader's lock for its own.
+std::string node_name(std::string_view listen);
+
+// The application_name of the session that holds the leader's lock on `db`'s
+// database (a node_name), or nullopt if no session does.
+result<std::optional<std::string>> leader_name(sql::connection& db);
 
 }  // namespace valise::server::cluster
