@@ -2,6 +2,7 @@
 // PostgreSQL ([store] url), and the blob directory DATA/uploads, DATA/bundles
 // either way. Another blob_store would be chosen here too.
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,28 @@
 #include "store/sql_store.hpp"
 
 namespace valise::server {
+namespace {
+
+// CITEXT (users.name) folds case by the database's LC_CTYPE, whatever the
+// column's collation (docs/postgresql.md): on another ctype than C, names
+// that differ only in a non-ASCII letter's case are one name here and two on
+// SQLite. Warned of, not refused: such a database stays consistent (its
+// names are only more unique), and a refusal would stop installations that
+// work today; it cannot be fixed in place (a new database and a copy).
+void warn_of_ctype(sql::connection& db) {
+  auto stmt = db.prepare("SELECT current_setting('lc_ctype')");
+  if (!stmt) return;
+  if (auto row = stmt->step(); !row || !*row) return;
+  const std::string ctype = stmt->text(0);
+  if (ctype == "C" || ctype == "POSIX") return;
+  spdlog::warn(
+      "database: its LC_CTYPE is {}, not C: user names that differ only in the case of a "
+      "non-ASCII letter (Émile, émile) are one name here, two on SQLite; create the database "
+      "with LC_CTYPE 'C' and move the data to it (docs/postgresql.md, \"Dialect\")",
+      ctype);
+}
+
+}  // namespace
 
 result<std::unique_ptr<store>> store::open(const std::filesystem::path& data_dir,
                                            const database_settings& settings, open_mode mode,
@@ -55,6 +78,7 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& data_dir
   }
   if (embedded) ::chmod(file.c_str(), 0600);
   if (auto r = schema::migrate(*db); !r) return failed(r.error());
+  if (!embedded && mode == open_mode::serve) warn_of_ctype(*db);
   auto key = open_audit_key(*db, data_dir);
   if (!key) return failed(key.error());
   if (mode == open_mode::tool)
