@@ -98,8 +98,9 @@ int print_status(const config_location& where) {
   std::printf("data directory: %s\n", config->data_dir.c_str());
   std::printf("listen:         %s\n", config->listen.c_str());
   std::printf("hostname:       %s\n", config->hostname.c_str());
-  std::printf("CA fingerprint: SHA256:%s\n", fingerprint->c_str());
   std::printf("leader:         %s\n", leadership(*config).c_str());
+  // Last: scripts take the fingerprint from the last line.
+  std::printf("CA fingerprint: SHA256:%s\n", fingerprint->c_str());
   return 0;
 }
 
