@@ -200,8 +200,7 @@ bool operator_error(api_error e) {
 }
 
 // A 503 database_unavailable's Retry-After, in seconds: a restart or a
-// failover takes a few, and the store tries the database at most once a
-// second meanwhile (docs/postgresql.md).
+// failover takes a few (docs/postgresql.md, "A lost connection").
 constexpr int database_retry_after = 5;
 
 }  // namespace
