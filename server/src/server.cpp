@@ -214,7 +214,17 @@ boost::system::result<void, std::string> run(const server_config& config) {
   if (const auto& file = clock::fake_clock_file())
     spdlog::warn("the clock is fake: VALISE_TEST_CLOCK={} sets the time, for tests only", *file);
   std::string why;
-  auto db = store::open(config.data_dir, config.database(), store::open_mode::serve, &why);
+  // PostgreSQL's URL with its password (empty with SQLite), built once for
+  // the store's connection and the cluster's (leader, upload locks, wakes)
+  // and wiped when the node stops; libpq keeps its own copies to reconnect.
+  // Its connections carry the node's name, which `status` looks for.
+  const auto url =
+      connection_url(config.database(), &why,
+                     "application_name=" + percent_encoded(cluster::node_name(config.listen)));
+  if (!url) return problem{"cannot open the store in " + config.data_dir.string() + ": " + why};
+  const common::wiped_string& store_url = *url;
+  auto db =
+      store::open(config.data_dir, config.database(), store_url, store::open_mode::serve, &why);
   if (!db) return problem{"cannot open the store in " + config.data_dir.string() + ": " + why};
   if (!config.store_url.empty()) spdlog::info("store: {}", redacted_url(config.store_url));
   // Before anything is written: a trail that no longer matches audit.head
@@ -252,13 +262,7 @@ boost::system::result<void, std::string> run(const server_config& config) {
       outbox::routing_policy(targets, config.outbox, [&deliveries] { deliveries.wake(); }));
   stats.outbox = &deliveries;
   // Several nodes: the connections beside the store's (leader lock, wakes).
-  std::string cluster_url;
-  if (!config.store_url.empty()) {
-    auto url = connection_url(config.database(), &why);
-    if (!url) return problem{"cannot connect to the store: " + why};
-    cluster_url = url->value;  // kept while the node runs, as libpq keeps the store's
-  }
-  const bool several_nodes = !cluster_url.empty();
+  const bool several_nodes = !store_url.value.empty();
   // What the leader runs once, when it becomes leader (with SQLite: now).
   auto elected = [&] {
     stats.leader.store(true);
@@ -273,7 +277,7 @@ boost::system::result<void, std::string> run(const server_config& config) {
     stats.leader.store(false);
     deliveries.stop();  // what is not delivered yet stays in the outbox
   };
-  cluster::leader lead(cluster_url, {.elected = elected, .deposed = deposed});
+  cluster::leader lead(store_url, {.elected = elected, .deposed = deposed});
   stats.leader.store(false);  // until elected
   lead.start();
 
@@ -286,7 +290,7 @@ boost::system::result<void, std::string> run(const server_config& config) {
     return problem{"cannot load the CA (" + config.resolve(config.ca_certificate).string() + ", " +
                    config.resolve(config.ca_key).string() + "): " + ca.error().message()};
   // Nodes sharing the partial uploads take one PATCH per upload across them.
-  auto upload_locks = uploads::open_upload_locks(config.database(), why);
+  auto upload_locks = uploads::open_upload_locks(store_url, why);
   if (!upload_locks) return problem{"cannot open the upload locks' connection: " + why};
   api app(**db, config, stats, *ca, upload_locks->get());
   raise_descriptor_limit(config.max_connections);
@@ -327,7 +331,7 @@ boost::system::result<void, std::string> run(const server_config& config) {
     // Listening before serving: nothing committed once this node answers
     // goes unheard.
     std::string unheard;
-    auto listening = cluster::open_listening(cluster_url, wake_channel, unheard);
+    auto listening = cluster::open_listening(store_url.value, wake_channel, unheard);
     if (!listening) return problem{"cannot listen for other nodes' wakes: " + unheard};
     cluster::wake_handlers wake{
         .agent = [&app](const std::string& id) { app.agent_waits().wake(id); },
@@ -343,8 +347,7 @@ boost::system::result<void, std::string> run(const server_config& config) {
               deliveries.wake();
             }};
     asio::co_spawn(
-        ioc,
-        cluster::relay_wakes(cluster_url, wake_channel, std::move(*listening), std::move(wake)),
+        ioc, cluster::relay_wakes(store_url, wake_channel, std::move(*listening), std::move(wake)),
         asio::detached);
   }
   asio::signal_set hangup(ioc, SIGHUP);

@@ -4,7 +4,10 @@
 
 #include <cstdio>
 
+#include "cluster/leader.hpp"
 #include "pki.hpp"
+#include "sql/sql.hpp"
+#include "store/connection_url.hpp"
 
 namespace valise::server {
 namespace {
@@ -13,6 +16,26 @@ std::string init_command(const config_location& where) {
   if (!where.data_dir.empty())
     return "valise-server init --data " + where.data_dir.string() + " --hostname NAME";
   return "sudo valise-server init" + where.arguments();
+}
+
+// Whether this node leads (docs/cluster.md): with PostgreSQL, the node whose
+// connection holds the leader's lock, named by its application_name. At most
+// a few seconds when the database is out of reach, and never a reason to
+// fail: the unit's ExecCondition runs this before the node starts.
+std::string leadership(const server_config& config) {
+  if (config.store_url.empty()) return "this node (SQLite: the one node)";
+  std::string why;
+  auto url = connection_url(
+      config.database(), &why,
+      "connect_timeout=3&application_name=" + percent_encoded("valise-server status"));
+  if (!url) return "unknown (" + why + ")";
+  auto db = sql::connection::open(url->value, why);
+  if (!db) return "unknown (cannot reach the database: " + why.substr(0, why.find('\n')) + ")";
+  auto name = cluster::leader_name(*db);
+  if (!name) return "unknown (" + db->error_message() + ")";
+  if (!*name) return "none (no node of this database is running, or none could take the lock)";
+  if (**name == cluster::node_name(config.listen)) return "this node";
+  return "another node (" + **name + ")";
 }
 
 }  // namespace
@@ -75,6 +98,8 @@ int print_status(const config_location& where) {
   std::printf("data directory: %s\n", config->data_dir.c_str());
   std::printf("listen:         %s\n", config->listen.c_str());
   std::printf("hostname:       %s\n", config->hostname.c_str());
+  std::printf("leader:         %s\n", leadership(*config).c_str());
+  // Last: scripts take the fingerprint from the last line.
   std::printf("CA fingerprint: SHA256:%s\n", fingerprint->c_str());
   return 0;
 }

@@ -249,6 +249,15 @@ class Leader(TwoNodes):
         self.assertEqual(status, 204, body)
         return headers["location"].rsplit("/", 1)[1]
 
+    def test_each_node_s_status_says_whether_it_leads(self):
+        # Before A is killed (the tests run in name order).
+        self.assertEqual((leader_gauge(self.a), leader_gauge(self.b)), (1, 0))
+        a = self.a.command("status", *self.a.location())
+        b = self.b.command("status", *self.b.location())
+        self.assertIn("\nleader:         this node\n", a)
+        self.assertRegex(
+            b, rf"\nleader: +another node \(valise-server \S+ 127\.0\.0\.1:{self.a.port}\)\n")
+
     def test_one_leader_and_another_takes_over_when_it_is_killed(self):
         self.assertEqual((leader_gauge(self.a), leader_gauge(self.b)), (1, 0))
         upload = self.partial_upload()

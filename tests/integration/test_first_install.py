@@ -219,7 +219,7 @@ class Status(ServerTest):
         self.assertEqual(status.stdout.splitlines(), [
             f"config file:    {self.config}", f"data directory: {self.data}",
             "listen:         127.0.0.1:9443", "hostname:       collector.example",
-            f"CA fingerprint: {fingerprint}"])
+            "leader:         this node (SQLite: the one node)", f"CA fingerprint: {fingerprint}"])
 
     def test_data_mode_says_the_same(self):
         self.assert_one_line(

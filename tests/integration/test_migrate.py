@@ -143,6 +143,11 @@ class Migrate(unittest.TestCase):
         self.refused(self.migrate("--from", str(data), "--to",
                                   "postgresql://valise@127.0.0.1/db?sslmode=prefer&password=pw"),
                      "put the password in [store] password_file")
+        # libpq decodes a key as it decodes a value: pass%77ord is password.
+        refused = self.migrate("--from", str(data), "--to",
+                               "postgresql://valise@127.0.0.1/db?pass%77ord=pw&sslmode=prefer")
+        self.refused(refused, "put the password in [store] password_file")
+        self.assertNotIn("=pw", refused.stdout + refused.stderr)
         self.assertEqual(psql(url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
                          .strip(), "0")
 

@@ -66,6 +66,10 @@ class Reconnect(unittest.TestCase):
             # A 503 a client retries, not a 500 that says the server is broken.
             self.assertEqual(status, 503, body)
             self.assertEqual(json.loads(body)["error"], "database_unavailable", body)
+        # It says when to try again.
+        status, headers, _ = server.request("GET", "/api/v1/tickets/RC-1",
+                                            token=server.technician_token)
+        self.assertEqual((status, headers.get("retry-after")), (503, "5"), headers)
         throwaway_cluster.resume(self.state)
         time.sleep(1.1)
         self.ticket_works("RC-4")

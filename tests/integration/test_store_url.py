@@ -1,7 +1,8 @@
 """[store] url and password_file (issue 17): the real valise-server on a
 database of the throwaway PostgreSQL cluster, its password never in the log
 or in a message (shown as ***), a password file read, a URL that is not
-PostgreSQL's refused at load, an unreachable database a one-line refusal.
+PostgreSQL's refused at load, an unreachable database a one-line refusal, a
+database whose LC_CTYPE is not C one warning at start-up.
 
 ctest passes VALISE_SERVER_BIN and VALISE_TEST_POSTGRESQL_URL_FILE (fixture
 `postgresql`); a missing binary or cluster fails the test, never skips."""
@@ -12,10 +13,12 @@ import sys
 import tempfile
 import unittest
 from pathlib import Path
+from unittest import mock
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "interop"))
-from server_process import ServerProcess, free_port  # noqa: E402
+import server_process  # noqa: E402
+from server_process import ServerProcess, free_port, psql  # noqa: E402
 
 PASSWORD = "s3cret-Pa55word"  # of a database that does not answer
 
@@ -98,6 +101,27 @@ class StoreUrl(unittest.TestCase):
         self.assertIn("cannot open the store", failed.stderr)
         self.assertIn("valise:***@127.0.0.1", failed.stderr)
         self.assertNotIn(PASSWORD, failed.stderr + failed.stdout)
+
+    def test_a_database_whose_ctype_is_not_c_is_warned_of(self):
+        warning = "database: its LC_CTYPE is"
+        # The test cluster's databases are C (initdb --locale=C): no warning.
+        self.assertNotIn(warning, self.server.log_path.read_text())
+        base = self.server.database_url
+        name = "valise_ctype_" + os.urandom(4).hex()
+        psql(base, f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
+                   "LC_CTYPE 'C.UTF-8' LC_COLLATE 'C'")
+        node = ServerProcess(Path(self.tmp.name) / "ctype")
+        self.addCleanup(node.stop)
+        with mock.patch.object(server_process, "postgresql_database",
+                               lambda: base[:base.rfind("/") + 1] + name):
+            node.start()
+        # It serves, and says once what differs and what to do.
+        node.create_ticket("CTYPE-1")
+        log = node.log_path.read_text()
+        self.assertEqual(log.count(warning), 1, log)
+        line = next(line for line in log.splitlines() if warning in line)
+        self.assertIn("LC_CTYPE is C.UTF-8, not C", line)
+        self.assertIn("create the database with LC_CTYPE 'C'", line)
 
     def test_a_url_that_is_not_postgresql_is_refused_at_load(self):
         self.server.config_edits = {"store.url": '"mysql://db/valise"'}

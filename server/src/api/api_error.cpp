@@ -199,6 +199,10 @@ bool operator_error(api_error e) {
   return e == api_error::internal || e == api_error::storage_full;
 }
 
+// A 503 database_unavailable's Retry-After, in seconds: a restart or a
+// failover takes a few (docs/postgresql.md, "A lost connection").
+constexpr int database_retry_after = 5;
+
 }  // namespace
 
 response error_response(error_words words, std::string hint, boost::json::object fields) {
@@ -209,7 +213,10 @@ response error_response(error_words words, std::string hint, boost::json::object
   fields["message"] = std::move(words.message);
   if (hint.empty()) hint = e.hint;
   if (!hint.empty()) fields["hint"] = std::move(hint);
-  return json_response(e.status, fields);
+  auto res = json_response(e.status, fields);
+  if (words.error == api_error::database_unavailable)
+    res.set(http::field::retry_after, std::to_string(database_retry_after));
+  return res;
 }
 
 response error_response(api_error error, std::string message, std::string hint) {

@@ -1,6 +1,7 @@
 #include "cluster/leader.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <optional>
@@ -21,8 +22,8 @@ struct leader::session {
   bool told_unreachable = false;  // the log says it once per outage
 };
 
-leader::leader(std::string url, hooks on_change, std::chrono::milliseconds interval)
-    : url_(std::move(url)),
+leader::leader(const common::wiped_string& url, hooks on_change, std::chrono::milliseconds interval)
+    : url_(url),
       hooks_(std::move(on_change)),
       interval_(interval),
       session_(std::make_unique<session>()) {}
@@ -32,7 +33,7 @@ leader::~leader() {
 }
 
 void leader::start() {
-  if (url_.empty()) {
+  if (url_.value.empty()) {
     change(true);
     return;
   }
@@ -68,7 +69,7 @@ void leader::step() {
   auto& s = *session_;
   if (!s.db) {
     std::string why;
-    auto opened = sql::connection::open(url_, why);
+    auto opened = sql::connection::open(url_.value, why);
     if (!opened) {
       if (!s.told_unreachable)
         spdlog::warn("leader: cannot reach the database ({}); trying again", why);
@@ -102,7 +103,7 @@ void leader::step() {
 
 void leader::change(bool now_leading) {
   leading_.store(now_leading, std::memory_order_relaxed);
-  if (url_.empty()) {  // SQLite: nothing to say, the one process leads
+  if (url_.value.empty()) {  // SQLite: nothing to say, the one process leads
     if (now_leading && hooks_.elected) hooks_.elected();
     if (!now_leading && hooks_.deposed) hooks_.deposed();
     return;
@@ -116,6 +117,32 @@ void leader::change(bool now_leading) {
     spdlog::info("leader: no longer leader (another node runs retention and the other jobs)");
     if (hooks_.deposed) hooks_.deposed();
   }
+}
+
+std::string node_name(std::string_view listen) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::string name = "valise-server " + std::string(host) + " " + std::string(listen);
+  // NAMEDATALEN - 1: what PostgreSQL keeps of an application_name.
+  if (name.size() > 63) name.resize(63);
+  return name;
+}
+
+result<std::optional<std::string>> leader_name(sql::connection& db) {
+  // A bigint advisory lock shows in pg_locks as its high and low 32 bits
+  // (classid, objid) with objsubid 1.
+  const auto key = static_cast<std::uint64_t>(leader_lock);
+  const std::string sql =
+      "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+      "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.classid = " +
+      std::to_string(key >> 32) + " AND l.objid = " + std::to_string(key & 0xffffffffU) +
+      " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+  auto stmt = db.prepare(sql);
+  if (!stmt) return stmt.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(stmt->text(0));
 }
 
 }  // namespace valise::server::cluster

@@ -15,8 +15,13 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
+
+#include "sql/sql.hpp"
+#include "valise/common/secret_file.hpp"
 
 namespace valise::server::cluster {
 
@@ -27,8 +32,8 @@ class leader {
     std::function<void()> deposed;  // it no longer does
   };
   // `url`: the PostgreSQL connection URL (password included), or empty for
-  // SQLite.
-  leader(std::string url, hooks on_change,
+  // SQLite; the caller's, which outlives the leader (one wiped copy per node).
+  leader(const common::wiped_string& url, hooks on_change,
          std::chrono::milliseconds interval = std::chrono::seconds(2));
   ~leader();  // stop()
   leader(const leader&) = delete;
@@ -49,7 +54,7 @@ class leader {
   void change(bool leading);
 
   struct session;
-  std::string url_;
+  const common::wiped_string& url_;
   hooks hooks_;
   std::chrono::milliseconds interval_;
   std::unique_ptr<session> session_;  // the leader's thread only, after start()
@@ -59,5 +64,15 @@ class leader {
   bool stopping_ = false;
   std::thread thread_;
 };
+
+// What a node's connections call themselves (PostgreSQL's application_name,
+// seen in pg_stat_activity): "valise-server HOST LISTEN" ([server] listen),
+// cut to PostgreSQL's 63 bytes, so that `valise-server status` run with the
+// node's configuration on its machine knows the leader's lock for its own.
+std::string node_name(std::string_view listen);
+
+// The application_name of the session that holds the leader's lock on `db`'s
+// database (a node_name), or nullopt if no session does.
+result<std::optional<std::string>> leader_name(sql::connection& db);
 
 }  // namespace valise::server::cluster

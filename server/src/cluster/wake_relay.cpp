@@ -25,7 +25,7 @@ result<sql::connection> open_listening(const std::string& url, const char* chann
   return db;
 }
 
-asio::awaitable<void> relay_wakes(std::string url, const char* channel,
+asio::awaitable<void> relay_wakes(const common::wiped_string& url, const char* channel,
                                   std::optional<sql::connection> db, wake_handlers on,
                                   std::chrono::milliseconds retry) {
   auto executor = co_await asio::this_coro::executor;
@@ -38,7 +38,7 @@ asio::awaitable<void> relay_wakes(std::string url, const char* channel,
       // Blocks this I/O thread for at most libpq's connect_timeout, and only
       // while the database is unreachable, when the store's calls wait too.
       std::string why;
-      auto opened = open_listening(url, channel, why);
+      auto opened = open_listening(url.value, channel, why);
       if (!opened) {
         if (!told_unreachable) spdlog::warn("wakes from other nodes: cannot listen ({})", why);
         told_unreachable = true;

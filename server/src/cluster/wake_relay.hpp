@@ -13,6 +13,7 @@
 #include <string>
 
 #include "sql/sql.hpp"
+#include "valise/common/secret_file.hpp"
 
 namespace valise::server::cluster {
 
@@ -29,8 +30,9 @@ result<sql::connection> open_listening(const std::string& url, const char* chann
 
 // Waits for notifications on `db` (asio watches its socket) and hands them to
 // `on`; a lost connection is reopened every `retry` until it works, then
-// everything is woken once. Runs until its io_context stops.
-boost::asio::awaitable<void> relay_wakes(std::string url, const char* channel,
+// everything is woken once. Runs until its io_context stops, which `url` (the
+// node's one wiped copy, password included) outlives.
+boost::asio::awaitable<void> relay_wakes(const common::wiped_string& url, const char* channel,
                                          std::optional<sql::connection> db, wake_handlers on,
                                          std::chrono::milliseconds retry = std::chrono::seconds(2));
 

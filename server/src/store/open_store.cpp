@@ -2,11 +2,11 @@
 // PostgreSQL ([store] url), and the blob directory DATA/uploads, DATA/bundles
 // either way. Another blob_store would be chosen here too.
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <utility>
 
@@ -19,69 +19,38 @@
 namespace valise::server {
 namespace {
 
-// What percent-encoding leaves as it is: unreserved characters (RFC 3986).
-bool unreserved(unsigned char c) {
-  return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+// CITEXT (users.name) folds case by the database's LC_CTYPE, whatever the
+// column's collation (docs/postgresql.md): on another ctype than C, names
+// that differ only in a non-ASCII letter's case are one name here and two on
+// SQLite. Warned of, not refused: such a database stays consistent (its
+// names are only more unique), and a refusal would stop installations that
+// work today; it cannot be fixed in place (a new database and a copy).
+void warn_of_ctype(sql::connection& db) {
+  auto stmt = db.prepare("SELECT current_setting('lc_ctype')");
+  if (!stmt) return;
+  if (auto row = stmt->step(); !row || !*row) return;
+  const std::string ctype = stmt->text(0);
+  if (ctype == "C" || ctype == "POSIX") return;
+  spdlog::warn(
+      "database: its LC_CTYPE is {}, not C: user names that differ only in the case of a "
+      "non-ASCII letter (Émile, émile) are one name here, two on SQLite; create the database "
+      "with LC_CTYPE 'C' and move the data to it (docs/postgresql.md, \"Dialect\")",
+      ctype);
 }
 
 }  // namespace
 
-result<common::wiped_string> connection_url(const database_settings& db, std::string* why) {
-  if (db.password_file.empty()) return common::wiped_string{db.url};
-  auto password = common::read_secret_file(db.password_file, {.owner_only = true});
-  if (!password) {
-    if (why) *why = "[store] password_file: " + password.error();
-    return std::make_error_code(std::errc::permission_denied);
-  }
-  static constexpr char hex[] = "0123456789ABCDEF";
-  const char separator = db.url.find('?') == std::string::npos ? '?' : '&';
-  common::wiped_string url{std::string()};
-  // Its final size at once: growing would leave copies of the password behind.
-  url.value.reserve(db.url.size() + 10 + 3 * password->value.size());
-  url.value = db.url;
-  url.value += separator;
-  url.value += "password=";
-  for (unsigned char c : password->value) {
-    if (unreserved(c)) {
-      url.value += static_cast<char>(c);
-    } else {
-      url.value += '%';
-      url.value += hex[c >> 4];
-      url.value += hex[c & 15];
-    }
-  }
-  return url;
-}
-
-std::string redacted_url(std::string_view url) {
-  std::string out(url);
-  // scheme://user:PASSWORD@host…
-  if (auto scheme = out.find("://"); scheme != std::string::npos) {
-    const auto start = scheme + 3;
-    const auto at = out.find('@', start);
-    const auto end_of_authority = out.find_first_of("/?", start);
-    if (at != std::string::npos && (end_of_authority == std::string::npos || at < end_of_authority))
-      if (auto colon = out.find(':', start); colon != std::string::npos && colon < at)
-        out.replace(colon + 1, at - colon - 1, "***");
-  }
-  // …?password=PASSWORD&…
-  for (std::size_t from = 0;;) {
-    auto p = out.find("password=", from);
-    if (p == std::string::npos) break;
-    if (p > 0 && out[p - 1] != '?' && out[p - 1] != '&') {
-      from = p + 1;
-      continue;
-    }
-    const auto value = p + 9;
-    const auto end = out.find('&', value);
-    out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
-    from = value + 3;
-  }
-  return out;
+result<std::unique_ptr<store>> store::open(const std::filesystem::path& data_dir,
+                                           const database_settings& settings, open_mode mode,
+                                           std::string* why) {
+  auto url = connection_url(settings, why);
+  if (!url) return url.error();
+  return open(data_dir, settings, *url, mode, why);
 }
 
 result<std::unique_ptr<store>> store::open(const std::filesystem::path& data_dir,
-                                           const database_settings& settings, open_mode mode,
+                                           const database_settings& settings,
+                                           const common::wiped_string& url, open_mode mode,
                                            std::string* why) {
   auto failed = [&](std::error_code ec) {
     if (why && why->empty()) *why = ec.message();
@@ -91,23 +60,17 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& data_dir
   if (!blobs) return failed(blobs.error());
   const bool embedded = settings.url.empty();
   const std::filesystem::path file = data_dir / "valise.db";
-  common::wiped_string url;
-  if (embedded) {
-    url.value = "sqlite:" + file.string();
-  } else {
-    auto where = sql::parse_url(settings.url);
-    if (!where) {
+  if (!embedded) {
+    if (auto where = sql::parse_url(settings.url); !where) {
       if (why) *why = "[store] url \"" + redacted_url(settings.url) + "\" is not postgresql://…";
       return where.error();
     }
-    auto full = connection_url(settings, why);
-    if (!full) return full.error();
-    url.value = std::exchange(full->value, {});
   }
   std::string answer;
   // SQLite: WAL, synchronous=FULL (an acknowledged change survives power
   // loss), foreign keys, a busy timeout; PostgreSQL: a lock timeout.
-  auto db = sql::connection::open(url.value, answer);
+  const std::string sqlite_url = embedded ? "sqlite:" + file.string() : std::string();
+  auto db = sql::connection::open(embedded ? sqlite_url : std::string_view(url.value), answer);
   if (!db) {
     if (why && !embedded)
       *why = redacted_url(settings.url) + ": " + (answer.empty() ? db.error().message() : answer);
@@ -115,6 +78,7 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& data_dir
   }
   if (embedded) ::chmod(file.c_str(), 0600);
   if (auto r = schema::migrate(*db); !r) return failed(r.error());
+  if (!embedded && mode == open_mode::serve) warn_of_ctype(*db);
   auto key = open_audit_key(*db, data_dir);
   if (!key) return failed(key.error());
   if (mode == open_mode::tool)

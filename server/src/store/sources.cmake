@@ -4,6 +4,7 @@ set(VALISE_SERVER_STORE_SOURCES
   src/store/audit_files.cpp
   src/store/blob_dir.cpp
   src/store/blob_store.cpp
+  src/store/connection_url.cpp
   src/store/copy_database.cpp
   src/store/open_store.cpp
   src/store/schema.cpp

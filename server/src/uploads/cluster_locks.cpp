@@ -5,8 +5,6 @@
 
 #include <array>
 
-#include "store/connection_url.hpp"
-
 namespace valise::server::uploads {
 
 std::int64_t advisory_upload_locks::key_of(const std::string& id) {
@@ -41,12 +39,10 @@ void advisory_upload_locks::unlock(const std::string& id) {
                  db_.error_message());
 }
 
-result<std::unique_ptr<tus::upload_locks>> open_upload_locks(const database_settings& db,
+result<std::unique_ptr<tus::upload_locks>> open_upload_locks(const common::wiped_string& url,
                                                              std::string& why) {
-  if (db.url.empty()) return std::unique_ptr<tus::upload_locks>();
-  auto url = connection_url(db, &why);
-  if (!url) return url.error();
-  auto opened = sql::connection::open(url->value, why);
+  if (url.value.empty()) return std::unique_ptr<tus::upload_locks>();
+  auto opened = sql::connection::open(url.value, why);
   if (!opened) return opened.error();
   return std::unique_ptr<tus::upload_locks>(
       std::make_unique<advisory_upload_locks>(std::move(*opened)));

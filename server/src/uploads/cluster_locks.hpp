@@ -12,7 +12,7 @@
 
 #include "sql/sql.hpp"
 #include "tus/upload_locks.hpp"
-#include "valise/server/store/types.hpp"
+#include "valise/common/secret_file.hpp"
 
 namespace valise::server::uploads {
 
@@ -36,10 +36,11 @@ class advisory_upload_locks final : public tus::upload_locks {
   sql::connection db_;
 };
 
-// advisory_upload_locks on a connection of their own with a PostgreSQL
-// store; null with SQLite, where one process serves the data directory and
-// the registry's lease is enough. `why`: what the database answered.
-result<std::unique_ptr<tus::upload_locks>> open_upload_locks(const database_settings& db,
+// advisory_upload_locks on a connection of their own to `url` (the store's
+// PostgreSQL URL, password included: connection_url); null with SQLite (an
+// empty `url`), where one process serves the data directory and the
+// registry's lease is enough. `why`: what the database answered.
+result<std::unique_ptr<tus::upload_locks>> open_upload_locks(const common::wiped_string& url,
                                                              std::string& why);
 
 }  // namespace valise::server::uploads

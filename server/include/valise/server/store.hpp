@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "valise/common/secret_file.hpp"
 #include "valise/crypto/result.hpp"
 #include "valise/server/store/access_store.hpp"
 #include "valise/server/store/agent_store.hpp"
@@ -49,6 +50,13 @@ class store : public ticket_store,
                                              const database_settings& db,
                                              open_mode mode = open_mode::serve,
                                              std::string* why = nullptr);
+  // As above, with PostgreSQL's connection URL already built (its password
+  // included; empty with SQLite): the server builds it once for the store and
+  // its other connections (leader, upload locks, wakes).
+  static result<std::unique_ptr<store>> open(const std::filesystem::path& data_dir,
+                                             const database_settings& db,
+                                             const common::wiped_string& url, open_mode mode,
+                                             std::string* why);
   static result<std::unique_ptr<store>> open_sqlite(const std::filesystem::path& data_dir,
                                                     open_mode mode = open_mode::serve) {
     return open(data_dir, {}, mode);
