@@ -10,7 +10,7 @@ namespace valise::server {
 
 std::string metrics::render(const store::totals& stored,
                             const std::array<ticket_counts, 3>& tickets,
-                            const outbox_counts& deliveries) const {
+                            const outbox_counts& deliveries, const waiting_polls& polls) const {
   std::string out;
   auto counter = [&](const char* name, const char* help, std::uint64_t value) {
     out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, value);
@@ -47,6 +47,12 @@ std::string metrics::render(const store::totals& stored,
         "1 if this node runs retention, helpdesk resolutions, outbox deliveries and audit "
         "checkpoints (the cluster's leader; always with SQLite), else 0.",
         leader.load() ? 1 : 0);
+  gauge("valise_job_polls_waiting",
+        "Agents' job long-polls on this node waiting for a request (or their wait's end).",
+        polls.jobs);
+  gauge("valise_event_polls_waiting",
+        "Event long-polls on this node waiting for an audit record (or their wait's end).",
+        polls.events);
   gauge("valise_bundles_stored", "Bundles stored now.", stored.bundles);
   gauge("valise_bundle_bytes_stored", "Bytes of bundles stored now.", stored.bundle_bytes);
   auto by_severity = [&](const char* name, const char* help, auto value) {

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -14,6 +15,12 @@ namespace valise::server {
 namespace outbox {
 class delivery_worker;
 }
+
+// Long-polls waiting for a wake now (api/agent_wakeups.hpp, parked()).
+struct waiting_polls {
+  std::size_t jobs = 0;    // agents' GET /api/v1/agent/jobs?wait=
+  std::size_t events = 0;  // GET /api/v1/events?wait=
+};
 
 // The connections' counts (connection_stats) and the application's.
 class metrics : public connection_stats {
@@ -33,7 +40,7 @@ class metrics : public connection_stats {
   // `tickets`: open and overdue tickets by severity, counted at scrape time;
   // `deliveries`: the outbox's entries by target.
   std::string render(const store::totals& stored, const std::array<ticket_counts, 3>& tickets = {},
-                     const outbox_counts& deliveries = {}) const;
+                     const outbox_counts& deliveries = {}, const waiting_polls& polls = {}) const;
 };
 
 }  // namespace valise::server

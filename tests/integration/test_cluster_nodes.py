@@ -38,13 +38,20 @@ LEADER_LOCK = (f"locktype = 'advisory' AND classid = {LEADER_KEY >> 32} "
                "(SELECT oid FROM pg_database WHERE datname = current_database())")
 
 
-def leader_gauge(node):
-    """valise_leader from the node's /metrics."""
+def gauge(node, name):
+    """A gauge without labels from the node's /metrics."""
     status, _, body = node.request("GET", "/metrics", token=node.technician_token)
     assert status == 200, body
-    found = re.search(rb"^valise_leader (\d)$", body, re.M)
-    assert found, "no valise_leader in /metrics"
+    found = re.search(rb"^" + name.encode() + rb" (\d+)$", body, re.M)
+    assert found, f"no {name} in /metrics"
     return int(found.group(1))
+
+
+def leader_gauge(node):
+    return gauge(node, "valise_leader")
+
+
+JOB_POLLS, EVENT_POLLS = "valise_job_polls_waiting", "valise_event_polls_waiting"
 
 
 class TwoNodes(unittest.TestCase):
@@ -76,72 +83,71 @@ class TwoNodes(unittest.TestCase):
         self.ref = f"{self._testMethodName[5:30]}-{time.monotonic_ns() % 100000}"
         self.a.create_ticket(self.ref)
 
+    def in_background(self, node, waiting, call):
+        """Runs `call` (a long-poll on `node`) in a thread, and returns once
+        the node's `waiting` gauge shows it parked: it looked and found
+        nothing, so only a wake answers it now. The thread and a dict that
+        gets the call's answer ("answer") and its time ("at")."""
+        before = gauge(node, waiting)
+        answer = {}
+
+        def run():
+            answer["answer"] = call()
+            answer["at"] = time.monotonic()
+        waiter = threading.Thread(target=run, daemon=True)
+        waiter.start()
+        since = time.monotonic()
+        while gauge(node, waiting) <= before:
+            self.assertNotIn("answer", answer)
+            self.assertLess(time.monotonic() - since, 10, f"{waiting} did not go up")
+            time.sleep(0.05)
+        return waiter, answer
+
+    def poll_in_background(self, agent):
+        """The agent's job long-poll on its node, parked."""
+        return self.in_background(agent.server, JOB_POLLS, lambda: agent.jobs(wait=30))
+
+    def answered(self, waiter, answer, since, within=1.0):
+        """The long-poll's answer, which came within `within` s of `since`."""
+        waiter.join(30)
+        self.assertFalse(waiter.is_alive())
+        self.assertLess(answer["at"] - since, within)
+        return answer["answer"]
+
 
 class Wakes(TwoNodes):
     def test_a_request_made_on_one_node_wakes_the_agent_waiting_on_another(self):
         agent = Agent(self.b, self.dir / "agents").enrolled(self.a.create_enroll_token())
-        answer = {}
-
-        def poll():
-            answer["jobs"] = agent.jobs(wait=30)
-            answer["at"] = time.monotonic()
-        waiter = threading.Thread(target=poll)
-        waiter.start()
-        time.sleep(1.5)  # the poll waits on B
-        self.assertNotIn("jobs", answer)
+        waiter, answer = self.poll_in_background(agent)  # parked on B
         made = self.a.api("POST", f"/api/v1/tickets/{self.ref}/requests",
                           {"agent": agent.id, "profile": "base"}, expect=201)
-        answered_at = time.monotonic()
-        waiter.join(30)
-        self.assertFalse(waiter.is_alive())
-        status, _, jobs = answer["jobs"]
+        status, _, jobs = self.answered(waiter, answer, time.monotonic())
         self.assertEqual(status, 200)
         self.assertEqual([j["id"] for j in jobs["jobs"]], [made["id"]])
-        self.assertLess(answer["at"] - answered_at, 1.0)
+        self.assertEqual(gauge(self.b, JOB_POLLS), 0)
 
     def test_a_revocation_on_one_node_ends_the_agents_wait_on_another(self):
         agent = Agent(self.b, self.dir / "agents", "revoked").enrolled(
             self.a.create_enroll_token())
-        answer = {}
-
-        def poll():
-            answer["jobs"] = agent.jobs(wait=30)
-            answer["at"] = time.monotonic()
-        waiter = threading.Thread(target=poll)
-        waiter.start()
-        time.sleep(1.5)
-        self.assertNotIn("jobs", answer)
+        waiter, answer = self.poll_in_background(agent)
         self.a.api("POST", f"/api/v1/agents/{agent.id}/revoke", expect=200)
-        answered_at = time.monotonic()
-        waiter.join(30)
-        self.assertFalse(waiter.is_alive())
-        self.assertEqual(answer["jobs"][0], 403)
-        self.assertLess(answer["at"] - answered_at, 1.0)
+        self.assertEqual(self.answered(waiter, answer, time.monotonic())[0], 403)
 
     def test_an_audit_record_on_one_node_wakes_the_event_long_poll_on_another(self):
         status, _, body = self.b.request("GET", "/api/v1/events", token=self.b.technician_token)
         self.assertEqual(status, 200)
         start = json.loads(body)["last"]
-        answer = {}
-
-        def poll():
-            answer["events"] = self.b.request("GET", f"/api/v1/events?after={start}&wait=30",
-                                              token=self.b.technician_token, timeout=60)
-            answer["at"] = time.monotonic()
-        waiter = threading.Thread(target=poll)
-        waiter.start()
-        time.sleep(1.5)
-        self.assertNotIn("events", answer)
+        waiter, answer = self.in_background(
+            self.b, EVENT_POLLS,
+            lambda: self.b.request("GET", f"/api/v1/events?after={start}&wait=30",
+                                   token=self.b.technician_token, timeout=60))
         ref = self.ref + "-new"
         self.a.create_ticket(ref)
-        created_at = time.monotonic()
-        waiter.join(30)
-        self.assertFalse(waiter.is_alive())
-        status, _, body = answer["events"]
+        status, _, body = self.answered(waiter, answer, time.monotonic())
         self.assertEqual(status, 200)
         events = json.loads(body)["events"]
         self.assertIn(("ticket.created", ref), [(e["action"], e["ticket"]) for e in events])
-        self.assertLess(answer["at"] - created_at, 1.0)
+        self.assertEqual(gauge(self.b, EVENT_POLLS), 0)
 
 
 def end_sessions(node, like):
@@ -156,39 +162,23 @@ def end_sessions(node, like):
 class LostConnections(TwoNodes):
     def test_a_lost_listening_connection_is_reopened_and_wakes_everyone(self):
         agent = Agent(self.b, self.dir / "agents").enrolled(self.a.create_enroll_token())
-        answer = {}
-
-        def poll():
-            answer["jobs"] = agent.jobs(wait=30)
-            answer["at"] = time.monotonic()
-        waiter = threading.Thread(target=poll)
-        waiter.start()
-        time.sleep(1.5)
+        waiter, answer = self.poll_in_background(agent)
         self.assertEqual(end_sessions(self.a, "LISTEN%"), 2)  # A's and B's
         time.sleep(0.5)
         # Made while B does not listen: its notification is lost, and B's
         # reopening wakes every long-poll instead.
         made = self.a.api("POST", f"/api/v1/tickets/{self.ref}/requests",
                           {"agent": agent.id, "profile": "base"}, expect=201)
-        answered_at = time.monotonic()
-        waiter.join(30)
-        self.assertFalse(waiter.is_alive())
-        self.assertEqual([j["id"] for j in answer["jobs"][2]["jobs"]], [made["id"]])
-        self.assertLess(answer["at"] - answered_at, 8)
+        jobs = self.answered(waiter, answer, time.monotonic(), within=8)[2]["jobs"]
+        self.assertEqual([j["id"] for j in jobs], [made["id"]])
         self.assertIn("wakes from other nodes: listening again", self.b.log_path.read_text())
         # And B hears A again, at once.
         self.assertEqual(agent.status(made["id"], "failed", error="test")[0], 200)
-        again = {}
-        waiter = threading.Thread(target=lambda: again.update(jobs=agent.jobs(wait=30),
-                                                              at=time.monotonic()))
-        waiter.start()
-        time.sleep(1.5)
+        waiter, answer = self.poll_in_background(agent)
         made = self.a.api("POST", f"/api/v1/tickets/{self.ref}/requests",
                           {"agent": agent.id, "profile": "base"}, expect=201)
-        answered_at = time.monotonic()
-        waiter.join(30)
-        self.assertEqual([j["id"] for j in again["jobs"][2]["jobs"]], [made["id"]])
-        self.assertLess(again["at"] - answered_at, 1.0)
+        jobs = self.answered(waiter, answer, time.monotonic())[2]["jobs"]
+        self.assertEqual([j["id"] for j in jobs], [made["id"]])
 
     def test_a_leader_whose_session_ends_steps_down(self):
         self.assertEqual((leader_gauge(self.a), leader_gauge(self.b)), (1, 0))

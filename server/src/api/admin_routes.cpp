@@ -25,7 +25,9 @@ outcome prometheus(api_context& ctx, request& req) {
   if (!deliveries) return error_response(deliveries.error(), "metrics");
   response res{http::status::ok, 11};
   res.set(http::field::content_type, "text/plain; version=0.0.4");
-  res.body() = ctx.stats.render(*totals, *tickets, *deliveries);
+  res.body() =
+      ctx.stats.render(*totals, *tickets, *deliveries,
+                       {.jobs = ctx.wakeups.parked(), .events = ctx.audit_wakeups.parked()});
   res.prepare_payload();
   return res;
 }

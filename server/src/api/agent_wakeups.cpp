@@ -20,6 +20,14 @@ agent_wakeups::waiter::~waiter() {
 asio::awaitable<bool> agent_wakeups::waiter::wait(std::chrono::steady_clock::duration timeout) {
   if (woken_) co_return true;
   timer_.expires_after(timeout);
+  // Counted out even if the coroutine is destroyed mid-wait (a stopping server).
+  struct parked {
+    std::atomic<std::size_t>& n;
+    explicit parked(std::atomic<std::size_t>& count) : n(count) { n.fetch_add(1); }
+    parked(const parked&) = delete;
+    parked& operator=(const parked&) = delete;
+    ~parked() { n.fetch_sub(1); }
+  } counted(owner_.parked_);
   // A wake cancels the timer; either way the flag says which it was.
   co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
   co_return woken_;

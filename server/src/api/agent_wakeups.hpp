@@ -5,6 +5,7 @@
 // under their credential (woken by every audit record, wake_all).
 #pragma once
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -51,6 +52,9 @@ class agent_wakeups {
   void wake_all();
   std::size_t waiting() const;
   std::size_t waiting(const std::string& agent_id) const;
+  // Requests inside wait() now: they looked, found nothing, and only a wake
+  // or their timeout ends them (/metrics; tests wait on it before waking).
+  std::size_t parked() const { return parked_.load(std::memory_order_relaxed); }
 
  private:
   void remove(waiter* w);
@@ -58,6 +62,7 @@ class agent_wakeups {
 
   mutable std::mutex mutex_;
   std::unordered_multimap<std::string, waiter*> waiters_;
+  std::atomic<std::size_t> parked_{0};
 };
 
 }  // namespace valise::server

@@ -5,6 +5,10 @@
 
 namespace valise::server {
 
+boost::asio::awaitable<void> body_receiver::ready() {
+  co_return;
+}
+
 std::optional<response> body_receiver::write(crypto::bytes data) {
   while (!data.empty()) {
     auto space = buffer();

@@ -18,6 +18,10 @@ class body_receiver {
   virtual ~body_receiver() = default;
   // Largest body accepted, checked against Content-Length before reading.
   virtual std::uint64_t max_body() const = 0;
+  // Awaited before the body is read: work the receiver must do first, off
+  // the io thread (a tus upload's hash catching up with the bytes another
+  // node appended). By default none.
+  virtual boost::asio::awaitable<void> ready();
   // Where the next bytes go (never empty): the connection reads into it, so
   // that they are not copied on their way to storage. The same space until
   // commit() took some of it.

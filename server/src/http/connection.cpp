@@ -268,6 +268,7 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
     // A stream route that answered at once left its body unread.
     x.body_read = target_route.body != body_kind::stream || !has_body;
   } else if (auto* receiver = std::get_if<std::unique_ptr<body_receiver>>(&result)) {
+    co_await (*receiver)->ready();  // no socket operation pending: none times out
     // curl and other clients wait (curl: one second) for this before sending
     // a large body; sent only once the request was admitted and will be read.
     if (beast::iequals((*head)[http::field::expect], "100-continue")) {

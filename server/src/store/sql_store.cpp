@@ -52,45 +52,62 @@ sql_store::~sql_store() {
 }
 
 result<void> sql_store::reconcile(std::chrono::seconds min_age) {
-  std::lock_guard lock(mutex_);
-  // Files first, records second: a file is only ever created after its record
-  // commits, so a file listed here that no record names is an orphan.
+  // The node serves meanwhile (the leader reconciles at each election) and
+  // the walk, stats and unlinks of a shared file system may take long: only
+  // the queries and each move hold the store's lock. What makes that safe:
+  // - files first, records second: a file is only ever created after its
+  //   record commits, so a file listed here has its record (if any) visible
+  //   to the queries below, and one that no record names is an orphan;
+  // - only listed names are touched, so a file created after the listing (an
+  //   upload made meanwhile) is never removed; ids are never reused, so an
+  //   orphan's name cannot gain a record later;
+  // - several nodes: another one may be between an upload's commit and its
+  //   file's move (or a purge's commit and its unlink). Partial files it may
+  //   be working on are left alone until they are older than min_age, stat'ed
+  //   after the queries, so the writes before a completion's commit count
+  //   (file times are the file system's, so the real clock). min_age 0 is
+  //   start-up with SQLite, before the process serves.
+  // A bundle file without a record can only be one whose deletion is
+  // finishing, since a bundle's file is made after its record commits.
   auto upload_files = blobs_->list_uploads();
   auto bundle_files = blobs_->list_bundles();
-  // Several nodes: another one may be between an upload's commit and its
-  // file's move (or a purge's commit and its unlink). Partial files it may be
-  // working on are left alone until they are older than min_age (file times
-  // are the file system's, so the real clock); a bundle file without a record
-  // can only be one whose deletion is finishing, since a bundle's file is
-  // made after its record commits.
+  std::set<std::string> receiving;
+  std::vector<std::pair<std::string, std::string>> bundles;  // id, upload id
+  {
+    std::lock_guard lock(mutex_);
+    auto stmt = db_.prepare("SELECT id FROM uploads WHERE state = 'receiving'");
+    if (!stmt) return stmt.error();
+    if (auto r = stmt->each([&] { receiving.insert(stmt->text(0)); }); !r) return r;
+    auto listed = db_.prepare("SELECT id, upload_id FROM bundles");
+    if (!listed) return listed.error();
+    if (auto r = listed->each([&] { bundles.emplace_back(listed->text(0), listed->text(1)); }); !r)
+      return r;
+  }
   const auto settled = [&](const std::string& upload_id) {
     return min_age.count() == 0 ||
            blobs_->upload_modified(upload_id) <= std::time(nullptr) - min_age.count();
   };
-  std::set<std::string> receiving, recorded_bundles;
-  {
-    auto stmt = db_.prepare("SELECT id FROM uploads WHERE state = 'receiving'");
-    if (!stmt) return stmt.error();
-    if (auto r = stmt->each([&] { receiving.insert(stmt->text(0)); }); !r) return r;
-  }
-  {
-    auto stmt = db_.prepare("SELECT id, upload_id FROM bundles");
-    if (!stmt) return stmt.error();
-    std::vector<std::pair<std::string, std::string>> bundles;  // id, upload id
-    if (auto r = stmt->each([&] { bundles.emplace_back(stmt->text(0), stmt->text(1)); }); !r)
+  std::set<std::string> recorded_bundles;
+  for (const auto& [id, upload_id] : bundles) {
+    recorded_bundles.insert(id);
+    // Recorded as complete, stopped before its file moved: finish the move.
+    if (bundle_files.contains(id) || !upload_files.contains(upload_id) || !settled(upload_id))
+      continue;
+    // Under the lock, with the record looked up again: this node's purge of
+    // the bundle (its deletion and unlinks, under the lock) is not undone
+    // by a move after it.
+    std::lock_guard lock(mutex_);
+    auto still = db_.prepare("SELECT COUNT(*) FROM bundles WHERE id = ?");
+    if (!still) return still.error();
+    auto row = still->bind(id).step();
+    if (!row) return row.error();
+    if (still->size(0) == 0) continue;  // purged meanwhile: its file goes below
+    // ENOENT: the node completing it moved it meanwhile.
+    if (auto r = blobs_->promote(upload_id, id);
+        !r && r.error() != std::errc::no_such_file_or_directory)
       return r;
-    for (const auto& [id, upload_id] : bundles) {
-      recorded_bundles.insert(id);
-      // Recorded as complete, stopped before its file moved: finish the move.
-      if (!bundle_files.contains(id) && upload_files.contains(upload_id) && settled(upload_id)) {
-        // ENOENT: the node completing it moved it meanwhile.
-        if (auto r = blobs_->promote(upload_id, id);
-            !r && r.error() != std::errc::no_such_file_or_directory)
-          return r;
-        upload_files.erase(upload_id);
-        bundle_files.insert(id);
-      }
-    }
+    upload_files.erase(upload_id);
+    bundle_files.insert(id);
   }
   for (const auto& name : upload_files)
     if (!receiving.contains(name) && settled(name)) blobs_->remove_upload(name);

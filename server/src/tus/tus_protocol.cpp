@@ -21,6 +21,8 @@ namespace {
 constexpr std::uint64_t writeback_step = 8u << 20;
 // The unit of hashing and writing on the worker (write_behind).
 constexpr std::size_t piece_bytes = 256u << 10;
+// What the hash's catch-up reads at a time.
+constexpr std::size_t catch_up_bytes = 1u << 20;
 // How far ahead of its bytes a metered deferred-length upload charges its
 // budget while a PATCH streams: one charge per step, not per read; what is
 // not used goes back when the PATCH ends.
@@ -105,6 +107,11 @@ class upload_receiver final : public body_sink {
         charged_(charged.value_or(0)) {
     if (expected_)
       chunk_.emplace(expected_->algorithm == checksum_algorithm::sha1 ? EVP_sha1() : EVP_sha256());
+    // First on the worker, so before the body's first piece is hashed.
+    writer_.post([this] {
+      catch_up();
+      caught_up_.store(true, std::memory_order_release);
+    });
   }
 
   ~upload_receiver() override {
@@ -116,6 +123,11 @@ class upload_receiver final : public body_sink {
   }
 
   std::uint64_t max_body() const override { return limit_ - start_; }
+
+  // Until the hash caught up (catch_up()), which may read a whole file: the
+  // connection awaits this before it reads the body, so its io thread
+  // neither reads the file nor blocks in buffer() while the worker does.
+  boost::asio::awaitable<void> ready() override { co_await until(caught_up_); }
 
   crypto::mutable_bytes buffer() override { return writer_.acquire(); }
 
@@ -161,28 +173,63 @@ class upload_receiver final : public body_sink {
 
   // On the worker, after the pieces queued: the merge copies the whole body
   // and completion fsyncs the upload, each as long as the disk takes, while
-  // the io thread serves other connections. Awaited by a timer, not a
-  // handler the worker would post: a server stopping meanwhile destroys this
-  // coroutine with its io_context, and the receiver's destructor then waits
-  // for the worker, instead of the worker posting to a destroyed context.
+  // the io thread serves other connections.
   boost::asio::awaitable<response> finish() override {
-    namespace asio = boost::asio;
     done_ = true;
     writer_.post([this] {
       answer_ = conclude();
       concluded_.store(true, std::memory_order_release);
     });
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    for (auto wait = std::chrono::milliseconds(1); !concluded_.load(std::memory_order_acquire);
-         wait = std::min(2 * wait, std::chrono::milliseconds(20))) {
-      timer.expires_after(wait);
-      co_await timer.async_wait(asio::use_awaitable);
-    }
+    co_await until(concluded_);
     co_return std::move(*answer_);
   }
 
  private:
+  // Until a job on the worker set `done`. Awaited by a timer, not a handler
+  // the worker would post: a server stopping meanwhile destroys this
+  // coroutine with its io_context, and the receiver's destructor then waits
+  // for the worker, instead of the worker posting to a destroyed context.
+  static boost::asio::awaitable<void> until(const std::atomic<bool>& done) {
+    namespace asio = boost::asio;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (auto wait = std::chrono::milliseconds(1); !done.load(std::memory_order_acquire);
+         wait = std::min(2 * wait, std::chrono::milliseconds(20))) {
+      timer.expires_after(wait);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+  }
+
+  // On the worker, first: the running hash catches up with the bytes
+  // stored: all of them after a restart, those another node of the cluster
+  // appended since this one's last PATCH (routine behind a round-robin
+  // proxy). Bytes below a PATCH's start never change (a PATCH only cuts
+  // back to where it started), so the bytes hashed so far are still the
+  // file's first `hashed` bytes; a file shorter than that is hashed anew.
+  // A failed read leaves the hash to the next PATCH (hashed 0) and fails
+  // this one (unread_).
+  void catch_up() {
+    if (lease_->hashed > start_) {
+      lease_->sha256.reset();
+      lease_->hashed = 0;
+    }
+    std::vector<std::uint8_t> buffer(lease_->hashed < start_ ? catch_up_bytes : 0);
+    while (lease_->hashed < start_) {
+      auto n = file_->read_at(lease_->hashed, buffer);
+      if (!n || *n == 0) {
+        unread_ = n ? std::make_error_code(std::errc::io_error) : n.error();
+        lease_->sha256.reset();
+        lease_->hashed = 0;
+        break;
+      }
+      lease_->sha256.update({buffer.data(), *n});
+      lease_->hashed += *n;
+    }
+    rollback_ = lease_->sha256;
+    rollback_hashed_ = lease_->hashed;
+  }
+
   response conclude() {
+    if (unread_) return fail(unread_);
     if (auto w = writer_.drain(); !w) return fail(w.error());
     if (expected_ && chunk_->final() != expected_->digest) {
       roll_back();
@@ -215,6 +262,7 @@ class upload_receiver final : public body_sink {
 
   // On the worker thread (write_behind): stores and hashes one piece.
   result<void> absorb(crypto::bytes data) {
+    if (unread_) return unread_;  // the hash could not catch up: nothing is stored
     // A checksummed body is copied into the upload once it matched: it will
     // need its size again, so stop as soon as that cannot fit.
     const std::uint64_t need = scratch_ ? scratch_->size() + 2 * data.size() : data.size();
@@ -241,6 +289,7 @@ class upload_receiver final : public body_sink {
     (void)writer_.drain();
     if (expected_) roll_back();
     done_ = true;
+    if (unread_) return svc_.reply(error::internal, "could not read upload " + info_.id);
     if (ec != std::errc::no_space_on_device) return svc_.reply(store_failure(ec, info_.id));
     auto f = refused(error::storage_full,
                      fmt::format("the server is low on disk space: upload {} stopped at byte {}",
@@ -305,7 +354,7 @@ class upload_receiver final : public body_sink {
     accepted_ = start_;
     written_back_ = std::min(written_back_, start_);
     lease_->sha256 = rollback_;
-    lease_->hashed = start_;
+    lease_->hashed = rollback_hashed_;
   }
 
   protocol& svc_;
@@ -316,7 +365,12 @@ class upload_receiver final : public body_sink {
   std::unique_ptr<upload_bytes> scratch_;
   std::optional<checksum> expected_;
   std::optional<digest> chunk_;
+  // The hash at start_, once caught up (catch_up(), on the worker; read on
+  // the io thread only after writer_ drained).
   digest rollback_;
+  std::uint64_t rollback_hashed_ = 0;
+  std::error_code unread_;  // catch_up() could not read the file
+  std::atomic<bool> caught_up_ = false;
   std::uint64_t start_;
   std::uint64_t limit_;
   bool creating_;
@@ -544,25 +598,8 @@ answer protocol::receive(const request_head& head, std::unique_ptr<upload> u,
                                                              "most this upload may hold",
                                                              end));
 
-  // The running hash catches up with the bytes stored: all of them after a
-  // restart, those another node of the cluster appended since this one's
-  // last PATCH. Bytes below a PATCH's start never change (a PATCH only cuts
-  // back to where it started), so the bytes hashed so far are still the
-  // file's first `hashed` bytes; a file shorter than that is hashed anew.
-  std::vector<std::uint8_t> buffer;
-  if (lease->hashed > size) {
-    lease->sha256.reset();
-    lease->hashed = 0;
-  }
-  if (lease->hashed < size) {
-    buffer.resize(1 << 20);
-    while (lease->hashed < size) {
-      auto n = (*file)->read_at(lease->hashed, buffer);
-      if (!n || *n == 0) return reply(error::internal, "could not read upload " + info.id);
-      lease->sha256.update({buffer.data(), *n});
-      lease->hashed += *n;
-    }
-  }
+  // The running hash catches up with the bytes stored on the receiver's
+  // worker (upload_receiver::catch_up), not here on the io thread.
   // The content check needs the upload's first bytes; earlier PATCHes may
   // have sent some of them.
   std::optional<std::string> prefix;

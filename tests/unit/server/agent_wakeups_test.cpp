@@ -72,5 +72,36 @@ TEST(AgentWakeups, AWakeBeforeTheWaitIsNotLostAndRearmForgetsIt) {
   EXPECT_FALSE(second);
 }
 
+// The /metrics gauge: a request enlisted but still looking is not parked;
+// one inside wait() is until its wake or its timeout.
+TEST(AgentWakeups, ParkedCountsTheRequestsInsideTheirWait) {
+  asio::io_context ioc;
+  agent_wakeups wakeups;
+  std::size_t while_looking = 99, after_wake = 99, after_timeout = 99;
+  asio::co_spawn(
+      asio::make_strand(ioc),
+      [&]() -> asio::awaitable<void> {
+        auto w = wakeups.enlist("agt_a", co_await asio::this_coro::executor);
+        while_looking = wakeups.parked();
+        co_await w->wait(30s);
+        after_wake = wakeups.parked();
+        w->rearm();
+        co_await w->wait(20ms);
+        after_timeout = wakeups.parked();
+      },
+      asio::detached);
+  std::size_t seen = 0;
+  std::thread waker([&] {
+    while ((seen = wakeups.parked()) == 0) std::this_thread::sleep_for(1ms);
+    wakeups.wake("agt_a");
+  });
+  ioc.run();
+  waker.join();
+  EXPECT_EQ(while_looking, 0u);
+  EXPECT_EQ(seen, 1u);
+  EXPECT_EQ(after_wake, 0u);
+  EXPECT_EQ(after_timeout, 0u);
+}
+
 }  // namespace
 }  // namespace valise::server

@@ -12,6 +12,9 @@
 #include <boost/asio/io_context.hpp>
 #include <cstring>
 #include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 namespace valise::server::tus {
 namespace {
@@ -19,14 +22,25 @@ namespace {
 constexpr std::int64_t now = 1'800'000'000;
 constexpr std::string_view magic = "GOOD";  // what the test's content check wants
 
+// Which threads read upload files back.
+struct read_log {
+  std::mutex mutex;
+  std::vector<std::thread::id> readers;
+};
+
 struct memory_file final : upload_bytes {
-  explicit memory_file(std::string& bytes, std::uint64_t room) : bytes_(bytes), room_(room) {}
+  explicit memory_file(std::string& bytes, std::uint64_t room, read_log* reads = nullptr)
+      : bytes_(bytes), room_(room), reads_(reads) {}
   std::uint64_t size() const override { return bytes_.size(); }
   result<void> append(crypto::bytes data) override {
     bytes_.append(reinterpret_cast<const char*>(data.data()), data.size());
     return {};
   }
   result<std::size_t> read_at(std::uint64_t offset, crypto::mutable_bytes out) const override {
+    if (reads_) {
+      std::lock_guard lock(reads_->mutex);
+      reads_->readers.push_back(std::this_thread::get_id());
+    }
     auto n = std::min<std::size_t>(out.size(), bytes_.size() - offset);
     std::memcpy(out.data(), bytes_.data() + offset, n);
     return n;
@@ -46,6 +60,7 @@ struct memory_file final : upload_bytes {
   }
   std::string& bytes_;
   std::uint64_t room_;
+  read_log* reads_;
 };
 
 struct stored {
@@ -65,12 +80,14 @@ struct memory_store final : upload_store, upload_hooks {
   std::optional<failure> refuse_termination;
   std::uint64_t metered_budget = 0;  // new uploads without a length get it
   std::vector<std::string> seen_tickets;
+  read_log reads;
 
   struct handle final : upload, metered_upload {
     handle(memory_store& s, stored& u) : store_(s), u_(u) {}
     const upload_view& info() const override { return u_.info; }
     result<std::unique_ptr<upload_bytes>> open() override {
-      return std::unique_ptr<upload_bytes>(std::make_unique<memory_file>(u_.bytes, store_.room));
+      return std::unique_ptr<upload_bytes>(
+          std::make_unique<memory_file>(u_.bytes, store_.room, &store_.reads));
     }
     result<std::unique_ptr<upload_bytes>> open_scratch() override {
       u_.scratch.clear();
@@ -240,6 +257,38 @@ TEST_F(TusProtocol, CreatesPatchesAndFinishesOverAnyStore) {
   EXPECT_EQ(seen_.started_, 1);
   EXPECT_EQ(seen_.completed_, 1);
   EXPECT_EQ(seen_.bytes, 8u);
+}
+
+// Bytes another node appended since this node's last PATCH: the running
+// hash catches up with them on the upload's worker, before the body's first
+// byte, and ready() (which the connection awaits before reading the body)
+// ends once it has: the io thread reads no file.
+TEST_F(TusProtocol, TheHashCatchesUpOnTheWorkerBeforeTheBody) {
+  ASSERT_EQ(create({{"Upload-Length", "12"}}).result_int(), 201u);
+  ASSERT_EQ(patch("u1", 0, "GOOD").result_int(), 204u);
+  store_.uploads["u1"].bytes += "more";  // the other node's PATCH
+  store_.reads.readers.clear();
+  auto a =
+      tus_.patch(make_head(http::verb::patch, {{"Tus-Resumable", "1.0.0"},
+                                               {"Content-Type", "application/offset+octet-stream"},
+                                               {"Upload-Offset", "8"}}),
+                 who(), "u1", now);
+  auto* sink = std::get_if<std::unique_ptr<body_sink>>(&a);
+  ASSERT_TRUE(sink);
+  EXPECT_TRUE(store_.reads.readers.empty());  // nothing read on this thread
+  boost::asio::io_context io;
+  boost::asio::co_spawn(io, (*sink)->ready(), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  io.run();
+  {
+    std::lock_guard lock(store_.reads.mutex);
+    ASSERT_FALSE(store_.reads.readers.empty());  // caught up by the time ready() ended
+    for (auto id : store_.reads.readers) EXPECT_NE(id, std::this_thread::get_id());
+  }
+  auto done = complete(std::move(a), "data");
+  ASSERT_EQ(done.result_int(), 204u) << done.body();
+  EXPECT_EQ(store_.uploads["u1"].finished_with, sha256_hex("GOODmoredata"));
 }
 
 TEST_F(TusProtocol, RefusalsGoThroughTheResponderWithTusResumable) {

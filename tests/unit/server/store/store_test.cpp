@@ -207,6 +207,36 @@ TEST_F(Store, StartUpFinishesACompletionCutBeforeItsFileMoved) {
   EXPECT_EQ(file->size(), 10u);
 }
 
+// The cluster's leader reconciles while the nodes serve (min_age): files
+// younger than that may be another node's, between its commit and its move.
+TEST_F(Store, ReconcileWithAMinimumAgeLeavesYoungFilesAlone) {
+  using namespace std::chrono_literals;
+  auto b = upload_bundle(10, alice_);
+  std::string upload_id;
+  for (const auto& r : *db_->audit_trail("T-1")) {
+    auto at = r.detail.find("upl_");
+    if (r.action == "upload.completed")
+      upload_id = r.detail.substr(at, r.detail.find('"', at) - at);
+  }
+  ASSERT_FALSE(upload_id.empty());
+  fs::rename(dir_ / "bundles" / b.id, dir_ / "uploads" / upload_id);  // a move not made yet
+  std::ofstream(dir_ / "uploads" / "upl_old") << "age";
+  std::ofstream(dir_ / "uploads" / "upl_young") << "age";
+  std::ofstream(dir_ / "bundles" / "bdl_orphan") << "age-encryption.org/v1\n";
+  const auto two_hours_ago = fs::file_time_type::clock::now() - 2h;
+  fs::last_write_time(dir_ / "uploads" / "upl_old", two_hours_ago);
+  ASSERT_TRUE(db_->reconcile(3600s));
+  EXPECT_TRUE(files("bundles").empty());  // the bundle's own file not moved yet
+  EXPECT_EQ(files("uploads"), (std::set<std::string>{upload_id, "upl_young"}));
+  fs::last_write_time(dir_ / "uploads" / upload_id, two_hours_ago);
+  ASSERT_TRUE(db_->reconcile(3600s));
+  EXPECT_EQ(files("bundles"), std::set<std::string>{b.id});
+  EXPECT_EQ(files("uploads"), std::set<std::string>{"upl_young"});
+  auto file = db_->open_bundle(alice_, b.id);
+  ASSERT_TRUE(file);
+  EXPECT_EQ(file->size(), 10u);
+}
+
 TEST_F(Store, AuditVerifyFindsAnEditedOrRemovedRecord) {
   upload_bundle(10, alice_);
   auto clean = db_->verify_audit({});
