@@ -119,9 +119,11 @@ std::error_code make_error(std::string_view state) {
   return {encode_sqlstate(state), postgresql_category()};
 }
 
-// What a failed result (or a failed connection: no result) says.
+// What a failed result (or a failed connection: no result) says. A
+// connection not OK is lost, or half-way through connecting again (an
+// attempt that ran out of time).
 std::error_code error_of(PGconn* conn, const PGresult* res) {
-  if (PQstatus(conn) == CONNECTION_BAD) return make_error("08006");
+  if (PQstatus(conn) != CONNECTION_OK) return make_error("08006");
   const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   return make_error(state ? state : "XX000");
 }
@@ -438,7 +440,7 @@ class pg_connection final : public detail::connection_impl {
     if (!reset_within(reconnect_budget) || !set_up_session()) {
       error_ = PQerrorMessage(conn_);
       if (error_.empty()) error_ = "the database did not answer within 2 s";
-      pacing_.failed(now);
+      pacing_.failed(reconnect_pacing::clock::now());  // the wait counts from the attempt's end
       return false;
     }
     lost_ = false;

@@ -16,7 +16,7 @@ class reconnect_pacing {
   static constexpr std::chrono::milliseconds longest_wait{30000};
 
   bool may_try(clock::time_point now) const { return now >= next_; }
-  // An attempt that began at `now` failed.
+  // An attempt failed; `now`: when it gave up.
   void failed(clock::time_point now) {
     next_ = now + wait_;
     wait_ = std::min(2 * wait_, longest_wait);
