@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "interop"))
-from server_process import ServerProcess, free_port  # noqa: E402
+from server_process import ServerProcess, free_port, psql  # noqa: E402
 
 # HAProxy connects to the nodes from this address, the one they trust to send
 # a PROXY header. Not 127.0.0.1: the tests also talk to each node directly

@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from cluster import Cluster, StreamingPatch, age_like, create_upload, offset_of, patch
+from cluster import Cluster, StreamingPatch, age_like, create_upload, offset_of, patch, psql
 
 MiB = 1 << 20
 
@@ -136,6 +136,57 @@ class OnePatchAcrossNodes(ClusterTest):
             status, headers, body = patch(node.request, token, path, start, data[start:end])
             self.assertEqual(status, 204, body)
         self.assert_one_bundle("CL-HASH", data, headers)
+
+
+class LockSessionEnded(ClusterTest):
+    # Node A's upload locks live on one database session (application_name
+    # valise-upload-locks). Ended while A's PATCH streams, it takes the lock
+    # with it: node B may then take the upload, so A's PATCH must not
+    # complete it (it used to: 204 and a bundle written under no lock).
+    END_A_LOCKS = ("SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a "
+                   "WHERE a.datname = current_database() "
+                   "AND a.application_name = 'valise-upload-locks' "
+                   "AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid "
+                   "AND l.locktype = 'advisory')")
+
+    def test_the_patch_completes_nothing_and_the_retry_completes_once(self):
+        token = self.ticket_and_link("CL-SESSION")
+        data = age_like(8 * MiB, b"session")
+        path = create_upload(self.a.request, token, len(data))
+        conn = self.direct(self.a)
+        try:
+            streaming = StreamingPatch(conn, token, path, 0, len(data))
+            streaming.send(data[:2 * MiB])
+            self.wait_until(lambda: self.file_size(path) >= MiB, "node A to write")
+            at = self.settled_size(path)
+            status, _, body = patch(self.b.request, token, path, at, b"")
+            self.assertEqual(status, 423, body)  # A holds it
+            # Only A's locks session holds an advisory lock of the upload kind
+            # (the leader's is on a session of another name).
+            self.assertEqual(psql(self.a.database_url, self.END_A_LOCKS).split(), ["t"])
+            # The lock is gone: B takes the upload (a PATCH of no bytes).
+            status, _, body = patch(self.b.request, token, path, at, b"")
+            self.assertEqual(status, 204, body)
+            streaming.send(data[2 * MiB:])
+            status, headers, body = streaming.finish()
+        finally:
+            conn.close()
+        self.assertEqual(status, 423, body)
+        self.assertNotIn("valise-bundle-id", headers)
+        self.assertEqual(self.bundles(self.b, "CL-SESSION"), [])
+        # As tus-js-client retries: HEAD, then the rest, here through B.
+        at = offset_of(self.b.request, token, path)
+        self.assertEqual(at, len(data) - 1)  # the last byte taken back
+        status, headers, body = patch(self.b.request, token, path, at, data[at:])
+        self.assertEqual(status, 204, body)
+        self.assert_one_bundle("CL-SESSION", data, headers)
+        # Node A's locks work again on a new session.
+        token = self.ticket_and_link("CL-SESSION-2")
+        small = age_like(MiB, b"again")
+        path = create_upload(self.a.request, token, len(small))
+        status, headers, body = patch(self.a.request, token, path, 0, small)
+        self.assertEqual(status, 204, body)
+        self.assert_one_bundle("CL-SESSION-2", small, headers)
 
 
 class NodeKilledMidUpload(ClusterTest):

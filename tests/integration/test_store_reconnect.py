@@ -8,8 +8,10 @@ fixture, since it restarts it. ctest passes VALISE_SERVER_BIN; a missing
 binary or cluster fails the test, never skips."""
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 import unittest
 from pathlib import Path
@@ -21,7 +23,7 @@ import throwaway_cluster  # noqa: E402
 from server_process import ServerProcess, psql  # noqa: E402
 
 
-class Reconnect(unittest.TestCase):
+class ServerOnItsOwnCluster(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="valise-reconnect-")
         self.addCleanup(self.tmp.cleanup)
@@ -40,6 +42,8 @@ class Reconnect(unittest.TestCase):
         self.server.create_ticket(ref)
         self.assertEqual(self.server.api("GET", f"/api/v1/tickets/{ref}", expect=200)["ref"], ref)
 
+
+class Reconnect(ServerOnItsOwnCluster):
     def test_the_server_reconnects_after_the_database_went_away(self):
         server = self.server
         self.ticket_works("RC-1")
@@ -60,7 +64,7 @@ class Reconnect(unittest.TestCase):
         throwaway_cluster.halt(self.state)
         for attempt in range(2):
             if attempt:
-                time.sleep(1.1)  # past the one attempt a second
+                time.sleep(1.1)  # past the first wait between attempts (1 s)
             status, _, body = server.request("GET", "/api/v1/tickets/RC-1",
                                              token=server.technician_token)
             # A 503 a client retries, not a 500 that says the server is broken.
@@ -71,7 +75,7 @@ class Reconnect(unittest.TestCase):
                                             token=server.technician_token)
         self.assertEqual((status, headers.get("retry-after")), (503, "5"), headers)
         throwaway_cluster.resume(self.state)
-        time.sleep(1.1)
+        time.sleep(2.5)  # past the second wait (2 s): the waits double up to 30 s
         self.ticket_works("RC-4")
         self.assertEqual(
             {t["ref"] for t in server.api("GET", "/api/v1/tickets", expect=200)},
@@ -87,6 +91,75 @@ class Reconnect(unittest.TestCase):
         # (docs/cluster.md), which reconnect when their next call finds it lost.
         self.assertGreaterEqual(log.count("database: reconnected"), 3, log)
         self.assertLessEqual(log.count("database: reconnected"), 3 * 3, log)
+
+
+def ended(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+class DatabaseSilent(ServerOnItsOwnCluster):
+    """The database's host accepts connections and never answers (the
+    postmaster stopped with SIGSTOP: the kernel still completes the TCP
+    handshake) after the node's sessions ended: each attempt to connect again
+    gives up after 2 s instead of libpq's connect_timeout (10 s) with the
+    store's mutex held, and /healthz answers meanwhile."""
+
+    def timed(self, *args, **kw):
+        start = time.monotonic()
+        status, _, body = self.server.request(*args, timeout=30, **kw)
+        return status, body, time.monotonic() - start
+
+    def test_calls_answer_within_three_seconds_and_it_comes_back(self):
+        server = self.server
+        self.ticket_works("SL-1")
+        database = server.database_url.rsplit("/", 1)[1]
+        sessions = psql(self.cluster_url, "SELECT pid FROM pg_stat_activity "
+                        f"WHERE datname = '{database}'").split()
+        self.assertGreaterEqual(len(sessions), 1)
+        with open(self.state) as f:
+            data = os.path.join(json.load(f)["dir"], "data")
+        with open(os.path.join(data, "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+        os.kill(postmaster, signal.SIGSTOP)
+        self.addCleanup(os.kill, postmaster, signal.SIGCONT)  # before the cluster stops
+        try:
+            for pid in sessions:  # what pg_terminate_backend does, with no session to ask
+                os.kill(int(pid), signal.SIGTERM)
+            # Ended: zombies, since the stopped postmaster cannot reap them.
+            deadline = time.monotonic() + 10
+            while not all(ended(pid) for pid in sessions):
+                self.assertLess(time.monotonic(), deadline, "the sessions did not end")
+                time.sleep(0.05)
+            outcome = {}
+            call = threading.Thread(target=lambda: outcome.update(ticket=self.timed(
+                "GET", "/api/v1/tickets/SL-1", token=server.technician_token)))
+            call.start()
+            time.sleep(0.2)
+            status, _, took = self.timed("GET", "/healthz")
+            self.assertEqual(status, 200)
+            self.assertLess(took, 1.0)
+            call.join()
+            status, body, took = outcome["ticket"]
+            self.assertEqual(status, 503, body)
+            self.assertEqual(json.loads(body)["error"], "database_unavailable", body)
+            self.assertLess(took, 3.0)
+            # Between attempts calls fail at once.
+            status, body, took = self.timed("GET", "/api/v1/tickets/SL-1",
+                                            token=server.technician_token)
+            self.assertEqual(status, 503, body)
+            self.assertLess(took, 3.0)
+        finally:
+            os.kill(postmaster, signal.SIGCONT)
+        deadline = time.monotonic() + 20
+        while self.timed("GET", "/api/v1/tickets/SL-1", token=server.technician_token)[0] != 200:
+            self.assertLess(time.monotonic(), deadline, "the node never reconnected")
+            time.sleep(0.5)
+        self.ticket_works("SL-2")
+        self.assertIn("database: reconnected", server.log_tail(400))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ class connection_impl {
   virtual result<void> notify(std::string_view channel, std::string_view payload) = 0;
   virtual int notification_fd() const = 0;
   virtual result<std::vector<notification>> notifications() = 0;
+  virtual std::uint64_t generation() const = 0;
+  virtual result<void> set_application_name(std::string_view name) = 0;
 };
 
 result<std::unique_ptr<connection_impl>> open_sqlite(const std::filesystem::path& file,

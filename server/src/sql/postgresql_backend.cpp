@@ -5,18 +5,24 @@
 // A connection found lost (a restart, a failover, a session the server ended)
 // is opened again before the next statement outside a transaction.
 #include <libpq-fe.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
+#include <utility>
 
 #include "sql/backend.hpp"
 #include "sql/dialect.hpp"
+#include "sql/reconnect_pacing.hpp"
 
 namespace valise::server::sql {
 namespace {
+
+using detail::reconnect_pacing;
 
 // Type OIDs from PostgreSQL's catalogue (pg_type.dat); stable across versions.
 constexpr Oid bool_oid = 16;
@@ -26,6 +32,11 @@ constexpr Oid int8_oid = 20;
 // The key of the advisory lock that every write transaction takes first, on
 // every node: "valise" in ASCII, then 1 (the writer lock).
 constexpr std::int64_t writer_lock = 0x76616c6973650001;
+
+// How long one attempt to connect again may take (the store's mutex is held
+// meanwhile, on an I/O thread): a database that does not answer within it
+// counts as unreachable until the next attempt (reconnect_pacing.hpp).
+constexpr std::chrono::milliseconds reconnect_budget{2000};
 
 int encode_sqlstate(std::string_view state) {
   int code = 0;
@@ -108,9 +119,11 @@ std::error_code make_error(std::string_view state) {
   return {encode_sqlstate(state), postgresql_category()};
 }
 
-// What a failed result (or a failed connection: no result) says.
+// What a failed result (or a failed connection: no result) says. A
+// connection not OK is lost, or half-way through connecting again (an
+// attempt that ran out of time).
 std::error_code error_of(PGconn* conn, const PGresult* res) {
-  if (PQstatus(conn) == CONNECTION_BAD) return make_error("08006");
+  if (PQstatus(conn) != CONNECTION_OK) return make_error("08006");
   const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   return make_error(state ? state : "XX000");
 }
@@ -241,6 +254,10 @@ class pg_connection final : public detail::connection_impl {
                          "'60s'; SET bytea_output = 'hex'; SET tcp_keepalives_idle = 30; "
                          "SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3"));
     if (auto r = finish(res.get()); !r) return r;
+    if (!application_name_.empty()) {
+      pg_result named(PQexec(conn_, application_name_sql().c_str()));
+      if (auto r = finish(named.get()); !r) return r;
+    }
     for (const auto& channel : channels_) {
       pg_result listened(PQexec(conn_, listen_sql(channel).c_str()));
       if (auto r = finish(listened.get()); !r) return r;
@@ -349,12 +366,12 @@ class pg_connection final : public detail::connection_impl {
 
   int notification_fd() const override { return PQsocket(conn_); }
 
+  // A lost connection is not opened again here: its listener (the wake
+  // relay) opens one of its own and drops this one. Any other caller's next
+  // statement reconnects, LISTENs renewed.
   result<std::vector<notification>> notifications() override {
     if (!PQconsumeInput(conn_)) {
       error_ = PQerrorMessage(conn_);
-      // Renews the LISTENs on a new connection if it can: what was notified
-      // meanwhile is lost, which connection_lost tells the caller.
-      if (!in_transaction_) (void)reconnect();
       return make_error("08006");
     }
     std::vector<notification> out;
@@ -363,6 +380,17 @@ class pg_connection final : public detail::connection_impl {
       PQfreemem(n);
     }
     return out;
+  }
+
+  std::uint64_t generation() const override { return generation_; }
+
+  result<void> set_application_name(std::string_view name) override {
+    const std::string previous = std::exchange(application_name_, std::string(name));
+    if (auto r = exec(application_name_sql().c_str()); !r) {
+      application_name_ = previous;
+      return r;
+    }
+    return {};
   }
 
   PGconn* handle() const { return conn_; }
@@ -391,24 +419,57 @@ class pg_connection final : public detail::connection_impl {
     return sql;
   }
 
-  // PQreset connects again with what the connection was opened with (the
-  // password stays inside libpq). Logged once when lost and once when back,
-  // with no password: libpq's fields, not the URL. While the database stays
-  // unreachable, one attempt a second: calls fail at once in between.
+  std::string application_name_sql() const {
+    char* literal = PQescapeLiteral(conn_, application_name_.data(), application_name_.size());
+    if (!literal) return "SET application_name = ''";  // out of memory, or no connection
+    std::string sql = "SET application_name = " + std::string(literal);
+    PQfreemem(literal);
+    return sql;
+  }
+
+  // Connects again with what the connection was opened with (the password
+  // stays inside libpq), within reconnect_budget. Logged once when lost and
+  // once when back, with no password: libpq's fields, not the URL. While the
+  // database stays unreachable, attempts back off (reconnect_pacing): calls
+  // fail at once in between.
   bool reconnect() {
-    using clock = std::chrono::steady_clock;
-    const auto now = clock::now();
-    if (lost_ && now - last_attempt_ < std::chrono::seconds(1)) return false;
-    last_attempt_ = now;
+    const auto now = reconnect_pacing::clock::now();
+    if (lost_ && !pacing_.may_try(now)) return false;
     if (!lost_) spdlog::warn("database: the connection to {} was lost: reconnecting", where());
     lost_ = true;
-    PQreset(conn_);
-    if (PQstatus(conn_) != CONNECTION_OK || !set_up_session()) {
+    if (!reset_within(reconnect_budget) || !set_up_session()) {
       error_ = PQerrorMessage(conn_);
+      if (error_.empty()) error_ = "the database did not answer within 2 s";
+      pacing_.failed(reconnect_pacing::clock::now());  // the wait counts from the attempt's end
       return false;
     }
     lost_ = false;
+    ++generation_;
+    pacing_.succeeded();
     spdlog::warn("database: reconnected to {}", where());
+    return true;
+  }
+
+  // PQreset without its wait of up to connect_timeout: the new connection
+  // is driven by PQresetPoll while the socket is ready, until `budget` runs
+  // out (then it stays half-open, and the next PQresetStart closes it).
+  // libpq still resolves a host name before it returns.
+  bool reset_within(std::chrono::milliseconds budget) {
+    using clock = reconnect_pacing::clock;
+    if (!PQresetStart(conn_)) return false;
+    const auto deadline = clock::now() + budget;
+    auto state = PGRES_POLLING_WRITING;  // as libpq's documentation starts
+    while (state != PGRES_POLLING_OK) {
+      if (state == PGRES_POLLING_FAILED) return false;
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+      if (left.count() <= 0) return false;
+      pollfd ready{PQsocket(conn_),
+                   static_cast<short>(state == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+      const int n = ::poll(&ready, 1, static_cast<int>(left.count()));
+      if (n < 0 && errno != EINTR) return false;
+      if (n > 0) state = PQresetPoll(conn_);
+    }
     return true;
   }
 
@@ -425,9 +486,11 @@ class pg_connection final : public detail::connection_impl {
   std::int64_t changes_ = 0;
   std::string error_;
   std::vector<std::string> channels_;  // LISTENed: renewed on a new connection
+  std::string application_name_;       // set again on a new connection
   bool in_transaction_ = false;
   bool lost_ = false;
-  std::chrono::steady_clock::time_point last_attempt_;
+  reconnect_pacing pacing_;
+  std::uint64_t generation_ = 0;  // new connections since open
 };
 
 result<bool> pg_statement::step() {

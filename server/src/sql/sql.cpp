@@ -137,6 +137,12 @@ int connection::notification_fd() const {
 result<std::vector<notification>> connection::notifications() {
   return impl_->notifications();
 }
+std::uint64_t connection::generation() const {
+  return impl_->generation();
+}
+result<void> connection::set_application_name(std::string_view name) {
+  return impl_->set_application_name(name);
+}
 
 statement::statement(std::unique_ptr<detail::statement_impl> impl) : impl_(std::move(impl)) {}
 statement::statement(statement&& other) noexcept = default;

@@ -120,7 +120,19 @@ class connection {
   // Readable when notifications may have arrived; -1 when there are none to wait for.
   int notification_fd() const;
   // The notifications received so far (reads what the socket holds, never blocks).
+  // A lost connection answers connection_lost and stays lost until the next
+  // call that sends a statement.
   result<std::vector<notification>> notifications();
+
+  // Which session of the database this is: changes each time a lost
+  // PostgreSQL connection is opened again, so what the old session held (its
+  // advisory locks, above all) is known to be gone. It changes only when a
+  // call reconnects: what holds such locks asks with a statement. SQLite: 0.
+  std::uint64_t generation() const;
+  // PostgreSQL's application_name for this session and the ones after a
+  // reconnect, so that pg_stat_activity tells the node's connections apart.
+  // Printable ASCII; SQLite ignores it.
+  result<void> set_application_name(std::string_view name);
 
  private:
   friend class transaction;

@@ -186,6 +186,8 @@ class sqlite_connection final : public detail::connection_impl {
   result<void> notify(std::string_view, std::string_view) override { return {}; }
   int notification_fd() const override { return -1; }
   result<std::vector<notification>> notifications() override { return std::vector<notification>{}; }
+  std::uint64_t generation() const override { return 0; }  // a file is never "lost"
+  result<void> set_application_name(std::string_view) override { return {}; }
 
  private:
   sqlite3* db_;

@@ -236,6 +236,10 @@ class upload_receiver final : public body_sink {
       return svc_.reply(error::checksum_mismatch,
                         "Upload-Checksum does not match the bytes received; they were dropped");
     }
+    // Once a PATCH ends, before its bytes count: another node may have taken
+    // the upload meanwhile if this one's cluster lock went with a database
+    // session (docs/cluster.md).
+    if (!lease_.held()) return lock_lost();
     if (scratch_) {
       // Until the scratch file is dropped the body is on disk twice.
       if (auto room = file_->check_room(scratch_->size()); !room) return fail(room.error());
@@ -282,6 +286,30 @@ class upload_receiver final : public body_sink {
       written_back_ = file_->size();
     }
     return {};
+  }
+
+  // The upload's cluster lock was lost while this PATCH streamed: it does
+  // not complete the upload, and the running hash is dropped, to be caught
+  // up from the file (what it holds, whoever wrote it) by the next PATCH
+  // under a lock held. The upload's file is left alone (another node's now),
+  // except that a PATCH that brought it to its full length takes back its
+  // last byte if the file still ends where it left it: a client's retry asks
+  // HEAD first, and tus-js-client takes an Upload-Offset equal to the length
+  // for done without sending the PATCH that would complete it. 423, as for
+  // any upload another node holds: tus-js-client (hence Uppy) and valise's
+  // own client retry it.
+  response lock_lost() {
+    if (scratch_) (void)scratch_->truncate(0);  // a checksummed body never reached the file
+    const std::uint64_t size = file_->size();
+    if (!scratch_ && info_.length && size == *info_.length && size == accepted_ && size > start_)
+      (void)file_->truncate(size - 1);
+    settle_charge();
+    lease_.forget();
+    return svc_.reply(error::locked,
+                      "upload " + info_.id +
+                          ": this server lost its claim on it while the body arrived (its "
+                          "database session ended); the bytes do not complete it",
+                      "ask HEAD for Upload-Offset and send the rest again");
   }
 
   // A write failed: the bytes of a plain PATCH stay, a checksummed one's go.

@@ -17,6 +17,12 @@ class upload_locks {
   // Never called twice for one id without an unlock between (the registry
   // holds one lease per id).
   virtual bool try_lock(const std::string& id) = 0;
+  // Whether this process still holds `id`, taken by try_lock: a lock can be
+  // lost while held (the database ended the session that held it), and then
+  // another process may write the upload. Asked once at the end of each
+  // PATCH, before its bytes count: it may cost a round trip. false when
+  // nobody could tell.
+  virtual bool held(const std::string& id) = 0;
   virtual void unlock(const std::string& id) = 0;
 };
 

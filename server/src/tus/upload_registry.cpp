@@ -61,6 +61,10 @@ void upload_registry::lease::forget() {
   forget_ = true;
 }
 
+bool upload_registry::lease::held() const {
+  return owner_ && progress_ && (!owner_->cluster_ || owner_->cluster_->held(id_));
+}
+
 void upload_registry::lease::release() {
   if (!owner_ || !progress_) return;
   // Before the entry is free here: another request of this process then

@@ -61,6 +61,10 @@ class upload_registry {
     const std::string& id() const { return id_; }
     // The upload is finished or gone: drop what the registry kept.
     void forget();
+    // Whether the upload is still this process's alone: with upload_locks,
+    // its lock in the cluster may have been lost meanwhile (then forget():
+    // another process may have written the file under the running hash).
+    bool held() const;
 
    private:
     void release();

@@ -22,7 +22,11 @@ bool advisory_upload_locks::try_lock(const std::string& id) {
   auto stmt = db_.prepare("SELECT pg_try_advisory_lock(?)");
   if (stmt) {
     auto row = stmt->bind(key_of(id)).step();
-    if (row && *row) return stmt->integer(0) != 0;
+    if (row && *row) {
+      if (stmt->integer(0) == 0) return false;
+      sessions_[id] = db_.generation();  // read after the statement, which may have reconnected
+      return true;
+    }
   }
   // Nobody can tell whether another node writes it: as if one did (423, and
   // clients retry) rather than risk two writers.
@@ -30,8 +34,32 @@ bool advisory_upload_locks::try_lock(const std::string& id) {
   return false;
 }
 
+bool advisory_upload_locks::held(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return false;
+  // sql/ finds a session ended only when it sends something: one statement,
+  // which opens a new session if the old one is gone.
+  auto stmt = db_.prepare("SELECT 1");
+  if (!stmt || !stmt->run()) {
+    spdlog::warn("upload {}: cannot tell whether this node still holds its lock: {}", id,
+                 db_.error_message());
+    return false;
+  }
+  if (db_.generation() == it->second) return true;
+  spdlog::warn("upload {}: its lock went with a database session that ended", id);
+  return false;
+}
+
 void advisory_upload_locks::unlock(const std::string& id) {
   std::lock_guard lock(mutex_);
+  auto taken = sessions_.find(id);
+  if (taken == sessions_.end()) return;
+  const bool same_session = taken->second == db_.generation();
+  sessions_.erase(taken);
+  // A session ended since took the lock with it: nothing to give back (and
+  // a new session would only warn that it holds no such lock).
+  if (!same_session) return;
   auto stmt = db_.prepare("SELECT pg_advisory_unlock(?)");
   // A connection lost meanwhile took the lock with it: nothing to give back.
   if (!stmt || !stmt->bind(key_of(id)).run())
@@ -44,6 +72,12 @@ result<std::unique_ptr<tus::upload_locks>> open_upload_locks(const common::wiped
   if (url.value.empty()) return std::unique_ptr<tus::upload_locks>();
   auto opened = sql::connection::open(url.value, why);
   if (!opened) return opened.error();
+  // Tells this session apart in pg_stat_activity: the one whose end takes
+  // the node's upload locks with it.
+  if (auto named = opened->set_application_name("valise-upload-locks"); !named) {
+    why = opened->error_message();
+    return named.error();
+  }
   return std::unique_ptr<tus::upload_locks>(
       std::make_unique<advisory_upload_locks>(std::move(*opened)));
 }

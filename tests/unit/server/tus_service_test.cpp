@@ -212,6 +212,7 @@ TEST_F(TusService, CreationWithUploadStoresTheFirstBytes) {
 TEST_F(TusService, CreationWithUploadWithoutItsClusterLockReadsNothing) {
   struct unreachable_locks final : upload_locks {
     bool try_lock(const std::string&) override { return false; }
+    bool held(const std::string&) override { return false; }
     void unlock(const std::string&) override {}
   } locks;
   upload_service cut_off(
@@ -223,6 +224,48 @@ TEST_F(TusService, CreationWithUploadWithoutItsClusterLockReadsNothing) {
   auto location = got.header("Location");
   ASSERT_FALSE(location.empty());
   EXPECT_EQ(head(location.substr(location.rfind('/') + 1)).header("Upload-Offset"), "0");
+}
+
+// The cluster's lock lost while a PATCH streamed (its database session
+// ended, and another node may have written since): the PATCH answers 423
+// and completes nothing. It takes back its last byte, so that a client's
+// retry (HEAD, then PATCH) sends one: that PATCH, under a lock held again,
+// completes the upload with the hash of the whole file.
+TEST_F(TusService, APatchWhoseClusterLockWasLostCompletesNothing) {
+  struct losable_locks final : upload_locks {
+    bool lost = false;
+    bool try_lock(const std::string&) override { return true; }
+    bool held(const std::string&) override { return !lost; }
+    void unlock(const std::string&) override {}
+  } locks;
+  upload_service clustered(
+      *db_, uploads::limits{.max_upload_bytes = 500, .expires_after = std::chrono::seconds(3600)},
+      stats_, &locks);
+  std::string content(age_header);
+  content.resize(100, 'z');
+  auto id = create(content.size());
+  auto send = [&](std::uint64_t offset) {
+    return complete(
+        clustered.patch(make_head(http::verb::patch, patch_headers(offset)), link_, id, now),
+        std::string_view(content).substr(offset));
+  };
+  auto first =
+      complete(clustered.patch(make_head(http::verb::patch, patch_headers(0)), link_, id, now),
+               std::string_view(content).substr(0, 40));
+  ASSERT_EQ(first.status, 204u) << first.res.body();
+  locks.lost = true;
+  auto refused = send(40);
+  EXPECT_EQ(refused.status, 423u) << refused.res.body();
+  EXPECT_TRUE(refused.header("Valise-Bundle-Id").empty());
+  auto h = head(id);
+  EXPECT_EQ(h.header("Upload-Offset"), "99");
+  EXPECT_TRUE(h.header("Valise-Bundle-Id").empty());
+  locks.lost = false;
+  auto done = send(99);
+  ASSERT_EQ(done.status, 204u) << done.res.body();
+  digest check(EVP_sha256());
+  check.update({reinterpret_cast<const std::uint8_t*>(content.data()), content.size()});
+  EXPECT_EQ(done.header("Valise-Bundle-Sha256"), check.final_hex());
 }
 
 TEST_F(TusService, PatchTable) {

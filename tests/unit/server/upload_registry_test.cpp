@@ -11,19 +11,20 @@
 namespace valise::server::tus {
 namespace {
 
-// Another process's locks stand in `taken`; this process's in `held`.
+// Another process's locks stand in `taken`; this process's in `mine`.
 struct fake_locks final : upload_locks {
-  std::set<std::string> taken, held;
+  std::set<std::string> taken, mine;
   std::vector<std::string> calls;
   bool try_lock(const std::string& id) override {
     calls.push_back("lock " + id);
-    if (taken.count(id) || held.count(id)) return false;
-    held.insert(id);
+    if (taken.count(id) || mine.count(id)) return false;
+    mine.insert(id);
     return true;
   }
+  bool held(const std::string& id) override { return mine.count(id) != 0; }
   void unlock(const std::string& id) override {
     calls.push_back("unlock " + id);
-    held.erase(id);
+    mine.erase(id);
   }
 };
 
@@ -33,12 +34,12 @@ TEST(UploadRegistry, ALeaseHoldsTheClusterLockForItsLife) {
   {
     auto lease = registry.acquire("u1");
     ASSERT_TRUE(lease);
-    EXPECT_EQ(locks.held, std::set<std::string>{"u1"});
+    EXPECT_EQ(locks.mine, std::set<std::string>{"u1"});
     EXPECT_FALSE(registry.acquire("u1"));  // held here: the database is not asked
     auto moved = std::move(lease);
-    EXPECT_EQ(locks.held, std::set<std::string>{"u1"});
+    EXPECT_EQ(locks.mine, std::set<std::string>{"u1"});
   }
-  EXPECT_TRUE(locks.held.empty());
+  EXPECT_TRUE(locks.mine.empty());
   EXPECT_EQ(locks.calls, (std::vector<std::string>{"lock u1", "unlock u1"}));
 }
 
@@ -67,14 +68,26 @@ TEST(UploadRegistry, ProgressIsKeptBetweenLeasesAndDroppedWhenForgotten) {
     lease.forget();
   }
   EXPECT_EQ(registry.acquire("u1")->hashed, 0u);
-  EXPECT_TRUE(locks.held.empty());
+  EXPECT_TRUE(locks.mine.empty());
 }
 
 TEST(UploadRegistry, WithoutLocksOneProcessLeasesAlone) {
   upload_registry registry;
   auto lease = registry.acquire("u1");
   ASSERT_TRUE(lease);
+  EXPECT_TRUE(lease.held());  // nobody else could take it
   EXPECT_FALSE(registry.acquire("u1"));
+}
+
+TEST(UploadRegistry, ALeaseAsksWhetherItsClusterLockIsStillHeld) {
+  fake_locks locks;
+  upload_registry registry(&locks);
+  auto lease = registry.acquire("u1");
+  ASSERT_TRUE(lease);
+  EXPECT_TRUE(lease.held());
+  locks.mine.clear();  // the session that held it ended
+  EXPECT_FALSE(lease.held());
+  EXPECT_FALSE(upload_registry::lease().held());
 }
 
 }  // namespace

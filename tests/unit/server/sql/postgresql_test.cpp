@@ -92,7 +92,9 @@ void terminate(testing::scratch_database& scratch, std::int64_t pid) {
 }
 
 TEST_F(postgresql, a_lost_connection_fails_its_transaction_then_is_opened_again) {
+  ASSERT_TRUE(db_.set_application_name("valise-test's"));
   const auto first = backend_pid(db_);
+  EXPECT_EQ(db_.generation(), 0u);
   {
     auto tx = transaction::begin(db_);
     ASSERT_TRUE(tx);
@@ -106,6 +108,7 @@ TEST_F(postgresql, a_lost_connection_fails_its_transaction_then_is_opened_again)
   }
   const auto second = backend_pid(db_);
   EXPECT_NE(second, first);
+  EXPECT_EQ(db_.generation(), 1u);  // what the first session held is gone
   // Outside a transaction the statement that finds it lost is sent again.
   terminate(scratch_, second);
   auto again = db_.prepare("SELECT 2");
@@ -113,7 +116,11 @@ TEST_F(postgresql, a_lost_connection_fails_its_transaction_then_is_opened_again)
   auto row = again->step();
   ASSERT_TRUE(row) << row.error().message();
   EXPECT_EQ(again->integer(0), 2);
-  // The session's settings are back too.
+  EXPECT_EQ(db_.generation(), 2u);
+  // The session's settings are back too, its name among them.
+  auto named = db_.prepare("SHOW application_name");
+  ASSERT_TRUE(named && *named->step());
+  EXPECT_EQ(named->text(0), "valise-test's");
   auto timeout = db_.prepare("SHOW lock_timeout");
   ASSERT_TRUE(timeout && *timeout->step());
   EXPECT_EQ(timeout->text(0), "10s");
@@ -135,6 +142,11 @@ TEST_F(postgresql, a_lost_listening_connection_says_so_and_listens_again) {
     if (auto notes = db_.notifications(); !notes) lost = notes.error();
   }
   EXPECT_EQ(lost, errc::connection_lost) << lost.message();
+  // notifications() itself does not connect again (the wake relay opens a
+  // connection of its own): the next statement does, and LISTENs again.
+  EXPECT_EQ(db_.generation(), 0u);
+  ASSERT_TRUE(db_.exec("SELECT 1"));
+  EXPECT_EQ(db_.generation(), 1u);
   auto other = scratch_.open();
   ASSERT_TRUE(other.notify("agent:a1", "after"));
   ASSERT_TRUE(readable_within(db_.notification_fd(), 5000));
