@@ -53,6 +53,12 @@ const key_spec keys[] = {
     {"server", "max_anonymous_connections", &server_config::max_anonymous_connections,
      "Connections not yet authenticated (TLS handshake, a request without a valid token or "
      "agent certificate yet); over it, the oldest of them is closed."},
+    {"server", "max_handshakes", &server_config::max_handshakes,
+     "TLS handshakes in progress at once (a PROXY header counts with its handshake). At it, "
+     "the server accepts no more connections until one ends: newcomers wait in the kernel's "
+     "listen backlog (net.core.somaxconn) instead of being accepted and cut, as a crowd of "
+     "agents reconnecting after a restart would be. Handshakes silent for 2 s while it is "
+     "full are closed."},
     {"server", "max_connections_per_address", &server_config::max_connections_per_address,
      "Unauthenticated connections from one client address (an IPv6 /64); over it, that "
      "address's oldest is closed. Agents and technicians are not counted once authenticated."},
@@ -396,11 +402,12 @@ config_result parse_config(std::string_view text, const std::filesystem::path& f
   if (!deliveries) return problem{std::move(deliveries.error())};
   config.outbox = std::move(*deliveries);
   if (config.max_connections == 0 || config.max_anonymous_connections == 0 ||
-      config.max_connections_per_address == 0 || config.max_connections_per_credential == 0 ||
-      config.auth_failure_burst == 0)
+      config.max_handshakes == 0 || config.max_connections_per_address == 0 ||
+      config.max_connections_per_credential == 0 || config.auth_failure_burst == 0)
     return problem{
         fmt::format("{}: server.max_connections, server.max_anonymous_connections, "
-                    "server.max_connections_per_address, server.max_connections_per_credential "
+                    "server.max_handshakes, server.max_connections_per_address, "
+                    "server.max_connections_per_credential "
                     "and auth.failure_burst must be at least 1",
                     file.string())};
   if (!address_set::parse(config.trusted_proxies))

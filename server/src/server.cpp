@@ -54,32 +54,6 @@ std::optional<tcp::endpoint> parse_listen(const std::string& listen) {
   return tcp::endpoint(address, static_cast<unsigned short>(port));
 }
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, connection_context& ctx) {
-  auto& ioc = static_cast<asio::io_context&>(acceptor.get_executor().context());
-  for (;;) {
-    auto [ec, socket] =
-        co_await acceptor.async_accept(asio::make_strand(ioc), asio::as_tuple(asio::use_awaitable));
-    if (ec == asio::error::operation_aborted) co_return;
-    if (ec) {
-      // Out of descriptors and the like: back off instead of spinning.
-      spdlog::warn("accept failed: {}", ec.message());
-      asio::steady_timer pause(ioc, std::chrono::milliseconds(100));
-      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-      continue;
-    }
-    socket.set_option(tcp::no_delay(true), ec);
-    auto executor = socket.get_executor();
-    asio::co_spawn(executor, serve_connection(std::move(socket), ctx), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::error("connection ended by an exception: {}", ex.what());
-      }
-    });
-  }
-}
-
 // Each waiting agent holds a descriptor: take the hard limit, and say so if
 // even that is below what max_connections needs.
 void raise_descriptor_limit(unsigned max_connections) {
@@ -297,7 +271,8 @@ boost::system::result<void, std::string> run(const server_config& config) {
   connection_budget budget({.max_connections = config.max_connections,
                             .max_anonymous = config.max_anonymous_connections,
                             .max_per_address = config.max_connections_per_address,
-                            .max_per_credential = config.max_connections_per_credential});
+                            .max_per_credential = config.max_connections_per_credential,
+                            .max_handshakes = config.max_handshakes});
   const auto trusted_proxies = address_set::parse(config.trusted_proxies).value_or(address_set{});
   if (!app.web().installed())
     spdlog::warn(
@@ -320,7 +295,7 @@ boost::system::result<void, std::string> run(const server_config& config) {
   if (!ec) acceptor.bind(*endpoint, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return problem{"cannot listen on " + config.listen + ": " + ec.message()};
-  asio::co_spawn(ioc, accept_loop(acceptor, ctx), asio::detached);
+  asio::co_spawn(ioc, accept_connections(acceptor, ctx), asio::detached);
   asio::co_spawn(ioc, retention_loop(**db, stats, config, lead), asio::detached);
   asio::co_spawn(ioc, refusal_loop(app, config.refusal_interval), asio::detached);
   asio::co_spawn(ioc, checkpoint_loop(**db, lead), asio::detached);

@@ -329,6 +329,111 @@ class IdleConnections(HardeningTest):
                 c.close()
 
 
+def listen_queue(port):
+    """Connections waiting in the kernel's accept queue of the server's
+    listening socket (ss: Recv-Q of a LISTEN socket)."""
+    out = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True,
+                         check=True).stdout
+    return sum(int(line.split()[1]) for line in out.splitlines())
+
+
+class PausedHandshake:
+    """A TLS handshake started (ClientHello sent, the server's flight
+    answered) and left waiting for the client's last flight."""
+
+    def __init__(self, server, source):
+        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=10,
+                                             source_address=(source, 0))
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = server.tls_context().wrap_bio(self.incoming, self.outgoing,
+                                                 server_hostname="localhost")
+        self._step()  # the ClientHello
+
+    def _step(self):
+        try:
+            self.tls.do_handshake()
+            done = True
+        except ssl.SSLWantReadError:
+            done = False
+        if pending := self.outgoing.read():
+            self.sock.sendall(pending)
+        return done
+
+    def _feed(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionResetError("closed by the server")
+        self.incoming.write(chunk)
+
+    def get(self, path):
+        """Finishes the handshake, sends GET `path`, returns the status."""
+        while not self._step():
+            self._feed()
+        self.tls.write(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+        self.sock.sendall(self.outgoing.read())
+        data = b""
+        while b"\r\n" not in data:
+            self._feed()
+            try:
+                data += self.tls.read(65536)
+            except ssl.SSLWantReadError:
+                pass
+        return int(data.split()[1])
+
+    def close(self):
+        self.sock.close()
+
+
+class HandshakeGate(HardeningTest):
+    """Past max_handshakes the server accepts nothing more: newcomers wait in
+    the listen backlog instead of being accepted and then cut mid-handshake
+    (agents reconnecting at once after a restart); silent ones holding the
+    gate are closed after 2 s; the anonymous budget sheds idle connections
+    that finished their handshake before one still in it."""
+    config_edits = {"server.max_handshakes": "4", "server.max_anonymous_connections": "8",
+                    "server.max_connections_per_address": "64"}
+
+    def test_newcomers_wait_in_the_backlog_and_a_real_client_gets_through(self):
+        silent = []
+        try:
+            for i in range(10):
+                silent.append(socket.create_connection(
+                    ("127.0.0.1", self.server.port), timeout=5,
+                    source_address=(f"127.0.0.{41 + i}", 0)))
+            time.sleep(0.5)
+            # Four hold the gate; the other six were not accepted.
+            self.assertEqual(listen_queue(self.server.port), 6)
+            started = time.monotonic()
+            with raw_tls(self.server, source="127.0.0.51", timeout=15) as conn:
+                conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                answers, _ = read_responses(conn, limit=1, timeout=15)
+            self.assertEqual(answers[0][0], 200, answers)
+            # The silent ones were closed after 2 s at the gate, not after
+            # handshake_timeout (10 s).
+            self.assertLess(time.monotonic() - started, 8)
+            self.assertTrue(all(closed_within(s, 12) for s in silent))  # handshake_timeout
+        finally:
+            for s in silent:
+                s.close()
+
+    def test_a_started_handshake_is_not_cut_for_newcomers(self):
+        paused = PausedHandshake(self.server, "127.0.0.61")
+        idle = []
+        try:
+            time.sleep(0.2)
+            # Twelve newcomers finish their handshakes and stay idle: past the
+            # anonymous budget (8), the ones that finished go first.
+            for i in range(12):
+                idle.append(raw_tls(self.server, source=f"127.0.0.{62 + i}"))
+            self.assertEqual(paused.get("/healthz"), 200)
+            open_ones = sum(not closed_within(c, 0.3) for c in idle)
+            self.assertLessEqual(open_ones, 7)
+        finally:
+            paused.close()
+            for c in idle:
+                c.close()
+
+
 HAPROXY_CONFIG = """
 global
     maxconn 256

@@ -6,6 +6,10 @@
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
@@ -353,7 +357,8 @@ asio::awaitable<std::optional<asio::ip::address>> read_proxy_header(
 
 }  // namespace
 
-asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_context& ctx) {
+asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_context& ctx,
+                                       connection_budget::handshake in_flight) {
   boost::system::error_code peer_ec;
   const auto peer = socket.remote_endpoint(peer_ec);
   if (peer_ec) co_return;
@@ -374,15 +379,19 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
     std::shared_ptr<shed_handle> h;
     ~detach() { h->stream = nullptr; }
   } detached_at_end{shedder};
-  auto slot = ctx.budget.admit(from.key, [h = shedder, &stats = ctx.stats] {
-    stats.connections_shed.fetch_add(1, std::memory_order_relaxed);
-    asio::post(h->executor, [h] {
-      if (h->stream) h->stream->cancel_now();
-    });
-  });
+  auto slot = ctx.budget.admit(
+      from.key,
+      [h = shedder, &stats = ctx.stats] {
+        stats.connections_shed.fetch_add(1, std::memory_order_relaxed);
+        asio::post(h->executor, [h] {
+          if (h->stream) h->stream->cancel_now();
+        });
+      },
+      std::move(in_flight));
   stream.expires_after(limits.handshake_timeout);
   if (!slot) {
-    // Every place is held by an authenticated connection.
+    // Every place is held by an authenticated connection. (Its handshake is
+    // not counted at the gate: admit() let go of `in_flight`.)
     ctx.stats.connections_refused.fetch_add(1, std::memory_order_relaxed);
     if (auto [ec] = co_await stream.async_handshake(use_tuple); ec) co_return;
     auto res = ctx.app.failure_response(http_failure::busy, "too many connections");
@@ -399,8 +408,16 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
     if (!client) co_return;
     from = {*client, address_key(*client)};
     slot->move_to(from.key);
+  } else if (auto [ec] = co_await stream.next_layer().async_wait(asio::ip::tcp::socket::wait_read,
+                                                                 use_tuple);
+             ec) {
+    co_return;  // timed out or shed before its first byte
   }
+  // A handshake under way, not a silent connection holding a place at the
+  // gate (accept_connections).
+  slot->heard_from();
   if (auto [ec] = co_await stream.async_handshake(use_tuple); ec) co_return;
+  slot->handshake_done();
   // Verified against the server's CA during the handshake (or carried by a
   // resumed session); whose it is, and whether it is revoked, is looked up
   // per request: a revoked agent's connection stays anonymous.
@@ -463,6 +480,49 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
   if (unread_body) co_await drain(stream);
   stream.expires_after(std::chrono::seconds(5));
   co_await stream.async_shutdown(use_tuple);
+}
+
+asio::awaitable<void> accept_connections(asio::ip::tcp::acceptor& acceptor,
+                                         connection_context& ctx) {
+  // A connection that has sent nothing this long after its accept, while
+  // the gate is full, is a silent one holding a place (a real client sends
+  // its ClientHello at once): it is shed, so that silent connections from
+  // many addresses cannot close the gate for the whole handshake_timeout.
+  constexpr auto stalled = std::chrono::seconds(2);
+  constexpr auto recheck = std::chrono::milliseconds(5);
+  auto& ioc = static_cast<asio::io_context&>(acceptor.get_executor().context());
+  asio::steady_timer pause(ioc);
+  for (;;) {
+    for (auto waited = std::chrono::milliseconds(0); !ctx.budget.handshake_room();
+         waited += recheck) {
+      if (waited >= std::chrono::milliseconds(100)) {
+        ctx.budget.shed_stalled_handshakes(stalled);
+        waited = {};
+      }
+      pause.expires_after(recheck);
+      co_await pause.async_wait(use_tuple);
+    }
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), use_tuple);
+    if (ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // Out of descriptors and the like: back off instead of spinning.
+      spdlog::warn("accept failed: {}", ec.message());
+      pause.expires_after(std::chrono::milliseconds(100));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, serve_connection(std::move(socket), ctx, ctx.budget.start_handshake()),
+                   [](std::exception_ptr e) {
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       spdlog::error("connection ended by an exception: {}", ex.what());
+                     }
+                   });
+  }
 }
 
 }  // namespace valise::server

@@ -35,8 +35,16 @@ struct connection_context {
 };
 
 // Serves one accepted connection until it closes; when the budget has no
-// place for it, answers 503 after the handshake and closes.
+// place for it, answers 503 after the handshake and closes. `in_flight`, the
+// accept loop's count of it, ends with its handshake.
 boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socket,
-                                              connection_context& ctx);
+                                              connection_context& ctx,
+                                              connection_budget::handshake in_flight);
+
+// Accepts connections and serves each, holding back while
+// ctx.budget's handshakes in flight are at their cap: newcomers then wait in
+// the listen backlog. Returns once the acceptor is closed.
+boost::asio::awaitable<void> accept_connections(boost::asio::ip::tcp::acceptor& acceptor,
+                                                connection_context& ctx);
 
 }  // namespace valise::server

@@ -6,6 +6,7 @@ void connection_budget::forget(entry& e) {
   if (!e.list) return;
   e.list->erase(e.where);
   e.list = nullptr;
+  e.in_flight.done();
   if (e.now == entry::state::anonymous) {
     if (auto it = per_address_.find(e.key); it != per_address_.end() && --it->second == 0)
       per_address_.erase(it);
@@ -18,15 +19,25 @@ void connection_budget::forget(entry& e) {
 
 std::function<void()> connection_budget::pick_victim(entry_list& list, const std::string& key,
                                                      const entry* spare) {
-  for (const auto& candidate : list) {
-    if (candidate.get() == spare || (!key.empty() && candidate->key != key)) continue;
-    auto victim = candidate;  // the list's copy goes with its node
-    forget(*victim);
-    victim->now = entry::state::shed;
-    ++shed_;
-    return std::move(victim->shed);
+  // A handshake cut is work thrown away on both sides, and a client that
+  // started one is most likely real: idle connections that finished theirs go
+  // first.
+  for (bool handshaking : {false, true}) {
+    for (const auto& candidate : list) {
+      if (candidate.get() == spare || (!key.empty() && candidate->key != key) ||
+          candidate->handshaking != handshaking)
+        continue;
+      return shed_entry(candidate);
+    }
   }
   return {};
+}
+
+std::function<void()> connection_budget::shed_entry(std::shared_ptr<entry> victim) {
+  forget(*victim);  // `victim` keeps it alive: the list's copy goes with its node
+  victim->now = entry::state::shed;
+  ++shed_;
+  return std::move(victim->shed);
 }
 
 std::vector<std::function<void()>> connection_budget::make_room(const std::string& key,
@@ -52,11 +63,13 @@ std::vector<std::function<void()>> connection_budget::make_room(const std::strin
 }
 
 std::optional<connection_budget::slot> connection_budget::admit(std::string key,
-                                                                std::function<void()> shed) {
+                                                                std::function<void()> shed,
+                                                                handshake in_flight) {
   std::vector<std::function<void()>> victims;
   auto e = std::make_shared<entry>();
   e->key = std::move(key);
   e->shed = std::move(shed);
+  e->in_flight = std::move(in_flight);
   {
     std::lock_guard lock(mutex_);
     victims = make_room(e->key, nullptr);
@@ -78,7 +91,35 @@ void connection_budget::release(entry& e) {
 
 connection_budget::counts connection_budget::current() const {
   std::lock_guard lock(mutex_);
-  return {static_cast<unsigned>(anonymous_.size()), authenticated_, shed_};
+  return {static_cast<unsigned>(anonymous_.size()), authenticated_, handshakes_.load(), shed_};
+}
+
+void connection_budget::handshake::done() {
+  if (budget_) std::exchange(budget_, nullptr)->handshakes_.fetch_sub(1);
+}
+
+connection_budget::handshake connection_budget::start_handshake() {
+  handshakes_.fetch_add(1);
+  return handshake(*this);
+}
+
+bool connection_budget::handshake_room() const {
+  return handshakes_.load() < policy_.max_handshakes;
+}
+
+unsigned connection_budget::shed_stalled_handshakes(std::chrono::steady_clock::duration age) {
+  std::vector<std::function<void()>> victims;
+  {
+    std::lock_guard lock(mutex_);
+    const auto before = std::chrono::steady_clock::now() - age;
+    for (auto it = anonymous_.begin(); it != anonymous_.end() && (*it)->since <= before;) {
+      auto candidate = *it++;  // oldest first; shed_entry erases it from the list
+      if (candidate->handshaking && candidate->silent)
+        victims.push_back(shed_entry(std::move(candidate)));
+    }
+  }
+  for (auto& v : victims) v();
+  return static_cast<unsigned>(victims.size());
 }
 
 connection_budget::slot::~slot() {
@@ -125,6 +166,17 @@ bool connection_budget::slot::authenticated(const std::string& credential) {
   }
   if (victim) victim();
   return true;
+}
+
+void connection_budget::slot::handshake_done() {
+  std::lock_guard lock(budget_->mutex_);
+  entry_->handshaking = false;
+  entry_->in_flight.done();
+}
+
+void connection_budget::slot::heard_from() {
+  std::lock_guard lock(budget_->mutex_);
+  entry_->silent = false;
 }
 
 bool connection_budget::slot::is_authenticated() const {

@@ -101,5 +101,58 @@ TEST(ConnectionBudget, MovingToTheRealAddressCountsThere) {
   EXPECT_EQ(h.shed, std::vector<int>{1});  // the proxy's address holds only z now
 }
 
+TEST(ConnectionBudget, HandshakesInFlightAreCountedUntilTheyEnd) {
+  harness h{connection_budget({.max_connections = 100, .max_anonymous = 50, .max_handshakes = 2})};
+  auto first = h.budget.start_handshake();
+  EXPECT_TRUE(h.budget.handshake_room());
+  auto second = h.budget.start_handshake();
+  EXPECT_FALSE(h.budget.handshake_room());
+  EXPECT_EQ(h.budget.current().handshakes, 2u);
+  auto a = h.budget.admit(
+      "a", [] {}, std::move(first));
+  a->handshake_done();
+  EXPECT_TRUE(h.budget.handshake_room());
+  {
+    auto b = h.budget.admit(
+        "b", [] {}, std::move(second));
+    EXPECT_EQ(h.budget.current().handshakes, 1u);
+  }  // a connection that ends mid-handshake gives its place back
+  EXPECT_TRUE(h.budget.handshake_room());
+  EXPECT_EQ(h.budget.current().handshakes, 0u);
+}
+
+TEST(ConnectionBudget, SheddingSparesHandshakesInProgress) {
+  harness h{connection_budget({.max_connections = 100, .max_anonymous = 3, .max_per_address = 2})};
+  auto started = h.admit("a", 1);  // oldest, still in its handshake
+  auto idle = h.admit("a", 2);
+  idle->handshake_done();
+  auto other = h.admit("b", 3);
+  other->handshake_done();
+  auto newcomer = h.admit("a", 4);  // over the address's cap: its idle one goes
+  EXPECT_EQ(h.shed, std::vector<int>{2});
+  auto another = h.admit("c", 5);  // over the anonymous budget: the idle one
+  EXPECT_EQ(h.shed, (std::vector<int>{2, 3}));
+  auto last = h.admit("d", 6);  // only handshakes left: the oldest of them
+  EXPECT_EQ(h.shed, (std::vector<int>{2, 3, 1}));
+}
+
+TEST(ConnectionBudget, SilentHandshakesAreShedOnRequest) {
+  harness h{connection_budget({.max_connections = 100, .max_anonymous = 50, .max_handshakes = 4})};
+  auto stalled = h.budget.admit(
+      "a", [&] { h.shed.push_back(1); }, h.budget.start_handshake());
+  auto finished = h.budget.admit(
+      "b", [&] { h.shed.push_back(2); }, h.budget.start_handshake());
+  finished->heard_from();
+  finished->handshake_done();
+  auto slow = h.budget.admit(
+      "c", [&] { h.shed.push_back(3); }, h.budget.start_handshake());
+  slow->heard_from();  // under way, however slowly: left to handshake_timeout
+  EXPECT_EQ(h.budget.shed_stalled_handshakes(std::chrono::hours(1)), 0u);  // none that old
+  EXPECT_EQ(h.budget.shed_stalled_handshakes(std::chrono::seconds(0)), 1u);
+  EXPECT_EQ(h.shed, std::vector<int>{1});
+  EXPECT_EQ(h.budget.current().handshakes, 1u);
+  EXPECT_EQ(h.budget.current().anonymous, 2u);
+}
+
 }  // namespace
 }  // namespace valise::server

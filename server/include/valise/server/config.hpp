@@ -71,6 +71,7 @@ struct server_config {
   // (LimitNOFILE in the unit is above it; docs/operations.md).
   unsigned max_connections = 16384;
   unsigned max_anonymous_connections = 1000;     // not yet authenticated; oldest shed first
+  unsigned max_handshakes = 256;                 // in progress; past it, wait in the backlog
   unsigned max_connections_per_address = 32;     // anonymous ones from one address (IPv6: /64)
   unsigned max_connections_per_credential = 32;  // authenticated ones of one agent or token
   std::chrono::seconds request_timeout{30};
