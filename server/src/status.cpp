@@ -25,9 +25,12 @@ std::string init_command(const config_location& where) {
 std::string leadership(const server_config& config) {
   if (config.store_url.empty()) return "this node (SQLite: the one node)";
   std::string why;
-  auto url = connection_url(
-      config.database(), &why,
-      "connect_timeout=3&application_name=" + percent_encoded("valise-server status"));
+  // Bounded at each step: connecting, a host that stops answering, and the
+  // query itself (a database that stalls must not hold the unit's start).
+  auto url = connection_url(config.database(), &why,
+                            "connect_timeout=3&tcp_user_timeout=3000&options=" +
+                                percent_encoded("-c statement_timeout=3000") +
+                                "&application_name=" + percent_encoded("valise-server status"));
   if (!url) return "unknown (" + why + ")";
   auto db = sql::connection::open(url->value, why);
   if (!db) return "unknown (cannot reach the database: " + why.substr(0, why.find('\n')) + ")";

@@ -141,43 +141,47 @@ class OnePatchAcrossNodes(ClusterTest):
 class LockSessionEnded(ClusterTest):
     # Node A's upload locks live on one database session (application_name
     # valise-upload-locks). Ended while A's PATCH streams, it takes the lock
-    # with it: node B may then take the upload, so A's PATCH must not
-    # complete it (it used to: 204 and a bundle written under no lock).
+    # with it: node B may then take the upload, so A's PATCH completes it
+    # only if A can take the lock back, and then with the hash of the file
+    # as it is (it used to complete under no lock, whatever B did).
     END_A_LOCKS = ("SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a "
                    "WHERE a.datname = current_database() "
                    "AND a.application_name = 'valise-upload-locks' "
                    "AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid "
                    "AND l.locktype = 'advisory')")
+    UPLOAD_LOCKS_HELD = ("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                         "WHERE a.datname = current_database() "
+                         "AND a.application_name = 'valise-upload-locks' "
+                         "AND l.locktype = 'advisory' AND l.granted")
 
-    def test_the_patch_completes_nothing_and_the_retry_completes_once(self):
-        token = self.ticket_and_link("CL-SESSION")
-        data = age_like(8 * MiB, b"session")
+    def end_a_locks_mid_patch(self, ref, data):
+        """A PATCH streams to A, then A's locks session is ended: (token,
+        path, the open PATCH, its connection, the offset it had reached)."""
+        token = self.ticket_and_link(ref)
         path = create_upload(self.a.request, token, len(data))
         conn = self.direct(self.a)
+        streaming = StreamingPatch(conn, token, path, 0, len(data))
+        streaming.send(data[:2 * MiB])
+        self.wait_until(lambda: self.file_size(path) >= MiB, "node A to write")
+        at = self.settled_size(path)
+        status, _, body = patch(self.b.request, token, path, at, b"")
+        self.assertEqual(status, 423, body)  # A holds it
+        # Only A's locks session holds an advisory lock of the upload kind
+        # (the leader's is on a session of another name).
+        self.assertEqual(psql(self.a.database_url, self.END_A_LOCKS).split(), ["t"])
+        return token, path, streaming, conn, at
+
+    def test_a_lock_nobody_took_is_taken_back_and_the_patch_completes_once(self):
+        data = age_like(8 * MiB, b"session")
+        token, path, streaming, conn, at = self.end_a_locks_mid_patch("CL-SESSION", data)
         try:
-            streaming = StreamingPatch(conn, token, path, 0, len(data))
-            streaming.send(data[:2 * MiB])
-            self.wait_until(lambda: self.file_size(path) >= MiB, "node A to write")
-            at = self.settled_size(path)
-            status, _, body = patch(self.b.request, token, path, at, b"")
-            self.assertEqual(status, 423, body)  # A holds it
-            # Only A's locks session holds an advisory lock of the upload kind
-            # (the leader's is on a session of another name).
-            self.assertEqual(psql(self.a.database_url, self.END_A_LOCKS).split(), ["t"])
-            # The lock is gone: B takes the upload (a PATCH of no bytes).
+            # B takes the upload and lets it go (a PATCH of no bytes).
             status, _, body = patch(self.b.request, token, path, at, b"")
             self.assertEqual(status, 204, body)
             streaming.send(data[2 * MiB:])
             status, headers, body = streaming.finish()
         finally:
             conn.close()
-        self.assertEqual(status, 423, body)
-        self.assertNotIn("valise-bundle-id", headers)
-        self.assertEqual(self.bundles(self.b, "CL-SESSION"), [])
-        # As tus-js-client retries: HEAD, then the rest, here through B.
-        at = offset_of(self.b.request, token, path)
-        self.assertEqual(at, len(data) - 1)  # the last byte taken back
-        status, headers, body = patch(self.b.request, token, path, at, data[at:])
         self.assertEqual(status, 204, body)
         self.assert_one_bundle("CL-SESSION", data, headers)
         # Node A's locks work again on a new session.
@@ -187,6 +191,33 @@ class LockSessionEnded(ClusterTest):
         status, headers, body = patch(self.a.request, token, path, 0, small)
         self.assertEqual(status, 204, body)
         self.assert_one_bundle("CL-SESSION-2", small, headers)
+
+    def test_a_lock_another_node_holds_leaves_the_upload_to_it(self):
+        data = age_like(8 * MiB, b"elsewhere")
+        token, path, streaming, conn, at = self.end_a_locks_mid_patch("CL-ELSEWHERE", data)
+        conn_b = self.direct(self.b)
+        try:
+            # B's PATCH takes the lock and waits for its body.
+            StreamingPatch(conn_b, token, path, at, len(data) - at)
+            self.wait_until(lambda: psql(self.b.database_url, self.UPLOAD_LOCKS_HELD).strip() == "1",
+                            "node B to take the upload's lock")
+            streaming.send(data[2 * MiB:])
+            status, headers, body = streaming.finish()
+        finally:
+            conn.close()
+            conn_b.close()  # B's PATCH ends without a byte
+        self.assertEqual(status, 423, body)
+        self.assertNotIn("valise-bundle-id", headers)
+        self.assertEqual(self.bundles(self.b, "CL-ELSEWHERE"), [])
+        # The bytes are in the file: a PATCH of none at the end completes
+        # the upload, with the hash caught up from the file.
+        self.wait_until(lambda: psql(self.b.database_url, self.UPLOAD_LOCKS_HELD).strip() == "0",
+                        "node B to let the upload go")
+        at = offset_of(self.b.request, token, path)
+        self.assertEqual(at, len(data))
+        status, headers, body = patch(self.b.request, token, path, at, b"")
+        self.assertEqual(status, 204, body)
+        self.assert_one_bundle("CL-ELSEWHERE", data, headers)
 
 
 class NodeKilledMidUpload(ClusterTest):

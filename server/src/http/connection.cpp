@@ -272,7 +272,11 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
     // A stream route that answered at once left its body unread.
     x.body_read = target_route.body != body_kind::stream || !has_body;
   } else if (auto* receiver = std::get_if<std::unique_ptr<body_receiver>>(&result)) {
-    co_await (*receiver)->ready();  // no socket operation pending: none times out
+    // The upload may first read a file (its hash catching up): the head's
+    // deadline must not run out meanwhile, with no socket operation to
+    // blame. What comes next sets its own.
+    stream.expires_never();
+    co_await (*receiver)->ready();
     // curl and other clients wait (curl: one second) for this before sending
     // a large body; sent only once the request was admitted and will be read.
     if (beast::iequals((*head)[http::field::expect], "100-continue")) {
@@ -484,11 +488,14 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, connection_
 
 asio::awaitable<void> accept_connections(asio::ip::tcp::acceptor& acceptor,
                                          connection_context& ctx) {
-  // A connection that has sent nothing this long after its accept, while
-  // the gate is full, is a silent one holding a place (a real client sends
-  // its ClientHello at once): it is shed, so that silent connections from
-  // many addresses cannot close the gate for the whole handshake_timeout.
-  constexpr auto stalled = std::chrono::seconds(2);
+  // While the gate is full, a connection that has sent nothing this long
+  // after its accept is a silent one holding a place (a real client sends
+  // its ClientHello at once), and one whose handshake is not over after
+  // `stalled` waits on a client that sends a byte at a time (the CPU needs
+  // milliseconds): both are shed, so that neither can close the gate for
+  // the whole handshake_timeout.
+  constexpr auto silent = std::chrono::seconds(2);
+  constexpr auto stalled = std::chrono::seconds(5);
   constexpr auto recheck = std::chrono::milliseconds(5);
   auto& ioc = static_cast<asio::io_context&>(acceptor.get_executor().context());
   asio::steady_timer pause(ioc);
@@ -496,7 +503,7 @@ asio::awaitable<void> accept_connections(asio::ip::tcp::acceptor& acceptor,
     for (auto waited = std::chrono::milliseconds(0); !ctx.budget.handshake_room();
          waited += recheck) {
       if (waited >= std::chrono::milliseconds(100)) {
-        ctx.budget.shed_stalled_handshakes(stalled);
+        ctx.budget.shed_stalled_handshakes(silent, stalled);
         waited = {};
       }
       pause.expires_after(recheck);

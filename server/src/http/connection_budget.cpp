@@ -107,14 +107,16 @@ bool connection_budget::handshake_room() const {
   return handshakes_.load() < policy_.max_handshakes;
 }
 
-unsigned connection_budget::shed_stalled_handshakes(std::chrono::steady_clock::duration age) {
+unsigned connection_budget::shed_stalled_handshakes(std::chrono::steady_clock::duration silent,
+                                                    std::chrono::steady_clock::duration stalled) {
   std::vector<std::function<void()>> victims;
   {
     std::lock_guard lock(mutex_);
-    const auto before = std::chrono::steady_clock::now() - age;
-    for (auto it = anonymous_.begin(); it != anonymous_.end() && (*it)->since <= before;) {
+    const auto now = std::chrono::steady_clock::now();
+    const auto silent_since = now - silent, stalled_since = now - stalled;
+    for (auto it = anonymous_.begin(); it != anonymous_.end() && (*it)->since <= silent_since;) {
       auto candidate = *it++;  // oldest first; shed_entry erases it from the list
-      if (candidate->handshaking && candidate->silent)
+      if (candidate->handshaking && (candidate->silent || candidate->since <= stalled_since))
         victims.push_back(shed_entry(std::move(candidate)));
     }
   }

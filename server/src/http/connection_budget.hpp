@@ -72,11 +72,14 @@ class connection_budget {
   // Whether another connection may be accepted now (fewer than
   // max_handshakes in flight).
   bool handshake_room() const;
-  // Sheds every connection that has sent nothing yet `age` after its accept
-  // (silent ones holding the places while the gate is full); how many. One
-  // whose handshake is under way, however slowly, is left to
-  // handshake_timeout: under a crowd of them the CPU is what is slow.
-  unsigned shed_stalled_handshakes(std::chrono::steady_clock::duration age);
+  // Sheds every connection still in its handshake that has sent nothing
+  // `silent` after its accept, or has not finished it `stalled` after
+  // (`silent` < `stalled`): the ones holding the gate's places while it is
+  // full; how many. A real handshake takes milliseconds of CPU, so one
+  // still going after `stalled` waits on its client: a slow-loris sending
+  // a byte at a time must not hold the gate shut for handshake_timeout.
+  unsigned shed_stalled_handshakes(std::chrono::steady_clock::duration silent,
+                                   std::chrono::steady_clock::duration stalled);
 
   // One connection's place, released when destroyed. Used from the
   // connection's own strand; the budget may shed it from any thread.

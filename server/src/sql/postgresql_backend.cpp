@@ -531,10 +531,19 @@ result<std::unique_ptr<connection_impl>> open_postgresql(const std::string& uri,
   // connect timeout but not the encoding: text is UTF-8 on both backends.
   // Keepalives: a node cut off while holding the writers' lock must lose its
   // connection (and the lock) in about a minute, not in TCP's two hours.
-  const char* const keys[] = {
-      "connect_timeout",  "keepalives", "keepalives_idle", "keepalives_interval",
-      "keepalives_count", "dbname",     "client_encoding", nullptr};
-  const char* const values[] = {"10", "1", "30", "10", "3", uri.c_str(), "UTF8", nullptr};
+  // tcp_user_timeout: a statement sent to a database host that vanished
+  // fails in 20 s, not after TCP's retransmissions (about 15 minutes), with
+  // the store's lock held meanwhile.
+  const char* const keys[] = {"connect_timeout",
+                              "keepalives",
+                              "keepalives_idle",
+                              "keepalives_interval",
+                              "keepalives_count",
+                              "tcp_user_timeout",
+                              "dbname",
+                              "client_encoding",
+                              nullptr};
+  const char* const values[] = {"10", "1", "30", "10", "3", "20000", uri.c_str(), "UTF8", nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   auto c = std::make_unique<pg_connection>(conn);
   if (!conn || PQstatus(conn) != CONNECTION_OK) {

@@ -1,5 +1,6 @@
 // The audit trail: appending records (HMAC-chained under the audit key),
 // reading them, checkpoints to audit.head, and verification.
+#include <limits>
 #include <map>
 
 #include "store/audit_files.hpp"
@@ -248,9 +249,12 @@ result<store::verify_report> sql_store::verify_audit(
   if (!stmt) return stmt.error();
   std::string previous = audit_genesis;
   std::int64_t expected_seq = 1;
+  // From the lowest seq there is: a record with a seq below 1 is a bad one,
+  // not one to skip.
+  std::int64_t after = std::numeric_limits<std::int64_t>::min();
   for (std::int64_t in_page = page_size; in_page == page_size;) {
     stmt->reset();
-    stmt->bind(report.last_seq).bind(page_size);
+    stmt->bind(after).bind(page_size);
     for (in_page = 0;; ++in_page) {
       auto row = stmt->step();
       if (!row) return row.error();
@@ -265,7 +269,7 @@ result<store::verify_report> sql_store::verify_audit(
       if (auto at = counted.find(r.seq); at != counted.end()) at->second = r.hash;
       previous = r.hash;
       expected_seq = r.seq + 1;
-      report.last_seq = r.seq;
+      report.last_seq = after = r.seq;
     }
   }
   for (const auto& [source, c] : checkpoints) {

@@ -239,10 +239,11 @@ class upload_receiver final : public body_sink {
     // Once a PATCH ends, before its bytes count: another node may have taken
     // the upload meanwhile if this one's cluster lock went with a database
     // session (docs/cluster.md).
-    if (!lease_.held()) return lock_lost();
+    if (!lease_.held() && !reclaimed()) return lock_lost();
     if (scratch_) {
       // Until the scratch file is dropped the body is on disk twice.
       if (auto room = file_->check_room(scratch_->size()); !room) return fail(room.error());
+      merging_ = true;
       if (auto merged = file_->append_file(*scratch_); !merged) return fail(merged.error());
       lease_->hashed = file_->size();
       file_->start_writeback(start_, file_->size());
@@ -251,6 +252,8 @@ class upload_receiver final : public body_sink {
     settle_charge();
     if (info_.length && info_.offset == *info_.length) {
       if (!prefix_checked_) return refuse();  // ended before the check could pass
+      // Again: the merge above may have taken seconds.
+      if (!lease_.held() && !reclaimed()) return lock_lost();
       auto done = upload_->finish(lease_->sha256.final_hex());
       if (!done) return svc_.reply(store_failure(done.error(), info_.id));
       lease_.forget();
@@ -288,21 +291,34 @@ class upload_receiver final : public body_sink {
     return {};
   }
 
-  // The upload's cluster lock was lost while this PATCH streamed: it does
-  // not complete the upload, and the running hash is dropped, to be caught
-  // up from the file (what it holds, whoever wrote it) by the next PATCH
-  // under a lock held. The upload's file is left alone (another node's now),
-  // except that a PATCH that brought it to its full length takes back its
-  // last byte if the file still ends where it left it: a client's retry asks
-  // HEAD first, and tus-js-client takes an Upload-Offset equal to the length
-  // for done without sending the PATCH that would complete it. 423, as for
-  // any upload another node holds: tus-js-client (hence Uppy) and valise's
-  // own client retry it.
+  // The upload's cluster lock went with a database session while this
+  // PATCH streamed: if nobody took it meanwhile, this node takes it again,
+  // but another node may have written the file in between, so the running
+  // hash is computed anew from the whole file, and the PATCH counts only if
+  // the file ends where this one left it. A checksummed body is not
+  // reclaimed: it never reached the file, and the client sends it again.
+  bool reclaimed() {
+    if (scratch_ || !lease_.retake()) return false;
+    lease_->sha256.reset();
+    lease_->hashed = 0;
+    std::vector<std::uint8_t> buffer(catch_up_bytes);
+    for (;;) {
+      auto n = file_->read_at(lease_->hashed, buffer);
+      if (!n) return false;
+      if (*n == 0) break;
+      lease_->sha256.update({buffer.data(), *n});
+      lease_->hashed += *n;
+    }
+    return lease_->hashed == accepted_;
+  }
+
+  // The lock is another node's now (or nobody can tell): nothing is
+  // completed, and the running hash is dropped, to be caught up from the
+  // file by the next PATCH under a lock held. The file is left alone: its
+  // bytes are the other node's to judge. 423, as for any upload another
+  // node holds: tus-js-client (hence Uppy) and valise's own client retry it.
   response lock_lost() {
     if (scratch_) (void)scratch_->truncate(0);  // a checksummed body never reached the file
-    const std::uint64_t size = file_->size();
-    if (!scratch_ && info_.length && size == *info_.length && size == accepted_ && size > start_)
-      (void)file_->truncate(size - 1);
     settle_charge();
     lease_.forget();
     return svc_.reply(error::locked,
@@ -377,7 +393,9 @@ class upload_receiver final : public body_sink {
 
   // After writer_ drained.
   void roll_back() {
-    (void)file_->truncate(start_);
+    // Only a merge begun wrote to the file: otherwise its bytes past start_
+    // may be another node's (a lock lost), not this PATCH's.
+    if (merging_) (void)file_->truncate(start_);
     if (scratch_) (void)scratch_->truncate(0);
     accepted_ = start_;
     written_back_ = std::min(written_back_, start_);
@@ -398,6 +416,7 @@ class upload_receiver final : public body_sink {
   digest rollback_;
   std::uint64_t rollback_hashed_ = 0;
   std::error_code unread_;  // catch_up() could not read the file
+  bool merging_ = false;    // a checksummed body is being copied into the file
   std::atomic<bool> caught_up_ = false;
   std::uint64_t start_;
   std::uint64_t limit_;

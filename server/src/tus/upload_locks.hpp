@@ -14,14 +14,14 @@ class upload_locks {
   virtual ~upload_locks() = default;
   // true: this process holds `id` until unlock(id). false: another process
   // holds it, or nobody could tell (the client is told 423 and retries).
-  // Never called twice for one id without an unlock between (the registry
-  // holds one lease per id).
+  // Called twice for one id without an unlock between only after held()
+  // said no (the registry holds one lease per id, and takes it back then).
   virtual bool try_lock(const std::string& id) = 0;
   // Whether this process still holds `id`, taken by try_lock: a lock can be
   // lost while held (the database ended the session that held it), and then
   // another process may write the upload. Asked once at the end of each
-  // PATCH, before its bytes count: it may cost a round trip. false when
-  // nobody could tell.
+  // PATCH, before its bytes count (and again before completing): it may
+  // cost a round trip. false when nobody could tell.
   virtual bool held(const std::string& id) = 0;
   virtual void unlock(const std::string& id) = 0;
 };

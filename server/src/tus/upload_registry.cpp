@@ -65,6 +65,10 @@ bool upload_registry::lease::held() const {
   return owner_ && progress_ && (!owner_->cluster_ || owner_->cluster_->held(id_));
 }
 
+bool upload_registry::lease::retake() const {
+  return owner_ && progress_ && (!owner_->cluster_ || owner_->cluster_->try_lock(id_));
+}
+
 void upload_registry::lease::release() {
   if (!owner_ || !progress_) return;
   // Before the entry is free here: another request of this process then

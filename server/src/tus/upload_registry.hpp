@@ -65,6 +65,9 @@ class upload_registry {
     // its lock in the cluster may have been lost meanwhile (then forget():
     // another process may have written the file under the running hash).
     bool held() const;
+    // After held() said no: takes the upload's lock in the cluster again,
+    // if no other process took it meanwhile.
+    bool retake() const;
 
    private:
     void release();

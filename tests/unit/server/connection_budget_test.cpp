@@ -146,12 +146,17 @@ TEST(ConnectionBudget, SilentHandshakesAreShedOnRequest) {
   finished->handshake_done();
   auto slow = h.budget.admit(
       "c", [&] { h.shed.push_back(3); }, h.budget.start_handshake());
-  slow->heard_from();  // under way, however slowly: left to handshake_timeout
-  EXPECT_EQ(h.budget.shed_stalled_handshakes(std::chrono::hours(1)), 0u);  // none that old
-  EXPECT_EQ(h.budget.shed_stalled_handshakes(std::chrono::seconds(0)), 1u);
+  slow->heard_from();  // under way: left alone until `stalled`
+  EXPECT_EQ(h.budget.shed_stalled_handshakes(std::chrono::hours(1), std::chrono::hours(2)),
+            0u);  // none that old
+  EXPECT_EQ(h.budget.shed_stalled_handshakes(std::chrono::seconds(0), std::chrono::hours(1)), 1u);
   EXPECT_EQ(h.shed, std::vector<int>{1});
   EXPECT_EQ(h.budget.current().handshakes, 1u);
   EXPECT_EQ(h.budget.current().anonymous, 2u);
+  // A slow-loris: under way, but past `stalled`.
+  EXPECT_EQ(h.budget.shed_stalled_handshakes(std::chrono::seconds(0), std::chrono::seconds(0)), 1u);
+  EXPECT_EQ(h.shed, (std::vector<int>{1, 3}));
+  EXPECT_EQ(h.budget.current().handshakes, 0u);
 }
 
 }  // namespace

@@ -231,13 +231,24 @@ TEST_F(TusService, CreationWithUploadWithoutItsClusterLockReadsNothing) {
 // and completes nothing. It takes back its last byte, so that a client's
 // retry (HEAD, then PATCH) sends one: that PATCH, under a lock held again,
 // completes the upload with the hash of the whole file.
-TEST_F(TusService, APatchWhoseClusterLockWasLostCompletesNothing) {
-  struct losable_locks final : upload_locks {
-    bool lost = false;
-    bool try_lock(const std::string&) override { return true; }
-    bool held(const std::string&) override { return !lost; }
-    void unlock(const std::string&) override {}
-  } locks;
+// A cluster lock that a test can take away (the database ended its
+// session) and give to another process.
+struct losable_locks final : upload_locks {
+  bool lost = false;
+  bool elsewhere = false;  // another process took it meanwhile
+  int taken = 0;
+  bool try_lock(const std::string&) override {
+    if (elsewhere) return false;
+    lost = false;
+    ++taken;
+    return true;
+  }
+  bool held(const std::string&) override { return !lost; }
+  void unlock(const std::string&) override {}
+};
+
+TEST_F(TusService, APatchWhoseClusterLockWentElsewhereCompletesNothing) {
+  losable_locks locks;
   upload_service clustered(
       *db_, uploads::limits{.max_upload_bytes = 500, .expires_after = std::chrono::seconds(3600)},
       stats_, &locks);
@@ -253,16 +264,41 @@ TEST_F(TusService, APatchWhoseClusterLockWasLostCompletesNothing) {
       complete(clustered.patch(make_head(http::verb::patch, patch_headers(0)), link_, id, now),
                std::string_view(content).substr(0, 40));
   ASSERT_EQ(first.status, 204u) << first.res.body();
-  locks.lost = true;
-  auto refused = send(40);
+  auto streaming = clustered.patch(make_head(http::verb::patch, patch_headers(40)), link_, id, now);
+  locks.lost = locks.elsewhere = true;  // while the body arrives
+  auto refused = complete(std::move(streaming), std::string_view(content).substr(40));
   EXPECT_EQ(refused.status, 423u) << refused.res.body();
   EXPECT_TRUE(refused.header("Valise-Bundle-Id").empty());
   auto h = head(id);
-  EXPECT_EQ(h.header("Upload-Offset"), "99");
+  EXPECT_EQ(h.header("Upload-Offset"), "100");  // the file is left as it is
   EXPECT_TRUE(h.header("Valise-Bundle-Id").empty());
-  locks.lost = false;
-  auto done = send(99);
+  // The other process lets go; the next PATCH, at the end, completes it with
+  // the hash caught up from the file.
+  locks.elsewhere = false;
+  auto done = send(100);
   ASSERT_EQ(done.status, 204u) << done.res.body();
+  digest check(EVP_sha256());
+  check.update({reinterpret_cast<const std::uint8_t*>(content.data()), content.size()});
+  EXPECT_EQ(done.header("Valise-Bundle-Sha256"), check.final_hex());
+}
+
+TEST_F(TusService, APatchWhoseClusterLockWasLostAndRetakenCompletesWithTheFilesHash) {
+  losable_locks locks;
+  upload_service clustered(
+      *db_, uploads::limits{.max_upload_bytes = 500, .expires_after = std::chrono::seconds(3600)},
+      stats_, &locks);
+  std::string content(age_header);
+  content.resize(100, 'z');
+  auto id = create(content.size());
+  auto first =
+      complete(clustered.patch(make_head(http::verb::patch, patch_headers(0)), link_, id, now),
+               std::string_view(content).substr(0, 40));
+  ASSERT_EQ(first.status, 204u) << first.res.body();
+  auto streaming = clustered.patch(make_head(http::verb::patch, patch_headers(40)), link_, id, now);
+  locks.lost = true;  // while the body arrives; nobody else takes it
+  auto done = complete(std::move(streaming), std::string_view(content).substr(40));
+  ASSERT_EQ(done.status, 204u) << done.res.body();
+  EXPECT_EQ(locks.taken, 3);  // each PATCH's lease, and once again
   digest check(EVP_sha256());
   check.update({reinterpret_cast<const std::uint8_t*>(content.data()), content.size()});
   EXPECT_EQ(done.header("Valise-Bundle-Sha256"), check.final_hex());

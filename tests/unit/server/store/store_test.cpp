@@ -278,6 +278,14 @@ TEST_F(Store, AuditVerifyReadsALongTrailPageByPage) {
   ASSERT_TRUE(report);
   EXPECT_EQ(report->records, 10'004);
   EXPECT_EQ(report->last_seq, 10'005);
+  // A record moved below the first seq is read, not skipped.
+  db_.reset();
+  sql("UPDATE audit SET seq = 0 WHERE seq = 1");
+  reopen();
+  report = db_->verify_audit({});
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->first_bad_seq, 0);
+  EXPECT_EQ(report->records, 10'004);
 }
 
 TEST_F(Store, AuditHashCoversEveryField) {
