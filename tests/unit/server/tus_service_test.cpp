@@ -226,11 +226,6 @@ TEST_F(TusService, CreationWithUploadWithoutItsClusterLockReadsNothing) {
   EXPECT_EQ(head(location.substr(location.rfind('/') + 1)).header("Upload-Offset"), "0");
 }
 
-// The cluster's lock lost while a PATCH streamed (its database session
-// ended, and another node may have written since): the PATCH answers 423
-// and completes nothing. It takes back its last byte, so that a client's
-// retry (HEAD, then PATCH) sends one: that PATCH, under a lock held again,
-// completes the upload with the hash of the whole file.
 // A cluster lock that a test can take away (the database ended its
 // session) and give to another process.
 struct losable_locks final : upload_locks {
@@ -247,61 +242,69 @@ struct losable_locks final : upload_locks {
   void unlock(const std::string&) override {}
 };
 
-TEST_F(TusService, APatchWhoseClusterLockWentElsewhereCompletesNothing) {
-  losable_locks locks;
-  upload_service clustered(
-      *db_, uploads::limits{.max_upload_bytes = 500, .expires_after = std::chrono::seconds(3600)},
-      stats_, &locks);
-  std::string content(age_header);
-  content.resize(100, 'z');
-  auto id = create(content.size());
-  auto send = [&](std::uint64_t offset) {
+// An upload of 100 bytes on a node of a cluster, its first 40 sent; then
+// the rest, the cluster's lock lost while it streams (its database session
+// ended).
+class ClusteredTusService : public TusService {
+ protected:
+  void SetUp() override {
+    TusService::SetUp();
+    clustered_.emplace(
+        *db_, uploads::limits{.max_upload_bytes = 500, .expires_after = std::chrono::seconds(3600)},
+        stats_, &locks_);
+    content_.resize(100, 'z');
+    id_ = create(content_.size());
+    auto first = send(0, 40);
+    ASSERT_EQ(first.status, 204u) << first.res.body();
+  }
+  void TearDown() override {
+    clustered_.reset();
+    TusService::TearDown();
+  }
+  reply send(std::uint64_t offset, std::size_t n = std::string::npos) {
     return complete(
-        clustered.patch(make_head(http::verb::patch, patch_headers(offset)), link_, id, now),
-        std::string_view(content).substr(offset));
-  };
-  auto first =
-      complete(clustered.patch(make_head(http::verb::patch, patch_headers(0)), link_, id, now),
-               std::string_view(content).substr(0, 40));
-  ASSERT_EQ(first.status, 204u) << first.res.body();
-  auto streaming = clustered.patch(make_head(http::verb::patch, patch_headers(40)), link_, id, now);
-  locks.lost = locks.elsewhere = true;  // while the body arrives
-  auto refused = complete(std::move(streaming), std::string_view(content).substr(40));
+        clustered_->patch(make_head(http::verb::patch, patch_headers(offset)), link_, id_, now),
+        std::string_view(content_).substr(offset, n));
+  }
+  reply send_the_rest_losing_the_lock(bool to_another_node) {
+    auto streaming =
+        clustered_->patch(make_head(http::verb::patch, patch_headers(40)), link_, id_, now);
+    locks_.lost = true;  // while the body arrives
+    locks_.elsewhere = to_another_node;
+    return complete(std::move(streaming), std::string_view(content_).substr(40));
+  }
+  std::string content_sha256() const {
+    digest check(EVP_sha256());
+    check.update({reinterpret_cast<const std::uint8_t*>(content_.data()), content_.size()});
+    return check.final_hex();
+  }
+
+  losable_locks locks_;
+  std::optional<upload_service> clustered_;
+  std::string content_{age_header};
+  std::string id_;
+};
+
+TEST_F(ClusteredTusService, APatchWhoseLockWentToAnotherNodeCompletesNothing) {
+  auto refused = send_the_rest_losing_the_lock(true);
   EXPECT_EQ(refused.status, 423u) << refused.res.body();
   EXPECT_TRUE(refused.header("Valise-Bundle-Id").empty());
-  auto h = head(id);
+  auto h = head(id_);
   EXPECT_EQ(h.header("Upload-Offset"), "100");  // the file is left as it is
   EXPECT_TRUE(h.header("Valise-Bundle-Id").empty());
-  // The other process lets go; the next PATCH, at the end, completes it with
+  // The other node lets go; the next PATCH, at the end, completes it with
   // the hash caught up from the file.
-  locks.elsewhere = false;
+  locks_.elsewhere = false;
   auto done = send(100);
   ASSERT_EQ(done.status, 204u) << done.res.body();
-  digest check(EVP_sha256());
-  check.update({reinterpret_cast<const std::uint8_t*>(content.data()), content.size()});
-  EXPECT_EQ(done.header("Valise-Bundle-Sha256"), check.final_hex());
+  EXPECT_EQ(done.header("Valise-Bundle-Sha256"), content_sha256());
 }
 
-TEST_F(TusService, APatchWhoseClusterLockWasLostAndRetakenCompletesWithTheFilesHash) {
-  losable_locks locks;
-  upload_service clustered(
-      *db_, uploads::limits{.max_upload_bytes = 500, .expires_after = std::chrono::seconds(3600)},
-      stats_, &locks);
-  std::string content(age_header);
-  content.resize(100, 'z');
-  auto id = create(content.size());
-  auto first =
-      complete(clustered.patch(make_head(http::verb::patch, patch_headers(0)), link_, id, now),
-               std::string_view(content).substr(0, 40));
-  ASSERT_EQ(first.status, 204u) << first.res.body();
-  auto streaming = clustered.patch(make_head(http::verb::patch, patch_headers(40)), link_, id, now);
-  locks.lost = true;  // while the body arrives; nobody else takes it
-  auto done = complete(std::move(streaming), std::string_view(content).substr(40));
+TEST_F(ClusteredTusService, APatchWhoseLockNobodyTookTakesItBackAndCompletes) {
+  auto done = send_the_rest_losing_the_lock(false);
   ASSERT_EQ(done.status, 204u) << done.res.body();
-  EXPECT_EQ(locks.taken, 3);  // each PATCH's lease, and once again
-  digest check(EVP_sha256());
-  check.update({reinterpret_cast<const std::uint8_t*>(content.data()), content.size()});
-  EXPECT_EQ(done.header("Valise-Bundle-Sha256"), check.final_hex());
+  EXPECT_EQ(locks_.taken, 3);  // each PATCH's lease, and once again
+  EXPECT_EQ(done.header("Valise-Bundle-Sha256"), content_sha256());
 }
 
 TEST_F(TusService, PatchTable) {
