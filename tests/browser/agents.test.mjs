@@ -67,13 +67,9 @@ function heartbeat(key, cert, facts) {
   });
 }
 
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (workdir) rmSync(workdir, { recursive: true, force: true });
-});
-
-test("the agents page shows the first page, then the rest on request", async () => {
+// A new browser context signed in to the console as alice; `seen`: the
+// page's CSP violations and errors, watched from before it loads.
+async function signedIn() {
   const context = await newContext(browser);
   const page = await context.newPage();
   const seen = await watch(page);
@@ -82,6 +78,17 @@ test("the agents page shows the first page, then the rest on request", async () 
   await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.locator("header.top").waitFor();
+  return { context, page, seen };
+}
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (workdir) rmSync(workdir, { recursive: true, force: true });
+});
+
+test("the agents page shows the first page, then the rest on request", async () => {
+  const { context, page, seen } = await signedIn();
   await page.locator("a[href='/console/agents']").click();
 
   const rows = page.locator("section.agents tbody tr");
@@ -109,13 +116,7 @@ test("the agents page shows the first page, then the rest on request", async () 
 
 test("a request's choice of agent offers every agent, beyond the first page", async () => {
   await server.api("POST", "/tickets", { body: { ref: "FLEET-1", title: "fleet" } });
-  const context = await newContext(browser);
-  const page = await context.newPage();
-  await page.goto(`${server.url}/console`);
-  await page.getByLabel("User name", { exact: true }).fill("alice");
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.locator("header.top").waitFor();
+  const { context, page } = await signedIn();
   await page.goto(`${server.url}/console/tickets/FLEET-1`);
   const choice = page.getByLabel("Agent", { exact: true });
   await page.waitForFunction(() => {
@@ -129,13 +130,7 @@ test("a request's choice of agent offers every agent, beyond the first page", as
 
 test("a list reloaded while an older one is on its way shows the newer", async () => {
   const byHost = new Map((await server.api("GET", "/agents?limit=1000")).map((a) => [a.hostname, a.id]));
-  const context = await newContext(browser);
-  const page = await context.newPage();
-  await page.goto(`${server.url}/console`);
-  await page.getByLabel("User name", { exact: true }).fill("alice");
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.locator("header.top").waitFor();
+  const { context, page } = await signedIn();
   await page.locator("a[href='/console/agents']").click();
   const rows = page.locator("section.agents tbody tr");
   await page.getByRole("button", { name: "Show more agents" }).waitFor();

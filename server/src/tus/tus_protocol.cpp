@@ -212,17 +212,11 @@ class upload_receiver final : public body_sink {
       lease_->sha256.reset();
       lease_->hashed = 0;
     }
-    std::vector<std::uint8_t> buffer(lease_->hashed < start_ ? catch_up_bytes : 0);
-    while (lease_->hashed < start_) {
-      auto n = file_->read_at(lease_->hashed, buffer);
-      if (!n || *n == 0) {
-        unread_ = n ? std::make_error_code(std::errc::io_error) : n.error();
-        lease_->sha256.reset();
-        lease_->hashed = 0;
-        break;
-      }
-      lease_->sha256.update({buffer.data(), *n});
-      lease_->hashed += *n;
+    auto read = hash_file_until(start_);
+    if (!read || lease_->hashed < start_) {
+      unread_ = read ? std::make_error_code(std::errc::io_error) : read.error();
+      lease_->sha256.reset();
+      lease_->hashed = 0;
     }
     rollback_ = lease_->sha256;
     rollback_hashed_ = lease_->hashed;
@@ -301,15 +295,22 @@ class upload_receiver final : public body_sink {
     if (scratch_ || !lease_.retake()) return false;
     lease_->sha256.reset();
     lease_->hashed = 0;
-    std::vector<std::uint8_t> buffer(catch_up_bytes);
-    for (;;) {
+    return hash_file_until(std::numeric_limits<std::uint64_t>::max()) &&
+           lease_->hashed == accepted_;
+  }
+
+  // The running hash reads on in the file from `hashed`, up to `end` or
+  // the file's end if that comes first.
+  result<void> hash_file_until(std::uint64_t end) {
+    std::vector<std::uint8_t> buffer(lease_->hashed < end ? catch_up_bytes : 0);
+    while (lease_->hashed < end) {
       auto n = file_->read_at(lease_->hashed, buffer);
-      if (!n) return false;
+      if (!n) return n.error();
       if (*n == 0) break;
       lease_->sha256.update({buffer.data(), *n});
       lease_->hashed += *n;
     }
-    return lease_->hashed == accepted_;
+    return {};
   }
 
   // The lock is another node's now (or nobody can tell): nothing is

@@ -62,6 +62,16 @@ class Store : public ::testing::Test {
     EXPECT_TRUE(b) << b.error().message();
     return *b;
   }
+  // The upload the last completion on T-1 came from, as its audit record
+  // names it (empty if none).
+  std::string completed_upload_id() {
+    std::string id;
+    for (const auto& r : *db_->audit_trail("T-1")) {
+      auto at = r.detail.find("upl_");
+      if (r.action == "upload.completed") id = r.detail.substr(at, r.detail.find('"', at) - at);
+    }
+    return id;
+  }
   std::set<std::string> files(const char* sub) {
     std::set<std::string> names;
     for (const auto& e : fs::directory_iterator(dir_ / sub)) names.insert(e.path().filename());

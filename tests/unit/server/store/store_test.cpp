@@ -191,12 +191,7 @@ TEST_F(Store, StartUpFinishesACompletionCutBeforeItsFileMoved) {
   auto b = upload_bundle(10, alice_);
   // Put the file back where it was before the move, as if the server stopped
   // between the commit and the rename.
-  std::string upload_id;
-  for (const auto& r : *db_->audit_trail("T-1")) {
-    auto at = r.detail.find("upl_");
-    if (r.action == "upload.completed")
-      upload_id = r.detail.substr(at, r.detail.find('"', at) - at);
-  }
+  const std::string upload_id = completed_upload_id();
   ASSERT_FALSE(upload_id.empty());
   fs::rename(dir_ / "bundles" / b.id, dir_ / "uploads" / upload_id);
   reopen();
@@ -212,12 +207,7 @@ TEST_F(Store, StartUpFinishesACompletionCutBeforeItsFileMoved) {
 TEST_F(Store, ReconcileWithAMinimumAgeLeavesYoungFilesAlone) {
   using namespace std::chrono_literals;
   auto b = upload_bundle(10, alice_);
-  std::string upload_id;
-  for (const auto& r : *db_->audit_trail("T-1")) {
-    auto at = r.detail.find("upl_");
-    if (r.action == "upload.completed")
-      upload_id = r.detail.substr(at, r.detail.find('"', at) - at);
-  }
+  const std::string upload_id = completed_upload_id();
   ASSERT_FALSE(upload_id.empty());
   fs::rename(dir_ / "bundles" / b.id, dir_ / "uploads" / upload_id);  // a move not made yet
   std::ofstream(dir_ / "uploads" / "upl_old") << "age";
