@@ -144,7 +144,10 @@ class LockSessionEnded(ClusterTest):
     # with it: node B may then take the upload, so A's PATCH completes it
     # only if A can take the lock back, and then with the hash of the file
     # as it is (it used to complete under no lock, whatever B did).
-    END_A_LOCKS = ("SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a "
+    # With a timeout, pg_terminate_backend returns once the session's
+    # process is gone, and its locks with it: without one it returns when
+    # the signal is sent, and node B could still find the lock taken.
+    END_A_LOCKS = ("SELECT pg_terminate_backend(a.pid, 10000) FROM pg_stat_activity a "
                    "WHERE a.datname = current_database() "
                    "AND a.application_name = 'valise-upload-locks' "
                    "AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid "

@@ -152,9 +152,10 @@ class Wakes(TwoNodes):
 
 def end_sessions(node, like):
     """Ends the database sessions whose last statement is LIKE `like`, as a
-    lost connection would (pg_terminate_backend); how many."""
+    lost connection would (pg_terminate_backend, which waits for each to be
+    gone); how many."""
     return int(psql(node.database_url,
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
                     f"WHERE datname = current_database() AND pid <> pg_backend_pid() "
                     f"AND query LIKE '{like}'").strip())
 
