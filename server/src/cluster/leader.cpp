@@ -1,8 +1,11 @@
 #include "cluster/leader.hpp"
 
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <optional>
 
@@ -122,10 +125,31 @@ void leader::change(bool now_leading) {
 std::string node_name(std::string_view listen) {
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return node_name(host, listen);
+}
+
+std::string node_name(std::string_view host, std::string_view listen) {
   std::string name = "valise-server " + std::string(host) + " " + std::string(listen);
-  // NAMEDATALEN - 1: what PostgreSQL keeps of an application_name.
-  if (name.size() > 63) name.resize(63);
-  return name;
+  // NAMEDATALEN - 1 bytes, each printable ASCII, or PostgreSQL cuts or
+  // rewrites the name and `status` no longer finds it (or finds another
+  // node's with the same first 63 bytes).
+  constexpr std::size_t kept = 63;
+  constexpr std::size_t hex_digits = 16;
+  auto printable = [](char c) { return c >= 0x20 && c <= 0x7e; };
+  if (name.size() <= kept && std::ranges::all_of(name, printable)) return name;
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int n = 0;
+  EVP_Digest(name.data(), name.size(), digest.data(), &n, EVP_sha256(), nullptr);
+  std::string fitted = name.substr(0, kept - 1 - hex_digits);
+  for (auto& c : fitted)
+    if (!printable(c)) c = '?';
+  fitted += ' ';
+  static constexpr char digits[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < hex_digits / 2; ++i) {
+    fitted += digits[digest[i] >> 4];
+    fitted += digits[digest[i] & 15];
+  }
+  return fitted;
 }
 
 result<std::optional<std::string>> leader_name(sql::connection& db) {

@@ -67,9 +67,14 @@ class leader {
 
 // What a node's connections call themselves (PostgreSQL's application_name,
 // seen in pg_stat_activity): "valise-server HOST LISTEN" ([server] listen),
-// cut to PostgreSQL's 63 bytes, so that `valise-server status` run with the
-// node's configuration on its machine knows the leader's lock for its own.
+// so that `valise-server status` run with the node's configuration on its
+// machine knows the leader's lock for its own. PostgreSQL keeps 63 bytes of
+// printable ASCII: a longer name, or one with other bytes, becomes its first
+// 46 bytes (others as '?'), a space and 16 hex digits of the whole name's
+// SHA-256, so that it is kept as it is, stays the same at every start, and
+// two names that differ anywhere still differ.
 std::string node_name(std::string_view listen);
+std::string node_name(std::string_view host, std::string_view listen);
 
 // The application_name of the session that holds the leader's lock on `db`'s
 // database (a node_name), or nullopt if no session does.
