@@ -502,6 +502,9 @@ asio::awaitable<void> accept_connections(asio::ip::tcp::acceptor& acceptor,
   for (;;) {
     for (auto waited = std::chrono::milliseconds(0); !ctx.budget.handshake_room();
          waited += recheck) {
+      // Closed while the gate was full (the server stopping): the loop ends
+      // now, not with the io_context.
+      if (!acceptor.is_open()) co_return;
       if (waited >= std::chrono::milliseconds(100)) {
         ctx.budget.shed_stalled_handshakes(silent, stalled);
         waited = {};
@@ -510,7 +513,9 @@ asio::awaitable<void> accept_connections(asio::ip::tcp::acceptor& acceptor,
       co_await pause.async_wait(use_tuple);
     }
     auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(ioc), use_tuple);
-    if (ec == asio::error::operation_aborted) co_return;
+    // A closed acceptor answers operation_aborted, or bad_descriptor when it
+    // was closed before this accept began: either way, nothing to back off for.
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of descriptors and the like: back off instead of spinning.
       spdlog::warn("accept failed: {}", ec.message());
