@@ -24,6 +24,8 @@ from server_process import ServerProcess, psql  # noqa: E402
 
 
 class ServerOnItsOwnCluster(unittest.TestCase):
+    config_edits = {}
+
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="valise-reconnect-")
         self.addCleanup(self.tmp.cleanup)
@@ -33,7 +35,7 @@ class ServerOnItsOwnCluster(unittest.TestCase):
         self.password = self.cluster_url.split(":")[2].split("@")[0]
         os.environ.update(VALISE_TEST_BACKEND="postgresql",
                           VALISE_TEST_POSTGRESQL_URL=self.cluster_url)
-        self.server = ServerProcess(Path(self.tmp.name) / "server")
+        self.server = ServerProcess(Path(self.tmp.name) / "server", config_edits=self.config_edits)
         self.server.start()
         self.addCleanup(self.server.stop)
 
@@ -41,6 +43,32 @@ class ServerOnItsOwnCluster(unittest.TestCase):
         """Creates REF and reads it back: both must answer at once."""
         self.server.create_ticket(ref)
         self.assertEqual(self.server.api("GET", f"/api/v1/tickets/{ref}", expect=200)["ref"], ref)
+
+    def timed(self, *args, **kw):
+        start = time.monotonic()
+        status, _, body = self.server.request(*args, timeout=30, **kw)
+        return status, body, time.monotonic() - start
+
+    def silence_the_database(self):
+        """Stops the postmaster and ends the node's sessions; SIGCONT at cleanup."""
+        database = self.server.database_url.rsplit("/", 1)[1]
+        sessions = psql(self.cluster_url, "SELECT pid FROM pg_stat_activity "
+                        f"WHERE datname = '{database}'").split()
+        self.assertGreaterEqual(len(sessions), 1)
+        with open(self.state) as f:
+            data = os.path.join(json.load(f)["dir"], "data")
+        with open(os.path.join(data, "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+        os.kill(postmaster, signal.SIGSTOP)
+        self.addCleanup(os.kill, postmaster, signal.SIGCONT)  # before the cluster stops
+        for pid in sessions:  # what pg_terminate_backend does, with no session to ask
+            os.kill(int(pid), signal.SIGTERM)
+        # Ended: zombies, since the stopped postmaster cannot reap them.
+        deadline = time.monotonic() + 10
+        while not all(ended(pid) for pid in sessions):
+            self.assertLess(time.monotonic(), deadline, "the sessions did not end")
+            time.sleep(0.05)
+        return postmaster
 
 
 class Reconnect(ServerOnItsOwnCluster):
@@ -108,32 +136,11 @@ class DatabaseSilent(ServerOnItsOwnCluster):
     gives up after 2 s instead of libpq's connect_timeout (10 s) with the
     store's mutex held, and /healthz answers meanwhile."""
 
-    def timed(self, *args, **kw):
-        start = time.monotonic()
-        status, _, body = self.server.request(*args, timeout=30, **kw)
-        return status, body, time.monotonic() - start
-
     def test_calls_answer_within_three_seconds_and_it_comes_back(self):
         server = self.server
         self.ticket_works("SL-1")
-        database = server.database_url.rsplit("/", 1)[1]
-        sessions = psql(self.cluster_url, "SELECT pid FROM pg_stat_activity "
-                        f"WHERE datname = '{database}'").split()
-        self.assertGreaterEqual(len(sessions), 1)
-        with open(self.state) as f:
-            data = os.path.join(json.load(f)["dir"], "data")
-        with open(os.path.join(data, "postmaster.pid")) as f:
-            postmaster = int(f.readline())
-        os.kill(postmaster, signal.SIGSTOP)
-        self.addCleanup(os.kill, postmaster, signal.SIGCONT)  # before the cluster stops
+        postmaster = self.silence_the_database()
         try:
-            for pid in sessions:  # what pg_terminate_backend does, with no session to ask
-                os.kill(int(pid), signal.SIGTERM)
-            # Ended: zombies, since the stopped postmaster cannot reap them.
-            deadline = time.monotonic() + 10
-            while not all(ended(pid) for pid in sessions):
-                self.assertLess(time.monotonic(), deadline, "the sessions did not end")
-                time.sleep(0.05)
             outcome = {}
             call = threading.Thread(target=lambda: outcome.update(ticket=self.timed(
                 "GET", "/api/v1/tickets/SL-1", token=server.technician_token)))
@@ -160,6 +167,46 @@ class DatabaseSilent(ServerOnItsOwnCluster):
             time.sleep(0.5)
         self.ticket_works("SL-2")
         self.assertIn("database: reconnected", server.log_tail(400))
+
+
+
+
+class WakesSilent(ServerOnItsOwnCluster):
+    """The same silent database, seen by the connection that listens for
+    other nodes' wakes (docs/cluster.md): it connects again without blocking
+    the I/O thread (one here, so that a blocked one stalls every
+    connection), each attempt given up after 2 s, and once the database
+    answers again it listens again. No call here touches the database."""
+
+    config_edits = {"server.threads": "1"}
+
+    def test_the_node_answers_while_the_relay_tries_to_reconnect(self):
+        server = self.server
+        self.ticket_works("WS-1")
+        postmaster = self.silence_the_database()
+        try:
+            # Past two of its attempts (at once, then 1 s after the first
+            # gave up), and well into a third.
+            slowest = 0.0
+            until = time.monotonic() + 8
+            while time.monotonic() < until:
+                for path in ("/healthz", "/api/v1/ca"):
+                    status, body, took = self.timed("GET", path)
+                    self.assertEqual(status, 200, body)
+                    slowest = max(slowest, took)
+                time.sleep(0.1)
+            self.assertLess(slowest, 1.0)
+            log = server.log_tail(400)
+            self.assertIn("wakes from other nodes: connection lost", log)
+            self.assertIn("wakes from other nodes: cannot listen", log)
+        finally:
+            os.kill(postmaster, signal.SIGCONT)
+        deadline = time.monotonic() + 40
+        while "wakes from other nodes: listening again" not in server.log_tail(400):
+            self.assertLess(time.monotonic(), deadline, "the relay never listened again")
+            time.sleep(0.5)
+        self.ticket_works("WS-2")
+        self.assertNotIn(self.password, server.log_tail(400))
 
 
 if __name__ == "__main__":

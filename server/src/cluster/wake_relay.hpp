@@ -29,11 +29,14 @@ result<sql::connection> open_listening(const std::string& url, const char* chann
                                        std::string& why);
 
 // Waits for notifications on `db` (asio watches its socket) and hands them to
-// `on`; a lost connection is reopened every `retry` until it works, then
-// everything is woken once. Runs until its io_context stops, which `url` (the
-// node's one wiped copy, password included) outlives.
-boost::asio::awaitable<void> relay_wakes(const common::wiped_string& url, const char* channel,
-                                         std::optional<sql::connection> db, wake_handlers on,
-                                         std::chrono::milliseconds retry = std::chrono::seconds(2));
+// `on`; a lost connection is reopened until it works, then everything is
+// woken once. Reopening never blocks the I/O thread: libpq's socket is
+// waited on through asio, each attempt given up after `attempt_budget`, and
+// attempts paced as the store's own reconnects (sql/reconnect_pacing.hpp).
+// Runs until its io_context stops, which `url` (the node's one wiped copy,
+// password included) outlives.
+boost::asio::awaitable<void> relay_wakes(
+    const common::wiped_string& url, const char* channel, std::optional<sql::connection> db,
+    wake_handlers on, std::chrono::milliseconds attempt_budget = std::chrono::seconds(2));
 
 }  // namespace valise::server::cluster

@@ -44,4 +44,16 @@ result<std::unique_ptr<connection_impl>> open_sqlite(const std::filesystem::path
                                                      bool read_only);
 result<std::unique_ptr<connection_impl>> open_postgresql(const std::string& uri, std::string* why);
 
+class opening_impl {
+ public:
+  virtual ~opening_impl() = default;
+  virtual opening::wait wants() const = 0;
+  virtual int socket() const = 0;
+  virtual void step() = 0;
+  virtual result<std::unique_ptr<connection_impl>> finish(std::string& why) = 0;
+};
+
+std::unique_ptr<opening_impl> start_postgresql(const std::string& uri,
+                                               std::vector<std::string> channels);
+
 }  // namespace valise::server::sql::detail

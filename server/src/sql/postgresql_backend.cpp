@@ -230,12 +230,21 @@ class pg_statement final : public detail::statement_impl {
 
 class pg_connection final : public detail::connection_impl {
  public:
-  explicit pg_connection(PGconn* conn) : conn_(conn) {}
+  // `channels`: LISTENed by the session's set-up.
+  explicit pg_connection(PGconn* conn, std::vector<std::string> channels = {})
+      : conn_(conn), channels_(std::move(channels)) {
+    // Notices (e.g. "extension citext already exists, skipping") are not
+    // errors: libpq would print them on stderr. Kept across resets.
+    if (conn_)
+      PQsetNoticeProcessor(
+          conn_, [](void*, const char*) {}, nullptr);
+  }
   ~pg_connection() override { PQfinish(conn_); }
 
   backend kind() const override { return backend::postgresql; }
 
-  // What every session needs, at open and after a reconnect.
+  // What every session needs, at open and after a reconnect, as one query
+  // (one round trip; the first statement that fails ends it).
   // lock_timeout, as SQLite's busy timeout: a writer waits this long for the
   // lock, then fails with errc::busy. A transaction left open (a stuck
   // process) is ended after a minute, so it cannot hold the writers' lock.
@@ -244,25 +253,18 @@ class pg_connection final : public detail::connection_impl {
   // a node cut off from it after about a minute (the OS default is two
   // hours), and with it that node's advisory locks: the leader's, the
   // uploads' (docs/cluster.md).
+  std::string session_sql() const {
+    std::string sql =
+        "SET lock_timeout = '10s'; SET idle_in_transaction_session_timeout = '60s'; "
+        "SET bytea_output = 'hex'; SET tcp_keepalives_idle = 30; "
+        "SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3";
+    if (!application_name_.empty()) sql += "; " + application_name_sql();
+    for (const auto& channel : channels_) sql += "; " + listen_sql(channel);
+    return sql;
+  }
   result<void> set_up_session() {
-    // Notices (e.g. "extension citext already exists, skipping") are not
-    // errors: libpq would print them on stderr.
-    PQsetNoticeProcessor(
-        conn_, [](void*, const char*) {}, nullptr);
-    pg_result res(PQexec(conn_,
-                         "SET lock_timeout = '10s'; SET idle_in_transaction_session_timeout = "
-                         "'60s'; SET bytea_output = 'hex'; SET tcp_keepalives_idle = 30; "
-                         "SET tcp_keepalives_interval = 10; SET tcp_keepalives_count = 3"));
-    if (auto r = finish(res.get()); !r) return r;
-    if (!application_name_.empty()) {
-      pg_result named(PQexec(conn_, application_name_sql().c_str()));
-      if (auto r = finish(named.get()); !r) return r;
-    }
-    for (const auto& channel : channels_) {
-      pg_result listened(PQexec(conn_, listen_sql(channel).c_str()));
-      if (auto r = finish(listened.get()); !r) return r;
-    }
-    return {};
+    pg_result res(PQexec(conn_, session_sql().c_str()));
+    return finish(res.get());
   }
 
   // One round trip (`send`). Outside a transaction, a connection found lost
@@ -411,6 +413,8 @@ class pg_connection final : public detail::connection_impl {
   }
 
  private:
+  friend class session_start;
+
   std::string listen_sql(std::string_view channel) const {
     char* name = PQescapeIdentifier(conn_, channel.data(), channel.size());
     if (!name) return "LISTEN \"\"";  // out of memory: a statement that fails
@@ -437,8 +441,7 @@ class pg_connection final : public detail::connection_impl {
     if (lost_ && !pacing_.may_try(now)) return false;
     if (!lost_) spdlog::warn("database: the connection to {} was lost: reconnecting", where());
     lost_ = true;
-    if (!reset_within(reconnect_budget) || !set_up_session()) {
-      error_ = PQerrorMessage(conn_);
+    if (!reset_within(reconnect_budget)) {
       if (error_.empty()) error_ = "the database did not answer within 2 s";
       pacing_.failed(reconnect_pacing::clock::now());  // the wait counts from the attempt's end
       return false;
@@ -450,28 +453,12 @@ class pg_connection final : public detail::connection_impl {
     return true;
   }
 
-  // PQreset without its wait of up to connect_timeout: the new connection
-  // is driven by PQresetPoll while the socket is ready, until `budget` runs
-  // out (then it stays half-open, and the next PQresetStart closes it).
-  // libpq still resolves a host name before it returns.
-  bool reset_within(std::chrono::milliseconds budget) {
-    using clock = reconnect_pacing::clock;
-    if (!PQresetStart(conn_)) return false;
-    const auto deadline = clock::now() + budget;
-    auto state = PGRES_POLLING_WRITING;  // as libpq's documentation starts
-    while (state != PGRES_POLLING_OK) {
-      if (state == PGRES_POLLING_FAILED) return false;
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-      if (left.count() <= 0) return false;
-      pollfd ready{PQsocket(conn_),
-                   static_cast<short>(state == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
-      const int n = ::poll(&ready, 1, static_cast<int>(left.count()));
-      if (n < 0 && errno != EINTR) return false;
-      if (n > 0) state = PQresetPoll(conn_);
-    }
-    return true;
-  }
+  // PQreset without its wait of up to connect_timeout: the new session
+  // (connection and set-up) is driven step by step while the socket is
+  // ready, until `budget` runs out (then it stays half-open, and the next
+  // PQresetStart closes it). libpq still resolves a host name before it
+  // returns. error_ says why it failed, or is empty when time ran out.
+  bool reset_within(std::chrono::milliseconds budget);
 
   std::string where() const {
     const char* host = PQhost(conn_);
@@ -491,6 +478,118 @@ class pg_connection final : public detail::connection_impl {
   bool lost_ = false;
   reconnect_pacing pacing_;
   std::uint64_t generation_ = 0;  // new connections since open
+};
+
+// One attempt at a session of `db`, step by step, for a caller that waits
+// on PQsocket for what wants() says and then calls step(): libpq's polling
+// connect (PQconnectPoll for a new connection, PQresetPoll for a lost one),
+// then the session's set-up sent as one query whose answers are read as
+// they come. Nothing here blocks but the send of that query (a few hundred
+// bytes into an empty socket buffer).
+class session_start {
+ public:
+  using poll_fn = PostgresPollingStatusType (*)(PGconn*);
+  session_start(pg_connection& db, poll_fn poll) : db_(db), poll_(poll) {
+    db_.error_.clear();
+    if (PQstatus(db_.conn_) == CONNECTION_BAD) fail();
+  }
+
+  opening::wait wants() const {
+    switch (phase_) {
+      case phase::connecting:
+        return polled_ == PGRES_POLLING_READING ? opening::wait::read : opening::wait::write;
+      case phase::setting_up:
+        return opening::wait::read;
+      default:
+        return opening::wait::done;
+    }
+  }
+  bool ok() const { return phase_ == phase::ready; }
+  std::error_code error() const { return error_; }
+
+  void step() {
+    PGconn* conn = db_.conn_;
+    if (phase_ == phase::connecting) {
+      polled_ = poll_(conn);
+      if (polled_ == PGRES_POLLING_FAILED) return fail();
+      if (polled_ != PGRES_POLLING_OK) return;
+      if (!PQsendQuery(conn, db_.session_sql().c_str())) return fail();
+      phase_ = phase::setting_up;
+      return;
+    }
+    if (phase_ != phase::setting_up) return;
+    if (!PQconsumeInput(conn)) return fail();
+    while (!PQisBusy(conn)) {
+      pg_result res(PQgetResult(conn));
+      if (!res) {
+        phase_ = error_ ? phase::failed : phase::ready;
+        return;
+      }
+      if (auto r = db_.finish(res.get()); !r && !error_) error_ = r.error();
+    }
+  }
+
+ private:
+  void fail() {
+    phase_ = phase::failed;
+    if (db_.error_.empty()) db_.error_ = PQerrorMessage(db_.conn_);
+    if (!error_) error_ = make_error("08006");
+  }
+
+  enum class phase { connecting, setting_up, ready, failed };
+  pg_connection& db_;
+  poll_fn poll_;
+  phase phase_ = phase::connecting;
+  PostgresPollingStatusType polled_ = PGRES_POLLING_WRITING;  // as libpq's documentation starts
+  std::error_code error_;
+};
+
+bool pg_connection::reset_within(std::chrono::milliseconds budget) {
+  using clock = reconnect_pacing::clock;
+  if (!PQresetStart(conn_)) {
+    error_ = PQerrorMessage(conn_);
+    return false;
+  }
+  const auto deadline = clock::now() + budget;
+  session_start attempt(*this, PQresetPoll);
+  for (auto wants = attempt.wants(); wants != opening::wait::done; wants = attempt.wants()) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+    if (left.count() <= 0) {
+      error_.clear();
+      return false;
+    }
+    pollfd ready{PQsocket(conn_),
+                 static_cast<short>(wants == opening::wait::read ? POLLIN : POLLOUT), 0};
+    const int n = ::poll(&ready, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno != EINTR) return false;
+    if (n > 0) attempt.step();
+  }
+  return attempt.ok();
+}
+
+// connection::open without its wait: a new connection, driven by whoever
+// waits on its socket (opening).
+class pg_opening final : public detail::opening_impl {
+ public:
+  explicit pg_opening(std::unique_ptr<pg_connection> db)
+      : db_(std::move(db)), attempt_(*db_, PQconnectPoll) {}
+
+  opening::wait wants() const override { return attempt_.wants(); }
+  int socket() const override { return PQsocket(db_->handle()); }
+  void step() override { attempt_.step(); }
+  result<std::unique_ptr<detail::connection_impl>> finish(std::string& why) override {
+    if (!attempt_.ok()) {
+      why = db_->error_message();
+      if (why.empty()) why = "the connection is not finished";
+      return attempt_.error() ? attempt_.error() : make_error("08006");
+    }
+    return std::unique_ptr<detail::connection_impl>(std::move(db_));
+  }
+
+ private:
+  std::unique_ptr<pg_connection> db_;
+  session_start attempt_;
 };
 
 result<bool> pg_statement::step() {
@@ -526,14 +625,16 @@ const std::error_category& postgresql_category() {
 
 namespace detail {
 
-result<std::unique_ptr<connection_impl>> open_postgresql(const std::string& uri, std::string* why) {
-  // Later entries win (libpq), so the URL may change the keepalives and the
-  // connect timeout but not the encoding: text is UTF-8 on both backends.
-  // Keepalives: a node cut off while holding the writers' lock must lose its
-  // connection (and the lock) in about a minute, not in TCP's two hours.
-  // tcp_user_timeout: a statement sent to a database host that vanished
-  // fails in 20 s, not after TCP's retransmissions (about 15 minutes), with
-  // the store's lock held meanwhile.
+// What every connection is opened with, the URL (`dbname`, expanded) among
+// them. Later entries win (libpq), so the URL may change the keepalives and
+// the connect timeout but not the encoding: text is UTF-8 on both backends.
+// Keepalives: a node cut off while holding the writers' lock must lose its
+// connection (and the lock) in about a minute, not in TCP's two hours.
+// tcp_user_timeout: a statement sent to a database host that vanished fails
+// in 20 s, not after TCP's retransmissions (about 15 minutes), with the
+// store's lock held meanwhile.
+template <class Connect>
+PGconn* connect_with(const std::string& uri, Connect connect) {
   const char* const keys[] = {"connect_timeout",
                               "keepalives",
                               "keepalives_idle",
@@ -544,7 +645,18 @@ result<std::unique_ptr<connection_impl>> open_postgresql(const std::string& uri,
                               "client_encoding",
                               nullptr};
   const char* const values[] = {"10", "1", "30", "10", "3", "20000", uri.c_str(), "UTF8", nullptr};
-  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  return connect(keys, values, /*expand_dbname=*/1);
+}
+
+std::unique_ptr<opening_impl> start_postgresql(const std::string& uri,
+                                               std::vector<std::string> channels) {
+  PGconn* conn = connect_with(uri, PQconnectStartParams);
+  if (!conn) return nullptr;  // out of memory: opening says it is no URL it can open
+  return std::make_unique<pg_opening>(std::make_unique<pg_connection>(conn, std::move(channels)));
+}
+
+result<std::unique_ptr<connection_impl>> open_postgresql(const std::string& uri, std::string* why) {
+  PGconn* conn = connect_with(uri, PQconnectdbParams);
   auto c = std::make_unique<pg_connection>(conn);
   if (!conn || PQstatus(conn) != CONNECTION_OK) {
     if (why) *why = conn ? PQerrorMessage(conn) : "out of memory";

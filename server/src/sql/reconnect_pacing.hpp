@@ -1,4 +1,5 @@
-// When a lost database connection tries to connect again (internal to sql/):
+// When a lost database connection tries to connect again (sql/'s own, and
+// the wake relay's, cluster/):
 // at once when found lost, then 1 s after a failed attempt, twice as long
 // after each one that fails after it, at most 30 s apart. Calls in between
 // fail at once instead of waiting on a database that does not answer.

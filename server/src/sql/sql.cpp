@@ -94,6 +94,37 @@ result<connection> connection::open(std::string_view url, std::string& why) {
   return connection(std::move(*impl));
 }
 
+opening::opening(std::unique_ptr<detail::opening_impl> impl) : impl_(std::move(impl)) {}
+opening::opening(opening&& other) noexcept = default;
+opening::~opening() = default;
+
+opening opening::start(std::string_view url, std::vector<std::string> channels) {
+  auto where = parse_url(url);
+  if (!where || where->kind != backend::postgresql) return opening(nullptr);
+  const common::wiped_string target{std::move(where->target)};
+  return opening(detail::start_postgresql(target.value, std::move(channels)));
+}
+
+opening::wait opening::wants() const {
+  return impl_ ? impl_->wants() : wait::done;
+}
+int opening::socket() const {
+  return impl_ ? impl_->socket() : -1;
+}
+void opening::step() {
+  if (impl_) impl_->step();
+}
+
+result<connection> opening::finish(std::string& why) {
+  if (!impl_) {
+    why = "not a PostgreSQL URL (postgresql://…)";
+    return std::make_error_code(std::errc::invalid_argument);
+  }
+  auto impl = impl_->finish(why);
+  if (!impl) return impl.error();
+  return connection(std::move(*impl));
+}
+
 result<connection> connection::open_read_only(const std::filesystem::path& sqlite_file) {
   auto impl = detail::open_sqlite(sqlite_file, true);
   if (!impl) return impl.error();

@@ -62,9 +62,11 @@ struct notification {
 namespace detail {
 class connection_impl;
 class statement_impl;
+class opening_impl;
 }  // namespace detail
 
 class statement;
+class opening;
 
 // One thread at a time (the store's mutex), like a libpq connection.
 // PostgreSQL: a connection lost (a restart, a failover, a session the server
@@ -136,9 +138,37 @@ class connection {
 
  private:
   friend class transaction;
+  friend class opening;
   explicit connection(std::unique_ptr<detail::connection_impl> impl);
   std::unique_ptr<detail::connection_impl> impl_;
   std::function<void()> committed_;
+};
+
+// A PostgreSQL connection opened without blocking its caller, for one that
+// waits on sockets already (the wake relay, under asio), where
+// connection::open waits up to libpq's connect_timeout. Wait until socket()
+// is ready for what wants() says, then step(), until wants() is `done`;
+// finish() then gives the connection, its session set up as open's and
+// `channels` LISTENed, or why not. The caller bounds the time it gives it.
+// libpq still resolves a host name in start(). A URL that is not
+// PostgreSQL's is done at once and refused.
+class opening {
+ public:
+  enum class wait { read, write, done };
+  static opening start(std::string_view url, std::vector<std::string> channels = {});
+  opening(opening&& other) noexcept;
+  opening& operator=(opening&&) = delete;
+  ~opening();
+
+  wait wants() const;
+  int socket() const;  // may change from one step to the next
+  void step();
+  // Once done; `why`: what the database or libpq answered.
+  result<connection> finish(std::string& why);
+
+ private:
+  explicit opening(std::unique_ptr<detail::opening_impl> impl);
+  std::unique_ptr<detail::opening_impl> impl_;
 };
 
 class statement {

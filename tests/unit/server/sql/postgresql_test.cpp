@@ -164,5 +164,55 @@ TEST_F(postgresql, a_failed_open_says_why) {
   EXPECT_NE(why.find("127.0.0.1"), std::string::npos) << why;
 }
 
+// An opening driven as the wake relay drives it (there through asio): wait
+// for what it wants, then step, until done.
+result<connection> open_by_steps(std::string_view url, std::vector<std::string> channels,
+                                 std::string& why) {
+  auto opening = opening::start(url, std::move(channels));
+  for (auto wants = opening.wants(); wants != opening::wait::done; wants = opening.wants()) {
+    pollfd ready{opening.socket(),
+                 static_cast<short>(wants == opening::wait::read ? POLLIN : POLLOUT), 0};
+    if (::poll(&ready, 1, 5000) != 1) {
+      why = "no answer within 5 s";
+      return std::make_error_code(std::errc::timed_out);
+    }
+    opening.step();
+  }
+  return opening.finish(why);
+}
+
+TEST_F(postgresql, an_opening_gives_a_session_set_up_and_listening) {
+  std::string why;
+  auto listener = open_by_steps(scratch_.url(), {"agent:a1"}, why);
+  ASSERT_TRUE(listener) << why;
+  auto timeout = listener->prepare("SHOW lock_timeout");
+  ASSERT_TRUE(timeout && *timeout->step());
+  EXPECT_EQ(timeout->text(0), "10s");
+  ASSERT_TRUE(db_.notify("agent:a1", "hello"));
+  ASSERT_TRUE(readable_within(listener->notification_fd(), 5000));
+  auto got = listener->notifications();
+  ASSERT_TRUE(got) << got.error().message();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].payload, "hello");
+}
+
+TEST_F(postgresql, an_opening_that_fails_says_why) {
+  std::string why;
+  auto refused = open_by_steps("postgresql://valise@127.0.0.1:1/valise", {}, why);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), errc::connection_lost);
+  EXPECT_NE(why.find("127.0.0.1"), std::string::npos) << why;
+  // Refused by the database itself, part-way through the exchange.
+  const auto url = scratch_.url();
+  const auto at = url.find("://") + 3;
+  auto unknown =
+      open_by_steps(url.substr(0, at) + "nobody-here" + url.substr(url.find(':', at)), {}, why);
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(why.find("nobody-here"), std::string::npos) << why;
+  auto not_postgresql = opening::start("sqlite:/tmp/x.db");
+  EXPECT_EQ(not_postgresql.wants(), opening::wait::done);
+  EXPECT_FALSE(not_postgresql.finish(why));
+}
+
 }  // namespace
 }  // namespace valise::server::sql
