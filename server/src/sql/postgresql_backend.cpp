@@ -576,7 +576,7 @@ class pg_opening final : public detail::opening_impl {
       : db_(std::move(db)), attempt_(*db_, PQconnectPoll) {}
 
   opening::wait wants() const override { return attempt_.wants(); }
-  int socket() const override { return PQsocket(db_->handle()); }
+  int socket() const override { return db_ ? PQsocket(db_->handle()) : -1; }
   void step() override { attempt_.step(); }
   result<std::unique_ptr<detail::connection_impl>> finish(std::string& why) override {
     if (!attempt_.ok()) {

@@ -150,8 +150,9 @@ class connection {
 // is ready for what wants() says, then step(), until wants() is `done`;
 // finish() then gives the connection, its session set up as open's and
 // `channels` LISTENed, or why not. The caller bounds the time it gives it.
-// libpq still resolves a host name in start(). A URL that is not
-// PostgreSQL's is done at once and refused.
+// libpq still resolves a host name inside a step (a blocking lookup; an IP
+// address needs none). A URL that is not PostgreSQL's is done at once and
+// refused.
 class opening {
  public:
   enum class wait { read, write, done };
