@@ -73,7 +73,7 @@ TEST_F(AcceptLoop, EndsWhenItsAcceptorClosesWhileTheGateIsFull) {
   ioc_.run_for(std::chrono::milliseconds(50));
   ASSERT_FALSE(ended_);
   acceptor_.close();
-  ioc_.run_for(std::chrono::milliseconds(500));
+  ioc_.run_for(std::chrono::seconds(5));  // returns once the loop ended
   EXPECT_TRUE(ended_);
 }
 
@@ -85,7 +85,7 @@ TEST_F(AcceptLoop, EndsWhenTheGateOpensAfterItsAcceptorClosed) {
   // finds no acceptor, which is no failure to back off from and retry.
   acceptor_.close();
   in_flight.done();
-  ioc_.run_for(std::chrono::milliseconds(500));
+  ioc_.run_for(std::chrono::seconds(5));  // returns once the loop ended
   EXPECT_TRUE(ended_);
 }
 
@@ -93,7 +93,7 @@ TEST_F(AcceptLoop, EndsWhenItsAcceptorClosesWhileAccepting) {
   ioc_.run_for(std::chrono::milliseconds(50));
   ASSERT_FALSE(ended_);
   acceptor_.close();
-  ioc_.run_for(std::chrono::milliseconds(500));
+  ioc_.run_for(std::chrono::seconds(5));  // returns once the loop ended
   EXPECT_TRUE(ended_);
 }
 
