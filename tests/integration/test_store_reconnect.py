@@ -169,8 +169,6 @@ class DatabaseSilent(ServerOnItsOwnCluster):
         self.assertIn("database: reconnected", server.log_tail(400))
 
 
-
-
 class WakesSilent(ServerOnItsOwnCluster):
     """The same silent database, seen by the connection that listens for
     other nodes' wakes (docs/cluster.md): it connects again without blocking
