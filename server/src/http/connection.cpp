@@ -40,7 +40,7 @@ asio::awaitable<bool> send(tls_stream& stream, response& res, const request_hand
   co_return !ec;
 }
 
-// Streams a stored bundle as the response body.
+// Streams a download's file (a stored bundle) as the response body.
 asio::awaitable<bool> send_download(tls_stream& stream, download& d, const request_handler& app,
                                     std::chrono::seconds timeout) {
   http::response<http::buffer_body> res{d.head.result(), 11};
