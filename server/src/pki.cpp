@@ -11,6 +11,7 @@
 
 #include <memory>
 
+#include "http/tls_contexts.hpp"
 #include "pki_openssl.hpp"
 #include "valise/common/file_io.hpp"
 
@@ -150,6 +151,18 @@ result<void> create_server_certificate(const ca_paths& ca, const std::string& ho
     return openssl_error();
   if (auto r = write_key(key_out, key.get()); !r) return r;
   return write_certificate(certificate_out, cert.get());
+}
+
+tls_settings tls_settings_of(const server_config& config) {
+  tls_settings out{.certificate = config.resolve(config.certificate),
+                   .private_key = config.resolve(config.private_key),
+                   .ca_certificate = config.resolve(config.ca_certificate),
+                   .min_version = config.min_tls_version};
+  if (!config.own_certificate.empty()) {
+    out.own_certificate = config.resolve(config.own_certificate);
+    out.own_private_key = config.resolve(config.own_private_key);
+  }
+  return out;
 }
 
 }  // namespace valise::server

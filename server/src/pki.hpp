@@ -14,6 +14,7 @@
 
 #include "valise/common/https_client.hpp"
 #include "valise/crypto/result.hpp"
+#include "valise/server/config.hpp"
 #include "valise/server/store.hpp"
 
 namespace valise::server {
@@ -22,6 +23,11 @@ struct ca_paths {
   std::filesystem::path certificate;
   std::filesystem::path key;
 };
+
+// What the listener's TLS context is built from (http/tls_contexts.hpp):
+// [tls] of server.toml, its paths resolved against the data directory.
+struct tls_settings;
+tls_settings tls_settings_of(const server_config& config);
 
 // A new self-signed CA, valid 10 years. Key file 0600.
 result<void> create_ca(const ca_paths& out, const std::string& common_name);

@@ -255,7 +255,7 @@ boost::system::result<void, std::string> run(const server_config& config) {
   stats.leader.store(false);  // until elected
   lead.start();
 
-  auto tls = tls_contexts::load(config);
+  auto tls = tls_contexts::load(tls_settings_of(config));
   if (!tls) return problem{std::move(tls.error())};
   spdlog::info("TLS certificate: {}", (*tls)->describe());
   auto ca = certificate_authority::load(

@@ -1,5 +1,7 @@
 #include "api/api.hpp"
 
+#include <fmt/format.h>
+
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
@@ -150,13 +152,37 @@ std::variant<actor, response> api::admit_agent(const std::string& route_text,
 std::variant<api::admitted, response> api::admit(const request_head& head, unix_time now,
                                                  const std::string& peer_sha256,
                                                  const client_info& from) {
+  auto found = authorize(head, now, peer_sha256, from);
+  if (auto* res = std::get_if<response>(&found)) return std::move(*res);
+  auto& a = std::get<admission>(found);
+  const route& target_route = *a.found;
+  admitted out;
+  out.body = target_route.body;
+  out.max_body = target_route.options.max_body;
+  // The budget's key for a caller (an agent's certificate counts only once
+  // the store knows it unrevoked).
+  if (a.who) out.credential = fmt::format("{}:{}", static_cast<int>(a.who->kind), a.who->id);
+  out.run = [&target_route, params = std::move(a.params), who = std::move(a.who), method = a.method,
+             now, peer_sha256, from = &from](const request_head& h, std::string body) mutable {
+    auto target = boost::urls::parse_origin_form(h.target());
+    request req{h,       method,          std::move(params),
+                *target, std::move(body), who ? &*who : nullptr,
+                now,     peer_sha256,     from};
+    return target_route.fn(req);
+  };
+  return out;
+}
+
+std::variant<api::admission, response> api::authorize(const request_head& head, unix_time now,
+                                                      const std::string& peer_sha256,
+                                                      const client_info& from) {
   auto target = boost::urls::parse_origin_form(head.target());
   if (!target) return error_response(api_error::bad_request, "the request target is not a path");
   auto found = router_.find(head, target->encoded_path());
   if (auto* res = std::get_if<response>(&found)) return std::move(*res);
   auto& match = std::get<router::match>(found);
   const auto method = match.method;
-  admitted out{match.found, std::move(match.params), std::nullopt, method, *target};
+  admission out{match.found, std::move(match.params), std::nullopt, method};
   const access needed = match.found->who;
   if (needed == access::anyone) return out;
 

@@ -13,10 +13,10 @@
 #include "api/auth_throttle.hpp"
 #include "api/cross_origin.hpp"
 #include "api/refusal_log.hpp"
+#include "api/router.hpp"
 #include "api/upload_service.hpp"
 #include "http/client_address.hpp"
 #include "http/request_handler.hpp"
-#include "http/router.hpp"
 #include "metrics.hpp"
 #include "pki.hpp"
 #include "valise/server/config.hpp"
@@ -155,6 +155,16 @@ class api final : public request_handler {
   agent_wakeups& event_waits() { return audit_wakeups_; }
 
  private:
+  // A request's route and caller, once its credentials are checked.
+  struct admission {
+    const route* found = nullptr;
+    std::vector<std::string> params;
+    std::optional<actor> who;  // null for access::anyone and access::enrollment
+    http::verb method;         // the route's: after X-HTTP-Method-Override
+  };
+  std::variant<admission, response> authorize(const request_head& head, unix_time now,
+                                              const std::string& peer_sha256,
+                                              const client_info& from);
   std::variant<actor, response> admit_agent(const std::string& route_text,
                                             const std::string& peer_sha256, unix_time now,
                                             const client_info& from);

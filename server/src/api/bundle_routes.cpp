@@ -1,6 +1,7 @@
 // Bundles: list per ticket, metadata, download (with Range), delete.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <memory>
 
 #include "api/api.hpp"
 #include "api/api_error.hpp"
@@ -61,7 +62,7 @@ outcome download_bundle(api_context& ctx, request& req) {
   download d{.head = response{range.what == byte_range::part ? http::status::partial_content
                                                              : http::status::ok,
                               11},
-             .file = std::move(*file),
+             .body = std::make_unique<bundle_file>(std::move(*file)),
              .offset = range.first,
              .length = range.length};
   d.head.set(http::field::content_type, "application/octet-stream");

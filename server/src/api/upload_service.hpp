@@ -6,7 +6,7 @@
 #include <string>
 
 #include "api/api_error.hpp"
-#include "http/router.hpp"
+#include "api/router.hpp"
 #include "metrics.hpp"
 #include "tus/tus_protocol.hpp"
 #include "uploads/age_check.hpp"

@@ -1,7 +1,7 @@
 // A request body streamed into storage (tus PATCH, creation-with-upload):
 // the connection reads into the receiver's buffer, so the bytes are not
-// copied on their way to storage. Apart from router.hpp so that tus/, which
-// implements it, does not see the store.
+// copied on their way to storage. Apart from request_handler.hpp so that
+// tus/, which implements it, sees nothing of what a connection serves.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

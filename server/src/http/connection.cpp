@@ -14,7 +14,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/url/parse.hpp>
 #include <random>
 
 #include "clock/clock.hpp"
@@ -41,7 +40,7 @@ asio::awaitable<bool> send(tls_stream& stream, response& res, const request_hand
   co_return !ec;
 }
 
-// Streams a stored bundle as the response body.
+// Streams a download's file (a stored bundle) as the response body.
 asio::awaitable<bool> send_download(tls_stream& stream, download& d, const request_handler& app,
                                     std::chrono::seconds timeout) {
   http::response<http::buffer_body> res{d.head.result(), 11};
@@ -58,7 +57,7 @@ asio::awaitable<bool> send_download(tls_stream& stream, download& d, const reque
   std::uint64_t remaining = d.length;
   while (remaining > 0) {
     auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, buffer.size()));
-    auto got = d.file.read({buffer.data(), want});
+    auto got = d.body->read({buffer.data(), want});
     if (!got || *got == 0) {
       spdlog::error("download of a bundle stopped: {}",
                     got ? "file shorter than its record" : got.error().message());
@@ -205,8 +204,8 @@ struct exchange {
   bool lost = false;      // the client went away: nothing to answer
 };
 
-// Admits one request whose head was read, reads its body the way its route
-// wants, and runs the handler.
+// Admits one request whose head was read, reads its body the way the
+// application asks, and runs it.
 asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
                                  http::request_parser<http::empty_body>& parser,
                                  request_handler& app, const connection_limits& limits,
@@ -223,21 +222,16 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
     co_return x;
   }
   auto& a = std::get<request_handler::admitted>(admitted);
-  // Credentials shown: the connection leaves the anonymous budget (an
-  // agent's certificate counts only once the store knows it unrevoked).
-  if (a.who && slot.authenticated(fmt::format("{}:{}", static_cast<int>(a.who->kind), a.who->id))) {
-    gauge.authenticated();
-  }
-  const route& target_route = *a.target_route;
+  // Credentials shown: the connection leaves the anonymous budget.
+  if (!a.credential.empty() && slot.authenticated(a.credential)) gauge.authenticated();
 
   // Small JSON bodies are read whole; the message moves into another parser,
   // so the head is looked up again afterwards.
   std::optional<http::request_parser<http::string_body>> json_parser;
   const request_head* head = &parser.get().base();
   std::string body;
-  if (target_route.body != body_kind::stream && has_body) {
-    const auto body_limit =
-        target_route.options.max_body ? target_route.options.max_body : limits.json_limit;
+  if (a.body != body_kind::stream && has_body) {
+    const auto body_limit = a.max_body ? a.max_body : limits.json_limit;
     // Beast checks a declared length against body_limit only while reading
     // the head, which had no limit: check it here.
     if (parser.content_length() && *parser.content_length() > body_limit) {
@@ -261,16 +255,12 @@ asio::awaitable<exchange> handle(tls_stream& stream, beast::flat_buffer& buffer,
     head = &json_parser->get().base();
     body = std::move(json_parser->get().body());
   }
-  auto target = boost::urls::parse_origin_form(head->target());
-  request req{*head,   a.method,        std::move(a.params),
-              *target, std::move(body), a.who ? &*a.who : nullptr,
-              now,     peer_sha256,     &from};
-  outcome result = target_route.fn(req);
+  outcome result = a.run(*head, std::move(body));
 
   if (auto* res = std::get_if<response>(&result)) {
     x.answer = std::move(*res);
     // A stream route that answered at once left its body unread.
-    x.body_read = target_route.body != body_kind::stream || !has_body;
+    x.body_read = a.body != body_kind::stream || !has_body;
   } else if (auto* receiver = std::get_if<std::unique_ptr<body_receiver>>(&result)) {
     // The upload may first read a file (its hash catching up): the head's
     // deadline must not run out meanwhile, with no socket operation to

@@ -18,6 +18,15 @@ namespace {
 namespace asio = boost::asio;
 using context_result = boost::system::result<tls_contexts::context_ptr, std::string>;
 
+// A sentence for the operator, as the error of a result<T, std::string>.
+struct problem {
+  std::string text;
+  template <class T>
+  operator boost::system::result<T, std::string>() && {
+    return {boost::system::in_place_error, std::move(text)};
+  }
+};
+
 // Valise's own certificate ([tls] own_certificate), for clients that trust
 // only valise's CA, and that CA's name, which such clients send.
 struct own_pair {
@@ -60,10 +69,10 @@ bool read_chain(const std::filesystem::path& file, own_pair& out) {
 }
 
 boost::system::result<std::unique_ptr<own_pair>, std::string> load_own(
-    const server_config& config) {
+    const tls_settings& settings) {
   auto own = std::make_unique<own_pair>();
-  const auto certificate = config.resolve(config.own_certificate);
-  const auto key = config.resolve(config.own_private_key);
+  const auto& certificate = settings.own_certificate;
+  const auto& key = settings.own_private_key;
   if (!read_chain(certificate, *own))
     return problem{"cannot load tls.own_certificate " + certificate.string()};
   if (BIO* bio = BIO_new_file(key.c_str(), "r")) {
@@ -74,7 +83,7 @@ boost::system::result<std::unique_ptr<own_pair>, std::string> load_own(
   if (X509_check_private_key(own->cert, own->key) != 1)
     return problem{"the TLS key " + key.string() + " is not the key of the certificate " +
                    certificate.string()};
-  const auto ca = config.resolve(config.ca_certificate);
+  const auto& ca = settings.ca_certificate;
   if (BIO* bio = BIO_new_file(ca.c_str(), "r")) {
     if (X509* ca_cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
       own->ca_name = X509_NAME_dup(X509_get_subject_name(ca_cert));
@@ -99,12 +108,12 @@ int choose_certificate(SSL* ssl, void* arg) {
   return 1;
 }
 
-context_result build(const server_config& config) {
+context_result build(const tls_settings& settings) {
   auto holder = std::make_shared<served>();
   asio::ssl::context* tls = &holder->tls;
   SSL_CTX* ctx = tls->native_handle();
   SSL_CTX_set_min_proto_version(ctx,
-                                config.min_tls_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
+                                settings.min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION);
   // TLS 1.2 only with forward secrecy and AEAD ciphers.
   SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20");
   SSL_CTX_set_options(
@@ -113,11 +122,11 @@ context_result build(const server_config& config) {
   // The key first: loaded after it, a certificate that is not the key's
   // drops the key, which the check below names, instead of OpenSSL's "key
   // values mismatch".
-  auto key = config.resolve(config.private_key);
+  const auto& key = settings.private_key;
   tls->use_private_key_file(key.string(), asio::ssl::context::pem, ec);
   if (ec) return problem{"cannot load the TLS key " + key.string() + ": " + ec.message()};
   // A chain: a public CA's fullchain.pem (certbot) as well as valise's own.
-  auto certificate = config.resolve(config.certificate);
+  const auto& certificate = settings.certificate;
   tls->use_certificate_chain_file(certificate.string(), ec);
   if (ec)
     return problem{"cannot load the TLS certificate " + certificate.string() + ": " + ec.message()};
@@ -128,7 +137,7 @@ context_result build(const server_config& config) {
   // for, never required: browsers, curl and tus clients without one work as
   // before, and the routes that need an agent refuse them (401). A
   // certificate from another CA fails the handshake.
-  auto ca = config.resolve(config.ca_certificate);
+  const auto& ca = settings.ca_certificate;
   if (SSL_CTX_load_verify_locations(ctx, ca.c_str(), nullptr) != 1)
     return problem{"cannot load the CA certificate " + ca.string()};
   if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(ca.c_str()))
@@ -140,8 +149,8 @@ context_result build(const server_config& config) {
   // revoked agent in.
   static constexpr unsigned char session_context[] = "valise-server";
   SSL_CTX_set_session_id_context(ctx, session_context, sizeof session_context - 1);
-  if (!config.own_certificate.empty()) {
-    auto own = load_own(config);
+  if (!settings.own_certificate.empty()) {
+    auto own = load_own(settings);
     if (!own) return problem{std::move(own.error())};
     holder->own = std::move(*own);
     SSL_CTX_set_cert_cb(ctx, choose_certificate, holder->own.get());
@@ -182,10 +191,10 @@ std::string time_text(const ASN1_TIME* t) {
 }  // namespace
 
 boost::system::result<std::unique_ptr<tls_contexts>, std::string> tls_contexts::load(
-    const server_config& config) {
-  std::unique_ptr<tls_contexts> out(new tls_contexts(config));
+    tls_settings settings) {
+  std::unique_ptr<tls_contexts> out(new tls_contexts(std::move(settings)));
   out->loaded_stamp_ = out->stamp();
-  auto built = build(config);
+  auto built = build(out->settings_);
   if (!built) return problem{std::move(built.error())};
   out->current_ = std::move(*built);
   return out;
@@ -198,7 +207,7 @@ tls_contexts::context_ptr tls_contexts::current() const {
 
 boost::system::result<void, std::string> tls_contexts::reload() {
   const auto before = stamp();
-  auto built = build(config_);
+  auto built = build(settings_);
   std::lock_guard lock(mutex_);
   // Whatever the outcome: a broken pair is reported once, not at every poll.
   loaded_stamp_ = before;
@@ -208,11 +217,10 @@ boost::system::result<void, std::string> tls_contexts::reload() {
 }
 
 std::string tls_contexts::stamp() const {
-  std::string out = file_stamp(config_.resolve(config_.certificate)) + " " +
-                    file_stamp(config_.resolve(config_.private_key));
-  if (!config_.own_certificate.empty())
-    out += " " + file_stamp(config_.resolve(config_.own_certificate)) + " " +
-           file_stamp(config_.resolve(config_.own_private_key));
+  std::string out = file_stamp(settings_.certificate) + " " + file_stamp(settings_.private_key);
+  if (!settings_.own_certificate.empty())
+    out +=
+        " " + file_stamp(settings_.own_certificate) + " " + file_stamp(settings_.own_private_key);
   return out;
 }
 

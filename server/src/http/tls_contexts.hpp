@@ -9,20 +9,30 @@
 
 #include <boost/asio/ssl/context.hpp>
 #include <boost/system/result.hpp>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
 
-#include "valise/server/config.hpp"
-
 namespace valise::server {
+
+// The files a context is built from ([tls] in server.toml, paths resolved)
+// and its options.
+struct tls_settings {
+  std::filesystem::path certificate;
+  std::filesystem::path private_key;
+  std::filesystem::path ca_certificate;   // valise's CA: client certificates
+  std::filesystem::path own_certificate;  // empty: none (own_private_key too)
+  std::filesystem::path own_private_key;
+  std::string min_version = "1.2";  // "1.2" or "1.3"
+};
 
 class tls_contexts {
  public:
   using context_ptr = std::shared_ptr<boost::asio::ssl::context>;
 
   static boost::system::result<std::unique_ptr<tls_contexts>, std::string> load(
-      const server_config& config);
+      tls_settings settings);
 
   // The context for a new connection.
   context_ptr current() const;
@@ -42,9 +52,9 @@ class tls_contexts {
   std::string describe() const;
 
  private:
-  explicit tls_contexts(const server_config& config) : config_(config) {}
+  explicit tls_contexts(tls_settings settings) : settings_(std::move(settings)) {}
 
-  const server_config& config_;
+  const tls_settings settings_;
   mutable std::mutex mutex_;
   context_ptr current_;
   std::string loaded_stamp_;

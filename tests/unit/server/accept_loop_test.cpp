@@ -44,7 +44,7 @@ class AcceptLoop : public ::testing::Test {
     ASSERT_TRUE(create_ca(ca, "valise CA test"));
     ASSERT_TRUE(create_server_certificate(ca, "localhost", config_.resolve(config_.certificate),
                                           config_.resolve(config_.private_key)));
-    auto tls = tls_contexts::load(config_);
+    auto tls = tls_contexts::load(tls_settings_of(config_));
     ASSERT_TRUE(tls) << tls.error();
     tls_ = std::move(*tls);
     ctx_.emplace(connection_context{*tls_, app_, stats_, budget_, *proxies_, {}});

@@ -2,7 +2,7 @@
 // it is a 400, never the method it names.
 #include <gtest/gtest.h>
 
-#include "http/router.hpp"
+#include "api/router.hpp"
 
 namespace valise::server {
 namespace {

@@ -1,43 +1,25 @@
 // Routes: method + path pattern ("/api/v1/tickets/{}/resolve"; a last "{*}"
 // stands for one or more segments: "/console/{*}") -> who may call
-// it, what body it takes, and the handler. The connection matches a route from
-// the request head alone, checks credentials, and only then reads a body, so an
-// unauthorised client never gets to send one.
+// it, what body it takes, and the handler. The API (api.hpp) matches a route
+// from the request head alone and checks credentials; only then does the
+// connection read a body, so an unauthorised client never gets to send one.
 #pragma once
 
-#include <boost/asio/awaitable.hpp>
 #include <boost/url/url_view.hpp>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
-#include "http/body_receiver.hpp"
 #include "http/client_address.hpp"
 #include "http/failure.hpp"
 #include "http/message.hpp"
+#include "http/request_handler.hpp"
 #include "valise/server/store.hpp"
 
 namespace valise::server {
-
-// A response whose body is streamed from a stored bundle.
-struct download {
-  response head;  // status, headers and Content-Length; empty body
-  bundle_file file;
-  std::uint64_t offset = 0;
-  std::uint64_t length = 0;
-};
-
-// A response that is not ready yet (an agent's long-poll for jobs): the
-// connection awaits it, with no deadline on the socket meanwhile.
-struct deferred {
-  std::function<boost::asio::awaitable<response>()> wait;
-};
-
-using outcome = std::variant<response, std::unique_ptr<body_receiver>, download, deferred>;
 
 enum class access {
   anyone,      // no token needed
@@ -49,8 +31,6 @@ enum class access {
   link,        // an upload link's token (its own information)
   session,     // a valid session cookie (the console's own session routes)
 };
-
-enum class body_kind { none, json, stream };
 
 struct request {
   const request_head& head;

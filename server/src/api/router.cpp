@@ -1,4 +1,4 @@
-#include "http/router.hpp"
+#include "api/router.hpp"
 
 #include <boost/url/pct_string_view.hpp>
 
