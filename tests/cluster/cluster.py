@@ -29,6 +29,10 @@ from server_process import ServerProcess, free_port, psql  # noqa: E402
 PROXY_SOURCE = "127.0.0.2"
 AGE_PREFIX = b"age-encryption.org/v1\n-> X25519 dGVzdA\n"
 TUS = {"Tus-Resumable": "1.0.0"}
+UPLOAD_LOCKS_HELD = ("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                     "WHERE a.datname = current_database() "
+                     "AND a.application_name = 'valise-upload-locks' "
+                     "AND l.locktype = 'advisory' AND l.granted")
 
 # `balance first`: every connection goes to node A while its health check
 # passes, so a test knows which node serves its PATCH; once A is down, to B.
@@ -176,13 +180,24 @@ class Cluster:
                 found.append(node)
         return found
 
+    def upload_locks_held(self):
+        """How many upload locks the nodes hold: advisory locks granted to
+        their locks sessions (application_name valise-upload-locks)."""
+        return int(psql(self.a.database_url, UPLOAD_LOCKS_HELD).strip())
+
     def kill(self, node, sig=signal.SIGKILL):
         """Sends `sig` to the node, waits for it to exit, then until HAProxy
-        answers again (from the other node: the killed one is gone)."""
+        answers again (from the other node: the killed one is gone) and
+        until no upload lock is held (the other node holds none when a test
+        kills one). The dead node's database sessions end after it, once
+        PostgreSQL reads the end of their connections: until then the
+        other node's pg_try_advisory_lock on its upload answers 423."""
         node.process.send_signal(sig)
         node.process.wait(20)
         self.wait_for(lambda: self.request("GET", "/healthz")[0] == 200,
                       "HAProxy to serve from the other node")
+        self.wait_for(lambda: self.upload_locks_held() == 0,
+                      "the killed node's database sessions to end")
 
 
 # --- a tus client -------------------------------------------------------------

@@ -152,10 +152,6 @@ class LockSessionEnded(ClusterTest):
                    "AND a.application_name = 'valise-upload-locks' "
                    "AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid "
                    "AND l.locktype = 'advisory')")
-    UPLOAD_LOCKS_HELD = ("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                         "WHERE a.datname = current_database() "
-                         "AND a.application_name = 'valise-upload-locks' "
-                         "AND l.locktype = 'advisory' AND l.granted")
 
     def end_a_locks_mid_patch(self, ref, data):
         """A PATCH streams to A, then A's locks session is ended: (token,
@@ -202,7 +198,7 @@ class LockSessionEnded(ClusterTest):
         try:
             # B's PATCH takes the lock and waits for its body.
             StreamingPatch(conn_b, token, path, at, len(data) - at)
-            self.wait_until(lambda: psql(self.b.database_url, self.UPLOAD_LOCKS_HELD).strip() == "1",
+            self.wait_until(lambda: self.cluster.upload_locks_held() == 1,
                             "node B to take the upload's lock")
             streaming.send(data[2 * MiB:])
             status, headers, body = streaming.finish()
@@ -214,7 +210,7 @@ class LockSessionEnded(ClusterTest):
         self.assertEqual(self.bundles(self.b, "CL-ELSEWHERE"), [])
         # The bytes are in the file: a PATCH of none at the end completes
         # the upload, with the hash caught up from the file.
-        self.wait_until(lambda: psql(self.b.database_url, self.UPLOAD_LOCKS_HELD).strip() == "0",
+        self.wait_until(lambda: self.cluster.upload_locks_held() == 0,
                         "node B to let the upload go")
         at = offset_of(self.b.request, token, path)
         self.assertEqual(at, len(data))

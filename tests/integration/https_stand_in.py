@@ -3,6 +3,7 @@ webhook receiver, a helpdesk's REST API), its certificate from a CA made
 here: trust it through the server's ca_file / api_ca_file. Python 3 standard
 library and the openssl command."""
 import http.server
+import socket
 import ssl
 import subprocess
 import threading
@@ -31,7 +32,9 @@ def make_certificates(directory):
 class HttpsStandIn:
     """Serves `handler()` (a BaseHTTPRequestHandler class, made by the
     subclass) on 127.0.0.1:port over TLS with receiver.pem, between start()
-    and stop(), which can be called again (a receiver down, then up)."""
+    and stop(), which can be called again (a receiver down, then up).
+    While down, the port stays bound and not listening: connections are
+    refused, and no other test's process can take the port meanwhile."""
 
     def __init__(self, directory, port):
         self.port = port
@@ -40,12 +43,35 @@ class HttpsStandIn:
         self.context.load_cert_chain(str(directory / "receiver.pem"),
                                      str(directory / "receiver.key"))
         self.httpd = None
+        self.reserved = self._reserve()
+
+    def _reserve(self):
+        """The port, bound: not SO_REUSEADDR, which would let another process
+        that sets it (valise-server does) bind it too while it is not
+        listening. None if it cannot be bound again (a connection of the last
+        start in TIME_WAIT): start() then binds it as it listens."""
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", self.port))
+        except OSError:
+            s.close()
+            return None
+        return s
 
     def handler(self):
         raise NotImplementedError
 
     def start(self):
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), self.handler())
+        reserved, self.reserved = self.reserved, None
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), self.handler(),
+                                                     bind_and_activate=reserved is None)
+        if reserved is not None:
+            self.httpd.socket.close()
+            self.httpd.socket = reserved
+            # Now, as TCPServer does: the connections it accepts inherit it,
+            # and do not keep the port from a later start() once they end.
+            reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.httpd.server_activate()  # listen() on the reserved socket
         self.httpd.socket = self.context.wrap_socket(self.httpd.socket, server_side=True)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
@@ -54,3 +80,4 @@ class HttpsStandIn:
             self.httpd.shutdown()
             self.httpd.server_close()
             self.httpd = None
+            self.reserved = self._reserve()

@@ -107,6 +107,14 @@ class TwoNodes(unittest.TestCase):
         """The agent's job long-poll on its node, parked."""
         return self.in_background(agent.server, JOB_POLLS, lambda: agent.jobs(wait=30))
 
+    def logged(self, node, text, timeout=10):
+        """Until the node's log says `text`: a node changes its leader gauge
+        just before it logs the change."""
+        deadline = time.monotonic() + timeout
+        while text not in node.log_path.read_text():
+            self.assertLess(time.monotonic(), deadline, f"the log never said {text!r}")
+            time.sleep(0.05)
+
     def answered(self, waiter, answer, since, within=1.0):
         """The long-poll's answer, which came within `within` s of `since`."""
         waiter.join(30)
@@ -204,7 +212,7 @@ class LostConnections(TwoNodes):
             while (leader_gauge(self.a), leader_gauge(self.b)) != (0, 0):
                 self.assertLess(time.monotonic() - since, TAKEOVER, "A still leads")
                 time.sleep(0.2)
-            self.assertIn("leader: no longer leader", self.a.log_path.read_text())
+            self.logged(self.a, "leader: no longer leader")
         finally:
             holder.stdin.close()
             holder.wait(30)
@@ -269,7 +277,7 @@ class Leader(TwoNodes):
         while leader_gauge(self.b) != 1:
             self.assertLess(time.monotonic() - killed_at, TAKEOVER, "B did not take over")
             time.sleep(0.2)
-        self.assertIn("leader: this node now runs retention", self.b.log_path.read_text())
+        self.logged(self.b, "leader: this node now runs retention")
         # Its election purged the expired upload, once, and reconciled.
         deadline = time.monotonic() + 10
         while (uploads / upload).exists():

@@ -253,7 +253,7 @@ class PackagedServer(ServerProcess):
         self.technician_token = self._command(
             "token", "create", "--config", str(self.config_file), "--name", "interop").strip()
         self._ssl = ssl.create_default_context(cafile=str(self.ca))
-        self.run()
+        self._run_on_a_free_port(self.config_file)
 
     def location(self):
         return ["--config", str(self.config_file)]

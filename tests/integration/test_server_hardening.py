@@ -259,16 +259,29 @@ class IdleConnections(HardeningTest):
 
         def poll(agent):
             with raw_tls(self.server, source="127.0.0.23", context=agent.context(),
-                         timeout=30) as conn:
-                conn.sendall(b"GET /api/v1/agent/jobs?wait=4 HTTP/1.1\r\nHost: localhost\r\n\r\n")
-                got, _ = read_responses(conn, limit=1, timeout=30)
+                         timeout=60) as conn:
+                conn.sendall(b"GET /api/v1/agent/jobs?wait=20 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                got, _ = read_responses(conn, limit=1, timeout=60)
                 answers[agent.id] = got[0][0] if got else None
 
+        def parked():
+            metrics = self.server.request("GET", "/metrics",
+                                          token=self.server.technician_token)[2].decode()
+            return int(next(line.split()[1] for line in metrics.splitlines()
+                            if line.startswith("valise_job_polls_waiting ")))
+
+        before = parked()
         for agent in agents:
             threads.append(threading.Thread(target=poll, args=(agent,)))
             threads[-1].start()
-            time.sleep(0.05)  # one handshake at a time: each is anonymous until it ends
-        time.sleep(1)  # all 12 wait, from one address whose cap is 8
+            # One handshake at a time: each is anonymous until it ends, and
+            # nine at once on a slow machine would shed one. Its poll parked,
+            # it is an agent's. The waits (20 s) outlast the twelve's arrival.
+            deadline = time.monotonic() + 30
+            while parked() < before + len(threads):
+                self.assertLess(time.monotonic(), deadline, f"poll {len(threads)} never waited")
+                time.sleep(0.02)
+        # All 12 wait, from one address whose cap is 8.
         flood = [socket.create_connection(("127.0.0.1", self.server.port), timeout=5,
                                           source_address=("127.0.0.23", 0)) for _ in range(20)]
         for t in threads:

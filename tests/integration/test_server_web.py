@@ -201,6 +201,23 @@ class ConsoleTest(SharedServerTest):
     def new_ref(self, prefix="T"):
         return f"{prefix}-{self._testMethodName[:30]}-{time.monotonic_ns() % 100000}"
 
+    def polls_waiting(self):
+        """The server's valise_event_polls_waiting: event long-polls parked."""
+        status, _, body = self.server.request("GET", "/metrics",
+                                              token=self.server.technician_token)
+        self.assertEqual(status, 200, body)
+        found = re.search(rb"^valise_event_polls_waiting (\d+)$", body, re.M)
+        self.assertTrue(found, "no valise_event_polls_waiting in /metrics")
+        return int(found.group(1))
+
+    def until_waiting(self, count, timeout=20):
+        """Until `count` event long-polls are parked (a loaded machine may
+        take seconds to send them)."""
+        deadline = time.monotonic() + timeout
+        while self.polls_waiting() < count:
+            self.assertLess(time.monotonic(), deadline, f"fewer than {count} polls waiting")
+            time.sleep(0.05)
+
 
 class Events(ConsoleTest):
     def test_without_after_a_page_starts_from_now(self):
@@ -242,9 +259,11 @@ class Events(ConsoleTest):
             result["done"] = time.monotonic()
             result["took"] = result["done"] - began
 
+        before = self.polls_waiting()
         waiter = threading.Thread(target=poll)
         waiter.start()
-        time.sleep(1.0)  # the poll is waiting
+        time.sleep(1.0)
+        self.until_waiting(before + 1)  # the poll is waiting
         self.assertNotIn("answer", result)
         ref = self.new_ref()
         created_at = time.monotonic()
@@ -290,17 +309,21 @@ class Events(ConsoleTest):
     def test_a_filtered_record_does_not_end_a_wait(self):
         start = self.head()
         result = {}
+        before = self.polls_waiting()
+        # Long enough to outlast what follows on a loaded machine: only the
+        # ticket's record ends it.
         waiter = threading.Thread(
-            target=lambda: result.setdefault("answer", self.events(f"after={start}&wait=3")))
+            target=lambda: result.setdefault("answer", self.events(f"after={start}&wait=20")))
         waiter.start()
-        time.sleep(0.5)
+        self.until_waiting(before + 1)
         self.server.api("POST", "/api/v1/tokens", {"role": "technician", "name": "hidden"},
                         token=self.server.admin_token, expect=201)
         time.sleep(0.5)
         self.assertNotIn("answer", result)  # still waiting: nothing it may see
         ref = self.new_ref()
         self.server.create_ticket(ref)
-        waiter.join(10)
+        waiter.join(30)
+        self.assertFalse(waiter.is_alive(), "the ticket's record did not end the wait")
         status, answer = result["answer"]
         self.assertEqual(status, 200)
         self.assertEqual([e["action"] for e in answer["events"]], ["ticket.created"])
@@ -321,18 +344,21 @@ class Events(ConsoleTest):
                                     "--role", "technician", "--name", "tabs").strip()
         start = self.head(token)
         results = []
+        # Waits long enough to be still parked when the ninth comes, however
+        # slowly the eight arrive (nothing wakes them: no record that far on).
+        before = self.polls_waiting()
         threads = [threading.Thread(target=lambda: results.append(
-            self.events(f"after={start + 10**9}&wait=4", token=token))) for _ in range(8)]
+            self.events(f"after={start + 10**9}&wait=15", token=token))) for _ in range(8)]
         for t in threads:
             t.start()
-        time.sleep(1.0)
+        self.until_waiting(before + 8)
         status, answer = self.events(f"after={start}&wait=4", token=token)
         self.assertEqual((status, answer["error"]), (429, "too_many_waits"))
         # Another credential is not affected.
         status, _ = self.events(f"after={start}&wait=0")
         self.assertEqual(status, 200)
         for t in threads:
-            t.join(20)
+            t.join(60)
         self.assertEqual([s for s, _ in results], [200] * 8)
 
 

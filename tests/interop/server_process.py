@@ -78,6 +78,14 @@ class ApiError(AssertionError):
     pass
 
 
+class PortTaken(RuntimeError):
+    """`run` found its port taken: another process bound it between
+    free_port() and the server's own bind."""
+
+
+PORT_TRIES = 5  # free ports start() tries when another process took the one it chose
+
+
 class ServerProcess:
     """Usage: `with ServerProcess(workdir) as server: server.api("GET", "/healthz")`.
     `config_edits` ({"section.key": "TOML value"}) replace keys of the
@@ -146,7 +154,7 @@ class ServerProcess:
         if self.run_as:
             self._give_data_to(self.run_as)
         self._ssl = ssl.create_default_context(cafile=str(self.ca))
-        self.run()
+        self._run_on_a_free_port(self.data / "server.toml")
 
     def _edit_config(self):
         path = self.data / "server.toml"
@@ -172,14 +180,34 @@ class ServerProcess:
         """The arguments naming the configuration: the data directory init made."""
         return ["--data", str(self.data)]
 
+    def _run_on_a_free_port(self, config_file):
+        """run(), on another free port (written to `config_file`) each time
+        another process took the one chosen: free_port() only says the port
+        was free when it looked, and init and token take a while under load."""
+        for attempt in range(PORT_TRIES):
+            try:
+                return self.run()
+            except PortTaken:
+                if attempt == PORT_TRIES - 1:
+                    raise
+            old = f'listen = "127.0.0.1:{self.port}"'
+            self.port = free_port()
+            self.url = f"https://127.0.0.1:{self.port}"
+            text = config_file.read_text()
+            if old not in text:
+                raise RuntimeError(f"{config_file} has no {old}")
+            config_file.write_text(text.replace(old, f'listen = "127.0.0.1:{self.port}"'))
+
     def restart(self):
         """Stops the server (SIGTERM) and runs it again on the same data and port."""
         self.stop()
         self.run()
 
     def run(self):
-        """`valise-server run` on the initialised data directory, until /healthz answers."""
+        """`valise-server run` on the initialised data directory, until /healthz
+        answers. PortTaken if its port was taken."""
         log = open(self.log_path, "ab")
+        log_start = log.tell()
         self.process = subprocess.Popen([self.binary, "run", *self.location()],
                                         stdout=log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True,
@@ -189,10 +217,17 @@ class ServerProcess:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"valise-server run exited {self.process.returncode} "
-                                   f"before answering /healthz:\n{self.log_tail()}")
+                with open(self.log_path, "rb") as f:
+                    f.seek(log_start)
+                    said = f.read().decode(errors="replace")
+                error = PortTaken if ("cannot listen on" in said and
+                                      "Address already in use" in said) else RuntimeError
+                raise error(f"valise-server run exited {self.process.returncode} "
+                            f"before answering /healthz:\n{self.log_tail()}")
             try:
-                status, _, _ = self.request("GET", "/healthz")
+                # Not 30 s: whatever else listens on a port taken from under
+                # us may never answer, and the exit above must be seen.
+                status, _, _ = self.request("GET", "/healthz", timeout=5)
                 if status == 200:
                     return
             except (OSError, http.client.HTTPException):
@@ -363,7 +398,7 @@ class ServerNode(ServerProcess):
             lines.append(line)
         self.config_file.write_text("\n".join(lines) + "\n")
         self._ssl = ssl.create_default_context(cafile=str(self.ca))
-        self.run()
+        self._run_on_a_free_port(self.config_file)
 
     def location(self):
         return ["--config", str(self.config_file)]

@@ -4,7 +4,7 @@
 // stop (SIGTERM), kill (SIGKILL) and restart on the same port and data.
 // The Node twin of tests/interop/server_process.py.
 import { execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import https from "node:https";
 import net from "node:net";
 import { join } from "node:path";
@@ -76,11 +76,28 @@ export class Server {
     this.technicianToken = this.command(
       "token", "create", "--data", this.data, "--role", "technician", "--name", "browser-tests",
     ).trim();
-    await this.run();
-    return this;
+    // freePort() only says the port was free when it looked: another
+    // process may take it while init and token run. Then another port.
+    for (let attempt = 1; ; ++attempt) {
+      try {
+        await this.run();
+        return this;
+      } catch (error) {
+        if (!error.portTaken || attempt === 5) throw error;
+      }
+      const config = join(this.data, "server.toml");
+      const old = `listen = "127.0.0.1:${this.port}"`;
+      this.port = await freePort();
+      this.url = `https://localhost:${this.port}`;
+      const text = readFileSync(config, "utf8");
+      if (!text.includes(old)) throw new Error(`${config} has no ${old}`);
+      writeFileSync(config, text.replace(old, `listen = "127.0.0.1:${this.port}"`));
+    }
   }
 
+  // Throws an error with portTaken set if another process had its port.
   async run() {
+    const logStart = existsSync(this.logPath) ? statSync(this.logPath).size : 0;
     const log = openSync(this.logPath, "a");
     this.process = spawn(this.binary, ["run", "--data", this.data], {
       stdio: ["ignore", log, log],
@@ -90,9 +107,16 @@ export class Server {
     this.exited = new Promise((resolve) => this.process.once("exit", resolve));
     const deadline = Date.now() + 30_000;
     for (;;) {
-      if (this.process.exitCode !== null) throw new Error(`valise-server exited:\n${this.logTail()}`);
+      if (this.process.exitCode !== null) {
+        const said = readFileSync(this.logPath).subarray(logStart).toString("utf8");
+        throw Object.assign(new Error(`valise-server exited:\n${this.logTail()}`), {
+          portTaken: said.includes("cannot listen on") && said.includes("Address already in use"),
+        });
+      }
       try {
-        if ((await this.request("GET", "/healthz")).status === 200) return;
+        // 5 s, not 30: what else listens on a port taken from under us may
+        // never answer, and the exit above must be seen.
+        if ((await this.request("GET", "/healthz", { timeout: 5_000 })).status === 200) return;
       } catch {
         // not listening yet
       }
@@ -128,7 +152,7 @@ export class Server {
   }
 
   // One HTTPS request: {status, headers, body (Buffer), json()}.
-  request(method, path, { body, token, headers = {} } = {}) {
+  request(method, path, { body, token, headers = {}, timeout = 30_000 } = {}) {
     return new Promise((resolve, reject) => {
       const all = { ...headers };
       if (token) all.Authorization = `Bearer ${token}`;
@@ -154,7 +178,7 @@ export class Server {
         },
       );
       request.on("error", reject);
-      request.setTimeout(30_000, () => request.destroy(new Error(`${method} ${path}: timed out`)));
+      request.setTimeout(timeout, () => request.destroy(new Error(`${method} ${path}: timed out`)));
       request.end(payload);
     });
   }

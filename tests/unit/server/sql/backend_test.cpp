@@ -319,7 +319,8 @@ TEST_P(database, notifications_do_nothing_on_sqlite_and_arrive_on_postgresql) {
   }
   EXPECT_GE(listener.notification_fd(), 0);
   std::vector<notification> got;
-  for (int i = 0; i < 50 && got.empty(); ++i) {
+  // Up to 10 s: the listener's backend sends it when PostgreSQL schedules it.
+  for (int i = 0; i < 500 && got.empty(); ++i) {
     auto some = listener.notifications();
     ASSERT_TRUE(some);
     got = *some;
