@@ -63,7 +63,6 @@ outcome download_bundle(api_context& ctx, request& req) {
                                                              : http::status::ok,
                               11},
              .body = std::make_unique<bundle_file>(std::move(*file)),
-             .offset = range.first,
              .length = range.length};
   d.head.set(http::field::content_type, "application/octet-stream");
   d.head.set(http::field::content_disposition,

@@ -26,7 +26,6 @@ namespace valise::server {
 struct download {
   response head;  // status, headers and Content-Length; empty body
   std::unique_ptr<crypto::byte_source> body;
-  std::uint64_t offset = 0;
   std::uint64_t length = 0;  // bytes to send from `body`
 };
 
